@@ -1,0 +1,130 @@
+"""Saving and loading shops: Parquet tables plus the planted truth.
+
+Layout of a saved shop directory::
+
+    config.json          simulate() settings
+    <table>.parquet      one file per table (types kept: categoricals, nullable ints, str)
+    truth.json           scalar and dict truth
+    truth/<key>.parquet  tabular truth (per-customer values, calendars, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .schema import TABLE_NAMES
+from .simulate import SIZES, Shop, simulate
+
+DEFAULT_SEED = 42
+SHIPPED_SIZES = ("small",)
+
+
+def datasets_dir() -> Path:
+    """The repository's datasets/shop folder (override with the CRMLAB_DATASETS variable)."""
+    env = os.environ.get("CRMLAB_DATASETS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "datasets" / "shop"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return str(value)
+    return value
+
+
+def save_shop(shop: Shop, path: str | Path) -> Path:
+    """Write every table and the truth under ``path``; returns the directory."""
+    out = Path(path)
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(_jsonable(shop.config), indent=2, sort_keys=True) + "\n")
+    for name, df in shop.tables.items():
+        df.to_parquet(out / f"{name}.parquet", index=False)
+    plain: dict[str, Any] = {}
+    for key, value in shop.truth.items():
+        if isinstance(value, pd.DataFrame):
+            value.to_parquet(out / "truth" / f"{key}.parquet", index=True)
+        elif isinstance(value, pd.Series):
+            value.to_frame().to_parquet(out / "truth" / f"{key}.series.parquet", index=True)
+        else:
+            plain[key] = _jsonable(value)
+    (out / "truth.json").write_text(json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return out
+
+
+def read_shop_dir(path: str | Path) -> Shop:
+    """Load a shop saved by :func:`save_shop` (or any folder of <table>.parquet files)."""
+    src = Path(path)
+    if not src.is_dir():
+        raise ValueError(f"load_shop(): {src} is not a directory of <table>.parquet files.")
+    tables = {}
+    for name in TABLE_NAMES:
+        file = src / f"{name}.parquet"
+        if file.exists():
+            tables[name] = pd.read_parquet(file)
+    if not tables:
+        raise ValueError(f"load_shop(): no <table>.parquet files in {src}; write one with save_shop(shop, path).")
+    truth: dict[str, Any] = {}
+    if (src / "truth.json").exists():
+        truth.update(json.loads((src / "truth.json").read_text()))
+    for file in sorted((src / "truth").glob("*.parquet")) if (src / "truth").exists() else []:
+        if file.name.endswith(".series.parquet"):
+            frame = pd.read_parquet(file)
+            truth[file.name[: -len(".series.parquet")]] = frame.iloc[:, 0]
+        else:
+            truth[file.stem] = pd.read_parquet(file)
+    config = json.loads((src / "config.json").read_text()) if (src / "config.json").exists() else {}
+    if "start" not in config and "orders" in tables:
+        config["start"] = str(tables["orders"]["order_ts"].min().date())
+        config["end"] = str(tables["orders"]["order_ts"].max().date())
+    return Shop(tables=tables, truth=truth, config=config)
+
+
+def load_shop(size: str = "small") -> Shop:
+    """Read a committed shop from ``datasets/shop/<size>/`` without regenerating it."""
+    if size not in SHIPPED_SIZES:
+        raise ValueError(
+            f"load_shop(): only {list(SHIPPED_SIZES)} is shipped; simulate other sizes with "
+            f"crmlab.data.simulate({size!r}) or crmlab.data.get_shop({size!r})."
+        )
+    folder = datasets_dir() / size
+    if not folder.exists():
+        raise ValueError(f"load_shop(): {folder} is missing; regenerate it with `crmlab data generate --size {size}`.")
+    return read_shop_dir(folder)
+
+
+def get_shop(data: str | int | os.PathLike = "small", seed: int = DEFAULT_SEED, **knobs: Any) -> Shop:
+    """What notebooks call: the shipped shop, a simulated size, or a saved folder.
+
+    * ``"small"`` with the default seed and no knobs reads the committed files (fast);
+    * a size name ("tiny", "small", "medium") or an integer simulates with ``seed``;
+    * a path to a folder loads a saved shop (e.g. a per-student variant or real data).
+    """
+    if isinstance(data, (str, os.PathLike)) and not (isinstance(data, str) and data in SIZES):
+        path = Path(data)
+        if path.is_dir():
+            return read_shop_dir(path)
+        if isinstance(data, str) and data.isdigit():
+            return simulate(int(data), seed=seed, **knobs)
+        raise ValueError(f"get_shop(): {data!r} is neither a size {sorted(SIZES)}, an integer, nor a folder.")
+    if isinstance(data, bool) or not isinstance(data, (str, int, np.integer)):
+        raise ValueError(f"get_shop(): data={data!r} must be a size name, an integer or a folder path.")
+    if data in SHIPPED_SIZES and seed == DEFAULT_SEED and not knobs and (datasets_dir() / str(data)).exists():
+        return load_shop(str(data))
+    return simulate(data if isinstance(data, str) else int(data), seed=seed, **knobs)
