@@ -1,0 +1,77 @@
+"""Exercises that check themselves, student releases and per-student variants (issue 15).
+
+For students, in an exercise notebook::
+
+    import crmlab.exercises as ex
+    ctx = ex.start("02_rfm_and_value", data=DATA, seed=SEED)   # loads the shop once
+    shop = ctx.shop
+    ...
+    ex.check("rfm_q1", answer)        # ✅ / ❌ with a hint; returns True / False
+
+For authors, in ``crmlab/exercises/answers/unitNN.py`` (imported automatically)::
+
+    from crmlab.exercises import question
+
+    @question("rfm_q1", hint="Recency counts days from the last order to the end date.",
+              rtol=1e-6, ignore_row_order=True)
+    def rfm_q1(shop):
+        return ...  # the expected answer, computed from the shop
+
+For instructors: :func:`release` (one notebook), :func:`release_all` (a folder, optionally
+one variant per student of a roster, with answer keys) and the command
+``crmlab exercises release --out DIR [--seed N] [--students roster.csv] [--only NN]``.
+
+See ``exercises/README.md`` for the notebook conventions.
+"""
+
+from crmlab.exercises.checking import (
+    CHECK_MIMETYPE,
+    HISTORY,
+    LOG_ENV,
+    ExerciseContext,
+    check,
+    current,
+    read_checks,
+    read_log,
+    start,
+)
+from crmlab.exercises.compare import CompareOptions, Verdict, compare
+from crmlab.exercises.keys import read_key
+from crmlab.exercises.registry import QUESTIONS, Question, get_question, question, questions
+from crmlab.exercises.release import (
+    find_notebooks,
+    question_ids,
+    read_roster,
+    release,
+    release_all,
+    strip_notebook,
+    student_seed,
+)
+
+__all__ = [
+    "CHECK_MIMETYPE",
+    "HISTORY",
+    "LOG_ENV",
+    "QUESTIONS",
+    "CompareOptions",
+    "ExerciseContext",
+    "Question",
+    "Verdict",
+    "check",
+    "compare",
+    "current",
+    "find_notebooks",
+    "get_question",
+    "question",
+    "question_ids",
+    "questions",
+    "read_checks",
+    "read_key",
+    "read_log",
+    "read_roster",
+    "release",
+    "release_all",
+    "start",
+    "strip_notebook",
+    "student_seed",
+]

@@ -1,0 +1,220 @@
+"""``start`` an exercise notebook on a shop, then ``check`` answers against it.
+
+An exercise notebook sets the context once, right after its parameters cell::
+
+    import crmlab.exercises as ex
+    ctx = ex.start("02_rfm_and_value", data=DATA, seed=SEED)
+    shop = ctx.shop
+
+and ends each exercise with ``ex.check("rfm_q1", answer)``. The expected answer is computed
+by the registered answer function on *the same shop* (``ctx.shop``), so the check is right
+for every data size and per-student seed.
+
+Each check shows a friendly line (✅ or ❌ plus the question's hint) and, inside Jupyter, a
+machine-readable output with mimetype :data:`CHECK_MIMETYPE` (``{"question_id", "passed"}``)
+that :func:`read_checks` reads back from an executed notebook. When the environment variable
+:data:`LOG_ENV` names a file, every check also appends a JSON line with the question id, the
+verdict and the student's answer (serialized with :mod:`crmlab.exercises.keys`), which the
+tests use to compare a solution run with an instructor's answer key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmlab.exercises import keys
+from crmlab.exercises.registry import get_question
+
+#: Mimetype of the display output written by every :func:`check` inside IPython.
+CHECK_MIMETYPE = "application/vnd.crmlab.check+json"
+
+#: Environment variable naming a JSON-lines file that every check appends to.
+LOG_ENV = "CRMLAB_EXERCISES_LOG"
+
+
+@dataclass
+class ExerciseContext:
+    """The shop an exercise notebook works on, and the expected answers computed on it."""
+
+    exercise: str
+    data: Any
+    seed: int
+    shop: Any
+    _expected: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def unit(self) -> str | None:
+        """Two-digit course unit taken from the exercise name (``"02_rfm"`` -> ``"02"``)."""
+        head = self.exercise[:2]
+        return head if head.isdigit() else None
+
+    def expected(self, question_id: str) -> Any:
+        """Expected answer of ``question_id`` on this context's shop (computed once)."""
+        if question_id not in self._expected:
+            self._expected[question_id] = _compute(get_question(question_id), self.shop)
+        return self._expected[question_id]
+
+    def check(self, question_id: str, answer: Any) -> bool:
+        """Same as :func:`check` on this context."""
+        return check(question_id, answer, data=self)
+
+
+_CURRENT: ExerciseContext | None = None
+
+#: Every check of this Python session as ``(question_id, passed)``, oldest first.
+HISTORY: list[tuple[str, bool]] = []
+
+
+def start(exercise: str, *, data: Any = "small", seed: int = 42,
+          shop: Any = None) -> ExerciseContext:
+    """Load the shop for an exercise notebook and make it the one :func:`check` uses.
+
+    ``data`` and ``seed`` go to :func:`crmlab.data.get_shop` (``"tiny"``, ``"small"``,
+    ``"medium"``, a number of customers or a folder of parquet files). Pass ``shop`` to use
+    an already loaded :class:`~crmlab.data.Shop` (``data`` and ``seed`` are then only
+    labels). Returns the :class:`ExerciseContext`; its ``shop`` is what the student works on.
+    """
+    global _CURRENT
+    if not isinstance(exercise, str) or not exercise.strip():
+        raise ValueError("start: name the exercise notebook, e.g. start('02_rfm_and_value', ...)")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        try:
+            import numpy as np
+
+            if isinstance(seed, np.integer):
+                seed = int(seed)
+            else:
+                raise TypeError
+        except TypeError:
+            raise ValueError(f"start: SEED must be an integer, got {seed!r}") from None
+    if shop is None:
+        from crmlab.data import get_shop
+
+        shop = get_shop(data, seed=seed)
+    _CURRENT = ExerciseContext(exercise=exercise, data=data, seed=seed, shop=shop)
+    return _CURRENT
+
+
+def current() -> ExerciseContext:
+    """The context set by the last :func:`start`; ``ValueError`` if there is none."""
+    if _CURRENT is None:
+        raise ValueError(
+            "no exercise context yet: run the setup cell at the top of the notebook, which "
+            "calls crmlab.exercises.start(...), before checking answers"
+        )
+    return _CURRENT
+
+
+def _compute(q: Any, shop: Any) -> Any:
+    try:
+        return q.expected(shop)
+    except Exception as exc:  # a bug on our side (or data too small): say which question
+        raise RuntimeError(
+            f"the answer function of {q.id!r} failed on this shop ({type(exc).__name__}: "
+            f"{exc}); this is a problem in crmlab, not in your answer — tell your instructor"
+        ) from exc
+
+
+def _context_for(data: Any) -> ExerciseContext:
+    if data is None:
+        return current()
+    if isinstance(data, ExerciseContext):
+        return data
+    return ExerciseContext(exercise="(ad hoc)", data="(given)", seed=-1, shop=data)
+
+
+def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
+    """Check ``answer`` to ``question_id``; show ✅ or ❌ with a hint; return whether it is right.
+
+    The expected answer is computed from the shop of the current exercise context (set by
+    :func:`start`), or from ``data`` (a Shop or an :class:`ExerciseContext`) when given.
+    Representation differences are tolerated (column order, dtypes, float tolerance; see
+    :class:`~crmlab.exercises.compare.CompareOptions`); the message says what differs but
+    never shows the expected answer.
+    """
+    q = get_question(question_id)
+    ctx = _context_for(data)
+    expected = ctx.expected(question_id)
+    verdict = q.judge(answer, expected)
+    passed = bool(verdict.ok)
+    if passed:
+        message = f"✅ {question_id}: correct — well done!"
+    else:
+        message = f"❌ {question_id}: not yet. {verdict.reason}."
+        if q.hint:
+            message += f"\n   Hint: {q.hint}"
+    HISTORY.append((question_id, passed))
+    _log(question_id, passed, answer)
+    _show(message, {"question_id": question_id, "passed": passed})
+    return passed
+
+
+def _show(message: str, payload: Mapping[str, Any]) -> None:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython is a dependency, but be safe
+        shell = None
+    if shell is None:
+        print(message)
+        return
+    from IPython.display import display
+
+    display({CHECK_MIMETYPE: dict(payload), "text/plain": message}, raw=True)
+
+
+def _log(question_id: str, passed: bool, answer: Any) -> None:
+    path = os.environ.get(LOG_ENV)
+    if not path:
+        return
+    try:
+        encoded = keys.encode(answer)
+    except ValueError:
+        encoded = None
+    line = {"question_id": question_id, "passed": passed, "answer": encoded}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Read a :data:`LOG_ENV` file: one dict per check with the decoded ``answer``."""
+    entries = []
+    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            entry = json.loads(raw)
+            entry["answer"] = keys.decode(entry["answer"])
+            entries.append(entry)
+    return entries
+
+
+def read_checks(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:
+    """Every check output of an executed notebook, in order: ``{"question_id", "passed"}``."""
+    import nbformat
+
+    if isinstance(notebook, str | os.PathLike):
+        path = Path(notebook)
+        if not path.is_file():
+            raise ValueError(f"read_checks: no notebook at {path}")
+        nb = nbformat.read(path, as_version=4)
+    else:
+        nb = notebook
+    found = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            payload = out.get("data", {}).get(CHECK_MIMETYPE)
+            if payload is None:
+                continue
+            if isinstance(payload, str):
+                payload = json.loads(payload)
+            found.append(dict(payload))
+    return found

@@ -1,0 +1,163 @@
+"""The question registry: question id -> the function that computes its answer from a shop.
+
+Answer functions live in ``crmlab/exercises/answers/unitNN.py`` and register themselves::
+
+    from crmlab.exercises import question
+
+    @question("warmup_n_customers", hint="Each row of shop.customers is one member.")
+    def n_customers(shop):
+        return len(shop.customers)
+
+The expected answer is always *computed* from the shop the student is using (never a stored
+constant), so the same exercise works for every data size and every per-student variant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from crmlab.exercises.compare import CompareOptions, Verdict, compare
+
+#: A custom comparison: ``(answer, expected) -> bool`` or ``(bool, reason)`` or a Verdict.
+CompareFn = Callable[[Any, Any], Any]
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One registered question.
+
+    ``func(shop)`` computes the expected answer; ``hint`` is shown when a check fails;
+    ``options`` say how tolerant the comparison is; ``compare`` (optional) replaces the
+    built-in comparison; ``unit`` is the two-digit course unit (from the module name
+    ``answers/unitNN.py`` unless given).
+    """
+
+    id: str
+    func: Callable[[Any], Any]
+    hint: str
+    options: CompareOptions
+    compare: CompareFn | None
+    unit: str | None
+
+    def expected(self, shop: Any) -> Any:
+        """Compute the expected answer on ``shop``."""
+        return self.func(shop)
+
+    def judge(self, answer: Any, expected: Any) -> Verdict:
+        """Compare ``answer`` with ``expected`` the way this question wants."""
+        if self.compare is None:
+            return compare(answer, expected, self.options)
+        result = self.compare(answer, expected)
+        if isinstance(result, Verdict):
+            return result
+        if isinstance(result, tuple):
+            ok, reason = result
+            return Verdict(bool(ok), "" if ok else str(reason))
+        return Verdict(bool(result), "" if result else "your answer is not the expected one")
+
+
+#: Every registered question by id.
+QUESTIONS: dict[str, Question] = {}
+
+_OPTION_NAMES = {f.name for f in fields(CompareOptions)}
+
+
+def _unit_of(module: str) -> str | None:
+    match = re.search(r"unit(\d{2})", module)
+    return match.group(1) if match else None
+
+
+def question(
+    question_id: str,
+    *,
+    hint: str = "",
+    compare: CompareFn | None = None,
+    unit: str | None = None,
+    **options: Any,
+) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register the decorated ``func(shop) -> answer`` as the answer to ``question_id``.
+
+    Keyword ``options`` are fields of :class:`~crmlab.exercises.compare.CompareOptions`
+    (``rtol``, ``atol``, ``ignore_row_order``, ``check_index``, ``extra_columns``,
+    ``check_names``, ``ordered``, ``case_sensitive``). ``compare`` replaces the built-in
+    comparison entirely: it gets ``(answer, expected)`` and returns a bool, a
+    ``(bool, reason)`` pair or a :class:`Verdict`; its reason must not reveal the answer.
+
+    Ids are lowercase ``snake_case`` and unique across the course (prefix them with the
+    topic, e.g. ``rfm_q1``). Registering the same id twice from different functions is an
+    error; re-registering from the same module (a reload) replaces the old entry.
+    """
+    if not isinstance(question_id, str) or not _ID_RE.match(question_id):
+        raise ValueError(
+            f"question id {question_id!r} must be lowercase snake_case starting with a letter, "
+            "e.g. 'rfm_q1'"
+        )
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise ValueError(
+            f"question {question_id!r}: unknown option(s) {sorted(unknown)}; "
+            f"use {sorted(_OPTION_NAMES)}"
+        )
+    opts = CompareOptions(**options)
+    if compare is not None and not callable(compare):
+        raise ValueError(f"question {question_id!r}: compare must be a callable (answer, expected)")
+
+    def decorator(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        if not callable(func):
+            raise ValueError(f"question {question_id!r}: decorate a function (shop) -> answer")
+        module = getattr(func, "__module__", "") or ""
+        old = QUESTIONS.get(question_id)
+        if old is not None and (
+            old.func.__module__ != module or old.func.__qualname__ != func.__qualname__
+        ):
+            raise ValueError(
+                f"question id {question_id!r} is registered twice ({old.func.__module__}."
+                f"{old.func.__qualname__} and {module}.{func.__qualname__}); ids must be unique"
+            )
+        QUESTIONS[question_id] = Question(
+            id=question_id,
+            func=func,
+            hint=hint,
+            options=opts,
+            compare=compare,
+            unit=unit if unit is not None else _unit_of(module),
+        )
+        return func
+
+    return decorator
+
+
+def load_answers() -> None:
+    """Import every ``crmlab/exercises/answers/unit*.py`` so their questions register."""
+    importlib.import_module("crmlab.exercises.answers").import_all()
+
+
+def get_question(question_id: str) -> Question:
+    """The registered question ``question_id``; ``ValueError`` with close matches if unknown."""
+    if question_id not in QUESTIONS:
+        load_answers()
+    try:
+        return QUESTIONS[question_id]
+    except KeyError:
+        close = difflib.get_close_matches(str(question_id), list(QUESTIONS), n=3)
+        tip = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"no exercise question with id {question_id!r}.{tip} Check the id in the "
+            "check(...) call against the exercise text."
+        ) from None
+
+
+def questions(unit: str | int | None = None) -> list[Question]:
+    """All registered questions (of one unit, e.g. ``"02"`` or ``2``), in registration order."""
+    load_answers()
+    if unit is None:
+        return list(QUESTIONS.values())
+    unit = f"{int(unit):02d}" if isinstance(unit, int) or str(unit).isdigit() else str(unit)
+    return [q for q in QUESTIONS.values() if q.unit == unit]
