@@ -1,0 +1,514 @@
+"""Build the course: execute every notebook with papermill and publish an HTML site.
+
+``crmlab build`` (see :mod:`crmlab.cli`) and ``make materials`` call :func:`build`, which
+
+1. finds ``notebooks/NN_topic.ipynb`` (or the ones named with ``only``);
+2. executes each with papermill (kernel ``python3``, working directory ``notebooks/``),
+   injecting only the parameters that the notebook's ``parameters`` cell defines, so
+   ``-p N_CUSTOMERS 500`` reaches the notebooks that use it and leaves the others alone;
+3. writes ``build/notebooks/<name>.ipynb`` (executed), ``build/site/<name>.html`` (one page
+   per notebook), ``build/site/index.html`` (the course map) and ``build/manifest.json``
+   (parameters, Python and package versions, seconds per notebook, recorded results).
+
+A failing cell raises :class:`NotebookExecutionError`, naming the notebook, the cell and the
+error. :func:`execute_notebook` is the single execution path, shared by the build, by
+``crmlab notebooks`` (re-execute the committed notebooks in place) and by the test fixture.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures as cf
+import datetime as _dt
+import html
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from crmlab.nb import read_results
+
+#: The course map: notebook -> (unit, crmlab module(s)). Notebooks not listed here are
+#: still built; their unit shows as "-".
+COURSE_MAP: dict[str, tuple[str, str]] = {
+    "00_welcome": ("how to use the workbook, the shop's tables", "crmlab.data"),
+    "01_crm_systems": ("1 CRM systems", "crmlab.profile, crmlab.data.store"),
+    "02_rfm_and_value": ("2 data analysis", "crmlab.rfm"),
+    "03_customer_journey": ("2 data analysis", "crmlab.journey"),
+    "04_group_segmentation": ("2 data analysis", "crmlab.segments"),
+    "05_clv_and_churn": ("2 data analysis", "crmlab.clv"),
+    "06_recommendations_and_baskets": ("3 personalization", "crmlab.recommend, crmlab.basket"),
+    "07_dynamic_pricing": ("3 personalization", "crmlab.pricing"),
+    "08_offers_and_experiments": ("3 personalization", "crmlab.offers"),
+    "09_customer_support": ("4 support", "crmlab.support"),
+    "10_after_sales": ("5 after-sales", "crmlab.aftersales"),
+    "11_feedback_loop": ("6 feedback", "crmlab.feedback"),
+    "12_crm_scorecard": ("7 evaluation + capstone", "crmlab.kpi"),
+}
+
+#: Packages whose versions go into the manifest.
+MANIFEST_PACKAGES = (
+    "crmlab", "numpy", "pandas", "scipy", "scikit-learn", "mlxtend", "matplotlib", "seaborn",
+    "pyarrow", "papermill", "nbconvert", "nbformat", "ipykernel", "lifetimes",
+)
+
+KERNEL_NAME = "python3"
+
+
+class NotebookExecutionError(RuntimeError):
+    """A notebook cell raised. The message names the notebook, the cell and the error."""
+
+    def __init__(self, notebook: str, cell: int | None, ename: str, evalue: str,
+                 source: str = "", output: Path | None = None):
+        self.notebook, self.cell, self.ename, self.evalue = notebook, cell, ename, evalue
+        self.source, self.output = source, output
+        where = f"cell {cell}" if cell is not None else "an unknown cell"
+        first_line = next((ln for ln in source.splitlines() if ln.strip()), "")
+        msg = f"{notebook}: {where} failed with {ename}: {evalue}"
+        if first_line:
+            msg += f"\n    the cell starts with: {first_line.strip()[:120]}"
+        if output is not None:
+            msg += f"\n    the partly executed notebook is at {output}"
+        super().__init__(msg)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def parameters_cell(nb: Mapping) -> tuple[int, Any] | None:
+    """Return ``(index, cell)`` of the first code cell tagged ``parameters``, or ``None``."""
+    for i, cell in enumerate(nb["cells"]):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
+            "tags", []
+        ):
+            return i, cell
+    return None
+
+
+def parse_parameters(source: str, where: str = "parameters cell") -> dict[str, Any]:
+    """Parse a parameters cell: literal ``UPPER_CASE = value`` assignments (and comments) only.
+
+    Raises ``ValueError`` naming the offending line, because papermill can only override
+    simple assignments and students read this cell as "the knobs of this notebook".
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: not valid Python ({exc.msg}, line {exc.lineno})") from exc
+    params: dict[str, Any] = {}
+    for node in tree.body:
+        line = ast.get_source_segment(source, node) or ""
+        if not (isinstance(node, ast.Assign | ast.AnnAssign)):
+            raise ValueError(
+                f"{where}: line {node.lineno} `{line}` is not an assignment; keep only "
+                "`NAME = literal` lines in the parameters cell"
+            )
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise ValueError(f"{where}: line {node.lineno} `{line}` must assign one plain name")
+        name = targets[0].id
+        if name != name.upper() or not name[0].isalpha():
+            raise ValueError(
+                f"{where}: parameter {name!r} (line {node.lineno}) must be UPPER_CASE, "
+                f"e.g. {name.upper()}"
+            )
+        if node.value is None:
+            raise ValueError(f"{where}: parameter {name} (line {node.lineno}) has no value")
+        try:
+            params[name] = ast.literal_eval(node.value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{where}: parameter {name} (line {node.lineno}) must be a literal "
+                "(number, string, bool, None, list/dict of those), not an expression"
+            ) from exc
+    return params
+
+
+def notebook_parameters(notebook: str | os.PathLike | Mapping) -> dict[str, Any]:
+    """Return the default parameters ``{NAME: value}`` a notebook's ``parameters`` cell defines."""
+    nb = _read(notebook)
+    found = parameters_cell(nb)
+    if found is None:
+        return {}
+    index, cell = found
+    name = Path(notebook).stem if isinstance(notebook, str | os.PathLike) else "notebook"
+    return parse_parameters(cell["source"], where=f"{name}: parameters cell (cell {index})")
+
+
+def split_parameters(
+    parameters: Mapping[str, Any], defined: Iterable[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Split ``parameters`` into those a notebook defines (to inject) and the ignored names."""
+    defined = set(defined)
+    inject = {k: v for k, v in parameters.items() if k in defined}
+    ignored = sorted(k for k in parameters if k not in defined)
+    return inject, ignored
+
+
+def _read(notebook: str | os.PathLike | Mapping) -> Any:
+    if isinstance(notebook, str | os.PathLike):
+        return nbformat.read(Path(notebook), as_version=4)
+    return notebook
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _source_cell_index(src_nb: Any, failing_source: str) -> int | None:
+    """Index of the cell in the *source* notebook with this source (papermill's index counts
+    its injected cells, which the student never sees)."""
+    for i, cell in enumerate(src_nb["cells"]):
+        if cell.get("cell_type") == "code" and cell["source"].strip() == failing_source.strip():
+            return i
+    return None
+
+
+def clean_papermill_metadata(nb: Any) -> Any:
+    """Remove papermill's timestamps and durations so re-executed notebooks diff cleanly."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
+def execute_notebook(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    cwd: str | os.PathLike | None = None,
+    kernel_name: str = KERNEL_NAME,
+    clean_metadata: bool = False,
+    timeout: int | None = None,
+) -> float:
+    """Execute ``source`` with papermill into ``output``; return the wall time in seconds.
+
+    Only parameters the notebook's ``parameters`` cell defines are injected. ``cwd`` defaults
+    to the source notebook's folder. On a failing cell the partly executed notebook is left
+    at ``output`` and :class:`NotebookExecutionError` is raised.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    source, output = Path(source), Path(output)
+    if not source.is_file():
+        raise ValueError(f"execute_notebook: no notebook at {source}")
+    src_nb = nbformat.read(source, as_version=4)
+    inject, _ignored = split_parameters(parameters or {}, notebook_parameters(src_nb))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=inject,
+            kernel_name=kernel_name,
+            cwd=str(cwd if cwd is not None else source.parent),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        raise NotebookExecutionError(
+            source.stem, _source_cell_index(src_nb, exc.source), exc.ename, exc.evalue,
+            source=exc.source, output=output,
+        ) from None
+    seconds = time.perf_counter() - start
+    if clean_metadata:
+        nb = nbformat.read(output, as_version=4)
+        nbformat.write(clean_papermill_metadata(nb), output)
+    return seconds
+
+
+def execute_in_place(notebook: str | os.PathLike, failed_dir: str | os.PathLike = "build/failed") -> float:
+    """Re-execute a committed notebook at its defaults and replace it only on success.
+
+    The notebook runs into a temporary file first, so a failing cell never clobbers the
+    committed outputs; the failed copy is kept in ``failed_dir`` for inspection.
+    """
+    notebook = Path(notebook)
+    with tempfile.TemporaryDirectory(prefix="crmlab-nb-") as tmp:
+        out = Path(tmp) / notebook.name
+        try:
+            seconds = execute_notebook(notebook, out, None, cwd=notebook.parent, clean_metadata=True)
+        except NotebookExecutionError as exc:
+            keep = Path(failed_dir) / notebook.name
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out, keep)
+            exc.output = keep
+            raise NotebookExecutionError(exc.notebook, exc.cell, exc.ename, exc.evalue,
+                                         exc.source, keep) from None
+        shutil.copyfile(out, notebook)
+    return seconds
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(notebooks_dir: str | os.PathLike, only: Iterable[str] | None = None) -> list[Path]:
+    """Course notebooks ``NN_topic.ipynb`` in ``notebooks_dir``, sorted; ``only`` picks some.
+
+    ``only`` entries may be full stems (``02_rfm_and_value``), numbers (``02``) or file names.
+    """
+    root = Path(notebooks_dir)
+    if not root.is_dir():
+        raise ValueError(f"no notebooks folder at {root}; run from the repository root")
+    found = sorted(p for p in root.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    if only is None:
+        return found
+    picked: list[Path] = []
+    for want in only:
+        stem = Path(want).stem if want.endswith(".ipynb") else want
+        matches = [p for p in found if p.stem == stem or p.stem.split("_", 1)[0] == stem]
+        if not matches:
+            raise ValueError(
+                f"no notebook {want!r} in {root}; choose from: {', '.join(p.stem for p in found)}"
+            )
+        picked.extend(m for m in matches if m not in picked)
+    return picked
+
+
+def _title(nb: Any, fallback: str) -> str:
+    """First markdown heading of the notebook (its title), without the leading #'s."""
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            for line in cell["source"].splitlines():
+                if line.lstrip().startswith("#"):
+                    return line.lstrip("# ").strip()
+            break
+    return fallback
+
+
+def package_versions(names: Iterable[str] = MANIFEST_PACKAGES) -> dict[str, str | None]:
+    """Installed versions of ``names`` (``None`` when a package is not installed)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+# --------------------------------------------------------------------------- the build
+
+
+@dataclass
+class _Job:
+    source: Path
+    output: Path
+    inject: dict[str, Any]
+    ignored: list[str]
+
+
+def _run_job(job: _Job, cwd: str) -> float:
+    return execute_notebook(job.source, job.output, job.inject, cwd=cwd)
+
+
+def _html_page(executed: Path, page: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    page.write_text(body, encoding="utf-8")
+
+
+def _exercise_for(stem: str, exercises_dirs: Iterable[Path]) -> Path | None:
+    number = stem.split("_", 1)[0]
+    for folder in exercises_dirs:
+        if folder.is_dir():
+            hits = sorted(folder.glob(f"{number}_*exercises*.ipynb"))
+            if hits:
+                return hits[0]
+    return None
+
+
+def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
+                out_dir: Path) -> Path:
+    """Write ``site/index.html``: the course map with links to each notebook's page."""
+    released = out_dir / "exercises"
+    rows = []
+    for src in notebooks:
+        stem = src.stem
+        nb = nbformat.read(src, as_version=4)
+        unit, modules = COURSE_MAP.get(stem, ("-", "-"))
+        page = site / f"{stem}.html"
+        title = html.escape(_title(nb, stem))
+        link = f'<a href="{stem}.html">{html.escape(stem)}</a>' if page.exists() else html.escape(stem)
+        ex = _exercise_for(stem, [released])
+        if ex is not None:
+            rel = os.path.relpath(ex, site)
+            ex_cell = f'<a href="{html.escape(rel)}">{html.escape(ex.name)}</a>'
+        else:
+            ex_src = _exercise_for(stem, [src.parent.parent / "exercises"])
+            ex_cell = html.escape(f"exercises/{ex_src.name}") if ex_src else "-"
+        info = manifest.get("notebooks", {}).get(stem, {})
+        secs = f"{info['seconds']:.1f}" if "seconds" in info else "-"
+        rows.append(
+            f"<tr><td>{link}</td><td>{title}</td><td>{html.escape(unit)}</td>"
+            f"<td><code>{html.escape(modules)}</code></td><td>{ex_cell}</td><td>{secs}</td></tr>"
+        )
+    params = html.escape(json.dumps(manifest.get("parameters", {}), ensure_ascii=False))
+    ex_link = (
+        '<p>Student exercise notebooks: <a href="../exercises/">build/exercises/</a></p>'
+        if released.is_dir() else ""
+    )
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>crmlab — e-commerce CRM workbook (電商客戶關係管理)</title>
+<style>
+body {{ font-family: system-ui, "Noto Sans TC", sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f4f6f8; }}
+code {{ font-size: .9em; }}
+</style></head><body>
+<h1>crmlab — e-commerce CRM workbook (電商客戶關係管理)</h1>
+<p>The course map: each notebook, its unit, the <code>crmlab</code> module it teaches and its
+exercise notebook. Built {html.escape(manifest.get("created", ""))} with parameters
+<code>{params}</code>; see <a href="../manifest.json">manifest.json</a>.</p>
+{ex_link}
+<table>
+<thead><tr><th>notebook</th><th>title</th><th>unit</th><th>module</th><th>exercises</th><th>seconds</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+</body></html>
+"""
+    index = site / "index.html"
+    index.write_text(doc, encoding="utf-8")
+    return index
+
+
+def build(
+    notebooks_dir: str | os.PathLike = "notebooks",
+    out_dir: str | os.PathLike = "build",
+    parameters: Mapping[str, Any] | None = None,
+    only: Iterable[str] | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+    per_notebook: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Execute the course notebooks and write the site; return the manifest (also saved).
+
+    ``parameters`` apply to every notebook that defines them; ``per_notebook`` maps a
+    notebook stem to extra parameters for that notebook only (from a YAML config).
+    Raises :class:`NotebookExecutionError` when a cell fails (after the notebooks already
+    running have finished).
+    """
+    parameters = dict(parameters or {})
+    per_notebook = {k: dict(v) for k, v in (per_notebook or {}).items()}
+    if jobs < 1:
+        raise ValueError(f"build: jobs must be >= 1, got {jobs}")
+    notebooks_dir, out_dir = Path(notebooks_dir).resolve(), Path(out_dir).resolve()
+    sources = discover(notebooks_dir, only)
+    if not sources:
+        raise ValueError(f"build: no NN_topic.ipynb notebooks in {notebooks_dir}")
+    unknown = set(per_notebook) - {p.stem for p in discover(notebooks_dir)}
+    if unknown:
+        raise ValueError(f"build: per-notebook parameters name unknown notebooks: {sorted(unknown)}")
+
+    executed_dir, site = out_dir / "notebooks", out_dir / "site"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    site.mkdir(parents=True, exist_ok=True)
+
+    jobs_list: list[_Job] = []
+    defined_anywhere: set[str] = set()
+    for src in sources:
+        defined = notebook_parameters(src)
+        defined_anywhere |= set(defined)
+        wanted = {**parameters, **per_notebook.get(src.stem, {})}
+        inject, ignored = split_parameters(wanted, defined)
+        jobs_list.append(_Job(src, executed_dir / src.name, inject, ignored))
+    unused = sorted(set(parameters) - defined_anywhere)
+    if unused:
+        import warnings
+
+        warnings.warn(
+            f"parameters {unused} are not defined by any of the selected notebooks "
+            "(check the spelling: parameters are UPPER_CASE names from the parameters cells)",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    seconds: dict[str, float] = {}
+    failures: list[NotebookExecutionError] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs_list), desc="notebooks", unit="nb")
+    start = time.perf_counter()
+    cwd = str(notebooks_dir)
+    if jobs == 1:
+        for job in jobs_list:
+            if bar is not None:
+                bar.set_postfix_str(job.source.stem)
+            try:
+                seconds[job.source.stem] = _run_job(job, cwd)
+            except NotebookExecutionError as exc:
+                failures.append(exc)
+                break
+            finally:
+                if bar is not None:
+                    bar.update(1)
+    else:
+        with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_run_job, job, cwd): job for job in jobs_list}
+            for fut in cf.as_completed(futures):
+                job = futures[fut]
+                try:
+                    seconds[job.source.stem] = fut.result()
+                except NotebookExecutionError as exc:
+                    failures.append(exc)
+                    for other in futures:
+                        other.cancel()
+                except cf.CancelledError:
+                    pass
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix_str(job.source.stem)
+    if bar is not None:
+        bar.close()
+    if failures:
+        raise failures[0]
+
+    manifest: dict[str, Any] = {
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "parameters": parameters,
+        "per_notebook_parameters": per_notebook,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "jobs": jobs,
+        "total_seconds": round(time.perf_counter() - start, 2),
+        "notebooks": {},
+    }
+    for job in jobs_list:
+        stem = job.source.stem
+        page = site / f"{stem}.html"
+        _html_page(job.output, page)
+        manifest["notebooks"][stem] = {
+            "source": os.path.relpath(job.source, out_dir.parent),
+            "executed": os.path.relpath(job.output, out_dir),
+            "html": os.path.relpath(page, out_dir),
+            "seconds": round(seconds[stem], 2),
+            "parameters": job.inject,
+            "ignored_parameters": job.ignored,
+            "results": read_results(job.output),
+        }
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_index(site, discover(notebooks_dir), manifest, out_dir)
+    return manifest

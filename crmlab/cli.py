@@ -1,0 +1,179 @@
+"""The ``crmlab`` command.
+
+::
+
+    crmlab build [-p KEY VALUE]... [--config course.yaml] [--only NAME...] [--jobs N] [--out build]
+    crmlab notebooks [NAME...] [--jobs N]      # re-execute committed notebooks in place
+
+Other packages plug in their own subcommands: if ``crmlab.data.cli`` or
+``crmlab.exercises.cli`` exists, its ``register(subparsers)`` is called. A registered
+subcommand sets ``func`` (via ``set_defaults``) to a callable taking the parsed namespace and
+returning an exit code (or ``None`` for success).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: Modules that may add subcommands; missing ones are skipped.
+PLUGIN_MODULES = ("crmlab.data.cli", "crmlab.exercises.cli")
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``-p`` value as a YAML scalar: ``7`` -> 7, ``0.5`` -> 0.5, ``small`` -> "small"."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Read a YAML course config; return ``(parameters, per_notebook)``.
+
+    Either a flat mapping of UPPER_CASE parameters::
+
+        SEED: 7
+        DATA: medium
+
+    or a mapping with ``parameters:`` (for every notebook) and ``notebooks:`` (per notebook)::
+
+        parameters: {SEED: 7}
+        notebooks:
+          05_clv_and_churn: {HOLDOUT_WEEKS: 26}
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist; pass the path of a YAML file")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path}: expected a YAML mapping of PARAMETER: value")
+    if set(data) <= {"parameters", "notebooks"}:
+        params = data.get("parameters") or {}
+        per_nb = data.get("notebooks") or {}
+    else:
+        params, per_nb = data, {}
+    if not isinstance(params, dict) or not isinstance(per_nb, dict) or not all(
+        isinstance(v, dict) for v in per_nb.values()
+    ):
+        raise ValueError(
+            f"config file {path}: 'parameters' must map NAME: value and 'notebooks' must map "
+            "notebook name -> {NAME: value}"
+        )
+    for name in [*params, *(k for v in per_nb.values() for k in v)]:
+        if not isinstance(name, str) or name != name.upper():
+            raise ValueError(
+                f"config file {path}: parameter {name!r} must be an UPPER_CASE name as in the "
+                "notebooks' parameters cells (e.g. SEED, DATA)"
+            )
+    return dict(params), {str(k): dict(v) for k, v in per_nb.items()}
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from crmlab.build import build
+
+    params: dict[str, Any] = {}
+    per_nb: dict[str, dict[str, Any]] = {}
+    if args.config:
+        params, per_nb = load_config(args.config)
+    for key, value in args.param or []:
+        if key != key.upper():
+            raise ValueError(f"-p {key}: parameter names are UPPER_CASE (did you mean {key.upper()}?)")
+        params[key] = parse_value(value)
+    manifest = build(
+        args.notebooks, args.out, params, only=args.only or None, jobs=args.jobs,
+        progress=not args.quiet, per_notebook=per_nb,
+    )
+    total = sum(nb["seconds"] for nb in manifest["notebooks"].values())
+    print(
+        f"built {len(manifest['notebooks'])} notebooks ({total:.0f} s of execution) -> "
+        f"{Path(args.out) / 'site' / 'index.html'}"
+    )
+    return 0
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    import concurrent.futures as cf
+
+    from crmlab.build import discover, execute_in_place
+
+    targets = discover(args.notebooks, args.names or None)
+    if args.jobs == 1:
+        for nb in targets:
+            secs = execute_in_place(nb)
+            print(f"{nb.stem}: {secs:.1f} s")
+        return 0
+    with cf.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(execute_in_place, nb): nb for nb in targets}
+        failed = None
+        for fut in cf.as_completed(futures):
+            try:
+                print(f"{futures[fut].stem}: {fut.result():.1f} s", flush=True)
+            except Exception as exc:  # report every notebook, then fail with the first error
+                print(f"{futures[fut].stem}: FAILED", flush=True)
+                failed = failed or exc
+    if failed is not None:
+        raise failed
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The ``crmlab`` argument parser, including plug-in subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="crmlab", description="crmlab: the e-commerce CRM workbook (電商客戶關係管理)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", help="execute every notebook and write build/ (site, manifest)")
+    b.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
+                   help="a notebook parameter, e.g. -p SEED 7 -p DATA medium (repeatable)")
+    b.add_argument("--config", help="YAML file of parameters (flat, or parameters:/notebooks:)")
+    b.add_argument("--only", nargs="+", metavar="NAME", help="notebooks to build, e.g. 02_rfm_and_value or 02")
+    b.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
+    b.add_argument("--out", default="build", help="output folder (default build)")
+    b.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_cmd_build)
+
+    n = sub.add_parser("notebooks", help="re-execute committed notebooks in place at their defaults")
+    n.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
+    n.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
+    n.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
+    n.set_defaults(func=_cmd_notebooks)
+
+    for module in PLUGIN_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module.startswith(exc.name):
+                continue  # the plug-in is not there (yet); its subcommand is simply absent
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crmlab`` console command; returns the exit code."""
+    from crmlab.build import NotebookExecutionError
+
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code = args.func(args)
+    except (NotebookExecutionError, ValueError) as exc:
+        print(f"crmlab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0 if code is None else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Notebook helpers: one setup call per notebook, and results that tests can read back.
+
+Every course notebook starts with::
+
+    from crmlab.nb import setup_notebook, record
+    rng = setup_notebook(SEED)
+
+and ends by recording its key results::
+
+    record("n_customers", len(shop.customers))
+
+``record`` displays the value with the custom mimetype :data:`RECORD_MIMETYPE` (plus a
+plain-text line so the notebook still reads well), and :func:`read_results` collects those
+outputs from an executed notebook. This replaces papermill's removed ``record``/``scrapbook``
+API with something we own and test.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Mimetype of the display outputs written by :func:`record`.
+RECORD_MIMETYPE = "application/vnd.crmlab.record+json"
+
+#: Largest recorded value (characters of JSON). Results are for assertions, not data dumps.
+MAX_RECORD_CHARS = 100_000
+
+
+def setup_notebook(seed: int = 42) -> np.random.Generator:
+    """Prepare a notebook: the workbook's plot theme, pandas display options and seeds.
+
+    Seeds Python's ``random`` and NumPy's legacy global RNG (for third-party code that uses
+    them) and returns a fresh ``numpy.random.Generator`` for the notebook's own randomness.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"setup_notebook: SEED must be an integer, got {seed!r}; set SEED = 42")
+    seed = int(seed)
+    # Imported here so that reading results (tests, build) does not pull in matplotlib.
+    from crmlab import plots
+
+    plots.set_theme()
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_rows", 30)
+    pd.set_option("display.min_rows", 10)
+    pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 60)
+    pd.set_option("display.precision", 3)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    return np.random.default_rng(seed)
+
+
+def to_jsonable(value: Any, *, _path: str = "value") -> Any:
+    """Convert ``value`` to plain JSON types, or raise ``ValueError`` saying what to change.
+
+    Accepted: ``None``, ``bool``, ``int``, finite ``float``, ``str``; NumPy scalars and arrays;
+    pandas scalars, ``Timestamp``/``datetime``/``date`` (ISO strings), ``Series`` (a dict keyed
+    by the index as strings); lists/tuples; dicts with ``str`` or integer keys (integer keys
+    become strings, as JSON would do anyway). NaN and infinity are rejected: JSON cannot hold
+    them, and a NaN result is almost always a bug worth seeing.
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if not math.isfinite(f):
+            raise ValueError(
+                f"record: {_path} is {f!r}, which JSON cannot store; record a finite number, "
+                "or None if the result is undefined at these parameters"
+            )
+        return f
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | _dt.datetime | _dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta | _dt.timedelta):
+        raise ValueError(
+            f"record: {_path} is a timedelta; record a number with its unit instead, "
+            "e.g. td / pd.Timedelta(days=1) for days"
+        )
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return to_jsonable(value.item(), _path=_path)
+        return [to_jsonable(v, _path=f"{_path}[{i}]") for i, v in enumerate(value.tolist())]
+    if isinstance(value, pd.DataFrame):
+        raise ValueError(
+            f"record: {_path} is a DataFrame; record the few numbers that matter, or a small "
+            "dict such as df.set_index('segment')['share'].to_dict()"
+        )
+    if isinstance(value, pd.Series):
+        value = value.to_dict()
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if isinstance(k, np.generic):
+                k = k.item()
+            if isinstance(k, bool) or not isinstance(k, str | int):
+                raise ValueError(
+                    f"record: {_path} has a key {k!r} of type {type(k).__name__}; "
+                    "use str (or int) keys"
+                )
+            out[str(k)] = to_jsonable(v, _path=f"{_path}[{k!r}]")
+        return out
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v, _path=f"{_path}[{i}]") for i, v in enumerate(value)]
+    raise ValueError(
+        f"record: {_path} has type {type(value).__name__}, which is not JSON-safe; record "
+        "numbers, strings, booleans, None, or small lists/dicts of them"
+    )
+
+
+def record(name: str, value: Any) -> None:
+    """Display ``value`` as a recorded result named ``name``.
+
+    Returns ``None`` so that a ``record(...)`` call ending a cell does not print the value twice.
+
+    The output carries the custom mimetype :data:`RECORD_MIMETYPE` (read back by
+    :func:`read_results`) and a ``text/plain`` line such as ``record: n_orders = 1234``.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            f"record: name {name!r} must be a non-empty identifier-like string, e.g. 'n_orders'"
+        )
+    safe = to_jsonable(value, _path=name)
+    text = json.dumps(safe, ensure_ascii=False, allow_nan=False)
+    if len(text) > MAX_RECORD_CHARS:
+        raise ValueError(
+            f"record: {name} is {len(text):,} characters of JSON (limit {MAX_RECORD_CHARS:,}); "
+            "record a summary (a few numbers) rather than the data"
+        )
+    from IPython.display import display
+
+    display(
+        {RECORD_MIMETYPE: {"name": name, "value": safe}, "text/plain": f"record: {name} = {text}"},
+        raw=True,
+    )
+
+
+def read_results(notebook: str | os.PathLike | Any) -> dict[str, Any]:
+    """Return ``{name: value}`` for every :func:`record` output in an executed notebook.
+
+    ``notebook`` is a path to an ``.ipynb`` file or an ``nbformat.NotebookNode``. When a name
+    is recorded more than once, the last value wins (as it would for a variable).
+    """
+    import nbformat
+
+    if isinstance(notebook, str | os.PathLike):
+        path = Path(notebook)
+        if not path.is_file():
+            raise ValueError(f"read_results: no notebook at {path}; pass the path of an .ipynb file")
+        nb = nbformat.read(path, as_version=4)
+    elif isinstance(notebook, Mapping) and "cells" in notebook:
+        nb = notebook
+    else:
+        raise ValueError(
+            f"read_results: expected a notebook path or NotebookNode, got {type(notebook).__name__}"
+        )
+    results: dict[str, Any] = {}
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            payload = out.get("data", {}).get(RECORD_MIMETYPE)
+            if payload is None:
+                continue
+            if isinstance(payload, str):  # some writers store JSON mimetypes as text
+                payload = json.loads(payload)
+            results[payload["name"]] = payload["value"]
+    return results
