@@ -9,7 +9,8 @@
 #   make lint                     ruff
 #
 # Parameters: make materials PARAMS="-p SEED 7 -p DATA medium"  or  CONFIG=course.yaml,
-#             JOBS=2 runs two notebooks at a time.
+#             JOBS=2 runs two notebooks at a time; STUDENTS=roster.csv releases one
+#             exercise variant per student.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -19,6 +20,7 @@ JOBS   ?= 2
 PARAMS ?=
 CONFIG ?=
 NB     ?=
+STUDENTS ?=
 QUICK  ?=
 OUT    ?= build
 
@@ -29,7 +31,7 @@ NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebo
 .PHONY: help install lab materials notebooks test test-unit test-nbval bench lint clean
 
 help:
-	@sed -n '1,16p' Makefile
+	@sed -n "1,17p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -43,9 +45,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG)
 
 materials: $(STAMP)
-	@if $(BIN)/crmlab exercises --help >/dev/null 2>&1; then \
-		$(BIN)/crmlab exercises release --out $(OUT)/exercises; \
-	else echo "crmlab exercises not available yet: skipping the student release"; fi
+	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
 	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT)
 
 notebooks: $(STAMP)
