@@ -79,7 +79,7 @@ TASTE = np.array([
 TASTE_CONCENTRATION = 25.0
 
 CATEGORY_PRICE = {  # median list price, NT$
-    "electronics": 2400, "fashion": 780, "beauty": 560, "home": 880,
+    "electronics": 1500, "fashion": 780, "beauty": 560, "home": 880,
     "grocery": 260, "kids": 650, "sports": 1150, "books": 380,
 }
 CATEGORY_ELASTICITY = {  # own-price elasticity of a product's share within its category
@@ -170,12 +170,32 @@ def _cat(values: Any, categories: tuple[str, ...] | list[str]) -> pd.Categorical
     return pd.Categorical(values, categories=list(categories))
 
 
-def _categorical_draw(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One categorical draw per row of a (n, k) probability matrix."""
+def _codes(codes: np.ndarray, categories: tuple[str, ...] | list[str]) -> pd.Categorical:
+    """A categorical from integer codes into ``categories`` (fast: no string matching)."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(categories))
+
+
+def _categorical_draw(rng: np.random.Generator, probs: np.ndarray, owner: np.ndarray | None = None) -> np.ndarray:
+    """One categorical draw per row of a (n, k) probability matrix.
+
+    With ``owner``, ``probs`` holds one row per owner (customer, segment) and a draw is made
+    for every entry of ``owner`` without materialising an (len(owner), k) matrix: rows
+    are gathered in chunks.
+    """
     cum = np.cumsum(probs, axis=1)
-    cum[:, -1] = 1.0
-    u = rng.random(len(probs))[:, None]
-    return (u > cum).sum(axis=1)
+    cum = cum / cum[:, -1:]
+    if owner is None:
+        u = rng.random(len(probs))[:, None]
+        return np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1)
+    k = probs.shape[1]
+    owner = np.asarray(owner, dtype=np.int64)
+    u = rng.random(len(owner))
+    out = np.empty(len(owner), dtype=np.int64)
+    chunk = 1_000_000  # gather (chunk, k) CDF rows at a time to bound memory
+    for lo in range(0, len(owner), chunk):
+        hi = lo + chunk
+        out[lo:hi] = (u[lo:hi, None] >= cum[owner[lo:hi]]).sum(axis=1)
+    return np.minimum(out, k - 1)
 
 
 def _group_rank(group: np.ndarray) -> np.ndarray:
@@ -280,7 +300,7 @@ def _stage_customers(w: _World) -> None:
         [0.03, 0.30, 0.45, 0.17, 0.05],
         [0.20, 0.25, 0.20, 0.18, 0.17],
     ])
-    age = _categorical_draw(rng, age_probs[segment])
+    age = _categorical_draw(rng, age_probs, segment)
     gender = rng.choice(3, size=n, p=[0.56, 0.42, 0.02])
     region = rng.choice(4, size=n, p=[0.46, 0.25, 0.24, 0.05])
     cities = {
@@ -299,10 +319,10 @@ def _stage_customers(w: _World) -> None:
         [0.40, 0.25, 0.25, 0.10],
         [0.15, 0.40, 0.40, 0.05],
     ])
-    device = _categorical_draw(rng, device_probs[segment])
+    device = _categorical_draw(rng, device_probs, segment)
     acq_probs = np.c_[SEGMENT_SOURCE * 0.85, np.full((4, 1), 0.1), np.full((4, 1), 0.05)]
     acq_probs /= acq_probs.sum(axis=1, keepdims=True)
-    acq = _categorical_draw(rng, acq_probs[segment])
+    acq = _categorical_draw(rng, acq_probs, segment)
     acq_labels = schema.TRAFFIC_SOURCES + ("marketplace", "store")
     ids = np.arange(1, n + 1)
     referred = (np.asarray(acq_labels, dtype=object)[acq] == "referral") & (ids > 1)
@@ -322,17 +342,16 @@ def _stage_customers(w: _World) -> None:
     w.tables["customers"] = pd.DataFrame({
         "customer_id": ids,
         "signup_ts": _ts(w.start, np.floor(signup_day) + sample_hours(rng, n) / 24.0),
-        "acquisition_channel": _cat(np.asarray(acq_labels, dtype=object)[acq], acq_labels),
-        "age_band": _cat(np.asarray(["18-24", "25-34", "35-44", "45-54", "55+"], dtype=object)[age],
-                         ["18-24", "25-34", "35-44", "45-54", "55+"]),
-        "gender": _cat(np.asarray(["female", "male", "other"], dtype=object)[gender], ["female", "male", "other"]),
-        "region": _cat(np.asarray(schema.REGIONS, dtype=object)[region], schema.REGIONS),
+        "acquisition_channel": _codes(acq, acq_labels),
+        "age_band": _codes(age, ["18-24", "25-34", "35-44", "45-54", "55+"]),
+        "gender": _codes(gender, ["female", "male", "other"]),
+        "region": _codes(region, schema.REGIONS),
         "city": pd.Categorical(city),
-        "device": _cat(np.asarray(schema.DEVICES, dtype=object)[device], schema.DEVICES),
+        "device": _codes(device, schema.DEVICES),
         "interests": pd.array(interests.astype(str), dtype="str"),
         "birth_month": rng.integers(1, 13, size=n),
         "marketing_opt_in": w.opt_in,
-        "email": pd.array([f"member{i:07d}@example.com" for i in ids], dtype="str"),
+        "email": "member" + pd.Series(ids).astype("str").str.zfill(7) + "@example.com",
         "referred_by": pd.arrays.IntegerArray(np.where(referred, referrer, 0), ~referred),
     })
 
@@ -385,7 +404,7 @@ def _stage_products(w: _World) -> None:
     w.tables["products"] = pd.DataFrame({
         "product_id": np.arange(1, n_prod + 1),
         "name": pd.array(names.astype(str), dtype="str"),
-        "category": _cat(np.asarray(CATS, dtype=object)[cat], CATS),
+        "category": _codes(cat, CATS),
         "brand": pd.Categorical(brand),
         "list_price": price,
         "unit_cost": cost,
@@ -527,6 +546,7 @@ def _stage_campaigns(w: _World) -> None:
     order_idx = np.lexsort((day_arr, cust_arr))
     sc, sd = cust_arr[order_idx], day_arr[order_idx]
     ite_rows = []
+    skey = sc * 1e6 + sd  # (customer, day) as one sorted key
     for k, ts in enumerate(send, start=1):
         ch = channels[(k - 1) % 4]
         rule = rules[(k - 1) % 4]
@@ -534,7 +554,7 @@ def _stage_campaigns(w: _World) -> None:
         d0 = w.day_of(ts)
         window = 14
         # Last purchase before send and signup, vectorised with searchsorted on (cust, day).
-        pos = np.searchsorted(sc * 1e6 + sd, np.arange(n) * 1e6 + d0) - 1
+        pos = np.searchsorted(skey, np.arange(n) * 1e6 + d0) - 1
         has_prev = (pos >= 0) & (sc[np.clip(pos, 0, None)] == np.arange(n))
         last_day = np.where(has_prev, sd[np.clip(pos, 0, None)], -np.inf)
         recency = d0 - last_day
@@ -556,11 +576,11 @@ def _stage_campaigns(w: _World) -> None:
             continue
         treated = rng.random(len(ids)) >= cfg["holdout_share"]
         # Organic purchases in window (baseline conversion) for the targeted customers.
-        lo = np.searchsorted(sc * 1e6 + sd, ids * 1e6 + d0)
-        hi = np.searchsorted(sc * 1e6 + sd, ids * 1e6 + d0 + window)
+        lo = np.searchsorted(skey, ids * 1e6 + d0)
+        hi = np.searchsorted(skey, ids * 1e6 + d0 + window)
         organic = hi - lo
         # Alive at send: customer's repeat purchases so far < death_k (or no first purchase yet excluded).
-        n_before = np.searchsorted(sc * 1e6 + sd, ids * 1e6 + d0) - np.searchsorted(sc * 1e6 + sd, ids * 1e6 - 1)
+        n_before = np.searchsorted(skey, ids * 1e6 + d0) - np.searchsorted(skey, ids * 1e6 - 1)
         alive = w.buyer[ids] & ((n_before - 1) < w.death_k[ids]) & (n_before >= 1)
         tau = uplift_i[ids]
         inc = treated & alive & (tau > 0) & (rng.random(len(ids)) < np.clip(tau, 0, 1))
@@ -619,18 +639,26 @@ def _stage_orders(w: _World) -> None:
     order_time = day + sample_hours(rng, n_ord) / 24.0
     seg = w.seg[cust]
     budget = rng.gamma(cfg["gg_p"], 1.0 / w.nu[cust])
-    max_lines = 8
+    w.budget = budget
+    max_lines = 10  # candidate lines per order; the basket keeps those that fit the budget
     o_rep = np.repeat(np.arange(n_ord), max_lines)
-    cat_probs = w.taste[cust[o_rep]]
-    line_cat = _categorical_draw(rng, cat_probs)
+    line_cat = _categorical_draw(rng, w.taste, cust[o_rep])
     line_prod = _choose_products(w, seg[o_rep], day[o_rep], line_cat)
     qty = 1 + (rng.random(len(o_rep)) < np.where(line_cat == CATS.index("grocery"), 0.35, 0.08))
     line_price = w.price[day[o_rep], line_prod]
     value = (line_price * qty).reshape(n_ord, max_lines)
-    run = np.cumsum(value, axis=1)
-    keep = (run - value / 2 < budget[:, None])
-    keep[:, 0] = True
-    keep = np.cumprod(keep, axis=1).astype(bool).ravel()
+    # Greedy fill: a candidate is kept if it still fits under the budget (+10% slack);
+    # unaffordable candidates are skipped; an order keeps at least its cheapest candidate.
+    cap = 1.1 * budget
+    run = np.zeros(n_ord)
+    keep = np.zeros((n_ord, max_lines), dtype=bool)
+    for j in range(max_lines):  # one vectorised step per candidate slot
+        fits = run + value[:, j] <= cap
+        keep[:, j] = fits
+        run += np.where(fits, value[:, j], 0.0)
+    empty = ~keep.any(axis=1)
+    keep[np.flatnonzero(empty), np.argmin(value[empty], axis=1)] = True
+    keep = keep.ravel()
     l_order, l_prod, l_qty = o_rep[keep], line_prod[keep], qty[keep]
     # Planted co-purchase: anchor A pulls partner B into the same basket.
     attach = cfg["copurchase_attach"]
@@ -674,9 +702,10 @@ def _stage_orders(w: _World) -> None:
     l_unit = np.round(l_list * (1 - disc_pct[l_order]), 2)
     l_amount = np.round(l_unit * l_qty, 2)
     amount = np.bincount(l_order, weights=l_amount, minlength=n_ord)
+    w.amount_per_budget = float(amount.sum() / budget.sum()) if n_ord else 1.0
     gross = np.bincount(l_order, weights=w.prod_price[l_prod] * l_qty, minlength=n_ord)
     n_items = np.bincount(l_order, weights=l_qty, minlength=n_ord).astype(np.int64)
-    channel = _categorical_draw(rng, SEGMENT_CHANNEL[seg])
+    channel = _categorical_draw(rng, SEGMENT_CHANNEL, seg)
     region = w.region[cust]
     promised = np.array([1, 2, 2, 3])[region]
     peak = w.calendar["weight"].to_numpy()[day] > 1.6
@@ -694,7 +723,7 @@ def _stage_orders(w: _World) -> None:
         "order_id": order_id,
         "customer_id": cust + 1,
         "order_ts": _ts(w.start, order_time),
-        "channel": _cat(np.asarray(schema.CHANNELS_ORDER, dtype=object)[channel], schema.CHANNELS_ORDER),
+        "channel": _codes(channel, schema.CHANNELS_ORDER),
         "session_id": pd.arrays.IntegerArray(np.zeros(n_ord, dtype=np.int64), np.ones(n_ord, bool)),
         "n_items": n_items,
         "gross_amount": np.round(gross, 2),
@@ -749,7 +778,7 @@ def _stage_sessions(w: _World) -> None:
     seg_src = SEGMENT_SOURCE
     # Converting sessions (one per online order).
     conv_cust = o["cust"].to_numpy()[online]
-    conv_src = _categorical_draw(rng, seg_src[w.seg[conv_cust]])
+    conv_src = _categorical_draw(rng, seg_src, w.seg[conv_cust])
     rates = FUNNEL_RATES
     conv_total = rates.prod(axis=1)
     # Failed sessions before each purchase: Negative binomial(1, c) failures per success.
@@ -762,7 +791,7 @@ def _stage_sessions(w: _World) -> None:
     never = np.flatnonzero(~w.buyer)
     n_browse = rng.poisson(3.0, len(never))
     b_cust = np.repeat(never, n_browse)
-    b_src = _categorical_draw(rng, seg_src[w.seg[b_cust]])
+    b_src = _categorical_draw(rng, seg_src, w.seg[b_cust])
     b_time = w.signup_day[b_cust] + rng.uniform(0, 1, len(b_cust)) * (w.n_days - w.signup_day[b_cust])
     f_cust = np.r_[fail_cust, b_cust]
     f_src = np.r_[fail_src, b_src]
@@ -817,10 +846,10 @@ def _stage_sessions(w: _World) -> None:
     ev_ts = s_start[ev_sess] + offset
     # Products on events: purchased lines for the converting sessions' carts, choice model otherwise.
     ev_prod = np.full(len(ev_sess), -1, dtype=np.int64)
-    needs = np.isin(ev_type, [1, 3, 5])  # product_view, add_to_cart, favorite
+    needs = np.isin(ev_type, [1, 3, 6])  # product_view, add_to_cart, favorite
     ev_seg = w.seg[s_cust[ev_sess]]
     ev_day = np.clip(np.floor(ev_ts).astype(np.int64), 0, w.horizon_days - 1)
-    ev_cat = _categorical_draw(rng, w.taste[s_cust[ev_sess[needs]]])
+    ev_cat = _categorical_draw(rng, w.taste, s_cust[ev_sess[needs]])
     ev_prod[needs] = _choose_products(w, ev_seg[needs], ev_day[needs], ev_cat)
     conv_cart = (ev_type == 3) & (s_order[ev_sess] >= 0)
     # Lines sorted by order; carts of converting sessions sorted by order id too.
@@ -829,7 +858,7 @@ def _stage_sessions(w: _World) -> None:
     ln = w.lines
     online_lines = ln.loc[np.isin(ln["order"].to_numpy(), online)].sort_values(["order"], kind="stable")
     ev_prod[cart_sorted] = online_lines["prod"].to_numpy()
-    ev_order = np.where(ev_type == 4, s_order[ev_sess], -1)
+    ev_order = np.where(ev_type == 5, s_order[ev_sess], -1)  # purchase events carry the order
     sess_sorted = np.lexsort((ev_ts, new_id[ev_sess]))
     ev_sess_id = new_id[ev_sess][sess_sorted]
     events = pd.DataFrame({
@@ -837,7 +866,7 @@ def _stage_sessions(w: _World) -> None:
         "session_id": ev_sess_id,
         "customer_id": s_cust[ev_sess][sess_sorted] + 1,
         "ts": _ts(w.start, ev_ts[sess_sorted]),
-        "event_type": _cat(np.asarray(schema.EVENT_TYPES, dtype=object)[ev_type[sess_sorted]], schema.EVENT_TYPES),
+        "event_type": _codes(ev_type[sess_sorted], schema.EVENT_TYPES),
         "product_id": pd.arrays.IntegerArray(ev_prod[sess_sorted] + 1, ev_prod[sess_sorted] < 0),
         "order_id": pd.arrays.IntegerArray(ev_order[sess_sorted] + 1, ev_order[sess_sorted] < 0),
     })
@@ -849,9 +878,9 @@ def _stage_sessions(w: _World) -> None:
         "customer_id": s_cust + 1,
         "start_ts": _ts(w.start, s_start),
         "end_ts": _ts(w.start, s_start + duration),
-        "traffic_source": _cat(np.asarray(schema.TRAFFIC_SOURCES, dtype=object)[s_src], schema.TRAFFIC_SOURCES),
-        "device": _cat(np.asarray(schema.DEVICES, dtype=object)[dev], schema.DEVICES),
-        "funnel_depth": _cat(np.asarray(schema.FUNNEL_STEPS, dtype=object)[s_depth], schema.FUNNEL_STEPS),
+        "traffic_source": _codes(s_src, schema.TRAFFIC_SOURCES),
+        "device": _codes(dev, schema.DEVICES),
+        "funnel_depth": _codes(s_depth, schema.FUNNEL_STEPS),
         "n_events": n_ev,
         "converted": s_depth == 4,
     }).sort_values("session_id").reset_index(drop=True)
@@ -916,7 +945,7 @@ def _stage_returns(w: _World) -> None:
         "product_id": prod[idx] + 1,
         "customer_id": o["cust"].to_numpy()[order[idx]] + 1,
         "requested_ts": _ts(w.start, req),
-        "reason": _cat(np.asarray(schema.RETURN_REASONS, dtype=object)[reason], schema.RETURN_REASONS),
+        "reason": _codes(reason, schema.RETURN_REASONS),
         "return_type": _cat(np.where(exchange, "exchange", "refund"), ("refund", "exchange")),
         "quantity": qty,
         "refund_amount": refund,
@@ -1069,6 +1098,9 @@ def _stage_support(w: _World) -> None:
     n_calls_day = rng.poisson(bg_rate_day * day_w)
     c_day = np.repeat(np.arange(w.n_days), n_calls_day)
     c_time = c_day + (9 + rng.choice(12, len(c_day), p=hour_w) + rng.random(len(c_day))) / 24
+    last_second = (21 * 3600 - 1) / 86400  # the line closes at 21:00
+    t_created[calls_tickets] = np.minimum(t_created[calls_tickets], np.floor(t_created[calls_tickets]) + last_second)
+    c_time = np.minimum(c_time, np.floor(c_time) + last_second)
     call_time = np.r_[t_created[calls_tickets], c_time]
     call_ticket = np.r_[calls_tickets, np.full(len(c_time), -1)]
     call_cust = np.r_[t_cust[calls_tickets], np.where(rng.random(len(c_time)) < 0.7,
@@ -1134,9 +1166,9 @@ def _stage_support(w: _World) -> None:
         "customer_id": t_cust + 1,
         "order_id": pd.arrays.IntegerArray(np.clip(order_of, 0, None) + 1, order_of < 0),
         "created_ts": _ts(w.start, t_created),
-        "channel": _cat(np.asarray(schema.TICKET_CHANNELS, dtype=object)[t_chan], schema.TICKET_CHANNELS),
-        "category": _cat(np.asarray(cats, dtype=object)[t_cat], cats),
-        "priority": _cat(np.asarray(schema.PRIORITIES, dtype=object)[prio], schema.PRIORITIES),
+        "channel": _codes(t_chan, schema.TICKET_CHANNELS),
+        "category": _codes(t_cat, cats),
+        "priority": _codes(prio, schema.PRIORITIES),
         "subject": pd.array(subj.astype(str), dtype="str"),
         "text": pd.array(text.astype(str), dtype="str"),
         "agent_id": agent + 1,
@@ -1192,7 +1224,7 @@ def _stage_support(w: _World) -> None:
         "customer_id": s_cust[srt] + 1,
         "ts": _ts(w.start, np.maximum(s_day[srt], 0)),
         "query": pd.array(q[srt].astype(str), dtype="str"),
-        "intent": _cat(np.asarray(cats, dtype=object)[s_cat[srt]], cats),
+        "intent": _codes(s_cat[srt], cats),
         "clicked_article_id": pd.arrays.IntegerArray(art[srt], ~s_click[srt]),
         "ticket_id": pd.arrays.IntegerArray(np.clip(s_ticket[srt], 0, None), s_ticket[srt] < 0),
     })
@@ -1290,9 +1322,8 @@ def _stage_satisfaction(w: _World) -> None:
     w.tables["surveys"] = pd.DataFrame({
         "survey_id": np.arange(1, n_sv + 1),
         "customer_id": sv["cust"].to_numpy() + 1,
-        "survey_type": _cat(np.asarray(["csat", "nps", "ces"], dtype=object)[typ], ("csat", "nps", "ces")),
-        "touchpoint": _cat(np.asarray(["order", "support", "return", "relationship"], dtype=object)[sv["touch"].to_numpy()],
-                           ("order", "support", "return", "relationship")),
+        "survey_type": _codes(typ, ("csat", "nps", "ces")),
+        "touchpoint": _codes(sv["touch"].to_numpy(), ("order", "support", "return", "relationship")),
         "order_id": pd.arrays.IntegerArray(np.clip(sv["order"].to_numpy(), 0, None) + 1, sv["order"].to_numpy() < 0),
         "ticket_id": pd.arrays.IntegerArray(np.clip(sv["ticket"].to_numpy(), 0, None), sv["ticket"].to_numpy() < 0),
         "sent_ts": _ts(w.start, sv["sent"].to_numpy()),
@@ -1377,7 +1408,7 @@ def _stage_social(w: _World) -> None:
     w.tables["social_mentions"] = pd.DataFrame({
         "mention_id": np.arange(1, n + 1),
         "ts": _ts(w.start, all_day[srt]),
-        "platform": _cat(np.asarray(schema.PLATFORMS, dtype=object)[platform], schema.PLATFORMS),
+        "platform": _codes(platform, schema.PLATFORMS),
         "product_id": pd.arrays.IntegerArray(all_prod[srt] + 1, all_prod[srt] < 0),
         "text": pd.array(all_text[srt].astype(str), dtype="str"),
         "reach": np.round(rng.lognormal(6.0, 1.4, n)).astype(np.int64),
@@ -1429,8 +1460,7 @@ def _stage_loyalty(w: _World) -> None:
         "entry_id": np.arange(1, len(led) + 1),
         "customer_id": led["cust"].to_numpy() + 1,
         "ts": _ts(w.start, led["day"].to_numpy()),
-        "entry_type": _cat(np.asarray(["earn", "redeem", "expire", "tier_change"], dtype=object)[led["type"].to_numpy()],
-                           ("earn", "redeem", "expire", "tier_change")),
+        "entry_type": _codes(led["type"].to_numpy(), ("earn", "redeem", "expire", "tier_change")),
         "points": led["points"].to_numpy().astype(np.int64),
         "order_id": pd.arrays.IntegerArray(np.clip(order, 0, None) + 1, order < 0),
         "tier": _cat(np.where(tr >= 0, np.asarray(schema.TIERS, dtype=object)[np.clip(tr, 0, None)], None), schema.TIERS),
@@ -1474,7 +1504,7 @@ def _stage_leads(w: _World) -> None:
         "source": _cat(rng.choice(np.array(["web_form", "phone", "referral", "trade_show", "email"], dtype=object), n,
                                   p=[0.4, 0.15, 0.2, 0.1, 0.15]),
                        ("web_form", "phone", "referral", "trade_show", "email")),
-        "company_size": _cat(np.asarray(["small", "medium", "large"], dtype=object)[size], ("small", "medium", "large")),
+        "company_size": _codes(size, ("small", "medium", "large")),
         "owner": pd.Categorical(owners[owner], categories=list(owners)),
         "value": value,
         "stage": _cat(stage_names[stage_now], schema.LEAD_STAGES),
@@ -1536,8 +1566,13 @@ def _truth(w: _World) -> None:
                       "note": "lam ~ Gamma(r, rate alpha) per average day; dropout after each repeat purchase "
                               "with p ~ Beta(a, b); operational time (calendar weights average 1)."}
     truth["gamma_gamma"] = {"p": cfg["gg_p"], "q": cfg["gg_q"], "gamma": cfg["gg_gamma"],
+                            "realised_amount_per_budget": w.amount_per_budget,
+                            "gamma_effective": cfg["gg_gamma"] * w.amount_per_budget,
                             "note": "target basket value z ~ Gamma(p, rate nu), nu ~ Gamma(q, rate gamma); "
-                                    "realised amount fills the budget with real products"}
+                                    "the basket is filled greedily with real products up to 1.1 z (plus planted "
+                                    "co-purchases, minus coupons), so paid amounts track z (corr ~0.9) at "
+                                    "realised_amount_per_budget times its scale: compare fitted gamma with "
+                                    "gamma_effective = gamma * that ratio (scaling z by c scales gamma by c)."}
     truth["segments"] = list(SEGMENT_LABELS)
     truth["category_taste"] = pd.DataFrame(TASTE, index=list(SEGMENT_LABELS), columns=list(CATS))
     truth["elasticity"] = dict(CATEGORY_ELASTICITY)
@@ -1559,7 +1594,7 @@ def _truth(w: _World) -> None:
                             "negative (casual 'sleeping dogs'): chance each organic order in the window is lost.")
     if len(getattr(w, "ite", [])):
         ite = w.ite.copy()
-        ite["segment"] = _cat(np.asarray(SEGMENT_LABELS, dtype=object)[ite["segment"].to_numpy()], SEGMENT_LABELS)
+        ite["segment"] = _codes(ite["segment"].to_numpy(), SEGMENT_LABELS)
         truth["uplift_by_segment"] = (ite.loc[ite["treated"]].groupby("segment", observed=True)["ite_conversion"].mean()
                                       .rename("uplift_conversion"))
         truth["contact_ite"] = ite
@@ -1579,7 +1614,7 @@ def _truth(w: _World) -> None:
                         "tier_thresholds_12m_spend": dict(zip(schema.TIERS[1:], TIER_THRESHOLDS, strict=True))}
     truth["customers"] = pd.DataFrame({
         "customer_id": np.arange(1, n + 1),
-        "segment": _cat(np.asarray(SEGMENT_LABELS, dtype=object)[w.seg], SEGMENT_LABELS),
+        "segment": _codes(w.seg, SEGMENT_LABELS),
         "lam": w.lam, "p_dropout": w.p_drop, "nu": w.nu,
         "mean_spend": cfg["gg_p"] / w.nu,
         "is_buyer": w.buyer,
@@ -1594,7 +1629,7 @@ def _truth(w: _World) -> None:
 DEFAULT_KNOBS: dict[str, Any] = {
     "n_products": 240,
     "r": 0.8, "alpha": 55.0, "a": 0.8, "b": 3.2,
-    "gg_p": 6.0, "gg_q": 4.0, "gg_gamma": 600.0,
+    "gg_p": 6.0, "gg_q": 4.0, "gg_gamma": 800.0,
     "buyer_share": 0.85, "holdout_share": 0.2, "campaign_uplift_scale": 1.0,
     "calls_per_day": None, "incident_defect_rate": 0.3, "copurchase_attach": 0.45,
     "detail": "full",
