@@ -81,6 +81,10 @@ class NotebookExecutionError(RuntimeError):
             msg += f"\n    the partly executed notebook is at {output}"
         super().__init__(msg)
 
+    def __reduce__(self):  # keep the fields when the error crosses a process boundary
+        return (type(self), (self.notebook, self.cell, self.ename, self.evalue, self.source,
+                             self.output))
+
 
 # --------------------------------------------------------------------------- parameters
 
@@ -246,7 +250,6 @@ def execute_in_place(notebook: str | os.PathLike, failed_dir: str | os.PathLike 
             keep = Path(failed_dir) / notebook.name
             keep.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(out, keep)
-            exc.output = keep
             raise NotebookExecutionError(exc.notebook, exc.cell, exc.ename, exc.evalue,
                                          exc.source, keep) from None
         shutil.copyfile(out, notebook)

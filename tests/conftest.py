@@ -11,6 +11,9 @@
           results = read_results(executed_notebook("02_rfm_and_value"))
           assert results["n_customers"] > 0
 
+  Notebooks that the collected tests will ask for (the parametrized ``path`` of
+  tests/notebooks/test_notebooks.py and ``tests/notebooks/test_NN_*.py`` files) are executed
+  ahead, ``CRMLAB_TEST_JOBS`` (default 2) at a time, in worker processes.
 * ``make_notebook(path, params_source, *code_cells)``: writes a small course-style notebook
   (title, tagged parameters cell, code cells) for tests of the build machinery.
 * ``@pytest.mark.slow`` tests are skipped unless ``--runslow`` is given or ``-m`` selects them.
@@ -18,7 +21,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +35,36 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TEST_PARAMS_FILE = ROOT / "tests" / "notebooks" / "test_params.yaml"
+PREFETCH = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False,
                      help="also run tests marked slow (scale checks)")
+
+
+def _wanted_notebooks(items: list[pytest.Item]) -> list[str]:
+    """Stems of the notebooks the collected tests will execute through ``executed_notebook``."""
+    stems = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    wanted: list[str] = []
+    for item in items:
+        if "executed_notebook" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("path") if callspec else None
+        if isinstance(param, Path) and param.stem in stems:
+            wanted.append(param.stem)
+            continue
+        match = re.match(r"test_(\d\d)_", Path(str(item.fspath)).name)
+        if match:
+            wanted += sorted(s for s in stems if s.startswith(match.group(1) + "_"))
+    return list(dict.fromkeys(wanted))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After selection (-k, -m, skips): remember which notebooks to execute ahead."""
+    runnable = [i for i in session.items if not i.get_closest_marker("skip")]
+    session.config.stash[PREFETCH] = _wanted_notebooks(runnable)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -65,13 +96,32 @@ def test_parameters_for(name: str, overrides: dict[str, Any] | None = None) -> d
 test_parameters_for.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="session")
-def executed_notebook(tmp_path_factory: pytest.TempPathFactory):
-    """Factory: ``executed_notebook(name, **overrides) -> NotebookNode`` (cached per session)."""
+def _execute(source: Path, output: Path, params: dict[str, Any]):
+    """Run one notebook; return the error instead of raising (for worker processes)."""
     from crmlab.build import NotebookExecutionError, execute_notebook
 
+    try:
+        execute_notebook(source, output, params, cwd=NOTEBOOKS)
+    except NotebookExecutionError as exc:
+        return exc
+    return None
+
+
+@pytest.fixture(scope="session")
+def executed_notebook(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """Factory: ``executed_notebook(name, **overrides) -> NotebookNode`` (cached per session)."""
     cache: dict[str, Any] = {}
+    ahead: dict[str, cf.Future] = {}
     out_dir = tmp_path_factory.mktemp("executed_notebooks")
+    jobs = int(os.environ.get("CRMLAB_TEST_JOBS", "2"))
+    prefetch = request.config.stash.get(PREFETCH, [])
+    pool = None
+    if jobs > 1 and len(prefetch) > 1:
+        pool = cf.ProcessPoolExecutor(max_workers=jobs)
+        for stem in prefetch:
+            source = NOTEBOOKS / f"{stem}.ipynb"
+            ahead[stem] = pool.submit(_execute, source, out_dir / source.name,
+                                      test_parameters_for(stem))
 
     def run(name: str, **overrides: Any) -> nbformat.NotebookNode:
         source = NOTEBOOKS / f"{Path(name).stem}.ipynb"
@@ -82,18 +132,19 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory):
         if key not in cache:
             suffix = f"_{len(cache)}" if overrides else ""
             output = out_dir / f"{source.stem}{suffix}.ipynb"
-            try:
-                execute_notebook(source, output, params, cwd=NOTEBOOKS)
-                cache[key] = nbformat.read(output, as_version=4)
-            except NotebookExecutionError as exc:
-                cache[key] = exc
+            if not overrides and source.stem in ahead:
+                error = ahead[source.stem].result()
+            else:
+                error = _execute(source, output, params)
+            cache[key] = error if error is not None else nbformat.read(output, as_version=4)
         result = cache[key]
         if isinstance(result, Exception):
             pytest.fail(f"executing {source.name} at {params}:\n{result}", pytrace=False)
         return result
 
-    return run
-
+    yield run
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 def write_notebook(path: Path, params: str, *cells: str, title: str = "# Test 測試") -> Path:
     """Write a small course-style notebook: title, tagged parameters cell, then code cells."""

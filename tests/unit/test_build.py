@@ -124,6 +124,17 @@ def test_build_failing_cell_names_notebook_cell_and_error(tmp_path, make_noteboo
     assert err.output is not None and err.output.is_file()
 
 
+def test_build_failure_in_a_worker_process_keeps_the_details(tmp_path, make_notebook):
+    nbdir = tmp_path / "notebooks"
+    make_notebook(nbdir / "01_ok.ipynb", "SEED = 1", "SEED")
+    make_notebook(nbdir / "02_broken.ipynb", "SEED = 1", "import math", "math.sqrt(-1)")
+    with pytest.raises(NotebookExecutionError) as info:
+        build(nbdir, tmp_path / "build", jobs=2, progress=False)
+    assert (info.value.notebook, info.value.cell, info.value.ename) == ("02_broken", 3, "ValueError")
+    assert "math domain error" in str(info.value)
+    assert not (tmp_path / "build" / "manifest.json").exists()
+
+
 def test_build_warns_about_parameters_no_notebook_defines(tmp_path, make_notebook):
     nbdir = tmp_path / "notebooks"
     make_notebook(nbdir / "01_a.ipynb", "SEED = 1")
