@@ -1,0 +1,149 @@
+"""Benchmark: rebuilding the whole course (``crmlab.build.build``) against its floor.
+
+Issue 16, row 1: every notebook at CI parameters (``tests/notebooks/test_params.yaml``) with
+2 jobs, against the floor measured in the same run: starting a kernel and running
+``import pandas, seaborn, sklearn`` in it (papermill, the same execution path), once per
+notebook. Target: build <= 2.5 × floor × notebooks / jobs. Full mode also builds at the
+default parameters (target <= 3 min).
+
+The build includes what ``crmlab build`` does: executing with papermill, HTML pages, the
+course index and the manifest.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+import nbformat  # noqa: E402
+import yaml  # noqa: E402
+
+from crmlab.build import build, discover, execute_notebook  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+TEST_PARAMS = ROOT / "tests" / "notebooks" / "test_params.yaml"
+FLOOR_CODE = "import pandas, seaborn, sklearn"
+JOBS = 2
+TARGET_FACTOR = 2.5
+DEFAULT_TARGET_S = 180.0
+
+
+def ci_parameters(path: Path = TEST_PARAMS) -> tuple[dict, dict]:
+    """``(parameters for every notebook, per-notebook extras)`` as the tests use them."""
+    if not path.is_file():
+        return {"DATA": "tiny"}, {}
+    table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    default = dict(table.pop("default", {}) or {"DATA": "tiny"})
+    per_nb = {Path(str(k)).stem: dict(v) for k, v in table.items() if isinstance(v, dict)}
+    return default, per_nb
+
+
+def _write_notebook(path: Path, code: str, params: str = "SEED = 42") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    pcell = nbformat.v4.new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Floor 基準"), pcell,
+                nbformat.v4.new_code_cell(code)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def measure_floor(repeat: int, workdir: Path) -> list[float]:
+    """Seconds to start a kernel and import pandas, seaborn, sklearn (papermill), per run."""
+    source = _write_notebook(workdir / "floor.ipynb", FLOOR_CODE)
+    return harness.timeit(lambda: execute_notebook(source, workdir / "floor_out.ipynb"),
+                          repeat=repeat, warmup=0)
+
+
+def measure_build(notebooks_dir: Path, params: dict, per_nb: dict, jobs: int,
+                  workdir: Path) -> tuple[float, dict]:
+    """Wall seconds of one ``build`` and its manifest."""
+    out = workdir / "build"
+    times, manifest = harness.timeit_result(
+        lambda: build(notebooks_dir, out, params, jobs=jobs, progress=False,
+                      per_notebook=per_nb),
+        repeat=1, warmup=0)
+    return times[0], manifest
+
+
+def _slowest(manifest: dict, k: int = 5) -> str:
+    secs = sorted(((v["seconds"], name) for name, v in manifest["notebooks"].items()),
+                  reverse=True)
+    return ", ".join(f"{name} {harness.fmt_seconds(s)}" for s, name in secs[:k])
+
+
+def _run(notebooks_dir: Path, floor_repeat: int, default_build: bool, jobs: int = JOBS) -> str:
+    names = [p.stem for p in discover(notebooks_dir)]
+    params, per_nb = ci_parameters()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="crmlab-bench-build-") as tmp:
+        tmp = Path(tmp)
+        floor_runs = measure_floor(floor_repeat, tmp)
+        per_notebook_floor = harness.median(floor_runs)
+        floor = per_notebook_floor * len(names) / jobs
+        seconds, manifest = measure_build(notebooks_dir, params, per_nb, jobs, tmp / "ci")
+        target = TARGET_FACTOR * floor
+        rows.append({
+            "build": f"CI parameters ({', '.join(f'{k}={v}' for k, v in params.items())}), "
+                     f"{jobs} jobs",
+            "notebooks": len(names),
+            "wall time": harness.fmt_seconds(seconds),
+            "floor × notebooks / jobs": harness.fmt_seconds(floor),
+            "ratio to floor": f"{seconds / floor:.2f}×",
+            "target": f"≤ {TARGET_FACTOR}× floor ({harness.fmt_seconds(target)}): "
+                      f"{harness.verdict(seconds, target)}",
+            "slowest notebooks": _slowest(manifest),
+        })
+        if default_build:
+            seconds, manifest = measure_build(notebooks_dir, {}, {}, jobs, tmp / "default")
+            rows.append({
+                "build": f"default parameters, {jobs} jobs",
+                "notebooks": len(names),
+                "wall time": harness.fmt_seconds(seconds),
+                "floor × notebooks / jobs": harness.fmt_seconds(floor),
+                "ratio to floor": f"{seconds / floor:.2f}×",
+                "target": f"≤ {DEFAULT_TARGET_S:.0f} s: "
+                          f"{harness.verdict(seconds, DEFAULT_TARGET_S)}",
+                "slowest notebooks": _slowest(manifest),
+            })
+    text = [
+        "## Course build (`crmlab build`, papermill)",
+        "",
+        f"Floor: a kernel start plus `{FLOOR_CODE}` executed with papermill, "
+        f"median of {len(floor_runs)} runs = {harness.fmt_seconds(per_notebook_floor)} per "
+        f"notebook (runs: {', '.join(harness.fmt_seconds(t) for t in floor_runs)}). "
+        "The build time includes HTML pages, the index and the manifest.",
+        "",
+        f"Notebooks built ({len(names)}): {', '.join(names) or '(none)'}."
+        + ("" if len(names) >= 13 else " The course has 13 notebooks when complete; this "
+           "run used the ones that existed."),
+        "",
+        harness.markdown_table(rows),
+    ]
+    return "\n".join(text)
+
+
+def main(quick: bool = False) -> str:
+    """Full: floor ×3, CI build, default build. Quick: floor ×2, CI build."""
+    return _run(NOTEBOOKS, floor_repeat=2 if quick else 3, default_build=not quick)
+
+
+def smoke() -> str:
+    """One generated notebook, 1 job, floor once: the same code path in a few seconds."""
+    with tempfile.TemporaryDirectory(prefix="crmlab-bench-smoke-") as tmp:
+        nb_dir = Path(tmp) / "notebooks"
+        _write_notebook(nb_dir / "00_smoke.ipynb", "import pandas\nx = 1",
+                        params="SEED = 42\nDATA = 'tiny'")
+        return _run(nb_dir, floor_repeat=1, default_build=False, jobs=1)
+
+
+if __name__ == "__main__":
+    print(main(quick="--quick" in sys.argv))
