@@ -59,6 +59,7 @@ __all__ = [
     "gvr_deterministic_revenue",
     "gvr_dynamic_program",
     "gvr_price",
+    "gvr_revenue_samples",
     "gvr_value",
     "iv_elasticity",
     "littlewood",
@@ -360,9 +361,9 @@ def capacity_constrained_price(demand: DemandModel, capacity: float,
     """
     cap = _scalar(capacity, "capacity", where="capacity_constrained_price", minimum=0)
     p_free = optimal_price(demand, unit_cost)
-    if float(demand.quantity(p_free)[0]) <= cap:
+    if float(demand.quantity(p_free)) <= cap:
         return p_free
-    return float(np.asarray(demand.price_for_quantity(cap)).ravel()[0])
+    return float(demand.price_for_quantity(cap))
 
 
 # ---------------------------------------------------------------------------------------
@@ -391,6 +392,20 @@ class MarkdownPlan:
     def expected_revenue(self) -> float:
         """Expected revenue from the start, with full stock, before any price was set."""
         return float(self.value[0, self.stock, 0])
+
+    def revenue_samples(self, n_sims: int = 1000, seed: Seed = None) -> np.ndarray:
+        """Revenue (including salvage of leftovers) of ``n_sims`` seasons under the policy."""
+        rng = _rng(seed)
+        n_sims = int(n_sims)
+        x = np.full(n_sims, self.stock)
+        k = np.zeros(n_sims, dtype=int)
+        revenue = np.zeros(n_sims)
+        for t in range(self.rates.shape[0]):
+            k = np.where(x > 0, self.policy[t, x, k], k)
+            sold = np.minimum(rng.poisson(self.rates[t, k]), x)
+            revenue += sold * self.prices[k]
+            x = x - sold
+        return revenue + self.salvage * x
 
     def simulate(self, seed: Seed = None) -> pd.DataFrame:
         """One season under the optimal policy: period, price, stock_start, demand, sold, revenue."""
@@ -722,9 +737,11 @@ def gvr_deterministic_revenue(inventory: object, time_left: object, scale: float
     of any pricing policy for the stochastic problem.
     """
     n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_revenue")
+    n, t = np.broadcast_arrays(n, t)
+    active = (n > 0) & (t > 0)
     sold = np.minimum(n, a * t / math.e)
-    price = gvr_deterministic_price(n, np.where(t > 0, t, 1.0), a, al)
-    return np.where((n > 0) & (t > 0), price * sold, 0.0)
+    price = gvr_deterministic_price(np.where(active, n, 1.0), np.where(active, t, 1.0), a, al)
+    return np.where(active, price * sold, 0.0)
 
 
 def gvr_value(inventory: object, time_left: object, scale: float, alpha: float) -> np.ndarray:
@@ -860,6 +877,33 @@ def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: ob
                       value=value, price=price, sale_prob=prob)
 
 
+def _gvr_fixed_price(program: GvRProgram, fixed_price: float | None) -> float:
+    if fixed_price is None:
+        fixed_price = float(gvr_deterministic_price(program.inventory, program.horizon,
+                                                    program.scale[-1], program.alpha[-1]))
+    return float(_check_prices(fixed_price, where="simulate_gvr: fixed_price"))
+
+
+def gvr_revenue_samples(program: GvRProgram, n_sims: int = 1000, policy: str = "dynamic",
+                        fixed_price: float | None = None, seed: Seed = 0) -> np.ndarray:
+    """Revenue of ``n_sims`` simulated seasons (vectorized over seasons; see :func:`simulate_gvr`)."""
+    if policy not in ("dynamic", "fixed"):
+        raise ValueError(f"gvr_revenue_samples: 'policy' must be 'dynamic' or 'fixed', "
+                         f"got {policy!r}")
+    rng = _rng(seed)
+    n_sims = int(n_sims)
+    p_fixed = _gvr_fixed_price(program, fixed_price) if policy == "fixed" else np.nan
+    x = np.full(n_sims, program.inventory)
+    revenue = np.zeros(n_sims)
+    for k in range(program.steps, 0, -1):
+        p = program.price[k, np.maximum(x, 1)] if policy == "dynamic" else np.full(n_sims, p_fixed)
+        q = program.scale[k] * program.dt * np.exp(-program.alpha[k] * p)
+        sold = (rng.random(n_sims) < q) & (x > 0)
+        revenue += np.where(sold, p, 0.0)
+        x = x - sold
+    return revenue
+
+
 def simulate_gvr(program: GvRProgram, policy: str = "dynamic", fixed_price: float | None = None,
                  seed: Seed = 0) -> pd.DataFrame:
     """Simulate one selling season of a solved :class:`GvRProgram`.
@@ -875,10 +919,7 @@ def simulate_gvr(program: GvRProgram, policy: str = "dynamic", fixed_price: floa
         raise ValueError(f"simulate_gvr: 'policy' must be 'dynamic' or 'fixed', got {policy!r}")
     rng = _rng(seed)
     if policy == "fixed":
-        if fixed_price is None:
-            fixed_price = float(gvr_deterministic_price(program.inventory, program.horizon,
-                                                        program.scale[-1], program.alpha[-1]))
-        fixed_price = float(_check_prices(fixed_price, where="simulate_gvr: fixed_price"))
+        fixed_price = _gvr_fixed_price(program, fixed_price)
     x = program.inventory
     u = rng.random(program.steps)
     rows = np.zeros((program.steps, 5))
