@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import importlib.util
+import os
 import sys
 import time
 import traceback
@@ -55,8 +56,10 @@ def stamp(markdown: str, name: str, quick: bool, seconds: float) -> str:
     heading, _, body = text.partition("\n")
     when = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     mode = "quick" if quick else "full"
+    load = f", load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end" \
+        if hasattr(os, "getloadavg") else ""
     line = (f"_Run {when} in {mode} mode (`python benchmarks/run.py{' --quick' if quick else ''}"
-            f" --only {name}`), {seconds:.0f} s._")
+            f" --only {name}`), {seconds:.0f} s{load}._")
     return f"{heading}\n\n{line}\n{body}"
 
 
