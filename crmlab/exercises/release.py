@@ -216,11 +216,16 @@ def release(source: str | Path, dest: str | Path, *,
     return ReleaseInfo(source=source, dest=dest, parameters=dict(parameters or {}), **counts)
 
 
-def question_ids(notebook: str | Path | Any) -> list[str]:
-    """Question ids checked in a notebook (``check("id", ...)`` calls), in order, unique."""
+def question_ids(notebook: str | Path | Any, *, include_hidden: bool = True) -> list[str]:
+    """Question ids checked in a notebook (``check("id", ...)`` calls), in order, unique.
+
+    ``include_hidden=False`` skips cells tagged ``hidden`` (what students will see).
+    """
     nb = nbformat.read(notebook, as_version=4) if isinstance(notebook, str | Path) else notebook
     seen: dict[str, None] = {}
     for cell in nb.cells:
+        if not include_hidden and HIDDEN_TAG in _tags(cell):
+            continue
         if cell.cell_type == "code":
             for qid in CHECK_CALL_RE.findall(_source_text(cell)):
                 seen.setdefault(qid, None)
