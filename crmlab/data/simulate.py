@@ -184,12 +184,14 @@ def _categorical_draw(rng: np.random.Generator, probs: np.ndarray, owner: np.nda
     """
     cum = np.cumsum(probs, axis=1)
     cum = cum / cum[:, -1:]
+    if owner is not None:
+        cum = cum.astype(np.float32)  # halves the memory traffic of the gather below
     if owner is None:
         u = rng.random(len(probs))[:, None]
         return np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1)
     k = probs.shape[1]
     owner = np.asarray(owner, dtype=np.int64)
-    u = rng.random(len(owner))
+    u = rng.random(len(owner), dtype=np.float32)
     out = np.empty(len(owner), dtype=np.int64)
     chunk = 1_000_000  # gather (chunk, k) CDF rows at a time to bound memory
     for lo in range(0, len(owner), chunk):
@@ -329,7 +331,8 @@ def _stage_customers(w: _World) -> None:
     referrer = np.floor(rng.random(n) * (ids - 1)).astype(np.int64) + 1
     top2 = np.argsort(-taste, axis=1)[:, :2]
     cat_arr = np.asarray(CATS, dtype=object)
-    interests = cat_arr[top2[:, 0]] + "|" + cat_arr[top2[:, 1]]
+    pair_labels = [f"{a}|{b}" for a in cat_arr for b in cat_arr]
+    interests = pd.Series(pd.Categorical.from_codes(top2[:, 0] * len(CATS) + top2[:, 1], pair_labels)).astype("str")
     opt_in_p = np.array([0.75, 0.85, 0.7, 0.5])[segment]
 
     w.seg = segment
@@ -348,7 +351,7 @@ def _stage_customers(w: _World) -> None:
         "region": _codes(region, schema.REGIONS),
         "city": pd.Categorical(city),
         "device": _codes(device, schema.DEVICES),
-        "interests": pd.array(interests.astype(str), dtype="str"),
+        "interests": interests,
         "birth_month": rng.integers(1, 13, size=n),
         "marketing_opt_in": w.opt_in,
         "email": "member" + pd.Series(ids).astype("str").str.zfill(7) + "@example.com",
@@ -474,15 +477,16 @@ def _build_choice_table(w: _World) -> None:
             block /= block[:, -1:]
             cdfs[s][:, cols] = block
     # Offsets make one monotone array: key = (s * H + d) * n_cat + c, value = key + cdf.
-    key = (np.arange(n_seg)[:, None, None] * H + np.arange(H)[None, :, None]) * n_cat + w.prod_cat[None, None, :]
-    w.choice_flat = (key + np.minimum(cdfs, 1.0 - 1e-12)).ravel()
+    # Day-major layout: lines come sorted by day, so the searched keys are nearly sorted.
+    key = (np.arange(H)[:, None, None] * n_seg + np.arange(n_seg)[None, :, None]) * n_cat + w.prod_cat[None, None, :]
+    w.choice_flat = (key + np.minimum(cdfs.transpose(1, 0, 2), 1.0 - 1e-12)).ravel()
     w.choice_n = (n_seg, H, n_cat, n_prod)
 
 
 def _choose_products(w: _World, seg: np.ndarray, day: np.ndarray, cat: np.ndarray) -> np.ndarray:
     """0-based product index per line, by searching the global choice CDF."""
     n_seg, H, n_cat, n_prod = w.choice_n
-    key = (seg * H + day) * n_cat + cat
+    key = (day * n_seg + seg) * n_cat + cat
     pos = np.searchsorted(w.choice_flat, key + w.rng.random(len(key)) * (1 - 1e-9))
     return pos % n_prod
 
@@ -499,11 +503,11 @@ def _stage_purchases(w: _World) -> None:
     lam = w.lam[buyers]
     n_events = rng.poisson(lam * span)
     k_death = rng.geometric(w.p_drop[buyers])  # dies right after its k-th repeat purchase
-    owner = np.repeat(np.arange(len(buyers)), n_events)
-    u = rng.random(len(owner))
+    # Uniform event positions sorted within each customer: sort owner + u once (u in [0, 1)).
+    slot = np.sort(np.repeat(np.arange(len(buyers), dtype=np.float64), n_events) + rng.random(int(n_events.sum())))
+    owner = slot.astype(np.int64)
+    u = slot - owner
     op = op0[owner] + u * span[owner]
-    order = np.lexsort((op, owner))
-    owner, op = owner[order], op[order]
     rank = _group_rank(owner)
     keep = rank < k_death[owner]
     owner, op, rank = owner[keep], op[keep], rank[keep]
@@ -543,10 +547,11 @@ def _stage_campaigns(w: _World) -> None:
     extra_orders, lost_orders = [], []
     uplift_i = np.clip(SEGMENT_UPLIFT[w.seg] * cfg["campaign_uplift_scale"] + rng.normal(0, 0.015, n)
                        * (SEGMENT_UPLIFT[w.seg] > 0) * cfg["campaign_uplift_scale"], -1.0, 1.0)
-    order_idx = np.lexsort((day_arr, cust_arr))
+    order_idx = np.argsort(cust_arr * 1e6 + day_arr, kind="stable")
     sc, sd = cust_arr[order_idx], day_arr[order_idx]
     ite_rows = []
     skey = sc * 1e6 + sd  # (customer, day) as one sorted key
+    cust_first = np.searchsorted(skey, np.arange(n) * 1e6 - 1)  # first purchase row of each customer
     for k, ts in enumerate(send, start=1):
         ch = channels[(k - 1) % 4]
         rule = rules[(k - 1) % 4]
@@ -580,7 +585,7 @@ def _stage_campaigns(w: _World) -> None:
         hi = np.searchsorted(skey, ids * 1e6 + d0 + window)
         organic = hi - lo
         # Alive at send: customer's repeat purchases so far < death_k (or no first purchase yet excluded).
-        n_before = np.searchsorted(skey, ids * 1e6 + d0) - np.searchsorted(skey, ids * 1e6 - 1)
+        n_before = lo - cust_first[ids]
         alive = w.buyer[ids] & ((n_before - 1) < w.death_k[ids]) & (n_before >= 1)
         tau = uplift_i[ids]
         inc = treated & alive & (tau > 0) & (rng.random(len(ids)) < np.clip(tau, 0, 1))
@@ -592,8 +597,8 @@ def _stage_campaigns(w: _World) -> None:
         lost_count = np.zeros(len(ids), dtype=np.int64)
         if neg.any():
             idx_neg = np.flatnonzero(neg)
-            rows = np.concatenate([np.arange(lo[i], hi[i]) for i in idx_neg]) if len(idx_neg) else np.zeros(0, int)
             owners = np.repeat(idx_neg, organic[idx_neg])
+            rows = lo[owners] + _group_rank(owners)
             drop = rng.random(len(rows)) < -tau[owners]
             lost_orders.append(order_idx[rows[drop]])
             lost_count = np.bincount(owners[drop], minlength=len(ids))
@@ -640,13 +645,18 @@ def _stage_orders(w: _World) -> None:
     seg = w.seg[cust]
     budget = rng.gamma(cfg["gg_p"], 1.0 / w.nu[cust])
     w.budget = budget
-    max_lines = 10  # candidate lines per order; the basket keeps those that fit the budget
-    o_rep = np.repeat(np.arange(n_ord), max_lines)
+    # Candidate lines per order, enough to fill the budget (about one per NT$400, 3..10);
+    # the basket keeps those that fit.
+    max_lines = 10
+    n_cand = np.clip(np.ceil(budget / 400.0).astype(np.int64) + 2, 3, max_lines)
+    o_rep = np.repeat(np.arange(n_ord), n_cand)
+    slot = _group_rank(o_rep)
     line_cat = _categorical_draw(rng, w.taste, cust[o_rep])
     line_prod = _choose_products(w, seg[o_rep], day[o_rep], line_cat)
     qty = 1 + (rng.random(len(o_rep)) < np.where(line_cat == CATS.index("grocery"), 0.35, 0.08))
     line_price = w.price[day[o_rep], line_prod]
-    value = (line_price * qty).reshape(n_ord, max_lines)
+    value = np.full((n_ord, max_lines), np.inf)  # missing slots never fit
+    value[o_rep, slot] = line_price * qty
     # Greedy fill: a candidate is kept if it still fits under the budget (+10% slack);
     # unaffordable candidates are skipped; an order keeps at least its cheapest candidate.
     cap = 1.1 * budget
@@ -658,7 +668,7 @@ def _stage_orders(w: _World) -> None:
         run += np.where(fits, value[:, j], 0.0)
     empty = ~keep.any(axis=1)
     keep[np.flatnonzero(empty), np.argmin(value[empty], axis=1)] = True
-    keep = keep.ravel()
+    keep = keep[o_rep, slot]
     l_order, l_prod, l_qty = o_rep[keep], line_prod[keep], qty[keep]
     # Planted co-purchase: anchor A pulls partner B into the same basket.
     attach = cfg["copurchase_attach"]
@@ -718,7 +728,9 @@ def _stage_orders(w: _World) -> None:
                           "delay": delivery - promised, "delivered": delivered, "amount": amount,
                           "incremental": purch["incremental"].to_numpy(), "first": purch["first"].to_numpy()})
     w.lines = pd.DataFrame({"order": l_order, "prod": l_prod, "qty": l_qty, "amount": l_amount, "day": l_day})
-    coupon = np.where(coupon_camp > 0, np.char.add("CRM", coupon_camp.astype(str)), "")
+    n_camp = int(coupon_camp.max()) if n_ord else 0
+    coupon = pd.Series(pd.Categorical.from_codes(coupon_camp - 1, categories=[f"CRM{k}" for k in range(1, n_camp + 1)]
+                                                 if n_camp else ["CRM1"])).astype("str")
     w.tables["orders"] = pd.DataFrame({
         "order_id": order_id,
         "customer_id": cust + 1,
@@ -729,7 +741,7 @@ def _stage_orders(w: _World) -> None:
         "gross_amount": np.round(gross, 2),
         "discount": np.round(np.maximum(gross - amount, 0.0), 2),
         "amount": np.round(amount, 2),
-        "coupon_code": pd.Series(coupon, dtype="str").where(coupon_camp > 0, None),
+        "coupon_code": coupon,
         "campaign_id": pd.arrays.IntegerArray(coupon_camp, coupon_camp == 0),
         "promised_days": promised.astype(np.int64),
         "delivery_days": delivery.astype(np.int64),
@@ -746,8 +758,8 @@ def _stage_orders(w: _World) -> None:
     })
     # Price history: units = sum of order lines per product-day; stock restocked every 14 days.
     n_prod = cfg["n_products"]
-    units = np.zeros((w.n_days, n_prod), dtype=np.int64)
-    np.add.at(units, (l_day, l_prod), l_qty)
+    units = np.bincount(l_day * n_prod + l_prod, weights=l_qty, minlength=w.n_days * n_prod)
+    units = units.astype(np.int64).reshape(w.n_days, n_prod)
     cycle = np.arange(w.n_days) // 14
     cyc_units = np.zeros((cycle.max() + 1, n_prod), dtype=np.int64)
     np.add.at(cyc_units, cycle, units)
