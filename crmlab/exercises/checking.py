@@ -140,7 +140,13 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     q = get_question(question_id)
     ctx = _context_for(data)
     expected = ctx.expected(question_id)
-    verdict = q.judge(answer, expected)
+    try:
+        verdict = q.judge(answer, expected)
+    except Exception as exc:  # an answer of a shape nobody anticipated: say so, don't crash
+        from crmlab.exercises.compare import Verdict, type_name
+
+        verdict = Verdict(False, f"your answer ({type_name(answer)}) could not be compared "
+                                 f"with the expected one ({type(exc).__name__})")
     passed = bool(verdict.ok)
     if passed:
         message = f"✅ {question_id}: correct — well done!"

@@ -434,3 +434,24 @@ def test_cli_release_errors_are_clean(tmp_path, capsys):
 
     assert main(["release", "--out", str(tmp_path), "--only", "99"]) == 1
     assert "no exercise notebook" in capsys.readouterr().err
+
+
+def test_check_survives_an_answer_that_breaks_the_comparison(capsys):
+    class Weird:
+        def __eq__(self, other):
+            raise TypeError("no comparisons")
+
+    # the built-in comparison reports the type mismatch
+    assert ex.check("warmup_top_category", Weird(), data=_hand_shop()) is False
+    assert "your answer is a Weird; a string (text) was expected" in capsys.readouterr().out
+
+    # a custom comparison that raises is reported as "could not be compared", not a crash
+    @ex.question("zz_test_eq", compare=lambda a, e: a == e, unit="99")
+    def eq(shop):
+        return "x"
+
+    try:
+        assert ex.check("zz_test_eq", Weird(), data=SimpleNamespace()) is False
+        assert "could not be compared" in capsys.readouterr().out
+    finally:
+        registry.QUESTIONS.pop("zz_test_eq", None)
