@@ -377,6 +377,23 @@ def test_markov_repeats_do_not_change_removal_effects():
     assert raw.transition_counts_.loc["A", "A"] == 1 and col.transition_counts_.loc["A", "A"] == 0
 
 
+def test_markov_chain_reproduces_the_observed_conversion_share():
+    """Closed form: with visits v_i = transitions out of state i = transitions into it, the
+    absorption probabilities h satisfy v_i h_i = sum_j n_ij h_j. Summing over transient
+    states, every channel's inflow cancels its outflow, leaving N h_start = C (N journeys, C
+    conversions): P(conversion | start) = C / N for any set of paths."""
+    rng = np.random.default_rng(7)
+    chans = np.array(list("ABCD"))
+    rows = []
+    for _ in range(300):
+        k = rng.integers(1, 6)
+        touches = chans[rng.integers(0, 4, k)]
+        rows.append((" > ".join(touches), "conversion" if rng.random() < 0.3 + 0.1 * k else "null"))
+    jr = paths(*rows)
+    m = J.MarkovAttribution().fit(jr)
+    assert m.conversion_probability_ == pytest.approx((jr["outcome"] == "conversion").mean(), rel=1e-12)
+
+
 def test_markov_open_paths_and_bad_input():
     base = [("A > B", "conversion"), ("A", "null"), ("B", "conversion")]
     with_open = paths(*base, ("A", "open"))
