@@ -59,11 +59,16 @@ def test_timeit_counts_repeats_and_measures_sleep():
         harness.timeit(lambda: None, repeat=0)
 
 
-def test_compare_ratio_of_a_known_slowdown():
-    cmp = harness.compare(lambda: time.sleep(0.002), lambda: time.sleep(0.02), repeat=3,
-                          warmup=0)
-    # 2 ms vs 20 ms of sleeping: ours is ~10× faster (sleep overshoots a little, so loosely)
-    assert 0.05 < cmp.ratio < 0.4 and cmp.speedup == pytest.approx(1 / cmp.ratio)
+def test_compare_interleaves_and_computes_ratios():
+    order = []
+    cmp = harness.compare(lambda: order.append("o") or "ours", lambda: order.append("p") or "peer",
+                          repeat=3, warmup=1)
+    assert "".join(order) == "op" * 4  # one warm-up pair, then three interleaved timed pairs
+    assert len(cmp.ours) == len(cmp.peer) == 3
+    assert (cmp.ours_result, cmp.peer_result) == ("ours", "peer")
+    fixed = harness.Comparison(ours=[1.0, 2.0, 9.0], peer=[4.0, 4.0, 5.0])
+    # medians 2 and 4: ours takes half the peer's time
+    assert fixed.ratio == 0.5 and fixed.speedup == 2.0
 
 
 def test_assert_same_frames_params_itemsets():
