@@ -3,7 +3,7 @@
 #   make materials                regenerate the course into build/ (site, executed notebooks,
 #                                 manifest, student exercises)
 #   make test                     the default test tiers + nbval on the committed notebooks
-#   make lab                      JupyterLab on the workbook
+#   make lab [LAB_ARGS=--no-browser]      JupyterLab on the workbook
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
 #   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
 #   make lint                     ruff
@@ -23,6 +23,7 @@ NB     ?=
 STUDENTS ?=
 QUICK  ?=
 OUT    ?= build
+LAB_ARGS ?=
 
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises)
@@ -36,13 +37,13 @@ help:
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
 	@touch $@
 
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG)
+	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
 
 materials: $(STAMP)
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
@@ -60,7 +61,7 @@ test-nbval: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL_OPTS) notebooks/
 
 bench: $(STAMP)
-	$(if $(QUICK),QUICK=$(QUICK)) $(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(filter-out 0,$(QUICK)),--quick)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
