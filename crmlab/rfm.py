@@ -643,6 +643,9 @@ VALUE_WEIGHTS: dict[str, float] = {"current": 0.35, "future": 0.35, "loyalty": 0
 
 VALUE_TIERS = ("High", "Medium", "Low")
 
+#: Prior weight (days) of the population order rate in the future-value proxy.
+PRIOR_DAYS = 182.0
+
 
 def customer_value(
     orders: pd.DataFrame,
@@ -664,10 +667,15 @@ def customer_value(
     * ``future`` — future contribution: expected money in the next ``window_days``. Pass
       your own (e.g. CLV from :mod:`crmlab.clv`, a Series indexed by customer id); customers
       missing from it get 0. Default: a transparent proxy,
-      ``orders per day x average order value x window_days x P(active)`` where orders per day
-      = frequency / tenure and ``P(active) = exp(-recency / typical gap)`` with typical gap
-      = tenure / frequency: a customer silent for much longer than their usual gap between
-      orders has probably left.
+      ``rate x window_days x average order value x P(active)``. The order rate per day is
+      the Gamma-Poisson posterior mean ``(frequency + r0) / (tenure + t0)``: the
+      customer's own rate shrunk towards the population rate ``r0 / t0 = sum(frequency) /
+      sum(tenure)`` with ``t0 = 182`` days of prior weight, so a customer seen for one day
+      is not extrapolated to an order a day. ``P(active) = exp(-recency x rate)`` is the
+      chance of a silence this long if they were still buying at that rate: a customer
+      quiet for many of their usual gaps has probably left. (On the small shop its rank
+      correlation with the planted next-half-year value is about 0.48, close to BG/NBD +
+      Gamma-Gamma's 0.51 — notebook 02 compares them.)
     * ``loyalty`` — number of distinct calendar months with an order (a long, steady
       relationship beats one burst).
     * ``growth`` — momentum: money paid in the recent half of the window minus the earlier
@@ -711,11 +719,13 @@ def customer_value(
 
     if future is None:
         freq = rfm["frequency"].to_numpy(dtype="float64")
-        tenure = np.maximum(rfm["tenure"].to_numpy(dtype="float64"), 1.0)
+        tenure = rfm["tenure"].to_numpy(dtype="float64")
         aov = rfm["monetary"].to_numpy() / freq
-        gap = tenure / freq
-        p_active = np.exp(-rfm["recency"].to_numpy() / gap)
-        fut = freq / tenure * aov * window_days * p_active
+        t0 = PRIOR_DAYS
+        r0 = freq.sum() / max(tenure.sum(), 1.0) * t0
+        rate = (freq + r0) / (tenure + t0)
+        p_active = np.exp(-rfm["recency"].to_numpy() * rate)
+        fut = rate * window_days * aov * p_active
     else:
         if not isinstance(future, pd.Series):
             raise ValueError(
