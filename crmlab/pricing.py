@@ -778,7 +778,8 @@ def gvr_price(inventory: object, time_left: object, scale: float, alpha: float) 
 class GvRProgram:
     """Solved discrete-time pricing program (see :func:`gvr_dynamic_program`).
 
-    ``value[k, x]``: optimal expected revenue with ``k`` steps and ``x`` units left;
+    ``value[k, x]``: optimal expected revenue with ``k`` steps and ``x`` units left (including
+    the salvage value of what is left at the end);
     ``price[k, x]``: optimal price then (NaN when ``k = 0`` or ``x = 0``);
     ``sale_prob[k, x]``: probability of a sale in that step at that price.
     ``scale[k]`` and ``alpha[k]`` are the demand parameters of the step with ``k`` steps
@@ -789,6 +790,7 @@ class GvRProgram:
     horizon: float
     steps: int
     dt: float
+    salvage: float
     scale: np.ndarray
     alpha: np.ndarray
     value: np.ndarray
@@ -833,7 +835,7 @@ def _per_step(values: object, steps: int, name: str) -> np.ndarray:
 
 
 def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: object,
-                        steps: int = 500) -> GvRProgram:
+                        steps: int = 500, salvage: float = 0.0) -> GvRProgram:
     """Optimal dynamic price for ``inventory`` units over ``horizon`` time, by backward induction.
 
     Time is cut into ``steps`` slots of length ``dt``; in each slot at most one customer buys,
@@ -845,6 +847,10 @@ def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: ob
     unit plus the markup ``1/alpha``). ``scale`` and ``alpha`` may be one value or one per step
     (listed from the start of the season), e.g. business travellers who arrive late and are
     less price sensitive. As ``steps`` grows, the value converges to :func:`gvr_value`.
+
+    ``salvage`` is what each unit left at the end is worth (0 for a seat after departure; the
+    unit cost for a product whose leftovers roll into the next restock cycle). Prices then
+    never fall below ``salvage + 1/alpha``.
     """
     if isinstance(inventory, bool) or int(inventory) != inventory or inventory < 0:
         raise ValueError(f"gvr_dynamic_program: 'inventory' must be a whole number >= 0, "
@@ -862,7 +868,9 @@ def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: ob
             f"gvr_dynamic_program: a slot is too long -- the sale probability scale*dt/e reaches "
             f"{worst:.2f} > 1; use more steps (at least {math.ceil(steps * worst)})"
         )
+    sv = _scalar(salvage, "salvage", where="gvr_dynamic_program", minimum=0, strict=False)
     value = np.zeros((steps + 1, n + 1))
+    value[0] = sv * np.arange(n + 1)
     price = np.full((steps + 1, n + 1), np.nan)
     prob = np.zeros((steps + 1, n + 1))
     for k in range(1, steps + 1):
@@ -873,7 +881,7 @@ def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: ob
         prob[k, 1:] = q
         value[k, 0] = 0.0
         value[k, 1:] = value[k - 1, 1:] + q * (p - delta)
-    return GvRProgram(inventory=n, horizon=h, steps=steps, dt=dt, scale=a, alpha=al,
+    return GvRProgram(inventory=n, horizon=h, steps=steps, dt=dt, salvage=sv, scale=a, alpha=al,
                       value=value, price=price, sale_prob=prob)
 
 
@@ -886,7 +894,10 @@ def _gvr_fixed_price(program: GvRProgram, fixed_price: float | None) -> float:
 
 def gvr_revenue_samples(program: GvRProgram, n_sims: int = 1000, policy: str = "dynamic",
                         fixed_price: float | None = None, seed: Seed = 0) -> np.ndarray:
-    """Revenue of ``n_sims`` simulated seasons (vectorized over seasons; see :func:`simulate_gvr`)."""
+    """Revenue of ``n_sims`` simulated seasons, plus the salvage value of unsold units.
+
+    Vectorized over seasons; the policies are those of :func:`simulate_gvr`.
+    """
     if policy not in ("dynamic", "fixed"):
         raise ValueError(f"gvr_revenue_samples: 'policy' must be 'dynamic' or 'fixed', "
                          f"got {policy!r}")
@@ -901,7 +912,7 @@ def gvr_revenue_samples(program: GvRProgram, n_sims: int = 1000, policy: str = "
         sold = (rng.random(n_sims) < q) & (x > 0)
         revenue += np.where(sold, p, 0.0)
         x = x - sold
-    return revenue
+    return revenue + program.salvage * x
 
 
 def simulate_gvr(program: GvRProgram, policy: str = "dynamic", fixed_price: float | None = None,

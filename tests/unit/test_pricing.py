@@ -346,6 +346,17 @@ def test_gvr_dp_converges_to_closed_form() -> None:
     assert np.all(np.diff(pt) > 0)
 
 
+def test_gvr_salvage_value_shifts_prices() -> None:
+    # With salvage s per leftover unit, substituting p = s + p' turns the problem into the
+    # no-salvage one with scale a * exp(-alpha s): V_s(n, t) = s n + J(n, t; a e^{-alpha s}).
+    s = 150.0
+    g = P.gvr_dynamic_program(6, 2.0, A, ALPHA, steps=8000, salvage=s)
+    exact = s * 6 + float(P.gvr_value(6, 2.0, A * math.exp(-ALPHA * s), ALPHA))
+    assert g.expected_revenue == pytest.approx(exact, rel=2e-4)
+    assert np.nanmin(g.price) >= s + 1 / ALPHA - 1e-9
+    assert np.all(g.value[0] == s * np.arange(7))
+
+
 def test_gvr_simulation_matches_value_and_beats_fixed_price() -> None:
     g = P.gvr_dynamic_program(8, 1.0, A, ALPHA, steps=200)
     dyn = P.gvr_revenue_samples(g, 20_000, seed=1)

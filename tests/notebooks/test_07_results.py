@@ -1,0 +1,94 @@
+"""Recorded results of notebooks/07_dynamic_pricing.ipynb executed at the test parameters."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from crmlab.nb import read_results
+
+NAME = "07_dynamic_pricing"
+
+
+@pytest.fixture(scope="module")
+def results(executed_notebook) -> dict:
+    return read_results(executed_notebook(NAME))
+
+
+def test_emsr_b_matches_tvr_example(results):
+    # Talluri & van Ryzin (2004), Table 2.5 data: EMSR-b levels 16.7 / 50.9 / 83.1 (see
+    # tests/unit/test_pricing.py for the source of the numbers).
+    assert results["emsr_b_protection"] == pytest.approx([16.7, 50.9, 83.1], abs=0.1)
+
+
+def test_protecting_seats_pays(results):
+    rev = results["seat_revenue"]
+    assert rev["EMSR-b"] > rev["first come, first served"] * 1.05
+    # EMSR-b is a heuristic: within 1% of the dynamic-programming optimum.
+    assert rev["EMSR-b"] > 0.99 * rev["optimal (dynamic programming)"]
+
+
+def test_sale_days_bias_shown(results):
+    pooled = results["pooled_elasticity"]
+    # Product effects alone credit the sale-day crowds to the price cuts: more elastic than
+    # the specification with day effects; all controlled estimates are elastic (< -1).
+    assert pooled["product effects"] < pooled["product + day effects"] - 0.2
+    assert pooled["product + day effects"] < -1
+    assert pooled["product + category×day effects"] < -1
+
+
+def test_category_elasticities_near_planted(results):
+    est = results["category_elasticity"]
+    planted = results["category_elasticity_planted"]
+    assert set(est) == set(planted)
+    # Basket budgets add price response on top of the planted choice elasticity (about 1.3-1.9x
+    # on large shops); the tiny test shop adds sampling noise. Every estimate is negative and
+    # the average lands within a factor 0.7-2.2 of the planted average.
+    assert all(v < 0 for v in est.values())
+    ratio = sum(est.values()) / sum(planted.values())
+    assert 0.7 < ratio < 2.2
+
+
+def test_endogeneity_demo(results):
+    endo = results["endogeneity"]
+    # Planted elasticity -2; naive slope -2 + k var(u)/(k^2 var(u) + var(v)) = -0.64.
+    assert endo["naive"] == pytest.approx(-0.64, abs=0.2)
+    assert abs(endo["iv"] + 2.0) < 3 * endo["iv_se"]
+
+
+def test_industry_cases(results):
+    assert results["flight_expected_revenue"] > 0
+    lo, hi = results["hotel_rate_range"]
+    assert lo == pytest.approx(900 + 1800, rel=1e-6)  # quiet nights: c + 1/alpha
+    assert hi > lo * 1.3  # event nights priced up to fill the hotel
+    surge = results["surge_max"]
+    assert surge["capped"] == pytest.approx(2.0)
+    assert surge["clearing"] > surge["capped"] and surge["unserved"] > 0
+    assert results["ecommerce_price_low_stock"] > results["ecommerce_price_high_stock"]
+    assert results["ticket_gain"] > 0
+    bnb = results["bnb_price_by_month"]
+    assert len(bnb) == 12
+    assert max(bnb) in (bnb[1], bnb[7])  # Lunar New Year (Feb) and summer (Aug) peak
+    assert min(bnb) < 0.9 * max(bnb)
+    md = results["markdown"]
+    assert md["with_markdowns"] > md["no_markdown"]
+
+
+def test_price_experiment(results):
+    regret = results["bandit_regret"]
+    assert regret["thompson"] < regret["explore_then_commit"]
+    # Sublinear: most of Thompson sampling's regret happens in the first half.
+    assert results["bandit_thompson_late_share"] < 0.4
+
+
+def test_fairness_check(results):
+    profit = results["fairness_profit_ratio"]
+    assert profit["personalized"] >= profit["capped"] >= profit["uniform"] == 1.0
+    ages = results["fairness_age_ratio"]
+    spread = [v["personalized"] for v in ages.values()]
+    capped = [v["capped"] for v in ages.values()]
+    # The cap narrows the gap between age bands and keeps every group within +-10%.
+    assert max(capped) - min(capped) < max(spread) - min(spread)
+    assert all(0.9 - 1e-9 <= c <= 1.1 + 1e-9 for c in capped)
+    assert all(math.isfinite(v) for v in spread)
