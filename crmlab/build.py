@@ -203,6 +203,7 @@ def execute_notebook(
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     source, output = Path(source), Path(output)
     if not source.is_file():
@@ -212,17 +213,21 @@ def execute_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(source),
-            str(output),
-            parameters=inject,
-            kernel_name=kernel_name,
-            cwd=str(cwd if cwd is not None else source.parent),
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=timeout,
-        )
+        # The kernel talks over local IPC sockets in a private temporary folder: nothing
+        # listens on TCP ports, and ipykernel has no reason to warn about plain-text TCP.
+        with tempfile.TemporaryDirectory(prefix="crmlab-kernel-") as sockets:
+            pm.execute_notebook(
+                str(source),
+                str(output),
+                parameters=inject,
+                kernel_name=kernel_name,
+                cwd=str(cwd if cwd is not None else source.parent),
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                execution_timeout=timeout,
+                config=Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}}),
+            )
     except PapermillExecutionError as exc:
         raise NotebookExecutionError(
             source.stem, _source_cell_index(src_nb, exc.source), exc.ename, exc.evalue,
@@ -479,8 +484,8 @@ def build(
                 except cf.CancelledError:
                     pass
                 if bar is not None:
+                    bar.set_postfix_str(f"finished {job.source.stem}", refresh=False)
                     bar.update(1)
-                    bar.set_postfix_str(job.source.stem)
     if bar is not None:
         bar.close()
     if failures:
