@@ -434,7 +434,7 @@ def choose_k(
 
 def _check_labels(features: pd.DataFrame, labels: Any, func: str) -> pd.Series:
     _require_frame(features, "features", func)
-    lab = pd.Series(np.asarray(labels), index=features.index, name="cluster") if not isinstance(labels, pd.Series) else labels
+    lab = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
     if len(lab) != len(features):
         raise ValueError(f"{func}: got {len(lab)} labels for {len(features)} customers; pass one label per row.")
     if lab.isna().any():
