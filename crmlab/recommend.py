@@ -32,6 +32,7 @@ other column names; scores are "higher is better" and only comparable within one
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -309,11 +310,15 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == n_cols:
         order = np.argsort(-scores, axis=1, kind="stable")
         return order, np.take_along_axis(scores, order, axis=1)
-    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1:k]  # k-th largest per row
+    kth = np.partition(scores, n_cols - k, axis=1)[:, n_cols - k:n_cols - k + 1]  # k-th largest
     greater = scores > kth
-    need = k - greater.sum(axis=1, keepdims=True)
     equal = scores == kth
-    take = greater | (equal & (np.cumsum(equal, axis=1) <= need))
+    take = greater | equal
+    tied = take.sum(axis=1) > k  # more items equal to the k-th score than places left
+    if tied.any():
+        eq, gt = equal[tied], greater[tied]
+        need = k - gt.sum(axis=1, keepdims=True)
+        take[tied] = gt | (eq & (np.cumsum(eq, axis=1) <= need))  # lowest columns first
     cols = np.nonzero(take)[1].reshape(n_rows, k)  # ascending column within each row
     vals = np.take_along_axis(scores, cols, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
@@ -384,7 +389,9 @@ class Recommender:
         out_u, out_i, out_s, out_r = [], [], [], []
         for start in range(0, len(rows), block):
             r = rows[start:start + block]
-            s = np.asarray(self._scores(r), dtype=float)
+            s = np.asarray(self._scores(r))
+            if s.dtype not in (np.float32, np.float64):
+                s = s.astype(np.float64)
             if exclude_seen:
                 sub = X[r]
                 s[np.repeat(np.arange(len(r)), np.diff(sub.indptr)), sub.indices] = -np.inf
@@ -399,7 +406,7 @@ class Recommender:
             im.user_col: np.concatenate(out_u),
             "rank": np.concatenate(out_r).astype(np.int64),
             im.item_col: np.concatenate(out_i),
-            "score": np.concatenate(out_s),
+            "score": np.concatenate(out_s).astype(np.float64),
         })
 
     def __repr__(self) -> str:
@@ -489,8 +496,13 @@ class ItemKNN(Recommender):
         self.similarity_ = sparse.csr_matrix(
             (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
             shape=(n_items, n_items), dtype=np.float32)
+        # Scoring: sparse rows × dense similarity is ~3× faster than sparse × sparse and
+        # lands dense anyway; keep a dense copy while it is small (≤ 100 MB).
+        self._S_dense = self.similarity_.toarray() if n_items <= 5000 else None
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
+        if self._S_dense is not None:
+            return np.asarray(self._X_fit[rows] @ self._S_dense)
         return (self._X_fit[rows] @ self.similarity_).toarray()
 
     def similar_items(self, item: int, n: int = 10) -> pd.DataFrame:
@@ -527,6 +539,25 @@ class ItemKNN(Recommender):
                              "contribution": contrib[order].astype(float)})
 
 
+def _single_threaded_blas() -> Any:
+    """Context manager limiting BLAS to one thread (threadpoolctl ships with scikit-learn)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn always brings it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _row_dots(A: np.ndarray, rows: np.ndarray, B: np.ndarray, cols: np.ndarray,
+              chunk: int = 65_536) -> np.ndarray:
+    """``out[n] = A[rows[n]] · B[cols[n]]`` in chunks (no nnz × f temporaries)."""
+    out = np.empty(len(rows), dtype=np.result_type(A, B))
+    for a in range(0, len(rows), chunk):
+        b = a + chunk
+        out[a:b] = np.einsum("ij,ij->i", A[rows[a:b]], B[cols[a:b]])
+    return out
+
+
 class ImplicitALS(Recommender):
     """Implicit-feedback matrix factorisation by alternating least squares.
 
@@ -536,19 +567,23 @@ class ImplicitALS(Recommender):
     factors with the item factors fixed, then the other way round. Each user's solve is
     ``x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p_u``: only the items the user touched
     enter the correction, so a sweep costs O(nnz · f²) exactly (``solver="cholesky"``,
-    one small solve per user) or O(nnz · f) per step with ``cg_steps`` warm-started
-    conjugate-gradient steps vectorised over all users at once (``solver="cg"``, Takács,
-    Pilászy & Tikk 2011), which is what makes a million interactions fast.
+    one small solve per user — a Python loop, for small data and checks) or O(nnz · f)
+    per step with ``cg_steps`` warm-started conjugate-gradient steps vectorised over all
+    users at once (``solver="cg"``, Takács, Pilászy & Tikk 2011), which is what makes a
+    million interactions fast. ``dtype`` float32 halves memory traffic; use float64 to
+    compare with the exact solver to many digits.
 
     Learned: ``user_factors_`` (n_users × factors), ``item_factors_`` (n_items × factors),
-    ``loss_`` (the objective after each iteration).
+    ``loss_`` (the objective after each iteration, if ``track_loss``).
     """
 
-    _params = ("factors", "regularization", "alpha", "iterations", "solver", "cg_steps", "seed")
+    _params = ("factors", "regularization", "alpha", "iterations", "solver", "cg_steps", "seed",
+               "dtype", "track_loss")
 
     def __init__(self, factors: int = 32, regularization: float = 0.1, alpha: float = 10.0,
                  iterations: int = 15, solver: str = "cg", cg_steps: int = 3,
-                 seed: int | np.random.Generator | None = 0):
+                 seed: int | np.random.Generator | None = 0, dtype: str = "float32",
+                 track_loss: bool = True):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -556,6 +591,8 @@ class ImplicitALS(Recommender):
         self.solver = solver
         self.cg_steps = cg_steps
         self.seed = seed
+        self.dtype = dtype
+        self.track_loss = track_loss
 
     def _check_params(self) -> None:
         for name in ("factors", "iterations", "cg_steps"):
@@ -568,45 +605,53 @@ class ImplicitALS(Recommender):
                 raise ValueError(f"ImplicitALS({name}={v!r}) must be a number >= 0.")
         if self.solver not in ("cg", "cholesky"):
             raise ValueError(f"ImplicitALS(solver={self.solver!r}): use 'cg' or 'cholesky'.")
+        if str(self.dtype) not in ("float32", "float64"):
+            raise ValueError(f"ImplicitALS(dtype={self.dtype!r}): use 'float32' or 'float64'.")
 
     def _fit(self, X: sparse.csr_matrix) -> None:
         self._check_params()
         rng = self.seed if isinstance(self.seed, np.random.Generator) else np.random.default_rng(self.seed)
+        dt = np.dtype(str(self.dtype))
         n_users, n_items = X.shape
         f = int(self.factors)
-        Cu = X.astype(np.float64).tocsr()
-        Cu.data = self.alpha * Cu.data  # c - 1 = alpha * r
+        Cu = X.astype(dt).tocsr()
+        Cu.data = (self.alpha * Cu.data).astype(dt)  # c - 1 = alpha * r
         Ci = Cu.T.tocsr()
-        U = rng.normal(0, 0.01, (n_users, f))
-        V = rng.normal(0, 0.01, (n_items, f))
+        U = rng.normal(0, 0.01, (n_users, f)).astype(dt)
+        V = rng.normal(0, 0.01, (n_items, f)).astype(dt)
         self.loss_ = []
-        for _ in range(int(self.iterations)):
-            U = self._solve(Cu, V, U)
-            V = self._solve(Ci, U, V)
-            self.loss_.append(self._loss(Cu, U, V))
+        # The BLAS calls here are skinny (n × f by f × f): threads only add overhead, and on a
+        # shared machine OpenBLAS's spinning threads made the fit 2-3× slower in CPU time.
+        with _single_threaded_blas():
+            for _ in range(int(self.iterations)):
+                U = self._solve(Cu, V, U)
+                V = self._solve(Ci, U, V)
+                if self.track_loss:
+                    self.loss_.append(self._loss(Cu, U, V))
         self.user_factors_, self.item_factors_ = U, V
 
     def _solve(self, Cm: sparse.csr_matrix, Y: np.ndarray, Xf: np.ndarray) -> np.ndarray:
         """New factors for the rows of ``Cm`` (rows: whose factors; data: c − 1)."""
         f = Y.shape[1]
-        YtY = Y.T @ Y + self.regularization * np.eye(f)
+        YtY = (Y.T.astype(np.float64) @ Y + self.regularization * np.eye(f)).astype(Y.dtype)
         if self.solver == "cholesky":
             out = np.empty_like(Xf)
             for u in range(Cm.shape[0]):
                 lo, hi = Cm.indptr[u], Cm.indptr[u + 1]
                 idx, cm1 = Cm.indices[lo:hi], Cm.data[lo:hi]
-                Yi = Y[idx]
+                Yi = Y[idx].astype(np.float64)
                 A = YtY + (Yi.T * cm1) @ Yi
                 b = (cm1 + 1.0) @ Yi
                 out[u] = np.linalg.solve(A, b)
             return out
         rows = np.repeat(np.arange(Cm.shape[0]), np.diff(Cm.indptr))
         cols, cm1 = Cm.indices, Cm.data
-        B = sparse.csr_matrix((cm1 + 1.0, cols, Cm.indptr), shape=Cm.shape) @ Y  # Σ c_ui y_i
+        B = sparse.csr_matrix((cm1 + 1, cols, Cm.indptr), shape=Cm.shape) @ Y  # Σ c_ui y_i
 
         def matvec(P: np.ndarray) -> np.ndarray:
-            dots = np.einsum("ij,ij->i", Y[cols], P[rows])
-            return P @ YtY + sparse.csr_matrix((cm1 * dots, cols, Cm.indptr), shape=Cm.shape) @ Y
+            # (YᵀY + λI) p_u + Σ_i (c_ui − 1) (y_i · p_u) y_i for every row u at once
+            w = cm1 * _row_dots(P, rows, Y, cols)
+            return P @ YtY + sparse.csr_matrix((w, cols, Cm.indptr), shape=Cm.shape) @ Y
 
         x = Xf.copy()
         r = B - matvec(x)
@@ -627,11 +672,12 @@ class ImplicitALS(Recommender):
     def _loss(self, Cu: sparse.csr_matrix, U: np.ndarray, V: np.ndarray) -> float:
         """The full objective, using Σ_all (x·y)² = sum((UᵀU) ∘ (VᵀV)) for the zero cells."""
         rows = np.repeat(np.arange(Cu.shape[0]), np.diff(Cu.indptr))
-        pred = np.einsum("ij,ij->i", U[rows], V[Cu.indices])
-        c = Cu.data + 1.0
-        all_sq = float(np.sum((U.T @ U) * (V.T @ V)))
+        pred = _row_dots(U, rows, V, Cu.indices).astype(np.float64)
+        c = Cu.data.astype(np.float64) + 1.0
+        U64, V64 = U.astype(np.float64), V.astype(np.float64)
+        all_sq = float(np.sum((U64.T @ U64) * (V64.T @ V64)))
         observed = float(np.sum(c * (1.0 - pred) ** 2 - pred ** 2))
-        return all_sq + observed + self.regularization * float(np.sum(U ** 2) + np.sum(V ** 2))
+        return all_sq + observed + self.regularization * float(np.sum(U64 ** 2) + np.sum(V64 ** 2))
 
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         return self.user_factors_[rows] @ self.item_factors_.T

@@ -207,14 +207,16 @@ def test_als_user_solve_equals_the_closed_form_of_hu_koren_volinsky():
     from scipy import sparse
     Cm = sparse.csr_matrix(alpha * r)
     for solver, steps in (("cholesky", 1), ("cg", 12)):
-        als = rec.ImplicitALS(factors=4, regularization=lam, alpha=alpha, solver=solver, cg_steps=steps)
+        als = rec.ImplicitALS(factors=4, regularization=lam, alpha=alpha, solver=solver, cg_steps=steps,
+                              dtype="float64")
         got = als._solve(Cm, Y, np.zeros_like(expected))
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
 def test_als_loss_never_increases_and_cg_tracks_the_exact_solver():
     df, _, _ = _random_problem(seed=1, n_users=60, n_items=30)
-    exact = rec.ImplicitALS(factors=5, iterations=12, solver="cholesky", alpha=2.0).fit(df)
+    exact = rec.ImplicitALS(factors=5, iterations=12, solver="cholesky", alpha=2.0,
+                            dtype="float64").fit(df)
     # Exact alternating minimisation can only lower the objective.
     assert np.all(np.diff(exact.loss_) <= 1e-9 * exact.loss_[0])
     cg = rec.ImplicitALS(factors=5, iterations=12, solver="cg", cg_steps=3, alpha=2.0).fit(df)
