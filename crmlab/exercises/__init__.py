@@ -17,6 +17,12 @@ For authors, in ``crmlab/exercises/answers/unitNN.py`` (imported automatically):
     def rfm_q1(shop):
         return ...  # the expected answer, computed from the shop
 
+    @mistake("rfm_q1", "recency from the first order")     # check must reject it
+    def _(shop): ...
+
+    @variant("rfm_q1", "customer_id as a column")          # check must accept it
+    def _(shop): ...
+
 For instructors: :func:`release` (one notebook), :func:`release_all` (a folder, optionally
 one variant per student of a roster, with answer keys) and the command
 ``crmlab exercises release --out DIR [--seed N] [--students roster.csv] [--only NN]``.
@@ -37,7 +43,17 @@ from crmlab.exercises.checking import (
 )
 from crmlab.exercises.compare import CompareOptions, Verdict, compare
 from crmlab.exercises.keys import read_key
-from crmlab.exercises.registry import QUESTIONS, Question, get_question, question, questions
+from crmlab.exercises.registry import (
+    MISTAKES,
+    QUESTIONS,
+    VARIANTS,
+    Question,
+    get_question,
+    mistake,
+    question,
+    questions,
+    variant,
+)
 from crmlab.exercises.release import (
     find_notebooks,
     question_ids,
@@ -52,7 +68,9 @@ __all__ = [
     "CHECK_MIMETYPE",
     "HISTORY",
     "LOG_ENV",
+    "MISTAKES",
     "QUESTIONS",
+    "VARIANTS",
     "CompareOptions",
     "ExerciseContext",
     "Question",
@@ -62,6 +80,7 @@ __all__ = [
     "current",
     "find_notebooks",
     "get_question",
+    "mistake",
     "question",
     "question_ids",
     "questions",
@@ -74,4 +93,5 @@ __all__ = [
     "start",
     "strip_notebook",
     "student_seed",
+    "variant",
 ]

@@ -134,6 +134,45 @@ def question(
     return decorator
 
 
+#: Typical wrong answers per question id: ``[(label, func(shop) -> wrong answer), ...]``.
+MISTAKES: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
+
+#: Right answers in another representation: ``[(label, func(shop) -> answer), ...]``.
+VARIANTS: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
+
+
+def _example(table: dict, kind: str, question_id: str, label: str):
+    if not isinstance(label, str) or not label.strip():
+        raise ValueError(f"{kind}({question_id!r}, label): describe the {kind} in a few words")
+
+    def decorator(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        entries = table.setdefault(question_id, [])
+        entries[:] = [(lab, f) for lab, f in entries if lab != label]  # reload-safe
+        entries.append((label, func))
+        return func
+
+    return decorator
+
+
+def mistake(question_id: str, label: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register ``func(shop) -> a typical wrong answer`` that ``check`` must reject.
+
+    ``tests/exercises`` runs every registered mistake on the tiny shop and asserts that the
+    question's comparison rejects it (and that the message gives nothing away)::
+
+        @mistake("rfm_q1", "recency counted from the first order")
+        def _(shop):
+            ...
+    """
+    return _example(MISTAKES, "mistake", question_id, label)
+
+
+def variant(question_id: str, label: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register ``func(shop) -> a right answer in another form`` that ``check`` must accept
+    (e.g. the key as a column instead of the index, ``float`` instead of ``int``)."""
+    return _example(VARIANTS, "variant", question_id, label)
+
+
 def load_answers() -> None:
     """Import every ``crmlab/exercises/answers/unit*.py`` so their questions register."""
     importlib.import_module("crmlab.exercises.answers").import_all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmlab.exercises import question
+from crmlab.exercises import mistake, question, variant
 
 
 @question("warmup_n_customers",
@@ -78,3 +78,110 @@ def top_customer_products(shop) -> set[int]:
 def repeat_share(shop) -> float:
     per_customer = shop.orders.groupby("customer_id").size()
     return float((per_customer >= 2).mean())
+
+
+# ----------------------------------------------------------------------------- typical
+# mistakes (check must reject them) and other right forms (check must accept them);
+# tests/exercises/test_mistakes.py runs every one of them on the tiny shop.
+
+
+@mistake("warmup_n_customers", "counted order rows instead of members")
+def _orders_not_members(shop):
+    return len(shop.orders)
+
+
+@mistake("warmup_n_customers", "counted only members who ordered")
+def _buyers_only(shop):
+    return int(shop.orders["customer_id"].nunique())
+
+
+@variant("warmup_n_customers", "a float from .shape")
+def _n_float(shop):
+    return float(shop.customers.shape[0])
+
+
+@mistake("warmup_orders_per_channel", "observed=False keeps channels without orders")
+def _with_empty_channels(shop):
+    orders = shop.orders.assign(channel=pd.Categorical(
+        shop.orders["channel"].astype(str),
+        categories=[*shop.orders["channel"].astype(str).unique(), "fax"]))
+    return (orders.groupby("channel", observed=False)
+            .agg(n_orders=("order_id", "size"), revenue=("amount", "sum")).reset_index())
+
+
+@mistake("warmup_orders_per_channel", "revenue from gross_amount (before discounts)")
+def _gross_revenue(shop):
+    return (shop.orders.groupby("channel", observed=True)
+            .agg(n_orders=("order_id", "size"), revenue=("gross_amount", "sum")).reset_index())
+
+
+@variant("warmup_orders_per_channel", "channel as the index, columns reordered, sorted")
+def _channel_index(shop):
+    table = (shop.orders.groupby("channel", observed=True)
+             .agg(revenue=("amount", "sum"), n_orders=("order_id", "count")))
+    return table.sort_values("revenue")
+
+
+@mistake("warmup_aov", "mean of order-line amounts instead of orders")
+def _line_mean(shop):
+    return float(shop.order_items["line_amount"].mean())
+
+
+@mistake("warmup_aov", "gross amount before discounts")
+def _gross_aov(shop):
+    return float(shop.orders["gross_amount"].mean())
+
+
+@mistake("warmup_top_category", "category with the most order lines, not revenue")
+def _most_lines(shop):
+    lines = shop.order_items.merge(shop.products[["product_id", "category"]], on="product_id")
+    by_lines = lines["category"].astype(str).value_counts()
+    by_revenue = lines.groupby(lines["category"].astype(str))["line_amount"].sum()
+    if by_lines.idxmax() == by_revenue.idxmax():  # same winner on this shop: the runner-up
+        return str(by_revenue.sort_values().index[-2])
+    return str(by_lines.idxmax())
+
+
+@mistake("warmup_top5_customers", "lowest spenders (ascending sort)")
+def _bottom5(shop):
+    return shop.orders.groupby("customer_id")["amount"].sum().sort_values().head(5).index.tolist()
+
+
+@mistake("warmup_top5_customers", "most orders instead of most spend")
+def _most_orders(shop):
+    by_orders = shop.orders["customer_id"].value_counts().head(5).index.tolist()
+    if by_orders == top5_customers(shop):  # identical on this shop: reverse to stay wrong
+        return by_orders[::-1]
+    return by_orders
+
+
+@variant("warmup_top5_customers", "a NumPy array of ids")
+def _top5_array(shop):
+    import numpy as np
+
+    return np.array(top5_customers(shop), dtype="int32")
+
+
+@mistake("warmup_top_customer_products", "products of the customer with most orders")
+def _products_of_most_orders(shop):
+    top = top5_customers(shop)
+    other = top[1]  # the runner-up's products: a plausible but wrong set
+    their_orders = shop.orders.loc[shop.orders["customer_id"] == other, "order_id"]
+    return set(shop.order_items.loc[shop.order_items["order_id"].isin(their_orders),
+                                    "product_id"])
+
+
+@variant("warmup_top_customer_products", "a list with duplicates removed, any order")
+def _products_list(shop):
+    return sorted(top_customer_products(shop), reverse=True)
+
+
+@mistake("warmup_repeat_share", "base includes members who never ordered")
+def _repeat_over_members(shop):
+    per_customer = shop.orders.groupby("customer_id").size()
+    return float((per_customer >= 2).sum() / len(shop.customers))
+
+
+@mistake("warmup_repeat_share", "a percentage instead of a share")
+def _repeat_percent(shop):
+    return 100 * repeat_share(shop)
