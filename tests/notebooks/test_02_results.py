@@ -1,0 +1,81 @@
+"""Recorded results of notebooks/02_rfm_and_value.ipynb executed at the test parameters
+(DATA="tiny": 300 customers over 2024), checked against identities, closed-form properties
+of the scores and the shop's planted truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmlab.nb import read_results
+
+NAME = "02_rfm_and_value"
+
+
+@pytest.fixture(scope="module")
+def results(executed_notebook):
+    return read_results(executed_notebook(NAME))
+
+
+def test_rfm_table_accounts_for_every_order(results):
+    # one row per customer who ordered; frequencies add up to the orders, money to revenue
+    assert results["n_rfm_customers"] == results["n_buyers"]
+    assert results["rfm_totals"]["frequency"] == results["n_orders"]
+    assert results["rfm_totals"]["monetary"] == pytest.approx(results["revenue"], rel=1e-9)
+    # with returns=, every refund of the returns table is deducted (all their orders exist)
+    assert results["refunds_total"] == pytest.approx(results["returns_refund_total"], rel=1e-9)
+    assert 0 < results["refund_share"] < 0.15  # planted category return rates are 1-17%
+    assert results["snapshot"] == "2025-01-01"  # the morning after the tiny shop's last day
+
+
+def test_scores_are_quintiles(results):
+    n = results["n_rfm_customers"]
+    counts = results["score_counts"]
+    # R and M have few ties: five groups of n/5 each (recency ties on a day move a few)
+    for col in ("R", "M"):
+        assert set(counts[col]) == {"1", "2", "3", "4", "5"}
+        assert all(abs(v - n / 5) <= 0.1 * n / 5 for v in counts[col].values()), col
+    # F with average ties: every customer scored, score 1 = exactly the one-order customers
+    assert sum(counts["F"].values()) == n
+
+
+def test_every_customer_exactly_one_segment(results):
+    seg = results["segment_counts"]
+    assert len(seg) == 12  # the 11 named segments + the fallback
+    assert sum(seg.values()) == results["n_rfm_customers"]
+    assert seg["Other"] == 0 and results["n_fallback"] == 0
+
+
+def test_segments_track_the_planted_alive_state(results):
+    alive = results["alive_by_segment"]
+    # planted: customers drop out only after a repeat purchase (BG/NBD), so one-order
+    # customers (New, Promising: F = 1) are all alive; Champions mostly alive, the
+    # lapsed heavy buyers much less (measured on tiny: 0.83 vs At Risk 0.45, Can't Lose 0.29)
+    for name in ("New", "Promising"):
+        if name in alive:
+            assert alive[name] == 1.0
+    assert alive["Champions"] > 0.7
+    assert alive["Champions"] > alive["At Risk"] + 0.2
+
+
+def test_concentration(results):
+    assert results["gini"] == pytest.approx(results["gini_plain"], abs=1e-12)
+    assert results["lorenz_end"] == [1.0, 1.0]
+    # Gamma-distributed rates and spend: concentrated, not 80/20 (measured 0.53 on tiny)
+    assert 0.35 < results["gini"] < 0.7
+    assert 0.4 < results["top_share"] < 0.75
+    # consistency: the top 20% hold less than 80%, so 80% needs more than 20% of customers
+    assert (results["top_share"] < 0.8) == (results["pareto_point_80"] > 0.2)
+
+
+def test_value_model_against_planted_future(results):
+    rho = results["value_spearman"]
+    # planted truth: purchases in the 26 weeks after the end x planted mean spend.
+    # Measured on tiny: proxy 0.39, BG/NBD + Gamma-Gamma 0.41, past monetary 0.25.
+    assert rho["future: proxy"] > 0.25
+    assert rho["future: proxy"] > rho["monetary (RFM)"]
+    if "future: BG/NBD + Gamma-Gamma" in rho:
+        assert rho["future: BG/NBD + Gamma-Gamma"] > 0.25
+    assert results["vip_share_high_tier"] > 1.5 * results["vip_share_all"]
+    tiers = results["value_tier_counts"]
+    n = results["n_rfm_customers"]
+    assert tiers["High"] == int(0.2 * n) and sum(tiers.values()) == n
