@@ -1176,18 +1176,18 @@ def _demean(matrix: np.ndarray, codes: list[np.ndarray], weights: np.ndarray,
     of alternating projections; Gaure 2013). The result is the residual of a weighted
     regression of each column on all the fixed-effect dummies (Frisch--Waugh--Lovell).
     """
-    out = np.array(matrix, dtype=float, copy=True)
+    out = np.array(np.asarray(matrix, dtype=float).T, order="C", copy=True)  # one row per column
     sums = [np.bincount(c, weights=weights) for c in codes]
     scale = 1.0 + np.abs(out).max()
     for _ in range(max_iter):
         change = 0.0
         for c, sw in zip(codes, sums, strict=True):
-            for j in range(out.shape[1]):
-                means = np.bincount(c, weights=weights * out[:, j], minlength=sw.size) / sw
-                out[:, j] -= means[c]
+            for col in out:
+                means = np.bincount(c, weights=weights * col, minlength=sw.size) / sw
+                col -= means[c]
                 change = max(change, float(np.abs(means).max()))
         if len(codes) == 1 or change < tol * scale:
-            return out
+            return out.T
     raise RuntimeError("fixed effects did not converge; check for disconnected groups")
 
 
