@@ -184,11 +184,14 @@ TVR_SDS = [5.8, 15.0, 13.2, 11.3]
 
 
 def test_emsr_b_tvr_four_class_example() -> None:
-    # EMSR-b protection levels y1, y2, y3 = 16.7, 50.9, 83.1 for the Table 2.5 data. The book
-    # itself was not available to us; these numbers are the textbook example as reproduced in
-    # public EMSR implementations' unit tests (e.g. an `EMSROptimizer.testEMSRb1` asserting
-    # 16.7/50.9/83.1 +- 0.1 with "Notation from Talluri & van Ryzin"), and they are re-derived
-    # by hand below from the EMSR-b definition (section 2.2.4).
+    # EMSR-b protection levels y1, y2, y3 = 16.7, 50.9, 83.1 for the Table 2.5 data. We could
+    # not read the book's table itself; the inputs and results are those of the textbook
+    # example as reproduced in public code: an R course assignment takes "the fare and demand
+    # data in Table 2.5", a Python `EMSROptimizer` unit test asserts EMSR-b 16.7/50.9/83.1 and
+    # EMSR-a 16.7/38.7/55.6 (each +-0.1), and another implementation citing "The Theory and
+    # Practice of Revenue Management 2004, p. 44" prints 16.717/50.944/83.155. The levels are
+    # also re-derived by hand below from the EMSR-b definition (section 2.2.4), and checked
+    # against the exact dynamic-programming optimum in test_emsr_b_near_optimal_on_tvr_example.
     table = P.emsr_b(TVR_FARES, TVR_MEANS, TVR_SDS)
     y = table["protection_level"].to_numpy()[:3]
     assert y == pytest.approx([16.7, 50.9, 83.1], abs=0.1)
