@@ -36,6 +36,7 @@ from crmlab.rfm import _day_numbers, _require_columns, _require_frame, _snapshot
 __all__ = [
     "LOG_COLUMNS",
     "FEATURE_LABELS",
+    "feature_label",
     "customer_features",
     "feature_groups",
     "segmentation_pipeline",
@@ -68,11 +69,12 @@ FEATURE_LABELS: dict[str, str] = {
 }
 
 
-def _label(col: str) -> str:
+def feature_label(col: str) -> str:
+    """Plain-language name of a feature column (``cat_books`` -> "share of spend on books")."""
     if col in FEATURE_LABELS:
         return FEATURE_LABELS[col]
     for prefix, words in (("cat_", "share of spend on {}"), ("channel_", "share of orders via {}"),
-                          ("interest_", "declares interest in {}")):
+                          ("interest_", "declared interest in {}")):
         if col.startswith(prefix):
             return words.format(col[len(prefix):])
     return col
@@ -473,10 +475,11 @@ def describe_clusters(features: pd.DataFrame, labels: Any, *, top: int = 3) -> p
     """One plain-language line per cluster: what sets it apart from the average customer.
 
     For each numeric feature the cluster mean is compared with the overall mean in units
-    of the overall standard deviation; the ``top`` largest positive differences become
-    "more ..." and the largest negative one "less ...", each with the cluster's value
-    next to the average. Columns: ``cluster``, ``customers``, ``share``, ``name`` (from the
-    two strongest traits) and ``description``.
+    of the overall standard deviation (differences below 0.25 are ignored); the ``top``
+    largest positive differences are listed with "↑" and the largest negative one with
+    "↓", each with the cluster's value and the average, e.g. "↑ declared interest in kids
+    74% (avg 20%)". ``name`` joins the two strongest distinct topics ("kids & grocery").
+    Columns: ``cluster``, ``customers``, ``share``, ``name`` and ``description``.
     """
     func = "describe_clusters"
     lab = _check_labels(features, labels, func)
@@ -491,9 +494,10 @@ def describe_clusters(features: pd.DataFrame, labels: Any, *, top: int = 3) -> p
         ups = [c for c in z.index[::-1][:top] if z[c] > 0.25]
         downs = [c for c in z.index[:1] if z[c] < -0.25]
         size = int((lab == cl).sum())
-        parts = [f"more {_label(c)} ({_fmt(c, m[c])} vs {_fmt(c, mean_all[c])})" for c in ups]
-        parts += [f"less {_label(c)} ({_fmt(c, m[c])} vs {_fmt(c, mean_all[c])})" for c in downs]
-        name = " & ".join(_short(c) for c in ups[:2]) if ups else "average customers"
+        parts = [f"↑ {feature_label(c)} {_fmt(c, m[c])} (avg {_fmt(c, mean_all[c])})" for c in ups]
+        parts += [f"↓ {feature_label(c)} {_fmt(c, m[c])} (avg {_fmt(c, mean_all[c])})" for c in downs]
+        topics = list(dict.fromkeys(_short(c) for c in ups))
+        name = " & ".join(topics[:2]) if topics else "average customers"
         rows.append({"cluster": str(cl), "customers": size, "share": size / len(data), "name": name,
                      "description": "; ".join(parts) if parts else "close to the average on every feature"})
     return pd.DataFrame(rows)
@@ -510,7 +514,7 @@ def _fmt(col: str, value: float) -> str:
 
 
 def _short(col: str) -> str:
-    for prefix, fmt in (("cat_", "{} buyers"), ("channel_", "{} shoppers"), ("interest_", "{} fans")):
+    for prefix, fmt in (("cat_", "{}"), ("interest_", "{}"), ("channel_", "{} shoppers")):
         if col.startswith(prefix):
             return fmt.format(col[len(prefix):])
     return {"monetary": "big spenders", "frequency": "frequent buyers", "avg_order_value": "large baskets",

@@ -1,0 +1,59 @@
+"""Recorded results of notebooks/04_group_segmentation.ipynb executed at the test parameters
+(DATA="tiny": 300 customers over 2024), checked against the plain-pandas computation,
+properties of the clustering criteria and the shop's planted segments."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmlab.nb import read_results
+
+NAME = "04_group_segmentation"
+
+
+@pytest.fixture(scope="module")
+def results(executed_notebook):
+    return read_results(executed_notebook(NAME))
+
+
+def test_features_match_plain_pandas(results):
+    # category shares by plain pandas joins == crmlab.segments.customer_features
+    assert results["cat_share_max_diff"] < 1e-9
+    assert results["n_customers"] == 300  # every member of the tiny shop, buyers or not
+    groups = results["feature_groups"]
+    assert set(groups) == {"demographics", "rfm", "categories", "channels", "engagement"}
+    assert groups["categories"] == 8 and groups["channels"] == 4  # the schema's categories and channels
+
+
+def test_choosing_k(results):
+    inertia = {int(k): v for k, v in results["inertia_by_k"].items()}
+    ks = sorted(inertia)
+    # inertia of the best k-means partition can only fall as k grows (n_init=10 finds it
+    # closely enough on these data)
+    assert all(inertia[a] > inertia[b] for a, b in zip(ks, ks[1:], strict=False))
+    sil = {int(k): v for k, v in results["silhouette_by_k"].items()}
+    assert all(-1 <= s <= 1 for s in sil.values())
+    assert results["k_best"] == max(sil, key=sil.get)
+    # four planted segments: the silhouette picks 4 (measured on tiny and small)
+    assert results["k_best"] == 4 and results["k_used"] == 4
+    assert sum(results["cluster_sizes"].values()) == results["n_customers"]
+
+
+def test_planted_segments_recovered(results):
+    # planted truth: shop.truth["customers"]["segment"]. Measured on tiny: k-means on the
+    # taste features 0.80, spherical Gaussian mixture 0.77, every feature 0.56, RFM alone
+    # 0.02 (value cuts across the segments). Thresholds leave room for the small sample.
+    assert results["ari_kmeans"] > 0.65
+    assert results["ari_gmm"] > 0.6
+    assert results["ari_all_features"] < results["ari_kmeans"]
+    by_group = results["ari_by_group"]
+    assert by_group["rfm"] < 0.15 and by_group["engagement"] < 0.15
+    assert by_group["demographics"] > by_group["rfm"]
+    # each planted segment is the majority of one cluster
+    assert sorted(results["majority_mapping"].values()) == ["casual", "deal_seeker", "family", "vip"]
+
+
+def test_models_agree_and_are_described(results):
+    assert results["ari_kmeans_vs_gmm"] > 0.6
+    assert 0 <= results["share_uncertain"] < 0.5
+    assert results["n_descriptions"] == results["k_used"]
