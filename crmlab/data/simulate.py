@@ -104,6 +104,12 @@ SEGMENT_SOURCE = np.array([  # organic_search, paid_search, social, email, direc
     [0.30, 0.15, 0.15, 0.15, 0.20, 0.05],
     [0.40, 0.20, 0.20, 0.05, 0.10, 0.05],
 ])
+# Journey source mixes by segment (columns as TRAFFIC_SOURCES): the first visit of a purchase
+# journey is discovery-heavy (search, social, referral), later visits return directly or by email.
+_DISCOVERY = np.array([0.32, 0.25, 0.33, 0.0, 0.0, 0.10])
+_RETURNING = np.array([0.12, 0.08, 0.08, 0.32, 0.38, 0.02])
+JOURNEY_FIRST_MIX = 0.4 * SEGMENT_SOURCE + 0.6 * _DISCOVERY
+JOURNEY_LATER_MIX = 0.4 * SEGMENT_SOURCE + 0.6 * _RETURNING
 # Funnel step rates (visit->product_view, ->add_to_cart, ->begin_checkout, ->purchase) by source.
 FUNNEL_RATES = np.array([
     [0.72, 0.30, 0.55, 0.70],  # organic_search
@@ -288,9 +294,9 @@ def _stage_customers(w: _World) -> None:
     last_signup = w.n_days - 14
     u = rng.random(n)
     signup_day = np.sort(last_signup * u ** (1 / 1.3))  # more signups later (growth)
-    signup_day = signup_day + 0.0  # float days
+    signup_day = np.floor(signup_day) + sample_hours(rng, n) / 24.0  # time of day from the hour profile
     buyer = rng.random(n) < cfg["buyer_share"]
-    first_purchase_day = signup_day + rng.exponential(2.0, size=n) * (rng.random(n) < 0.6)
+    first_purchase_day = signup_day + 0.02 + rng.exponential(3.0, size=n)  # a few days of browsing first
     first_purchase_day = np.minimum(first_purchase_day, w.n_days - 1e-3)
     # Segment is independent of signup order: shuffle attributes, keep signup sorted.
     perm = rng.permutation(n)
@@ -344,7 +350,7 @@ def _stage_customers(w: _World) -> None:
     w.opt_in = rng.random(n) < opt_in_p
     w.tables["customers"] = pd.DataFrame({
         "customer_id": ids,
-        "signup_ts": _ts(w.start, np.floor(signup_day) + sample_hours(rng, n) / 24.0),
+        "signup_ts": _ts(w.start, signup_day),
         "acquisition_channel": _codes(acq, acq_labels),
         "age_band": _codes(age, ["18-24", "25-34", "35-44", "45-54", "55+"]),
         "gender": _codes(gender, ["female", "male", "other"]),
@@ -641,7 +647,8 @@ def _stage_orders(w: _World) -> None:
     cust = purch["cust"].to_numpy()
     dayf = purch["day"].to_numpy()
     day = np.floor(dayf).astype(np.int64)
-    order_time = day + sample_hours(rng, n_ord) / 24.0
+    order_time = np.maximum(day + sample_hours(rng, n_ord) / 24.0, w.signup_day[cust] + 0.01)
+    day = np.floor(order_time).astype(np.int64)
     seg = w.seg[cust]
     budget = rng.gamma(cfg["gg_p"], 1.0 / w.nu[cust])
     w.budget = budget
@@ -788,33 +795,64 @@ def _stage_sessions(w: _World) -> None:
     o = w.ord
     online = np.flatnonzero(o["channel"].to_numpy() != 3)
     seg_src = SEGMENT_SOURCE
-    # Converting sessions (one per online order).
+    # Each online purchase ends a journey of visits. Visits are trials: visit t picks its traffic
+    # source from JOURNEY_FIRST_MIX (t = 0: discovery channels) or JOURNEY_LATER_MIX (later
+    # visits: returning channels), and converts with its source's planted funnel rate; the
+    # journey ends at the first conversion. Because a visit's outcome depends only on its own
+    # source, measured step rates per source equal the planted ones (Wald's identity).
     conv_cust = o["cust"].to_numpy()[online]
-    conv_src = _categorical_draw(rng, seg_src, w.seg[conv_cust])
     rates = FUNNEL_RATES
     conv_total = rates.prod(axis=1)
-    # Failed sessions before each purchase: Negative binomial(1, c) failures per success.
-    n_fail = rng.negative_binomial(1, conv_total[conv_src])
-    fail_owner = np.repeat(np.arange(len(online)), n_fail)
+    n_conv = len(online)
+    seg_of = w.seg[conv_cust]
+    t_owner, t_round, t_src, t_ok = [], [], [], []
+    active = np.arange(n_conv)
+    k = 0
+    while active.size:  # one vectorised round per visit number, not per customer
+        mix = JOURNEY_FIRST_MIX if k == 0 else JOURNEY_LATER_MIX
+        src = _categorical_draw(rng, mix, seg_of[active])
+        ok = (rng.random(len(active)) < conv_total[src]) | (k >= 400)
+        t_owner.append(active)
+        t_round.append(np.full(len(active), k))
+        t_src.append(src)
+        t_ok.append(ok)
+        active = active[~ok]
+        k += 1
+    t_owner, t_round = np.concatenate(t_owner), np.concatenate(t_round)
+    t_src, t_ok = np.concatenate(t_src), np.concatenate(t_ok)
+    conv_src = np.empty(n_conv, dtype=np.int64)
+    conv_src[t_owner[t_ok]] = t_src[t_ok]
+    n_visits = np.bincount(t_owner, minlength=n_conv)
+    fail = ~t_ok
+    fail_owner, fail_round, fail_src = t_owner[fail], t_round[fail], t_src[fail]
     fail_cust = conv_cust[fail_owner]
-    fail_src = conv_src[fail_owner]
-    fail_time = o["time"].to_numpy()[online][fail_owner] - rng.exponential(6.0, len(fail_owner))
+    # Visit times spread evenly (with jitter) over the journey window: from the previous order
+    # (or signup) up to the purchase, at most 30 days; so a customer's visits don't pile up.
+    o_time, o_cust = o["time"].to_numpy(), o["cust"].to_numpy()
+    by_cust = np.lexsort((o_time, o_cust))
+    prev = np.full(len(o_time), -np.inf)
+    same = o_cust[by_cust][1:] == o_cust[by_cust][:-1]
+    prev[by_cust[1:][same]] = o_time[by_cust][:-1][same]
+    t_hi = o_time[online]
+    t_lo = np.maximum(np.maximum(prev[online], w.signup_day[conv_cust]), t_hi - 30.0)
+    window = np.maximum(t_hi - t_lo, 0.0)
+    frac = (fail_round + rng.uniform(0.1, 0.9, len(fail_round))) / n_visits[fail_owner]
+    fail_time = t_hi[fail_owner] - window[fail_owner] * (1 - frac)
     # Browsers who never bought: a few failed sessions after signup.
     never = np.flatnonzero(~w.buyer)
     n_browse = rng.poisson(3.0, len(never))
     b_cust = np.repeat(never, n_browse)
     b_src = _categorical_draw(rng, seg_src, w.seg[b_cust])
-    b_time = w.signup_day[b_cust] + rng.uniform(0, 1, len(b_cust)) * (w.n_days - w.signup_day[b_cust])
+    b_time = w.signup_day[b_cust] + rng.uniform(0, 1, len(b_cust)) * (w.n_days - 0.05 - w.signup_day[b_cust])
     f_cust = np.r_[fail_cust, b_cust]
     f_src = np.r_[fail_src, b_src]
-    f_time = np.maximum(np.r_[fail_time, b_time], w.signup_day[np.r_[fail_cust, b_cust]] + 0.001)
+    f_time = np.r_[fail_time, b_time]
     # Stage reached by failed sessions: P(stop at k) ∝ prod_{j<k} r_j (1 - r_k).
     r = rates[f_src]
     reach = np.c_[np.ones(len(f_src)), np.cumprod(r, axis=1)[:, :-1]]
     stop = reach * (1 - r)
     stop /= stop.sum(axis=1, keepdims=True)
     f_depth = _categorical_draw(rng, stop)  # 0 visit .. 3 checkout
-    n_conv = len(online)
     s_cust = np.r_[conv_cust, f_cust]
     s_src = np.r_[conv_src, f_src]
     s_depth = np.r_[np.full(n_conv, 4), f_depth]
@@ -882,7 +920,6 @@ def _stage_sessions(w: _World) -> None:
         "product_id": pd.arrays.IntegerArray(ev_prod[sess_sorted] + 1, ev_prod[sess_sorted] < 0),
         "order_id": pd.arrays.IntegerArray(ev_order[sess_sorted] + 1, ev_order[sess_sorted] < 0),
     })
-    # Drop events after the data end (failed sessions sampled near the end can't run past it).
     w.tables["events"] = events
     dev = w.device[s_cust]
     sessions = pd.DataFrame({
@@ -1588,9 +1625,19 @@ def _truth(w: _World) -> None:
     truth["segments"] = list(SEGMENT_LABELS)
     truth["category_taste"] = pd.DataFrame(TASTE, index=list(SEGMENT_LABELS), columns=list(CATS))
     truth["elasticity"] = dict(CATEGORY_ELASTICITY)
+    truth["elasticity_note"] = (
+        "Planted own-price elasticity of a product's share within its category, times the buyer's "
+        "segment_price_sensitivity. Baskets are filled under a budget, which adds some extra price "
+        "response: regressions on price_history recover about 1.3-1.9x the planted values on the "
+        "default shop; with gg_gamma very large (budgets never bind) and copurchase_attach=0 they "
+        "match within ~5%.")
     truth["segment_price_sensitivity"] = dict(zip(SEGMENT_LABELS, SEGMENT_PRICE_SENSITIVITY.tolist(), strict=True))
     truth["funnel_rates"] = pd.DataFrame(FUNNEL_RATES, index=list(schema.TRAFFIC_SOURCES),
                                          columns=["product_view", "add_to_cart", "begin_checkout", "purchase"])
+    truth["journey_first_mix"] = pd.DataFrame(JOURNEY_FIRST_MIX, index=list(SEGMENT_LABELS),
+                                              columns=list(schema.TRAFFIC_SOURCES))
+    truth["journey_later_mix"] = pd.DataFrame(JOURNEY_LATER_MIX, index=list(SEGMENT_LABELS),
+                                              columns=list(schema.TRAFFIC_SOURCES))
     truth["copurchase_pairs"] = [{"anchor": a, "partner": b, "attach_prob": cfg["copurchase_attach"]} for a, b in w.pairs]
     s_day, f_day = w.incident
     truth["incident"] = {"product_id": w.incident_product, "start": str((w.start + pd.Timedelta(days=s_day)).date()),

@@ -248,3 +248,17 @@ def test_orders_only_detail_for_large_worlds():
     shop = simulate(500, seed=3, detail="orders")
     assert {"customers", "products", "orders", "order_items", "price_history"} <= set(shop.tables)
     assert "events" not in shop.tables
+
+
+def test_members_act_only_after_signup_and_journeys_mix_channels(small):
+    signup = small.customers.set_index("customer_id")["signup_ts"]
+    assert (small.orders["order_ts"] >= small.orders["customer_id"].map(signup)).all()
+    assert (small.sessions["start_ts"] >= small.sessions["customer_id"].map(signup)).all()
+    assert (small.events["ts"] < small.end_ts).all()
+    # Planted journey mixes (truth["journey_first_mix"/"journey_later_mix"]): first visits are
+    # discovery channels, later ones direct/email, so most buyers' visits span several sources.
+    buyers = small.sessions.loc[small.sessions["converted"], "customer_id"].unique()
+    multi = small.sessions.loc[small.sessions["customer_id"].isin(buyers)].groupby("customer_id")[
+        "traffic_source"].nunique()
+    assert (multi > 1).mean() > 0.5
+    assert small.truth["journey_first_mix"]["email"].max() < small.truth["journey_later_mix"]["email"].min()
