@@ -225,17 +225,19 @@ def test_bgnbd_reproduces_published_cdnow_estimates(bgnbd_cdnow, cdnow_cbs):
     assert m2.n_customers_ == 2357
 
 
-def test_bgnbd_gradient_matches_finite_differences(cdnow_cbs):
+def test_bgnbd_gradient_and_hessian_match_finite_differences(cdnow_cbs):
     x = cdnow_cbs["frequency"].to_numpy(float)
-    fg = BetaGeoModel._make_objective(x, cdnow_cbs["recency"].to_numpy() / 4,
-                                      cdnow_cbs["T"].to_numpy() / 4, np.ones(x.size))
+    tx, T = cdnow_cbs["recency"].to_numpy() / 4, cdnow_cbs["T"].to_numpy() / 4
+    fgh = BetaGeoModel._make_objective(x, tx, T, np.ones(x.size))
+    h = 1e-6
     for point in (np.log([0.3, 1.5, 0.9, 2.0]), np.log([2.0, 0.5, 3.0, 0.7])):
-        f0, g = fg(point)
-        num = np.array([(fg(point + e)[0] - fg(point - e)[0]) / 2e-6 for e in np.eye(4) * 1e-6])
-        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+        f0, g, H = fgh(point, hess=True)
+        num_g = np.array([(fgh(point + e)[0] - fgh(point - e)[0]) / (2 * h) for e in np.eye(4) * h])
+        num_H = np.array([(fgh(point + e)[1] - fgh(point - e)[1]) / (2 * h) for e in np.eye(4) * h])
+        np.testing.assert_allclose(g, num_g, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(H, num_H, rtol=1e-5, atol=1e-7)
         # and the objective is the mean of the per-customer log-likelihoods
-        ll = BetaGeoModel._loglik_terms(np.exp(point), x, cdnow_cbs["recency"].to_numpy() / 4,
-                                        cdnow_cbs["T"].to_numpy() / 4)
+        ll = BetaGeoModel._loglik_terms(np.exp(point), x, tx, T)
         assert f0 == pytest.approx(-ll.mean(), rel=1e-12)
 
 
