@@ -46,16 +46,26 @@ SMOKE = [Case("tiny (300 customers, every table)", "tiny", "full", 1)]
 SEED = 42
 
 
+def stage_seconds(marks: list[tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per simulator stage from ``(stage starting, process_time)`` marks."""
+    return {name: nxt - t for (name, t), (_, nxt) in zip(marks, marks[1:], strict=False)}
+
+
 def _run(cases: list[Case], memory: bool = True) -> str:
     rows = []
     notes = []
     for case in cases:
         cpu: list[float] = []
+        marks: list[tuple[str, float]] = []
 
-        def once(case: Case = case, cpu: list[float] = cpu):
+        def once(case: Case = case, cpu: list[float] = cpu, marks: list = marks):
+            marks.clear()
             start = time.process_time()
-            shop = simulate(case.size, seed=SEED, detail=case.detail)
-            cpu.append(time.process_time() - start)
+            shop = simulate(case.size, seed=SEED, detail=case.detail,
+                            progress=lambda stage: marks.append((stage, time.process_time())))
+            end = time.process_time()
+            marks.append(("truth + tables", end))
+            cpu.append(end - start)
             return shop
 
         times, shop = harness.timeit_result(once, repeat=case.repeat, warmup=0)
@@ -83,6 +93,11 @@ def _run(cases: list[Case], memory: bool = True) -> str:
             "target": target,
             "peak memory": peak.describe() if peak else "—",
         })
+        stages = stage_seconds(marks)
+        top = sorted(stages.items(), key=lambda kv: -kv[1])[:4]
+        notes.append(f"- {case.label}, CPU seconds by stage (last run): "
+                     + ", ".join(f"{name} {sec:.2f}" for name, sec in top)
+                     + f" (of {sum(stages.values()):.2f}).")
         if case.detail == "orders":
             notes.append(f"- {case.label}: {med / max(n_orders, 1) * 1e6:.1f} s per million "
                          f"orders ({n_orders / len(shop.customers):.2f} orders per customer).")
