@@ -51,6 +51,12 @@ CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["']([A-Za-z0-9_]+)["']""")
 
 _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
+#: Near-miss spellings of a marker (``## BEGIN SOLUTION``, ``# end solution``): an error,
+#: because a marker that is not recognised would leak the solution to students.
+_LOOSE_MARKER_RE = re.compile(
+    r"^[ \t]*(?:#+|=+)?[ \t]*(?:BEGIN|END)[ \t]+(?:SOLUTION|HIDDEN[ \t]+TESTS?|MARK[ \t]+SCHEME)\b.*$",
+    re.IGNORECASE | re.MULTILINE)
+
 #: Markers that must never survive in a student version.
 ALL_MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, BEGIN_MARK_SCHEME,
                END_MARK_SCHEME)
@@ -185,6 +191,11 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
             if marker in text:
                 raise ValueError(f"{here}: marker '{marker}' left over (not on a line of its "
                                  "own?); put each marker on its own line")
+        loose = _LOOSE_MARKER_RE.search(text)
+        if loose:
+            raise ValueError(f"{here}: '{loose.group(0).strip()}' looks like a marker but is "
+                             f"not one; write exactly '{BEGIN_SOLUTION}' / '{END_SOLUTION}' (or "
+                             "the HIDDEN TESTS / MARK SCHEME forms) on its own line")
         cell["source"] = text
         meta = cell.get("metadata", {})
         for key in ("execution", "papermill"):

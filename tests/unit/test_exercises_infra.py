@@ -357,6 +357,8 @@ def test_strip_notebook_removes_every_kind_of_solution():
 
 
 @pytest.mark.parametrize("source, problem", [
+    ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "looks like a marker"),
+    ("x = 1\n# begin solution", "looks like a marker"),
     ("### BEGIN SOLUTION\nx = 1", "never closed"),
     ("x = 1\n### END SOLUTION", "without a matching"),
     ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another region"),
@@ -455,3 +457,10 @@ def test_check_survives_an_answer_that_breaks_the_comparison(capsys):
         assert "could not be compared" in capsys.readouterr().out
     finally:
         registry.QUESTIONS.pop("zz_test_eq", None)
+
+
+def test_crmlab_command_has_the_exercises_subcommand(capsys):
+    from crmlab.cli import main
+
+    assert main(["exercises", "list", "--unit", "00"]) == 0
+    assert "warmup_aov" in capsys.readouterr().out
