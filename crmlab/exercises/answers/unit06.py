@@ -1,0 +1,193 @@
+"""Answers of ``exercises/06_recommendations_and_baskets_exercises.ipynb`` (unit 3a:
+recommendations and market baskets).
+
+Each function computes the expected answer from the shop the student works on through
+:mod:`crmlab.recommend` / :mod:`crmlab.basket`; the notebook's model solutions take the plain
+pandas/numpy route, so a passing solution run cross-checks both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmlab import basket as bk
+from crmlab import recommend as rec
+from crmlab.exercises import mistake, question, variant
+
+#: Test period of the evaluation exercise: the last 90 days of the data.
+TEST_DAYS = 90
+#: Bundle / discount exercise: 10 % off.
+DISCOUNT = 0.10
+#: Minimum support of the pair exercise: 1 % of the orders.
+PAIR_MIN_SUPPORT = 0.01
+
+
+def _purchases(shop) -> pd.DataFrame:
+    return rec.interaction_log(orders=shop.orders, order_items=shop.order_items)
+
+
+def _popularity(shop) -> pd.Series:
+    """Distinct buyers per product, most first (ties: lower product_id first)."""
+    model = rec.Popularity().fit(_purchases(shop))
+    return model.item_popularity_.sort_values(ascending=False, kind="stable")
+
+
+@question("rec_top5_popular",
+          hint="Popularity = number of DISTINCT customers who bought the product (join "
+               "order_items to orders for the customer). Highest first; ties: lower "
+               "product_id first. Answer a list of five product_ids.")
+def top5_popular(shop) -> list[int]:
+    return [int(p) for p in _popularity(shop).index[:5]]
+
+
+@question("basket_textbook_lift", rtol=1e-6,
+          hint="Lift(A -> B) = confidence(A -> B) / support(B), with confidence = "
+               "support(A and B) / support(A) and supports as shares of the 5 baskets.")
+def textbook_lift(shop) -> float:
+    fi = bk.frequent_itemsets(bk.baskets_from_lists(bk.TEXTBOOK_BASKETS), 0.2)
+    rules = bk.association_rules(fi, metric="lift", min_threshold=0.0)
+    hit = rules.loc[(rules["antecedents"] == frozenset({"Diapers"}))
+                    & (rules["consequents"] == frozenset({"Beer"}))]
+    return float(hit["lift"].iloc[0])
+
+
+def _pair_rules(shop) -> pd.DataFrame:
+    return bk.pair_rules(bk.rules_from_order_items(shop.order_items, PAIR_MIN_SUPPORT))
+
+
+@question("basket_top_pair_by_lift",
+          hint="Count each product once per order. Keep pairs of products that are together "
+               "in at least 1% of the orders; lift = support(A and B) / (support(A) * "
+               "support(B)). Answer the pair with the highest lift as a set of two product_ids.")
+def top_pair_by_lift(shop) -> set[int]:
+    top = _pair_rules(shop).iloc[0]
+    return {int(top["antecedent"]), int(top["consequent"])}
+
+
+@question("rec_most_similar_item",
+          hint="Binary customer x product purchase matrix (1 if the customer ever bought it). "
+               "Cosine similarity between product COLUMNS; the most popular product (Exercise 1) "
+               "is not its own neighbour. Answer one product_id.")
+def most_similar_item(shop) -> int:
+    knn = rec.ItemKNN(n_neighbors=1, binary=True).fit(_purchases(shop))
+    top = int(_popularity(shop).index[0])
+    return int(knn.similar_items(top, n=1)["product_id"].iloc[0])
+
+
+def _split(shop) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cutoff = shop.end - pd.Timedelta(days=TEST_DAYS - 1)
+    return rec.time_split(_purchases(shop), cutoff)
+
+
+@question("rec_popularity_recall", rtol=1e-6,
+          hint="Train = purchases before the cut-off (shop.end - 89 days), test = on or after. "
+               "For each customer who bought in both periods: the 10 most popular training "
+               "products (distinct buyers; ties lower id) that they did NOT buy in training; "
+               "relevant = test products they had not bought in training (skip customers with "
+               "none). recall@10 = hits / relevant; answer the mean over customers.")
+def popularity_recall(shop) -> float:
+    train, test = _split(shop)
+    model = rec.Popularity().fit(train)
+    return float(rec.evaluate(model, test, k=10)["recall@10"])
+
+
+@question("basket_breakeven_uplift", rtol=1e-6,
+          hint="Gross margin rate g = sum(quantity * (list_price - unit_cost)) / "
+               "sum(quantity * list_price) over all order lines (order_items.list_price, "
+               "products.unit_cost). A discount d = 10% keeps gross profit only if the order "
+               "value grows by d / (g - d).")
+def breakeven_uplift(shop) -> float:
+    lines = shop.order_items.merge(shop.products[["product_id", "unit_cost"]], on="product_id")
+    revenue = float((lines["quantity"] * lines["list_price"]).sum())
+    margin = float((lines["quantity"] * (lines["list_price"] - lines["unit_cost"])).sum())
+    return float(bk.breakeven_uplift(margin / revenue, DISCOUNT))
+
+
+# ----------------------------------------------------------------------------- typical
+# mistakes (check must reject them) and other right forms (check must accept them);
+# tests/exercises/test_mistakes.py runs every one of them on the tiny shop.
+
+
+@mistake("rec_top5_popular", "counted order lines instead of distinct customers")
+def _by_lines(shop):
+    lines = shop.order_items["product_id"].value_counts()
+    lines = lines.sort_index().sort_values(ascending=False, kind="stable")
+    wrong = [int(p) for p in lines.index[:5]]
+    return wrong if wrong != top5_popular(shop) else wrong[::-1]
+
+
+@mistake("rec_top5_popular", "least popular first (ascending sort)")
+def _least(shop):
+    return [int(p) for p in _popularity(shop).index[::-1][:5]]
+
+
+@variant("rec_top5_popular", "a NumPy array")
+def _top5_array(shop):
+    return np.array(top5_popular(shop))
+
+
+@mistake("basket_textbook_lift", "confidence instead of lift")
+def _confidence(shop):
+    return 3 / 4  # {Diapers} -> {Beer}: 3 of the 4 baskets with Diapers
+
+
+@mistake("basket_textbook_lift", "lift of the reverse-order supports as counts")
+def _counts(shop):
+    return (3 / 4) / 3  # divided by the support count of Beer, not its share
+
+
+@mistake("basket_top_pair_by_lift", "the pair with the highest support instead of lift")
+def _by_support(shop):
+    pr = _pair_rules(shop).sort_values("support", ascending=False, kind="stable")
+    wrong = {int(pr["antecedent"].iloc[0]), int(pr["consequent"].iloc[0])}
+    if wrong == top_pair_by_lift(shop):  # the same pair on this shop: take the runner-up
+        second = pr.loc[[{int(a), int(c)} != wrong for a, c in
+                         zip(pr["antecedent"], pr["consequent"], strict=True)]].iloc[0]
+        wrong = {int(second["antecedent"]), int(second["consequent"])}
+    return wrong
+
+
+@variant("basket_top_pair_by_lift", "a list in the other order")
+def _pair_list(shop):
+    return sorted(top_pair_by_lift(shop), reverse=True)
+
+
+@mistake("rec_most_similar_item", "the most co-purchased item (raw count, not cosine)")
+def _raw_count(shop):
+    log = _purchases(shop)
+    x = pd.crosstab(log["customer_id"], log["product_id"]).clip(upper=1)
+    top = int(_popularity(shop).index[0])
+    co = (x.T @ x[top]).drop(index=top).sort_index().sort_values(ascending=False, kind="stable")
+    wrong = int(co.index[0])
+    if wrong == most_similar_item(shop):
+        wrong = int(co.index[1])
+    return wrong
+
+
+@mistake("rec_popularity_recall", "did not remove products the customer already bought")
+def _with_seen(shop):
+    train, test = _split(shop)
+    model = rec.Popularity().fit(train)
+    return float(rec.evaluate(model, test, k=10, exclude_seen=False)["recall@10"])
+
+
+@mistake("rec_popularity_recall", "precision@10 instead of recall@10")
+def _precision(shop):
+    train, test = _split(shop)
+    return float(rec.evaluate(rec.Popularity().fit(train), test, k=10)["precision@10"])
+
+
+@mistake("basket_breakeven_uplift", "d / g instead of d / (g - d)")
+def _d_over_g(shop):
+    g_minus_d_ratio = breakeven_uplift(shop)  # d / (g - d)
+    g = DISCOUNT / g_minus_d_ratio + DISCOUNT
+    return DISCOUNT / g
+
+
+@mistake("basket_breakeven_uplift", "margin on paid prices (unit_price) instead of list prices")
+def _paid_prices(shop):
+    lines = shop.order_items.merge(shop.products[["product_id", "unit_cost"]], on="product_id")
+    revenue = float((lines["quantity"] * lines["unit_price"]).sum())
+    margin = float((lines["quantity"] * (lines["unit_price"] - lines["unit_cost"])).sum())
+    return float(bk.breakeven_uplift(margin / revenue, DISCOUNT))
