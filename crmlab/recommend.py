@@ -438,6 +438,48 @@ class Popularity(Recommender):
     def _scores(self, rows: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (len(rows), len(self.item_scores_))).copy()
 
+    def recommend(self, users: Any = None, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Same lists as :meth:`Recommender.recommend`, without scoring every item per user.
+
+        Everyone shares one ranking, so each user's list is the start of it minus what they
+        have seen: only the first ``k + (most items any user has seen)`` ranked items can
+        appear, and a per-user mask over those is enough.
+        """
+        im = self._check_fitted()
+        k = _check_k(k)
+        rows = np.arange(im.shape[0]) if users is None else im.user_index(users)
+        n_items = im.shape[1]
+        order = np.argsort(-self.item_scores_, kind="stable")  # ties: lower column first
+        X = im.matrix
+        seen_counts = np.diff(X.indptr)[rows] if exclude_seen else np.zeros(len(rows), np.int64)
+        m = int(min(n_items, k + (seen_counts.max() if len(rows) else 0)))
+        cand = order[:m]
+        rank_of = np.full(n_items, -1, dtype=np.int64)
+        rank_of[cand] = np.arange(m)
+        block = max(1, self.score_block_cells // max(m, 1))
+        out_u, out_i, out_r = [], [], []
+        for start in range(0, len(rows), block):
+            r = rows[start:start + block]
+            avail = np.ones((len(r), m), dtype=bool)
+            if exclude_seen:
+                sub = X[r]
+                who = np.repeat(np.arange(len(r)), np.diff(sub.indptr))
+                pos = rank_of[sub.indices]
+                hit = pos >= 0
+                avail[who[hit], pos[hit]] = False
+            rank = np.cumsum(avail, axis=1)
+            rr, cc = np.nonzero(avail & (rank <= k))
+            out_u.append(im.user_ids[r][rr])
+            out_i.append(cand[cc])
+            out_r.append(rank[rr, cc])
+        items = np.concatenate(out_i)
+        return pd.DataFrame({
+            im.user_col: np.concatenate(out_u),
+            "rank": np.concatenate(out_r).astype(np.int64),
+            im.item_col: im.item_ids[items],
+            "score": self.item_scores_[items].astype(np.float64),
+        })
+
 
 class ItemKNN(Recommender):
     """Item-based k-nearest-neighbours with cosine similarity.

@@ -138,6 +138,18 @@ def test_popularity_hand_case_and_tie_break():
     assert pop.recommend([2], k=2, exclude_seen=False)["product_id"].tolist() == [1, 2]
 
 
+@pytest.mark.parametrize("exclude_seen", [True, False])
+def test_popularity_shortcut_equals_scoring_every_item(exclude_seen):
+    rng = np.random.default_rng(2)
+    df = frame(list(zip(rng.integers(0, 200, 2500), rng.zipf(1.5, 2500) % 40, strict=True)))
+    pop = rec.Popularity().fit(df)
+    fast = pop.recommend(k=7, exclude_seen=exclude_seen)
+    slow = rec.Recommender.recommend(pop, k=7, exclude_seen=exclude_seen)
+    pd.testing.assert_frame_equal(fast, slow)
+    pop.score_block_cells = 30  # tiny blocks
+    pd.testing.assert_frame_equal(pop.recommend(k=7, exclude_seen=exclude_seen), slow)
+
+
 def test_item_knn_cosine_matches_hand_and_sklearn():
     knn = rec.ItemKNN(n_neighbors=10).fit(TOY)
     X = knn.matrix_.matrix.toarray()
