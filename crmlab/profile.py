@@ -1143,8 +1143,10 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
     more in the past (absorbing: the chain assumes lapsed members do not come back; how many
     did is reported in ``reactivated``). Transition counts between consecutive period starts
     give the matrix; the reward of a state is the mean ``margin`` x spend in the following
-    period. Values come from :func:`markov_member_value` with the per-period discount
-    factor ``(1 + annual_discount_rate) ** (-period_months / 12)``.
+    period. Only transitions into period starts at least ``lapse_days`` after the first order
+    of the data are counted (before that nobody *can* be lapsed, which would make the chain
+    believe that nobody ever leaves). Values come from :func:`markov_member_value` with the
+    per-period discount factor ``(1 + annual_discount_rate) ** (-period_months / 12)``.
     """
     _require(orders, "orders", ["customer_id", "order_ts", "amount"])
     led = _ledger(ledger)
@@ -1160,25 +1162,40 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
     o = orders[["customer_id", "order_ts", "amount"]]
     first = o.groupby("customer_id")["order_ts"].min()
     snaps = []
-    for k, t in enumerate(starts[:-1]):
+    for k, t in enumerate(starts):
         members = first.index[first < t]
         last = o.loc[o["order_ts"] < t].groupby("customer_id")["order_ts"].max().reindex(members)
         tier = tier_at(led, t, pd.Series(members))
         state = tier["tier"].astype(str).to_numpy(dtype=object)
         state[((t - last) / pd.Timedelta(days=1)).to_numpy() >= lapse_days] = "lapsed"
-        nxt = starts[k + 1]
-        spend = o.loc[(o["order_ts"] >= t) & (o["order_ts"] < nxt)].groupby("customer_id")["amount"].sum()
+        if k + 1 < len(starts):  # spend in the full period that follows (none after the last start)
+            nxt = starts[k + 1]
+            spend = o.loc[(o["order_ts"] >= t) & (o["order_ts"] < nxt)].groupby("customer_id")["amount"].sum()
+            period_spend = pd.Series(members).map(spend).fillna(0.0).to_numpy() * margin
+        else:
+            period_spend = np.full(len(members), np.nan)
         snaps.append(pd.DataFrame({"k": k, "customer_id": members.to_numpy(), "state": state,
-                                   "spend": pd.Series(members).map(spend).fillna(0.0).to_numpy() * margin}))
+                                   "spend": period_spend}))
     panel = pd.concat(snaps, ignore_index=True)
-    reward = panel.groupby("state")["spend"].mean().reindex(states).fillna(0.0)
+    reward = panel.dropna(subset=["spend"]).groupby("state")["spend"].mean().reindex(states).fillna(0.0)
     pairs = panel.merge(panel[["k", "customer_id", "state"]].assign(k=lambda x: x["k"] - 1),
                         on=["k", "customer_id"], suffixes=("", "_next"))
+    # A lapse can only be seen once the data are lapse_days long: transitions into earlier
+    # period starts would count "nobody lapsed" as evidence and make members look immortal.
+    observable = np.flatnonzero(starts[1:] - o["order_ts"].min() >= pd.Timedelta(days=lapse_days))
+    if not len(observable):
+        raise ValueError(
+            f"tier_chain(): the data ({o['order_ts'].min().date()} to {t1.date()}) are too short to see a "
+            f"member lapse after {lapse_days} days and then move on; use a smaller lapse_days or a longer history."
+        )
+    n_dropped = int((~pairs["k"].isin(observable)).sum())
+    pairs = pairs.loc[pairs["k"].isin(observable)]
     counts = pd.crosstab(pd.Categorical(pairs["state"], categories=states),
                          pd.Categorical(pairs["state_next"], categories=states), dropna=False)
     counts.index.name, counts.columns.name = "from_state", "to_state"
     reactivated = int(counts.loc["lapsed", [s for s in states if s != "lapsed"]].sum())
-    notes = []
+    notes = [f"transitions counted from {len(observable)} period(s) in which a lapse was observable; "
+             f"{n_dropped} earlier member-period transitions were left out."] if n_dropped else []
     if reactivated:
         notes.append(f"{reactivated} lapsed-to-active transitions were observed and treated as staying lapsed "
                      "(lapsed is absorbing in this chain).")

@@ -480,6 +480,23 @@ def test_tier_migration_and_chain(small):
     assert chain.reactivated == int(chain.counts.loc["lapsed", ["member", "silver", "gold", "platinum"]].sum())
 
 
+def test_tier_chain_counts_only_observable_lapses(tiny):
+    # tiny covers 2024 only: no member can have gone 365 days without an order yet
+    with pytest.raises(ValueError, match="too short to see a member lapse after 365 days"):
+        P.tier_chain(tiny.loyalty_ledger, tiny.orders)
+    chain = P.tier_chain(tiny.loyalty_ledger, tiny.orders, lapse_days=180)
+    # Transitions counted: one per member (first order before t_k) for each pair of period starts
+    # (t_k, t_k+1) whose destination is at least 180 days after the first order of the data.
+    first = tiny.orders["order_ts"].min()
+    starts = pd.date_range(first.normalize().replace(day=1), tiny.orders["order_ts"].max(),
+                           freq=pd.DateOffset(months=3))
+    first_order = tiny.orders.groupby("customer_id")["order_ts"].min()
+    expected = sum(int((first_order < a).sum()) for a, b in zip(starts[:-1], starts[1:], strict=True)
+                   if b - first >= pd.Timedelta(days=180))
+    assert chain.counts.to_numpy().sum() == expected > 0
+    assert any("left out" in note for note in chain.notes)
+
+
 def test_loyalty_deferral_uses_ifrs15(tiny):
     d = P.loyalty_deferral(tiny.orders, tiny.loyalty_ledger, expected_redemption=0.5)
     row = d.iloc[0]
