@@ -269,7 +269,7 @@ _add(
 _add(
     Table(
         "loyalty_ledger",
-        "Points ledger: earn (1 point per NT$10 paid), redeem, expire (12 months), and tier changes.",
+        "Points ledger: earn (1 point per NT$100 paid, credited at delivery), redeem, expire (12 months), and tier changes.",
         (
             C("entry_id", "int", "Entry id.", min=1),
             C("customer_id", "int", "Member."),
