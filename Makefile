@@ -57,8 +57,17 @@ test: test-unit test-nbval
 test-unit: $(STAMP)
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(TEST_DIRS),@echo "no test folders yet")
 
+# nbval re-runs each committed notebook at its defaults; JOBS notebooks at a time, every one
+# reported (--keep-going) before make fails.
+NBVAL_NOTEBOOKS := $(patsubst notebooks/%.ipynb,nbval/%,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
 test-nbval: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL_OPTS) notebooks/
+	$(if $(NBVAL_NOTEBOOKS),@$(MAKE) --no-print-directory --keep-going -j $(JOBS) $(NBVAL_NOTEBOOKS),@echo "no notebooks yet")
+
+$(NBVAL_NOTEBOOKS): nbval/%: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL_OPTS) notebooks/$*.ipynb
+
+.PHONY: $(NBVAL_NOTEBOOKS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(if $(filter-out 0,$(QUICK)),--quick)

@@ -42,7 +42,7 @@ def test_makefile_targets_and_parameter_passing():
     assert "crmlab notebooks 02_rfm_and_value" in dry("notebooks", "NB=02_rfm_and_value")
     test = dry("test")
     assert "-m pytest tests/unit" in test
-    assert "--nbval-lax" in test and "nbval_sanitize.cfg notebooks/" in test
+    assert "--nbval-lax" in test and "nbval_sanitize.cfg notebooks/00_welcome.ipynb" in test
     assert "benchmarks/run.py --quick" in dry("bench", "QUICK=1")
     assert "jupyter lab --notebook-dir=." in dry("lab")
     assert "ruff check" in dry("lint")
