@@ -927,7 +927,7 @@ class ParetoNBDModel(_BTYDBase):
         rate = max(float((w * x).sum() / (w * T).sum()), 1e-3)
         x0 = np.log([1.0, 1.0 / rate, 1.0, 10.0])
         res0 = optimize.minimize(f, x0, method="Nelder-Mead",
-                                 options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": self.max_iter})
+                                 options={"xatol": 1e-2, "fatol": 1e-6, "maxiter": self.max_iter})
         res = _minimize(fg, res0.x, jac=True, tol=1e-7, max_iter=self.max_iter, what=self._name)
         params = np.exp(res.x)
         H = _hessian_from_grad(lambda z: fg(z)[1], res.x, h=1e-4) * wsum

@@ -1,0 +1,66 @@
+"""Recorded results of notebooks/05_clv_and_churn.ipynb at the test parameters (DATA="tiny").
+
+The tiny shop has ~260 buyers over one year, so the tolerances are wide; what is asserted
+is what the notebook teaches: the BG/NBD finds the planted mean purchase rate and share
+of alive customers (shop.truth), beats the naive forecast out of sample, the spend model
+beats the population mean, CLV is concentrated, and the churn scores rank churners above
+stayers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from crmlab.nb import read_results
+
+NOTEBOOK = "05_clv_and_churn"
+
+
+@pytest.fixture(scope="module")
+def results(executed_notebook):
+    return read_results(executed_notebook(NOTEBOOK))
+
+
+def test_bgnbd_recovers_the_planted_rate_and_alive_share(results):
+    p, planted = results["bgnbd_params"], results["bgnbd_planted"]
+    assert set(p) == {"r", "alpha", "a", "b"}
+    assert all(math.isfinite(v) and v > 0 for v in p.values())
+    assert all(math.isfinite(v) and v > 0 for v in results["bgnbd_se"].values())
+    # planted in shop.truth["bgnbd"] (alpha per day); r/alpha = mean purchases per day
+    assert p["r"] / p["alpha"] == pytest.approx(planted["r"] / planted["alpha"], rel=0.3)
+    clock = results["bgnbd_params_seasonal_clock"]
+    assert clock["r"] / clock["alpha"] == pytest.approx(planted["r"] / planted["alpha"], rel=0.3)
+    # mean P(alive) against the planted alive-at-end share
+    assert results["p_alive_mean"] == pytest.approx(results["alive_share_planted"], abs=0.1)
+    assert results["n_customers"] > 100
+
+
+def test_holdout_forecast_beats_the_naive_rate(results):
+    h = results["holdout"]
+    assert h["actual"] > 0
+    assert h["mae_bgnbd"] < h["mae_naive"]
+    assert 0.4 * h["actual"] < h["bgnbd"] < 1.6 * h["actual"]
+
+
+def test_spend_and_clv(results):
+    gg = results["gamma_gamma_params"]
+    assert all(v > 0 for v in gg.values()) and gg["q"] > 1  # finite population mean spend
+    mae = results["spend_mae"]
+    assert mae["Gamma-Gamma"] < mae["population mean"]
+    assert results["clv_total"] > 0
+    assert 0.1 < results["clv_top_decile_share"] < 0.9  # concentrated, but not one customer
+    assert 0 <= results["save_first_alive_share"] <= 1
+
+
+def test_churn_early_warning_and_survival(results):
+    auc = results["churn_auc"]
+    assert auc["gradient boosting (RFM + engagement)"] > 0.6
+    assert auc["BG/NBD P(no purchase in horizon)"] > 0.6
+    assert all(v > 0.5 for v in auc.values())
+    assert all(v > 1.0 for v in results["churn_top_decile_lift"].values())
+    assert 0 < results["churn_rate_test"] < 1
+    assert 7 <= results["km_median_days"] <= 365
+    not_back = results["km_not_back"]
+    assert 1 > not_back["30"] > not_back["90"] > not_back["180"] > 0
