@@ -673,9 +673,9 @@ def customer_value(
       sum(tenure)`` with ``t0 = 182`` days of prior weight, so a customer seen for one day
       is not extrapolated to an order a day. ``P(active) = exp(-recency x rate)`` is the
       chance of a silence this long if they were still buying at that rate: a customer
-      quiet for many of their usual gaps has probably left. (On the small shop its rank
-      correlation with the planted next-half-year value is about 0.48, close to BG/NBD +
-      Gamma-Gamma's 0.51 — notebook 02 compares them.)
+      quiet for many of their usual gaps has probably left. (On the shop its rank
+      correlation with the planted next-half-year value comes close to BG/NBD +
+      Gamma-Gamma's — notebook 02 compares them.)
     * ``loyalty`` — number of distinct calendar months with an order (a long, steady
       relationship beats one burst).
     * ``growth`` — momentum: money paid in the recent half of the window minus the earlier

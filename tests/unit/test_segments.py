@@ -225,8 +225,8 @@ def test_planted_segments_recovered_on_the_small_shop(small, small_features):
     # planted truth: shop.truth["customers"]["segment"] (vip, deal_seeker, family, casual)
     # drives category taste, declared interests, age, device and channel habits.
     # Measured on the small shop (seed 42): k-means on who they are / what they buy /
-    # where they shop 0.83, the spherical Gaussian mixture 0.88, k-means on every feature
-    # (RFM and visits included, which mostly measure value, not taste) 0.54.
+    # where they shop 0.86, the spherical Gaussian mixture 0.87, k-means on every feature
+    # (RFM and visits included, which mostly measure value, not taste) 0.52.
     f = small_features
     truth = small.truth["customers"].set_index("customer_id").loc[f["customer_id"], "segment"]
     g = sg.feature_groups(f)
