@@ -7,10 +7,10 @@ DataFrame in the same run:
 * **DuckDB** SQL (``GROUP BY customer_id`` with ``date_diff`` on ``DATE`` casts), reading
   the pandas frame in place and returning a pandas frame — target: ours ≤ 1.5× DuckDB;
 * a **naive** pandas version, ``groupby(...).agg`` with one Python ``lambda`` per column
-  (what a first attempt looks like) — target: ours ≥ 50× faster. It costs about 0.1 ms
-  per customer (minutes per million), so it is timed once on the first ``naive_rows``
-  orders of the same log (a shorter order history), with ours re-timed on exactly that
-  slice for the ratio.
+  (what a first attempt looks like) — target: ours ≥ 50× faster. It costs about a
+  millisecond per customer (a quarter of an hour for half a million), so it is timed once
+  on the complete order histories of a tenth of the customers (ids up to a tenth of the
+  largest id), with ours re-timed on exactly those rows for the ratio.
 
 The input imitates an order export: ``n_rows`` orders from ``n_rows / 10`` customers
 (Gamma-distributed purchase propensities, so a few customers have many orders), sorted by
@@ -79,7 +79,7 @@ def naive(orders: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def _run(n_rows: int, repeat: int, naive_rows: int) -> str:
+def _run(n_rows: int, repeat: int, naive_share: float) -> str:
     import duckdb
 
     orders = make_orders(n_rows)
@@ -89,7 +89,8 @@ def _run(n_rows: int, repeat: int, naive_rows: int) -> str:
     cmp = harness.compare(lambda: ours(orders), lambda: duckdb_sql(con, orders), repeat=repeat, warmup=1)
     agree_duck = harness.assert_same(cmp.ours_result, cmp.peer_result, rtol=1e-3, what="RFM table vs DuckDB")
 
-    part = orders.iloc[: min(naive_rows, n_rows)]
+    ids = orders["customer_id"]
+    part = orders[ids <= max(1, int(ids.max() * naive_share))]
     t_naive, naive_result = harness.timeit_result(lambda: naive(part), repeat=1, warmup=0)
     t_part, ours_part = harness.timeit_result(lambda: ours(part), repeat=max(repeat, 3), warmup=1)
     agree_naive = harness.assert_same(ours_part, naive_result, rtol=1e-3, what="RFM table vs naive")
@@ -99,7 +100,7 @@ def _run(n_rows: int, repeat: int, naive_rows: int) -> str:
          "crmlab.rfm.rfm_table": harness.fmt_seconds(cmp.ours_median),
          "peer": f"DuckDB SQL, {threads} threads: {harness.fmt_seconds(cmp.peer_median)}",
          "ours / peer": f"{cmp.ratio:.2f}×", "target": f"≤ 1.5×: {harness.verdict(cmp.ratio, 1.5)}"},
-        {"workload": f"first {len(part):,} rows, {len(naive_result):,} customers",
+        {"workload": f"{len(part):,} rows of {len(naive_result):,} customers (a {naive_share:.0%} sample)",
          "crmlab.rfm.rfm_table": harness.fmt_seconds(harness.median(t_part)),
          "peer": f"naive groupby + lambda, 1 run: {harness.fmt_seconds(harness.median(t_naive))}",
          "ours / peer": f"{1 / speedup:.4f}× (ours {speedup:,.0f}× faster)",
@@ -112,8 +113,8 @@ def _run(n_rows: int, repeat: int, naive_rows: int) -> str:
         "average, Gamma-distributed propensities); recency, frequency, monetary and tenure to "
         f"a fixed snapshot. Ours and DuckDB on the same in-memory frame, interleaved, {repeat} "
         "timed runs each after a warm-up (medians). The naive version (a Python lambda per "
-        "customer and column) is timed once on the first rows of the same log, ours on exactly "
-        "those rows. Every time includes building the result DataFrame.",
+        "customer and column) is timed once on the full histories of a sample of the customers, "
+        "ours on exactly those rows. Every time includes building the result DataFrame.",
         "",
         f"- {agree_duck}",
         f"- {agree_naive}",
@@ -124,12 +125,12 @@ def _run(n_rows: int, repeat: int, naive_rows: int) -> str:
 
 def main(quick: bool = False) -> str:
     if quick:
-        return _run(1_000_000, repeat=3, naive_rows=50_000)
-    return _run(10_000_000, repeat=5, naive_rows=1_000_000)
+        return _run(1_000_000, repeat=3, naive_share=0.1)
+    return _run(10_000_000, repeat=5, naive_share=0.1)
 
 
 def smoke() -> str:
-    return _run(2_000, repeat=1, naive_rows=2_000)
+    return _run(2_000, repeat=1, naive_share=1.0)
 
 
 if __name__ == "__main__":
