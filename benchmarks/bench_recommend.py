@@ -164,7 +164,7 @@ def _run(mode: str, repeat: int, memory: bool = True,
         f"## Recommenders: fit + top-10 for every user on {len(log):,} interactions",
         "",
         f"Input: {len(log):,} purchase lines ({n_pairs:,} distinct customer-product pairs), the "
-        "first by time of the simulated shop (`simulate({SIZES[mode]:,}, detail=\"orders\", "
+        f"first by time of the simulated shop (`simulate({SIZES[mode]:,}, detail=\"orders\", "
         f"n_products={N_PRODUCTS[mode]:,}, seed=1)`). Timed: `fit(log)` + `recommend(k=10)` "
         "for every customer, excluding items they bought; median wall time, and the CPU time "
         "of this process (single-threaded code: on an idle machine wall ≈ CPU; wall time is "
