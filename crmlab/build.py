@@ -320,8 +320,11 @@ class _Job:
     ignored: list[str]
 
 
-def _run_job(job: _Job, cwd: str) -> float:
-    return execute_notebook(job.source, job.output, job.inject, cwd=cwd)
+def _run_job(job: _Job, cwd: str, site: Path) -> float:
+    """Execute one notebook and render its HTML page (in a worker when jobs > 1)."""
+    seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
+    _html_page(job.output, site / f"{job.source.stem}.html")
+    return seconds
 
 
 def _html_page(executed: Path, page: Path) -> None:
@@ -463,7 +466,7 @@ def build(
             if bar is not None:
                 bar.set_postfix_str(job.source.stem)
             try:
-                seconds[job.source.stem] = _run_job(job, cwd)
+                seconds[job.source.stem] = _run_job(job, cwd, site)
             except NotebookExecutionError as exc:
                 failures.append(exc)
                 break
@@ -472,7 +475,7 @@ def build(
                     bar.update(1)
     else:
         with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_run_job, job, cwd): job for job in jobs_list}
+            futures = {pool.submit(_run_job, job, cwd, site): job for job in jobs_list}
             for fut in cf.as_completed(futures):
                 job = futures[fut]
                 try:
@@ -505,7 +508,6 @@ def build(
     for job in jobs_list:
         stem = job.source.stem
         page = site / f"{stem}.html"
-        _html_page(job.output, page)
         manifest["notebooks"][stem] = {
             "source": os.path.relpath(job.source, out_dir.parent),
             "executed": os.path.relpath(job.output, out_dir),
