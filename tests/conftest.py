@@ -12,8 +12,9 @@
           assert results["n_customers"] > 0
 
   Notebooks that the collected tests will ask for (the parametrized ``path`` of
-  tests/notebooks/test_notebooks.py and ``tests/notebooks/test_NN_*.py`` files) are executed
-  ahead, ``CRMLAB_TEST_JOBS`` (default 2) at a time, in worker processes.
+  tests/notebooks/test_notebooks.py and ``tests/notebooks/test_NN_*.py`` files) start
+  executing as soon as collection ends, ``CRMLAB_TEST_JOBS`` (default 2; 0 = inline, on
+  demand) at a time in worker processes, overlapping with the unit tests.
 * ``make_notebook(path, params_source, *code_cells)``: writes a small course-style notebook
   (title, tagged parameters cell, code cells) for tests of the build machinery.
 * ``@pytest.mark.slow`` tests are skipped unless ``--runslow`` is given or ``-m`` selects them.
@@ -25,6 +26,8 @@ import concurrent.futures as cf
 import json
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TEST_PARAMS_FILE = ROOT / "tests" / "notebooks" / "test_params.yaml"
-PREFETCH = pytest.StashKey[list]()
+AHEAD = pytest.StashKey["_AheadOfTime"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,10 +64,40 @@ def _wanted_notebooks(items: list[pytest.Item]) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+class _AheadOfTime:
+    """Executes the notebooks the session will need in worker processes, from the moment
+    collection ends, so kernels run on the second core while the unit tests run on the first."""
+
+    def __init__(self, stems: list[str], jobs: int):
+        self.out_dir = Path(tempfile.mkdtemp(prefix="crmlab-nbtests-"))
+        self.pool = cf.ProcessPoolExecutor(max_workers=jobs)
+        self.futures: dict[str, cf.Future] = {}
+        for stem in stems:
+            source = NOTEBOOKS / f"{stem}.ipynb"
+            self.futures[stem] = self.pool.submit(
+                _execute, source, self.out_dir / source.name, test_parameters_for(stem)
+            )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.out_dir, ignore_errors=True)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """After selection (-k, -m, skips): remember which notebooks to execute ahead."""
+    """After selection (-k, -m, skips): start executing the notebooks the tests will ask for."""
+    jobs = int(os.environ.get("CRMLAB_TEST_JOBS", "2"))
+    if session.config.option.collectonly or jobs < 1:
+        return
     runnable = [i for i in session.items if not i.get_closest_marker("skip")]
-    session.config.stash[PREFETCH] = _wanted_notebooks(runnable)
+    stems = _wanted_notebooks(runnable)
+    if stems:
+        session.config.stash[AHEAD] = _AheadOfTime(stems, jobs)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    ahead = session.config.stash.get(AHEAD, None)
+    if ahead is not None:
+        ahead.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -111,17 +144,8 @@ def _execute(source: Path, output: Path, params: dict[str, Any]):
 def executed_notebook(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     """Factory: ``executed_notebook(name, **overrides) -> NotebookNode`` (cached per session)."""
     cache: dict[str, Any] = {}
-    ahead: dict[str, cf.Future] = {}
     out_dir = tmp_path_factory.mktemp("executed_notebooks")
-    jobs = int(os.environ.get("CRMLAB_TEST_JOBS", "2"))
-    prefetch = request.config.stash.get(PREFETCH, [])
-    pool = None
-    if jobs > 1 and len(prefetch) > 1:
-        pool = cf.ProcessPoolExecutor(max_workers=jobs)
-        for stem in prefetch:
-            source = NOTEBOOKS / f"{stem}.ipynb"
-            ahead[stem] = pool.submit(_execute, source, out_dir / source.name,
-                                      test_parameters_for(stem))
+    ahead = request.config.stash.get(AHEAD, None)
 
     def run(name: str, **overrides: Any) -> nbformat.NotebookNode:
         source = NOTEBOOKS / f"{Path(name).stem}.ipynb"
@@ -130,11 +154,11 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory, request: pytest.
         params = test_parameters_for(source.stem, overrides)
         key = source.stem + json.dumps(overrides, sort_keys=True, default=str)
         if key not in cache:
-            suffix = f"_{len(cache)}" if overrides else ""
-            output = out_dir / f"{source.stem}{suffix}.ipynb"
-            if not overrides and source.stem in ahead:
-                error = ahead[source.stem].result()
+            if not overrides and ahead is not None and source.stem in ahead.futures:
+                error = ahead.futures[source.stem].result()
+                output = ahead.out_dir / source.name
             else:
+                output = out_dir / f"{source.stem}_{len(cache)}.ipynb"
                 error = _execute(source, output, params)
             cache[key] = error if error is not None else nbformat.read(output, as_version=4)
         result = cache[key]
@@ -142,9 +166,8 @@ def executed_notebook(tmp_path_factory: pytest.TempPathFactory, request: pytest.
             pytest.fail(f"executing {source.name} at {params}:\n{result}", pytrace=False)
         return result
 
-    yield run
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return run
+
 
 def write_notebook(path: Path, params: str, *cells: str, title: str = "# Test 測試") -> Path:
     """Write a small course-style notebook: title, tagged parameters cell, then code cells."""
