@@ -17,8 +17,11 @@ you when a customer leaves:
 All fitting is maximum likelihood on the closed-form likelihood in log space with
 special functions from :mod:`scipy.special`. Customers with the same
 (frequency, recency, T) share one likelihood term with a weight, so the cost of a
-fit grows with the number of distinct triples, not with the number of customers;
-BG/NBD and Gamma-Gamma use analytic gradients.
+fit grows with the number of distinct triples, not with the number of customers.
+BG/NBD uses its analytic gradient and Hessian in trust-region Newton steps (a million
+customers fit in seconds, see ``benchmarks/bench_bgnbd.py``); Gamma-Gamma uses its
+analytic gradient; Pareto/NBD, whose likelihood needs the hypergeometric function,
+uses numerical derivatives.
 
 Time units: recency, T and every horizon are in the periods of ``summarize(freq=...)``
 ("W" weeks by default). Parameters such as ``alpha`` are per that unit.
@@ -850,11 +853,6 @@ class BetaGeoModel(_BTYDBase):
 # --------------------------------------------------------------------------------------
 
 
-def _log_hyp2f1_pos(a, b, c, z):
-    """log 2F1 for the Pareto/NBD terms (0 <= z < 1, all parameters positive)."""
-    return np.log(special.hyp2f1(a, b, c, z))
-
-
 class ParetoNBDModel(_BTYDBase):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
 
@@ -889,9 +887,9 @@ class ParetoNBDModel(_BTYDBase):
             z1 = (beta - alpha) / (beta + tx)
             z2 = (beta - alpha) / (beta + T)
         # A0 = F(z1)/(big+tx)^rsx - F(z2)/(big+T)^rsx  (>= 0)
-        l1 = _log_hyp2f1_pos(rsx, b2, rsx + 1, z1) - rsx * np.log(big + tx)
-        l2 = _log_hyp2f1_pos(rsx, b2, rsx + 1, z2) - rsx * np.log(big + T)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            l1 = np.log(special.hyp2f1(rsx, b2, rsx + 1, z1)) - rsx * np.log(big + tx)
+            l2 = np.log(special.hyp2f1(rsx, b2, rsx + 1, z2)) - rsx * np.log(big + T)
             log_A0 = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
         # tx == T gives A0 = 0 exactly
         log_A0 = np.where(tx >= T, -np.inf, log_A0)

@@ -132,6 +132,22 @@ def test_summarize_hand_computed_daily():
     assert w.loc[1, "recency"] == 7.0 and w.loc[1, "T"] == 12.0
 
 
+def test_summarize_months_text_ids_and_time_zones():
+    # monthly periods by hand: customer 1 buys in Jan (3 orders) and Feb -> x=1, t_x=1,
+    # T = Mar - Jan = 2 months; without an amount column there is no monetary_value
+    m = summarize(SMALL_LOG, amount_col=None, freq="M").set_index("customer_id")
+    assert list(m.columns) == ["frequency", "recency", "T"]
+    assert m.loc[1].to_dict() == {"frequency": 1, "recency": 1.0, "T": 2.0}
+    # text ids (as categories) and tz-aware timestamps give the same numbers
+    other = SMALL_LOG.assign(
+        customer_id=SMALL_LOG["customer_id"].map(lambda i: f"c{i}").astype("category"),
+        order_ts=SMALL_LOG["order_ts"].dt.tz_localize("Asia/Taipei"))
+    a = summarize(other, freq="D")
+    b = summarize(SMALL_LOG, freq="D")
+    assert a["customer_id"].astype(str).tolist() == [f"c{i}" for i in b["customer_id"]]
+    pd.testing.assert_frame_equal(a.drop(columns="customer_id"), b.drop(columns="customer_id"))
+
+
 @pytest.mark.parametrize("freq", ["D", "W"])
 def test_summarize_equals_lifetimes(freq):
     lifetimes = _lifetimes()
