@@ -57,10 +57,11 @@ def simulated_summary(n_customers: int, seed: int = SEED) -> pd.DataFrame:
 
 
 def _lifetimes_fit(summary: pd.DataFrame, weights=None):
-    from lifetimes import BetaGeoFitter
-
+    # lifetimes 0.11.3 predates pandas 3: importing it sets a deprecated pandas option
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from lifetimes import BetaGeoFitter
+
         return BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"],
                                    weights=weights)
 
