@@ -45,10 +45,11 @@ def test_cold_start_by_interest_beats_global_list(results):
 
 
 def test_planted_pairs_recovered(results):
-    # The tiny shop has ~600 orders, so a few organic pairs compete; measured 5 of 7 at
-    # min support 1.5 % (the small shop recovers all 7, see tests/unit/test_basket.py).
+    # The tiny shop has ~600 orders: at min support 1.5 % (10 orders) 5 of the 7 planted pairs
+    # are frequent enough to be mined, and all 5 are among the top 7 pairs by lift (measured).
     assert results["n_planted_pairs"] == 7
-    assert results["planted_pairs_recovered"] >= 4
+    assert results["n_planted_pairs_frequent"] >= 4
+    assert results["planted_pairs_recovered"] >= results["n_planted_pairs_frequent"] - 1
     assert 0 < results["min_support"] <= 1
 
 

@@ -134,24 +134,37 @@ def test_other_bad_input():
 
 def test_planted_copurchase_pairs_are_the_top_rules_by_lift():
     # The simulator pulls partner B into a basket holding anchor A with probability 0.45
-    # (truth["copurchase_pairs"], 7 pairs). On get_shop("small") at min support 0.3 % the
-    # seven most-lifted product pairs are exactly the planted ones (measured lift 3.9-107;
-    # the runners-up are organic same-category pairs with lift about 3.6 or less).
+    # (truth["copurchase_pairs"], 7 pairs). Measured on get_shop("small") at min support 0.3 %:
+    # the five most-lifted product pairs are planted ones (lift 8-13), 6 of the top 7 are
+    # planted, and the 7th planted pair (a phone and its case, 7 baskets together) is below
+    # the minimum support; the best organic pair has lift 5.2. Earlier versions of the shop
+    # gave 7 of 7.
     shop = data.get_shop("small")
     planted = {frozenset((p["anchor"], p["partner"])) for p in shop.truth["copurchase_pairs"]}
-    rules = bk.rules_from_order_items(shop.order_items, min_support=0.003)
+    min_support = 0.003
+    rules = bk.rules_from_order_items(shop.order_items, min_support=min_support)
     pairs = bk.pair_rules(rules)
     ranked = list(dict.fromkeys(frozenset((a, c)) for a, c in
                                 zip(pairs["antecedent"], pairs["consequent"], strict=True)))
-    assert set(ranked[:len(planted)]) == planted
-    top = pairs.loc[pairs.apply(lambda r: frozenset((r["antecedent"], r["consequent"])) in planted, axis=1)]
+    assert all(p in planted for p in ranked[:3])
+    assert sum(p in planted for p in ranked[:len(planted)]) >= 5
+    # every planted pair frequent enough to be mined is near the top
+    lines = shop.order_items[["order_id", "product_id"]].drop_duplicates()
+    baskets_of = lines.groupby("product_id")["order_id"].agg(set)
+    n_orders = lines["order_id"].nunique()
+    frequent = {p for p in planted
+                if len(set.intersection(*(baskets_of.get(i, set()) for i in p))) / n_orders >= min_support}
+    assert len(frequent) >= 5
+    assert frequent <= set(ranked[:10])
+    top = pairs.loc[[frozenset((a, c)) in planted for a, c in
+                     zip(pairs["antecedent"], pairs["consequent"], strict=True)]]
     assert (top["lift"] > 3).all()
     # Attach rate of the planted anchor -> partner rules is at least the planted 0.45 pull
     # minus sampling noise (organic co-purchases only add to it).
     anchors = {(p["anchor"], p["partner"]) for p in shop.truth["copurchase_pairs"]}
     conf = top.loc[[(a, c) in anchors for a, c in zip(top["antecedent"], top["consequent"], strict=True)],
                    "confidence"]
-    assert len(conf) == len(anchors) and (conf > 0.35).all()
+    assert len(conf) == len(frequent) and (conf > 0.35).all()
 
 
 def test_breakeven_uplift_closed_form():
