@@ -104,7 +104,7 @@ def measure_build(notebooks_dir: Path, params: dict, per_nb: dict, jobs: int,
             if exc.notebook not in names or len(names) == 1:
                 raise
             names.remove(exc.notebook)
-            failed.append(f"{exc.notebook} ({exc.ename})")
+            failed.append(f"{exc.notebook} ({exc.ename}: {str(exc.evalue)[:100]})")
 
 
 def _slowest(manifest: dict, k: int = 5) -> str:
