@@ -1410,6 +1410,55 @@ def roi_by(economics: pd.DataFrame, by: str = "channel", level: float = 0.95) ->
     return g.rename_axis(by).reset_index()
 
 
+def _hull_steps(cost: np.ndarray, value: np.ndarray, rows: np.ndarray) -> list[tuple[float, float, int]]:
+    """Upgrade steps (extra cost, extra value, row) along one customer's upper convex hull of
+    (cost, value) from the origin; the steps' value-per-cost ratios decrease."""
+    order = np.lexsort((-value, cost))
+    hull: list[tuple[float, float, int]] = [(0.0, 0.0, -1)]
+    for i in order:
+        ci, vi = float(cost[i]), float(value[i])
+        if vi <= hull[-1][1]:
+            continue  # dearer but not better than the last kept offer
+        if ci == hull[-1][0] and hull[-1][2] != -1:
+            hull.pop()  # same cost, more value: replace
+        while len(hull) >= 2:
+            (c0, v0, _), (c1, v1, _) = hull[-2], hull[-1]
+            # hull[-1] is dominated when the chord hull[-2] -> i lies above it
+            if (v1 - v0) * (ci - c0) <= (vi - v0) * (c1 - c0):
+                hull.pop()
+            else:
+                break
+        hull.append((ci, vi, int(rows[i])))
+    return [(hull[j][0] - hull[j - 1][0], hull[j][1] - hull[j - 1][1], hull[j][2])
+            for j in range(1, len(hull))]
+
+
+def _mckp_greedy(codes: np.ndarray, value: np.ndarray, cost: np.ndarray, budget: float,
+                 rows: np.ndarray) -> np.ndarray:
+    """Row numbers chosen by the multiple-choice knapsack greedy (see :func:`assign_offers`)."""
+    steps = []  # (ratio, customer, step number, extra cost, row)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+    for a, z in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = order[a:z]
+        for k, (dc, dv, row) in enumerate(_hull_steps(cost[idx], value[idx], rows[idx])):
+            ratio = math.inf if dc <= 0 else dv / dc
+            steps.append((-ratio, int(codes[idx[0]]), k, dc, row))
+    steps.sort()
+    left = budget
+    current: dict[int, tuple[int, int]] = {}
+    blocked: set[int] = set()
+    for _, cust, k, dc, row in steps:
+        if cust in blocked or k != (0 if cust not in current else current[cust][1] + 1):
+            continue
+        if dc > left + 1e-9:
+            blocked.add(cust)  # the next upgrade does not fit: stay at the current offer
+            continue
+        left -= dc
+        current[cust] = (row, k)
+    return np.array([row for row, _ in current.values()], dtype=np.int64)
+
+
 def assign_offers(candidates: pd.DataFrame, budget: float, method: str = "greedy",
                   customer: str = "customer_id", offer: str = "offer", value: str = "value",
                   cost: str = "cost") -> pd.DataFrame:
@@ -1419,9 +1468,14 @@ def assign_offers(candidates: pd.DataFrame, budget: float, method: str = "greedy
     ``value`` (e.g. uplift x margin, NT$) and its ``cost`` (NT$). Rows with ``value <= 0``
     are never chosen (an offer that loses money, or a sleeping dog, gets nothing).
 
-    * ``method="greedy"``: sort by value per NT$ of cost (``value / cost``; zero-cost rows
-      first), take each row whose customer has no offer yet and whose cost still fits. Fast
-      and easy to explain, but not always optimal.
+    * ``method="greedy"``: the classic greedy for this *multiple-choice knapsack* (Sinha &
+      Zoltners 1979). Per customer, order the offers by cost and keep only those on the upper
+      convex hull of (cost, value) starting at (0, 0) -- an offer that a mix of its cheaper
+      and dearer neighbours beats is never worth it. Each hull step is an *upgrade* (the
+      first step: from no offer to the cheapest offer) with its extra value per extra NT$.
+      Take upgrades in order of that ratio while they fit the budget; a customer whose next
+      upgrade does not fit stays at their current offer. Fast and easy to explain, nearly
+      optimal when single offers are small against the budget, but not always optimal.
     * ``method="milp"``: the exact 0/1 program -- maximize ``sum value x`` subject to
       ``sum cost x <= budget`` and ``sum_offers x <= 1`` per customer -- solved with
       ``scipy.optimize.milp`` (HiGHS).
@@ -1448,17 +1502,7 @@ def assign_offers(candidates: pd.DataFrame, budget: float, method: str = "greedy
     if len(keep):
         cust_codes = pd.factorize(candidates[customer])[0]
         if method == "greedy":
-            with np.errstate(divide="ignore"):
-                ratio = np.where(c[keep] > 0, v[keep] / np.where(c[keep] > 0, c[keep], 1.0), np.inf)
-            order = keep[np.lexsort((-v[keep], -ratio))]
-            taken = np.zeros(cust_codes.max() + 1, bool)
-            left = b
-            for i in order:
-                if taken[cust_codes[i]] or c[i] > left + 1e-9:
-                    continue
-                chosen[i] = True
-                taken[cust_codes[i]] = True
-                left -= c[i]
+            chosen[_mckp_greedy(cust_codes[keep], v[keep], c[keep], b, keep)] = True
         else:
             kc = cust_codes[keep]
             uniq, row_of = np.unique(kc, return_inverse=True)

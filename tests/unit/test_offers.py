@@ -562,27 +562,81 @@ def test_campaign_economics_and_roi_by_channel(tiny):
     assert (by["net_profit_low"] <= by["net_profit"]).all()
 
 
-def test_assign_offers_hand_example():
+def test_assign_offers_greedy_upgrades_hand_example():
     cand = pd.DataFrame({"customer_id": [1, 1, 2, 3],
                          "offer": ["small", "big", "small", "small"],
                          "value": [10.0, 18.0, 5.0, -3.0],
                          "cost": [4.0, 9.0, 5.0, 1.0]})
-    # Greedy by value per cost: 1-small (2.5), then 1-big is skipped (customer 1 served),
-    # 2-small (1.0) fits (4 + 5 <= 10): value 15. Customer 3's offer loses money: never.
+    # Customer 1's steps: none -> small (10 for 4, ratio 2.5), small -> big (8 more for 5
+    # more, ratio 1.6); customer 2: none -> small (ratio 1). Budget 10: take 1-small (left 6),
+    # upgrade 1 to big (left 1), 2-small no longer fits. Total 18 for 9. Customer 3's offer
+    # loses money: never chosen.
     greedy = O.assign_offers(cand, budget=10, method="greedy")
-    assert list(zip(greedy["customer_id"], greedy["offer"], strict=True)) == [(1, "small"), (2, "small")]
-    assert greedy.attrs["total_value"] == 15 and greedy.attrs["total_cost"] == 9
-    # The exact program finds 1-big alone: value 18 within the budget of 10.
-    best = O.assign_offers(cand, budget=10, method="milp")
-    assert list(zip(best["customer_id"], best["offer"], strict=True)) == [(1, "big")]
-    assert best.attrs["total_value"] == 18
-    # a bigger budget: both reach 1-big + 2-small = 23 (14 <= 15)
-    assert O.assign_offers(cand, budget=15, method="milp").attrs["total_value"] == 23
+    assert list(zip(greedy["customer_id"], greedy["offer"], strict=True)) == [(1, "big")]
+    assert greedy.attrs["total_value"] == 18 and greedy.attrs["total_cost"] == 9
+    assert O.assign_offers(cand, budget=10, method="milp").attrs["total_value"] == 18
+    # Budget 15: 1-big (9) + 2-small (5) = 23 for 14, by both methods.
+    for method in ("greedy", "milp"):
+        plan = O.assign_offers(cand, budget=15, method=method)
+        assert plan.attrs["total_value"] == 23 and plan["customer_id"].is_unique
     assert O.assign_offers(cand, budget=0, method="greedy").empty
+
+
+def test_assign_offers_greedy_is_not_always_optimal():
+    # Three customers, one offer each: A (10 for 6, ratio 1.67), B and C (7 for 5, ratio
+    # 1.4). Budget 10: greedy takes A and nothing else fits (10); the integer program takes
+    # B + C (14).
+    cand = pd.DataFrame({"customer_id": ["A", "B", "C"], "offer": "x",
+                         "value": [10.0, 7.0, 7.0], "cost": [6.0, 5.0, 5.0]})
+    greedy = O.assign_offers(cand, budget=10)
+    best = O.assign_offers(cand, budget=10, method="milp")
+    assert greedy["customer_id"].tolist() == ["A"] and greedy.attrs["total_value"] == 10
+    assert best["customer_id"].tolist() == ["B", "C"] and best.attrs["total_value"] == 14
+
+
+def test_assign_offers_dominated_and_free_offers():
+    # Customer 1: a free offer (value 2), a dominated middle offer (cost 5, value 4: the chord
+    # from the free offer to the big one passes above it) and a big one (cost 10, value 12).
+    cand = pd.DataFrame({"customer_id": [1, 1, 1], "offer": ["free", "mid", "big"],
+                         "value": [2.0, 4.0, 12.0], "cost": [0.0, 5.0, 10.0]})
+    assert O.assign_offers(cand, budget=0)["offer"].tolist() == ["free"]
+    assert O.assign_offers(cand, budget=7)["offer"].tolist() == ["free"]  # mid is skipped
+    assert O.assign_offers(cand, budget=10)["offer"].tolist() == ["big"]
+    for budget in (0, 10):
+        assert (O.assign_offers(cand, budget, method="milp").attrs["total_value"]
+                == O.assign_offers(cand, budget).attrs["total_value"])
+    # With budget 7 the dominated offer is the best *whole* choice (4 > 2): the integer
+    # program takes it, the greedy (which works on the hull) does not.
+    assert O.assign_offers(cand, 7, method="milp")["offer"].tolist() == ["mid"]
+
+
+def test_assign_offers_random_instances_greedy_close_to_exact():
+    rng = np.random.default_rng(5)
+    n = 200
+    cand = pd.DataFrame({"customer_id": np.repeat(np.arange(n), 3),
+                         "offer": np.tile(["a", "b", "c"], n),
+                         "value": rng.normal(5, 4, 3 * n), "cost": rng.uniform(1, 10, 3 * n)})
+    budget = 300.0
+    greedy = O.assign_offers(cand, budget)
+    best = O.assign_offers(cand, budget, method="milp")
+    for plan in (greedy, best):
+        assert plan["customer_id"].is_unique and plan.attrs["total_cost"] <= budget + 1e-6
+        assert (plan["value"] > 0).all()
+    # The exact program is never worse; many small offers leave greedy within 2% of it.
+    assert best.attrs["total_value"] >= greedy.attrs["total_value"] - 1e-6
+    assert greedy.attrs["total_value"] >= 0.98 * best.attrs["total_value"]
+
+
+def test_assign_offers_bad_input():
+    cand = pd.DataFrame({"customer_id": [1], "offer": ["x"], "value": [1.0], "cost": [1.0]})
     with pytest.raises(ValueError, match="duplicate"):
         O.assign_offers(pd.concat([cand, cand]), budget=10)
     with pytest.raises(ValueError, match="negative"):
         O.assign_offers(cand.assign(cost=-1.0), budget=10)
+    with pytest.raises(ValueError, match="budget"):
+        O.assign_offers(cand, budget=-5)
+    with pytest.raises(ValueError, match="greedy"):
+        O.assign_offers(cand, budget=5, method="lp")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""Recorded results of notebooks/08_offers_and_experiments.ipynb: executed at the test
+parameters (tiny shop), and the committed run on the shipped small shop."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import nbformat
+import pytest
+from scipy import stats
+
+from crmlab import offers
+from crmlab.nb import read_results
+
+NAME = "08_offers_and_experiments"
+COMMITTED = Path(__file__).resolve().parents[2] / "notebooks" / f"{NAME}.ipynb"
+#: Cost per contact by channel in the shop's campaigns table (crmlab/data/simulate.py).
+CHANNEL_COST = {"email": 0.5, "sms": 1.5, "app_push": 0.1, "line": 0.8}
+
+
+@pytest.fixture(scope="module")
+def results(executed_notebook) -> dict:
+    return read_results(executed_notebook(NAME))
+
+
+@pytest.fixture(scope="module")
+def committed() -> dict:
+    return read_results(nbformat.read(COMMITTED, as_version=4))
+
+
+def test_one_campaign_intervals(results):
+    big = results["largest_campaign"]
+    lo, hi = big["newcombe"]
+    assert lo <= big["uplift"] <= hi
+    w_lo, w_hi = big["wald"]
+    assert (w_lo + w_hi) / 2 == pytest.approx(big["uplift"], abs=1e-6)  # Wald is symmetric
+    assert big["welch"][0] <= big["revenue_diff"] <= big["welch"][1]
+    assert big["n_treatment"] > 0 and big["n_control"] > 0
+
+
+def test_multiple_testing_order(results):
+    sig = results["significant"]
+    # Holm's rejections are a subset of BH's, which are a subset of the raw p < 0.05.
+    assert sig["holm"] <= sig["bh"] <= sig["raw"] <= results["n_campaigns"]
+    pooled = results["pooled_uplift"]
+    assert pooled["low"] < pooled["uplift"] < pooled["high"]
+
+
+def test_sample_size_plan_closed_form(results):
+    plan = results["sample_size_plan"]
+    pc, lift, r = plan["base"], plan["lift"], plan["ratio"]
+    pt = pc + lift
+    pbar = (pc + r * pt) / (1 + r)
+    za, zb = stats.norm.ppf(0.975), stats.norm.ppf(0.8)
+    # Fleiss, Levin & Paik (2003): n_c = [z_a sqrt(pbar qbar (1 + 1/r)) + z_b sqrt(p_c q_c +
+    # p_t q_t / r)]^2 / (p_t - p_c)^2, rounded up; n_t = r n_c rounded up.
+    n_c = (za * math.sqrt(pbar * (1 - pbar) * (1 + 1 / r))
+           + zb * math.sqrt(pc * (1 - pc) + pt * (1 - pt) / r)) ** 2 / lift**2
+    assert plan["n_control"] == math.ceil(n_c)
+    assert plan["n_treatment"] == math.ceil(r * n_c)
+    assert 0 < results["mde_median"] <= 1
+
+
+def test_qini_and_policies_are_well_formed(results):
+    for value in results["qini_normalized"].values():
+        assert -1.5 < value < 1.5
+    profit = results["policy_profit"]
+    assert profit["nobody@0"] == 0
+    assert {"everyone@1", "response model@0.3", "uplift model@0.3"} <= set(profit)
+
+
+def test_break_even_matches_formula(results):
+    be = results["break_even"]
+    for channel, value in be["by_channel"].items():
+        # tau* = (c + p0 r D) / (v - r D), with the notebook's measured p0, r, D and v.
+        c = CHANNEL_COST[channel]
+        expected = (c + be["p0"] * be["redemption"] * be["coupon"]) / (be["margin"] - be["redemption"] * be["coupon"])
+        assert value == pytest.approx(expected, rel=1e-4)
+        assert value == pytest.approx(offers.break_even_uplift(
+            be["margin"], c, be["p0"], be["redemption"], be["coupon"]), rel=1e-4)
+
+
+def test_roi_by_channel_is_a_ratio_of_sums(results):
+    for row in results["roi_by_channel"].values():
+        assert row["roi"] == pytest.approx(row["net_profit"] / row["spend"], rel=1e-3, abs=1e-3)
+
+
+def test_offer_plan_within_budget(results):
+    plan, budget = results["offer_plan"], results["offer_budget"]
+    assert plan["milp"]["value"] >= plan["greedy"]["value"] - 0.05
+    assert plan["milp"]["cost"] <= budget + 0.01 and plan["greedy"]["cost"] <= budget + 0.01
+
+
+def test_truth_comparisons_recorded(results):
+    # The tiny shop is simulated, so it has the truth; its recorded comparisons are sane.
+    assert set(results["uplift_by_segment"]) == {"vip", "deal_seeker", "family", "casual"}
+    truth = {k: v["truth"] for k, v in results["uplift_by_segment"].items()}
+    assert truth["deal_seeker"] > 0 > truth["casual"]
+    assert results["ci_coverage"] >= 0.6
+    pooled = results["pooled_uplift"]
+    assert pooled["low"] <= results["pooled_truth"] <= pooled["high"]
+    for shares in results["picks_share"].values():
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    assert results["policy_true"]["nobody@0"]["incremental"] == 0
+
+
+# -- the committed run (DATA = "small", the shipped shop) ------------------------------------
+
+
+def test_committed_uplift_ranks_planted_segments(committed):
+    # Planted: deal_seeker +0.12 (persuadables) > family +0.06 > vip +0.01 (sure things) >
+    # casual -0.35 of organic orders (sleeping dogs). The two-model uplift, averaged over the
+    # hidden segments, ranks deal seekers first and casual buyers last (below zero).
+    two = {k: v["two models"] for k, v in committed["uplift_by_segment"].items()}
+    assert max(two, key=two.get) == "deal_seeker"
+    assert min(two, key=two.get) == "casual" and two["casual"] < 0
+    truth = {k: v["truth"] for k, v in committed["uplift_by_segment"].items()}
+    assert max(truth, key=truth.get) == "deal_seeker" and min(truth, key=truth.get) == "casual"
+
+
+def test_committed_response_model_picks_sure_things(committed):
+    resp = committed["response_by_segment"]
+    assert max(resp, key=resp.get) == "vip"  # sure things score highest
+    picks = committed["picks_share"]
+    assert picks["response model"]["vip"] > picks["uplift: two models"]["vip"]
+    true = committed["policy_true"]
+    for k in ("0.1", "0.2", "0.3", "0.5"):
+        assert true[f"uplift model@{k}"]["profit"] > true[f"response model@{k}"]["profit"]
+
+
+def test_committed_intervals_cover_truth(committed):
+    assert committed["ci_coverage"] >= 0.8
+    pooled = committed["pooled_uplift"]
+    assert pooled["low"] <= committed["pooled_truth"] <= pooled["high"]
+    seg = committed["offer_segments"]
+    assert seg["deal_seeker"] > seg["vip"]
