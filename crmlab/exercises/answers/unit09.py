@@ -1,0 +1,294 @@
+"""Answers of ``exercises/09_customer_support_exercises.ipynb`` (unit 4: customer support).
+
+Each function computes the expected answer from the shop the student works on (or from the
+fixed numbers the exercise states) through :mod:`crmlab.support`; the notebook's model
+solutions take the plain pandas/numpy route, so a passing solution run cross-checks both.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmlab import support as S
+from crmlab.exercises import mistake, question, variant
+from crmlab.exercises.compare import CompareOptions, compare
+
+#: Numbers stated in the exercise texts (kept here so texts and answers agree).
+FRT_TARGET_HOURS = {"low": 24.0, "medium": 8.0, "high": 4.0, "urgent": 1.0}
+CCH = {"calls": 100, "period_minutes": 30, "aht": 180.0, "agents": 13, "target": 20.0}
+PEAK_FACTOR = 3.0  # Double 11: three times the usual calls in the busiest hour
+SL_TARGET, ANSWER_SECONDS, SHRINKAGE = 0.8, 20.0, 0.3
+
+
+def _nonzero_shares(answer: Any, expected: pd.Series):
+    """Compare per-channel numbers ignoring channels with 0 (a categorical value_counts lists
+    them, a string one does not; both are right)."""
+    if isinstance(answer, pd.DataFrame) and answer.shape[1] == 1:
+        answer = answer.iloc[:, 0]
+    if isinstance(answer, dict):
+        answer = pd.Series(answer)
+    if isinstance(answer, pd.Series) and pd.api.types.is_numeric_dtype(answer):
+        answer = answer[answer != 0]
+        answer.index = answer.index.astype(str)
+    return compare(answer, expected, CompareOptions(ignore_row_order=True))
+
+
+def _metrics(shop) -> pd.DataFrame:
+    return S.ticket_metrics(shop.tickets, end=shop.end_ts)
+
+
+@question("support_channel_share", compare=_nonzero_shares,
+          hint="Share = tickets of the channel / all tickets (the shares add up to 1). A Series "
+               "indexed by channel, e.g. value_counts(normalize=True).")
+def channel_share(shop) -> pd.Series:
+    s = shop.tickets["channel"].astype("str").value_counts(normalize=True)
+    return s[s > 0].rename("share")
+
+
+@question("support_frt_median_min", ignore_row_order=True,
+          hint="First response time = first_response_ts - created_ts, in MINUTES, for tickets "
+               "that got a response; then the median (not the mean) per channel. A Series "
+               "indexed by channel.")
+def frt_median_min(shop) -> pd.Series:
+    tab = S.lifecycle_summary(_metrics(shop), by="channel")
+    s = pd.Series(tab["frt_median_h"].to_numpy() * 60, index=tab["channel"].astype(str).to_numpy())
+    return s.rename("frt_median_min")
+
+
+@question("support_backlog_month_end", ignore_row_order=True,
+          hint="For every month from shop.start to shop.end: t = the first moment of the next "
+               "month (the last month: shop.end_ts). Open at t = created_ts <= t and (resolved_ts "
+               "missing or > t). Keep tickets that are never resolved! Index 'YYYY-MM'.")
+def backlog_month_end(shop) -> pd.Series:
+    b = S.backlog(shop.tickets, freq="M", start=shop.start, end=shop.end_ts)
+    return pd.Series(b["open_at_end"].to_numpy(), index=b["period"].dt.strftime("%Y-%m").to_numpy(),
+                     name="open_tickets")
+
+
+@question("support_fcr_rate",
+          hint="A resolved ticket is first-contact resolved when it was not reopened AND the same "
+               "customer opened no other ticket of the same category within 7 days after its "
+               "created_ts. Rate = those tickets / RESOLVED tickets (open ones are not counted).")
+def fcr_rate(shop) -> float:
+    return float(_metrics(shop)["fcr"].astype("Float64").mean())
+
+
+def _targets() -> pd.DataFrame:
+    return pd.DataFrame({"priority": list(FRT_TARGET_HOURS),
+                         "first_response_hours": list(FRT_TARGET_HOURS.values()),
+                         "resolution_hours": [1e9] * len(FRT_TARGET_HOURS)})
+
+
+@question("support_sla_frt", ignore_row_order=True,
+          hint="Calendar hours. Met: answered within the priority's target. Breached: answered "
+               "late, OR not answered and shop.end_ts - created_ts already exceeds the target. "
+               "Tickets still waiting within their target are left out. Attainment = met / (met "
+               "+ breached), a Series indexed by priority.")
+def sla_frt(shop) -> pd.Series:
+    tab = S.sla_attainment(_metrics(shop), _targets(), clock="calendar")
+    return pd.Series(tab["frt_attainment"].to_numpy(), index=tab["priority"].astype(str).to_numpy(),
+                     name="frt_attainment")
+
+
+@question("support_erlang_cch13", rtol=1e-6,
+          hint="Traffic A = calls per HOUR x AHT / 3600 (100 calls per half hour = 200 per hour). "
+               "P(wait) = X / (Y + X) with X = A^N/N! x N/(N-A) and Y = sum_{k<N} A^k/k!; "
+               "SL = 1 - P(wait) exp(-(N-A) t / AHT); ASA = P(wait) AHT / (N-A).")
+def erlang_cch13(shop) -> dict[str, float]:
+    calls_per_hour = CCH["calls"] * 60 / CCH["period_minutes"]
+    a = calls_per_hour * CCH["aht"] / 3600
+    n = CCH["agents"]
+    return {"p_wait": float(S.erlang_c(n, a)),
+            "service_level": float(S.service_level(n, a, CCH["aht"], CCH["target"])),
+            "asa_seconds": float(S.average_speed_of_answer(n, a, CCH["aht"]))}
+
+
+def _peak(shop) -> tuple[float, float]:
+    """Calls per hour (x PEAK_FACTOR) and AHT of the busiest hour of day in the call log."""
+    by_hour = S.call_center_by_hour(shop.calls)
+    top = by_hour.loc[by_hour["offered_per_hour"].idxmax()]
+    return float(top["offered_per_hour"]) * PEAK_FACTOR, float(top["aht_seconds"])
+
+
+@question("support_double11_agents",
+          hint="Busiest hour = the hour of day (arrival_ts.dt.hour) with the most calls; calls per "
+               "hour = its calls / number of distinct dates in the log, times 3; AHT = mean "
+               "handle_seconds of its ANSWERED calls. Smallest N with SL(20 s) >= 80%; scheduled "
+               "= ceil(N / (1 - 0.3)).")
+def double11_agents(shop) -> dict[str, int]:
+    calls, aht = _peak(shop)
+    out = S.agents_needed(calls, aht, target_seconds=ANSWER_SECONDS,
+                          service_level_target=SL_TARGET, shrinkage=SHRINKAGE)
+    return {"raw_agents": int(out["raw_agents"]), "scheduled_agents": int(out["scheduled_agents"])}
+
+
+@question("support_router", ignore_row_order=True,
+          hint="Go through tickets by created_ts (ties: ticket_id). Before each ticket, free "
+               "every agent's tickets whose resolved_ts <= its created_ts (missing resolved_ts: "
+               "never freed). Candidates: agents whose skills contain the category; pick the "
+               "fewest open tickets, then fewest assigned so far, then the lowest agent_id. "
+               "A Series agent_id indexed by ticket_id.")
+def router(shop) -> pd.Series:
+    r = S.route_tickets(shop.tickets, shop.agents)
+    return pd.Series(r["agent_id"].to_numpy(), index=r["ticket_id"].to_numpy(), name="agent_id")
+
+
+@question("support_faq_hit1", rtol=1e-9,
+          hint="TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True) fitted on title + ' ' + "
+               "body of every article; score = cosine similarity (the vectors are already "
+               "L2-normalised). A search hits when its best article's category == intent AND the "
+               "best score is > 0 (no shared word = no result = a miss).")
+def faq_hit1(shop) -> float:
+    return float(S.FaqSearch().fit(shop.faq_articles).evaluate(shop.faq_searches, ks=(1,))["hit_at_1"])
+
+
+# -- typical mistakes that the checks must reject (run by tests/exercises) ------------------
+
+
+@mistake("support_channel_share", "counts instead of shares")
+def _share_counts(shop) -> pd.Series:
+    return shop.tickets["channel"].astype("str").value_counts()
+
+
+@mistake("support_channel_share", "one ticket per customer (duplicates dropped)")
+def _share_customers(shop) -> pd.Series:
+    t = shop.tickets.drop_duplicates("customer_id")
+    return t["channel"].astype("str").value_counts(normalize=True)
+
+
+@variant("support_channel_share", "categorical value_counts as a one-column frame")
+def _share_frame(shop) -> pd.DataFrame:
+    return shop.tickets["channel"].value_counts(normalize=True).rename("share").to_frame()
+
+
+@mistake("support_frt_median_min", "mean instead of median")
+def _frt_mean(shop) -> pd.Series:
+    t = shop.tickets
+    m = (t["first_response_ts"] - t["created_ts"]).dt.total_seconds() / 60
+    return m.groupby(t["channel"].astype(str)).mean()
+
+
+@mistake("support_frt_median_min", "hours instead of minutes")
+def _frt_hours(shop) -> pd.Series:
+    return frt_median_min(shop) / 60
+
+
+@mistake("support_backlog_month_end", "tickets never resolved are dropped")
+def _backlog_drop_open(shop) -> pd.Series:
+    t = shop.tickets.dropna(subset=["resolved_ts"])
+    b = S.backlog(t, freq="M", start=shop.start, end=shop.end_ts)
+    return pd.Series(b["open_at_end"].to_numpy(), index=b["period"].dt.strftime("%Y-%m").to_numpy())
+
+
+@mistake("support_backlog_month_end", "counted at the start of the month, not its end")
+def _backlog_month_start(shop) -> pd.Series:
+    t = shop.tickets
+    months = pd.period_range(shop.start, shop.end, freq="M")
+    at = months.start_time
+    c = np.sort(t["created_ts"].to_numpy())
+    r = np.sort(t["resolved_ts"].dropna().to_numpy())
+    n = np.searchsorted(c, at.to_numpy(), side="right") - np.searchsorted(r, at.to_numpy(), side="right")
+    return pd.Series(n, index=months.strftime("%Y-%m"))
+
+
+@mistake("support_fcr_rate", "1 - reopen rate (repeat contacts ignored)")
+def _fcr_no_repeat(shop) -> float:
+    t = shop.tickets.loc[shop.tickets["resolved_ts"].notna()]
+    return float(1 - t["reopened"].mean())
+
+
+@mistake("support_fcr_rate", "denominator includes open tickets")
+def _fcr_all(shop) -> float:
+    m = _metrics(shop)
+    return float(m["fcr"].fillna(False).astype(bool).sum() / len(m))
+
+
+@mistake("support_sla_frt", "resolution time compared with the first-response target")
+def _sla_resolution(shop) -> pd.Series:
+    m = _metrics(shop)
+    t = _targets().assign(resolution_hours=list(FRT_TARGET_HOURS.values()))
+    tab = S.sla_attainment(m, t, clock="calendar")
+    return pd.Series(tab["resolution_attainment"].to_numpy(), index=tab["priority"].astype(str).to_numpy())
+
+
+@mistake("support_sla_frt", "business hours instead of calendar hours")
+def _sla_business(shop) -> pd.Series:
+    tab = S.sla_attainment(_metrics(shop), _targets(), clock="business")
+    return pd.Series(tab["frt_attainment"].to_numpy(), index=tab["priority"].astype(str).to_numpy())
+
+
+@mistake("support_erlang_cch13", "100 calls taken as calls per hour (A = 5 instead of 10)")
+def _cch_half(shop) -> dict[str, float]:
+    a, n = CCH["calls"] * CCH["aht"] / 3600, CCH["agents"]
+    return {"p_wait": float(S.erlang_c(n, a)),
+            "service_level": float(S.service_level(n, a, CCH["aht"], CCH["target"])),
+            "asa_seconds": float(S.average_speed_of_answer(n, a, CCH["aht"]))}
+
+
+@mistake("support_erlang_cch13", "service level = 1 - P(wait) (no waiting-time term)")
+def _cch_no_exp(shop) -> dict[str, float]:
+    right = erlang_cch13(shop)
+    return {**right, "service_level": 1 - right["p_wait"]}
+
+
+@mistake("support_double11_agents", "no shrinkage: scheduled = on the phones")
+def _d11_no_shrinkage(shop) -> dict[str, int]:
+    right = double11_agents(shop)
+    return {**right, "scheduled_agents": right["raw_agents"]}
+
+
+@mistake("support_double11_agents", "usual volume (not tripled)")
+def _d11_usual(shop) -> dict[str, int]:
+    calls, aht = _peak(shop)
+    out = S.agents_needed(calls / PEAK_FACTOR, aht, target_seconds=ANSWER_SECONDS,
+                          service_level_target=SL_TARGET, shrinkage=SHRINKAGE)
+    return {"raw_agents": int(out["raw_agents"]), "scheduled_agents": int(out["scheduled_agents"])}
+
+
+@mistake("support_double11_agents", "agents = offered load rounded up (no queueing margin)")
+def _d11_load_only(shop) -> dict[str, int]:
+    calls, aht = _peak(shop)
+    raw = math.ceil(calls * aht / 3600)
+    return {"raw_agents": raw, "scheduled_agents": math.ceil(raw / (1 - SHRINKAGE))}
+
+
+@variant("support_double11_agents", "floats instead of ints")
+def _d11_float(shop) -> dict[str, float]:
+    return {k: float(v) for k, v in double11_agents(shop).items()}
+
+
+@mistake("support_router", "skills ignored: least-loaded agent of all")
+def _router_no_skill(shop) -> pd.Series:
+    agents = shop.agents.assign(skills="|".join(sorted(set(shop.tickets["category"].astype(str)))))
+    r = S.route_tickets(shop.tickets, agents)
+    return pd.Series(r["agent_id"].to_numpy(), index=r["ticket_id"].to_numpy())
+
+
+@mistake("support_router", "tickets never released (fewest tickets ever assigned)")
+def _router_no_release(shop) -> pd.Series:
+    r = S.route_tickets(shop.tickets, shop.agents, release_col=None)
+    return pd.Series(r["agent_id"].to_numpy(), index=r["ticket_id"].to_numpy())
+
+
+@variant("support_router", "a dict ticket_id -> agent_id")
+def _router_dict(shop) -> dict:
+    r = S.route_tickets(shop.tickets, shop.agents)
+    return dict(zip(r["ticket_id"].tolist(), r["agent_id"].tolist(), strict=True))
+
+
+@mistake("support_faq_hit1", "searches with no matching word counted (argmax picks article 1)")
+def _faq_zero_hits(shop) -> float:
+    fs = S.FaqSearch().fit(shop.faq_articles)
+    s = fs.scores(shop.faq_searches["query"].astype(str))
+    best = fs.category_[np.argmax(s, axis=1)]
+    return float(np.mean(best == shop.faq_searches["intent"].astype(str).to_numpy()))
+
+
+@mistake("support_faq_hit1", "articles indexed by their title only")
+def _faq_titles(shop) -> float:
+    arts = shop.faq_articles.assign(body="")
+    return float(S.FaqSearch().fit(arts).evaluate(shop.faq_searches, ks=(1,))["hit_at_1"])
