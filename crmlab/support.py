@@ -59,6 +59,7 @@ import pandas as pd
 from crmlab.survival import kaplan_meier
 
 __all__ = [
+    "PRIORITY_ORDER",
     "BusinessHours",
     "OFFICE_HOURS",
     "SLA_TARGETS",
@@ -494,7 +495,7 @@ def backlog(
     end: object = None,
     table: str = "tickets",
 ) -> pd.DataFrame:
-    """Open tickets at the end of every period (默認每日), with arrivals and resolutions.
+    """Open tickets at the end of every period (daily by default), with arrivals and resolutions.
 
     Works on ``tickets`` or on :func:`ticket_metrics` output (``created_ts``, ``resolved_ts``).
     A ticket is open at time t when created <= t < resolved; tickets never resolved (still open

@@ -602,6 +602,22 @@ def test_simulation_bad_input():
         S.queue_stats(pd.DataFrame({"wait_s": [-1.0], "abandoned": [False]}))
 
 
+def test_negative_times_and_volumes_are_errors(small):
+    calls = small.calls.head(50).copy()
+    calls.loc[calls.index[3], "handle_seconds"] = -5.0
+    with pytest.raises(ValueError, match="'handle_seconds' must hold seconds >= 0"):
+        S.call_center_by_hour(calls)
+    calls = small.calls.head(50).assign(wait_seconds=np.nan)
+    with pytest.raises(ValueError, match="'wait_seconds'"):
+        S.call_center_by_hour(calls)
+    with pytest.raises(ValueError, match="calls"):
+        S.agents_needed(-10, 180)
+    with pytest.raises(ValueError, match="aht_seconds"):
+        S.staffing_table(100, 0)
+    with pytest.raises(ValueError, match="work_hours"):
+        S.route_tickets(small.tickets.head(5), small.agents, work_hours=-1)
+
+
 def test_call_log_by_hour_on_the_shop(small):
     truth = small.truth["call"]
     by_hour = S.call_center_by_hour(small.calls)
