@@ -880,7 +880,9 @@ def _stage_sessions(w: _World) -> None:
     n_ev = counts.sum(axis=1)
     ev_sess = np.repeat(np.arange(n_s), n_ev)
     ev_type = np.repeat(np.tile(type_order, n_s), counts.ravel())
-    gaps = rng.lognormal(np.log(35.0), 0.8, len(ev_sess)) / 86400.0
+    # Gaps between a session's events: lognormal (median 35 s), capped at 20 min so that the
+    # usual 30-minute inactivity rule never splits a planted session.
+    gaps = np.minimum(rng.lognormal(np.log(35.0), 0.8, len(ev_sess)), 1200.0) / 86400.0
     first_of = np.r_[0, np.cumsum(n_ev)[:-1]]
     gaps[first_of] = 0.0
     cum = np.cumsum(gaps)
