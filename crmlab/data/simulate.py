@@ -1246,7 +1246,7 @@ def _stage_support(w: _World) -> None:
         "open_hours": [9, 21],
         "phone_agents": servers,
         "background_calls_per_day": float(bg_rate_day),
-        "background_hour_share": {int(h): float(s) for h, s in zip(open_hours, hour_w, strict=True)},
+        "background_hour_share": {str(int(h)): float(s) for h, s in zip(open_hours, hour_w, strict=True)},
         "handle_seconds_lognormal": {"median": 300.0, "sigma": 0.5, "mean": float(np.exp(np.log(300) + 0.125))},
         "patience_seconds_mean": 240.0,
         "note": "Arrivals = background Poisson calls (daily volume x sqrt(demand weight)) + calls of phone tickets.",
