@@ -1,0 +1,302 @@
+"""Answers of ``exercises/10_after_sales_exercises.ipynb`` (unit 5: after-sales service).
+
+Each function computes the expected answer from the shop the student works on, through
+:mod:`crmlab.aftersales`; the notebook's model solutions take the plain pandas/numpy route,
+so a passing solution run cross-checks both. Typical mistakes are registered at the end and
+tested in ``tests/unit/test_exercises_unit10.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from crmlab import aftersales as A
+from crmlab.exercises import mistake, question, variant
+
+#: Numbers stated in the exercise texts (kept here so texts and answers agree).
+WITHIN_HOURS = 72.0
+
+
+def _lines(shop) -> pd.DataFrame:
+    return A.return_lines(shop.orders, shop.order_items, shop.returns, shop.products)
+
+
+@question("after_return_rate",
+          hint="An order line is returned when (order_id, line_no) appears in returns. Return "
+               "rate = returned lines / all lines of order_items (a share, not orders).")
+def return_rate(shop) -> float:
+    return float(A.return_rates(_lines(shop), None)["return_rate"].iloc[0])
+
+
+@question("after_return_rate_by_category", ignore_row_order=True,
+          hint="Per category: returned lines of that category / all lines of that category "
+               "(join order_items to products for the category). A Series indexed by category.")
+def return_rate_by_category(shop) -> pd.Series:
+    r = A.return_rates(_lines(shop), "category")
+    return pd.Series(r["return_rate"].to_numpy(), index=r["category"].astype(str).to_numpy(),
+                     name="return_rate")
+
+
+@question("after_wilson_fashion", rtol=2e-5,
+          hint="k = returned fashion lines, n = fashion lines, z = 1.96 (95%). Wilson: centre "
+               "(p + z^2/2n) / (1 + z^2/n), half-width z / (1 + z^2/n) * sqrt(p(1-p)/n + "
+               "z^2/4n^2). Answer [low, high].")
+def wilson_fashion(shop) -> list[float]:
+    r = A.return_rates(_lines(shop), "category", level=0.95).set_index("category")
+    return [float(r.loc["fashion", "low"]), float(r.loc["fashion", "high"])]
+
+
+@question("after_chi2_category", rtol=1e-6,
+          hint="Cross-tabulate category x returned (True/False) over order lines and pass the "
+               "table to scipy.stats.chi2_contingency; answer its statistic.")
+def chi2_category(shop) -> float:
+    return float(A.return_chi_square(_lines(shop), by="category")["statistic"])
+
+
+@question("after_return_cost_share", ignore_row_order=True,
+          hint="Per category: gross margin = sum(line_amount) - sum(unit_cost * quantity); return "
+               "cost = refunds + shipping + restocking + unit_cost * returned quantity for "
+               "exchanges (the replacement unit). Answer return cost / gross margin.")
+def return_cost_share(shop) -> pd.Series:
+    c = A.return_costs(_lines(shop), by="category")
+    return pd.Series(c["return_cost_share"].to_numpy(), index=c["category"].astype(str).to_numpy(),
+                     name="return_cost_share")
+
+
+@question("after_complaints_n",
+          hint="A complaint is a ticket whose category is defect, delivery, return or billing "
+               "AND whose priority is high or urgent -- OR any reopened ticket. Count them.")
+def complaints_n(shop) -> int:
+    return int(A.flag_complaints(shop.tickets)["complaint"].sum())
+
+
+def _weekly(shop) -> pd.DataFrame:
+    """Complaints as seen at the end of the week they were raised in (not after the data end)."""
+    t = shop.tickets
+    parts = []
+    for per, group in t.groupby(t["created_ts"].dt.to_period("W"), sort=True):
+        end = min(per.end_time.floor("s"), shop.end_ts)
+        part = A.complaint_metrics(group, end=end)
+        if len(part):
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+@question("after_km_within_72h", rtol=1e-6,
+          hint="Per complaint: report time = end of its calendar week (Sunday 23:59:59), not later "
+               "than shop.end_ts. Observed hours = (resolved_ts if resolved by then, else the "
+               "report time) - created_ts; event = resolved by the report time. Kaplan-Meier "
+               "on all complaints; answer 1 - S(72 hours).")
+def km_within_72h(shop) -> float:
+    return float(A.resolution_summary(_weekly(shop), within_hours=WITHIN_HOURS)["resolved_within"].iloc[0])
+
+
+def _nps_scores(shop) -> pd.Series:
+    s = shop.surveys
+    return s.loc[(s["survey_type"] == "nps") & s["responded"], "score"]
+
+
+@question("after_nps", rtol=1e-6,
+          hint="Answered NPS surveys only. NPS = 100 * (share of 9-10 - share of 0-6), in points "
+               "between -100 and 100.")
+def nps(shop) -> float:
+    return float(A.nps_score(_nps_scores(shop))["nps"])
+
+
+@question("after_nps_se", rtol=1e-6,
+          hint="With shares p (promoters) and d (detractors) of n answers: "
+               "se = 100 * sqrt((p + d - (p - d)^2) / n), in points. The two shares come from "
+               "the same sample, so their covariance (-p d / n) matters.")
+def nps_se(shop) -> float:
+    return float(A.nps_score(_nps_scores(shop))["se"])
+
+
+@question("after_csat_quarterly", ignore_row_order=True,
+          hint="Order CSAT surveys (touchpoint 'order') that were answered; per quarter of "
+               "sent_ts: share of scores 4 or 5. Index: quarters as strings like '2024Q1'.")
+def csat_quarterly(shop) -> pd.Series:
+    s = shop.surveys
+    q = A.survey_metrics(s.loc[s["touchpoint"] == "order"], "csat", freq="QE")
+    q = q.loc[q["n"] > 0]
+    return pd.Series(q["csat"].to_numpy(), index=q["period"].dt.to_period("Q").astype(str).to_numpy(),
+                     name="csat")
+
+
+def _experiences(shop) -> pd.DataFrame:
+    return A.order_experiences(shop.orders, shop.returns, shop.tickets, end=shop.end_ts)
+
+
+@question("after_driver_coefs", ignore_row_order=True, rtol=1e-5,
+          hint="Respondents of the order CSAT survey joined to experiences on order_id. "
+               "Standardize each driver with its mean and sd (ddof=1) over the respondents "
+               "(leave out a driver that does not vary), regress the 1-5 score on them with an "
+               "intercept (least squares), answer the slopes as a Series indexed by driver.")
+def driver_coefs(shop) -> pd.Series:
+    d = A.SatisfactionDrivers(method="linear", min_responses=2).fit(_experiences(shop), shop.surveys)
+    return pd.Series(d.table_["std_coef"].to_numpy(), index=d.table_["driver"].to_numpy(),
+                     name="std_coef")
+
+
+# -- typical mistakes that the checks must reject (run by tests/exercises) ------------------
+
+
+@mistake("after_return_rate", "returned orders / orders instead of lines")
+def _order_level_rate(shop) -> float:
+    return float(shop.orders["order_id"].isin(shop.returns["order_id"]).mean())
+
+
+@mistake("after_return_rate", "number of returns / number of orders")
+def _returns_per_order(shop) -> float:
+    return len(shop.returns) / len(shop.orders)
+
+
+@mistake("after_return_rate_by_category", "each category's share of all returns, not its rate")
+def _share_of_returns(shop) -> pd.Series:
+    lines = _lines(shop)
+    ret = lines.loc[lines["returned"]]
+    return ret["category"].astype(str).value_counts(normalize=True).rename("return_rate")
+
+
+@mistake("after_wilson_fashion", "the Wald interval p +- z se")
+def _wald(shop) -> list[float]:
+    lines = _lines(shop)
+    f = lines.loc[lines["category"].astype(str) == "fashion", "returned"]
+    p, n = float(f.mean()), len(f)
+    se = math.sqrt(p * (1 - p) / n)
+    return [p - 1.959963984540054 * se, p + 1.959963984540054 * se]
+
+
+@mistake("after_chi2_category", "goodness of fit of return counts across categories")
+def _goodness_of_fit(shop) -> float:
+    lines = _lines(shop)
+    counts = lines.loc[lines["returned"], "category"].astype(str).value_counts()
+    return float(stats.chisquare(counts.to_numpy()).statistic)
+
+
+@mistake("after_return_cost_share", "no cost for the replacement unit of an exchange")
+def _no_replacement(shop) -> pd.Series:
+    c = A.return_costs(_lines(shop), by="category")
+    share = (c["return_cost"] - c["replacement_cost"]) / c["gross_margin"]
+    return pd.Series(share.to_numpy(), index=c["category"].astype(str).to_numpy())
+
+
+@mistake("after_return_cost_share", "return cost over revenue instead of gross margin")
+def _over_revenue(shop) -> pd.Series:
+    c = A.return_costs(_lines(shop), by="category")
+    return pd.Series((c["return_cost"] / c["revenue"]).to_numpy(), index=c["category"].astype(str).to_numpy())
+
+
+@mistake("after_complaints_n", "reopened tickets forgotten")
+def _no_reopened(shop) -> int:
+    return int(A.flag_complaints(shop.tickets, A.ComplaintRule(include_reopened=False))["complaint"].sum())
+
+
+@mistake("after_complaints_n", "every high/urgent ticket, whatever its category")
+def _any_category(shop) -> int:
+    t = shop.tickets
+    serious = t["priority"].astype(str).isin(["high", "urgent"])
+    return int((serious | t["reopened"]).sum())
+
+
+@mistake("after_km_within_72h", "share within 72 h among complaints resolved by the report (open ones ignored)")
+def _naive_within(shop) -> float:
+    w = _weekly(shop)
+    done = w.loc[w["event"] == 1, "duration_hours"]
+    return float((done <= WITHIN_HOURS).mean())
+
+
+@mistake("after_km_within_72h", "the final view at the data end instead of the weekly report")
+def _final_view(shop) -> float:
+    comp = A.complaint_metrics(shop.tickets, end=shop.end_ts)
+    return float(A.resolution_summary(comp, within_hours=WITHIN_HOURS)["resolved_within"].iloc[0])
+
+
+@mistake("after_nps", "passives (7-8) counted as promoters")
+def _passives_promote(shop) -> float:
+    s = _nps_scores(shop).to_numpy(dtype=float)
+    return float(100 * ((s >= 7).mean() - (s <= 6).mean()))
+
+
+@mistake("after_nps", "non-respondents kept in the denominator")
+def _over_invited(shop) -> float:
+    s = shop.surveys.loc[shop.surveys["survey_type"] == "nps", "score"]
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    return float(100 * (np.nansum(v >= 9) - np.nansum(v <= 6)) / len(v))
+
+
+@mistake("after_nps", "a share (-1..1) instead of points")
+def _share_not_points(shop) -> float:
+    return nps(shop) / 100
+
+
+@mistake("after_nps_se", "the promoters' binomial standard error only")
+def _binomial_se(shop) -> float:
+    s = _nps_scores(shop).to_numpy(dtype=float)
+    p = (s >= 9).mean()
+    return float(100 * math.sqrt(p * (1 - p) / len(s)))
+
+
+@mistake("after_nps_se", "variances added without the covariance term")
+def _no_covariance(shop) -> float:
+    s = _nps_scores(shop).to_numpy(dtype=float)
+    p, d = (s >= 9).mean(), (s <= 6).mean()
+    return float(100 * math.sqrt((p * (1 - p) + d * (1 - d)) / len(s)))
+
+
+@mistake("after_csat_quarterly", "mean score instead of the share of 4-5")
+def _mean_score(shop) -> pd.Series:
+    s = shop.surveys
+    a = s.loc[(s["survey_type"] == "csat") & (s["touchpoint"] == "order") & s["responded"]]
+    return a.groupby(a["sent_ts"].dt.to_period("Q").astype(str))["score"].mean().astype(float)
+
+
+@mistake("after_csat_quarterly", "return-touchpoint surveys mixed in")
+def _all_touchpoints(shop) -> pd.Series:
+    s = shop.surveys
+    a = s.loc[(s["survey_type"] == "csat") & s["responded"]]
+    return a.groupby(a["sent_ts"].dt.to_period("Q").astype(str))["score"].apply(lambda x: float((x >= 4).mean()))
+
+
+@mistake("after_driver_coefs", "coefficients per unit of the driver (not standardized)")
+def _unstandardized(shop) -> pd.Series:
+    d = A.SatisfactionDrivers(method="linear", min_responses=2).fit(_experiences(shop), shop.surveys)
+    return pd.Series(d.table_["coef"].to_numpy(), index=d.table_["driver"].to_numpy())
+
+
+@mistake("after_driver_coefs", "satisfied yes/no (4-5) as the outcome instead of the score")
+def _top_box_outcome(shop) -> pd.Series:
+    d = A.SatisfactionDrivers(method="linear", min_responses=2).fit(_experiences(shop), shop.surveys)
+    data = d.data_
+    Z = ((data[d.used_].astype(float) - d.mean_) / d.sd_).to_numpy()
+    y = (pd.to_numeric(data["score"]).to_numpy(dtype=float) >= 4).astype(float)
+    coef = np.linalg.lstsq(np.c_[np.ones(len(Z)), Z], y, rcond=None)[0][1:]
+    return pd.Series(coef, index=d.used_)
+
+
+# -- right answers in other forms that the checks must accept ---------------------------------
+
+
+@variant("after_return_rate_by_category", "a dict, categories in another order")
+def _rate_dict(shop) -> dict:
+    s = return_rate_by_category(shop)
+    return {k: float(s[k]) for k in sorted(s.index)}
+
+
+@variant("after_wilson_fashion", "a tuple with z rounded to 1.96")
+def _wilson_tuple(shop) -> tuple:
+    lines = _lines(shop)
+    f = lines.loc[lines["category"].astype(str) == "fashion", "returned"]
+    k, n, z = float(f.sum()), len(f), 1.96
+    p = k / n
+    c = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    h = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return (c - h, c + h)
+
+
+@variant("after_complaints_n", "a numpy integer")
+def _np_int(shop):
+    return np.int64(complaints_n(shop))
