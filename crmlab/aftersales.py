@@ -311,7 +311,8 @@ def return_lines(
         raise ValueError(f"returns: {len(r) - matched} return(s) do not match any order line "
                          "(order_id, line_no) in order_items; fix the line numbers or drop those "
                          "returns and count them.")
-    assert len(lines) == n_before
+    if len(lines) != n_before:  # cannot happen after the duplicate check; never hide it
+        raise ValueError("returns: the join to order_items duplicated lines; check (order_id, line_no).")
     returned = (lines.pop("_merge") == "both").to_numpy()
     lines["returned"] = returned
     if "returned_qty" not in lines.columns:
@@ -343,8 +344,8 @@ def return_rates(
     """Return and exchange rates per group of order lines, with Wilson score intervals.
 
     ``by`` is any column of :func:`return_lines` (``category``, ``product_id``,
-    ``late_bucket``, ``reason`` does not apply: every line has a reason only once returned,
-    see :func:`return_reasons`) or a list of them; ``None`` gives one overall row.
+    ``late_bucket``, ...) or a list of them; ``None`` gives one overall row. (Only returned
+    lines have a reason, so rates "by reason" are :func:`return_reasons`' ``per_1000_lines``.)
 
     Columns: the keys, ``lines``, ``returns``, ``return_rate``, ``low``, ``high`` (Wilson at
     ``level``), ``exchanges``, ``exchange_rate`` (exchanges / lines), ``exchange_low``,
