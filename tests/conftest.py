@@ -80,7 +80,10 @@ class _AheadOfTime:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.out_dir, ignore_errors=True)
+        failed = [f for f in self.futures.values()
+                  if f.done() and not f.cancelled() and f.result() is not None]
+        if not failed:  # keep partly executed notebooks that error messages point to
+            shutil.rmtree(self.out_dir, ignore_errors=True)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
