@@ -836,12 +836,13 @@ INDICATORS: dict[str, Indicator] = {i.name: i for i in (
 #: Default targets: the goals of the shop's management (set as a business would, from its
 #: plan and industry marks, not fitted to the data), with the amber ``tolerance`` in the
 #: indicator's unit. ``freq`` is empty for targets that hold for any period length and
-#: ``Q``/``M`` for the totals that grow with it (revenue, active customers, orders per
-#: customer). Rationale: order CSAT 70% and service CSAT 75% (retail "good" marks are near
-#: 80%; the shop starts lower), a 3.6-star average and a positive NPS; returns under 7% of
-#: lines (fashion-heavy shops run higher) and defects under 1%; 70% of buyers coming back,
-#: half of last period's buyers retained, churn under 20% of the active base per period and
-#: under 30% at risk; 5% of new members referred; campaigns must beat their holdout (2
+#: ``Q``/``M`` for the indicators that grow with it (revenue, active customers, orders per
+#: customer, retention and churn). Rationale: order CSAT 70% and service CSAT 75% (retail
+#: "good" marks are near 80%; the shop starts lower), a 3.6-star average and a positive NPS;
+#: returns under 7% of lines (fashion-heavy shops run higher) and defects under 1%; 70% of
+#: buyers coming back, half of last quarter's buyers (a third of last month's) retained,
+#: churn under 20% of the active base per quarter (8% per month) and under 30% at risk; 5%
+#: of new members referred; campaigns must beat their holdout (2
 #: points of conversion, NT$50 per contact), pay back their spend (ROI >= 0) and bring NT$3
 #: of sales per NT$1; 95% of tickets within SLA and 80% of calls answered in 20 s (the 80/20
 #: call-centre rule). Override any row by passing a frame with the same columns.
@@ -853,8 +854,10 @@ DEFAULT_TARGETS = pd.DataFrame([
     ("return_rate", None, 0.07, 0.01),
     ("defect_rate", None, 0.01, 0.003),
     ("repeat_purchase_rate", None, 0.70, 0.05),
-    ("retention_rate", None, 0.50, 0.05),
-    ("churn_rate", None, 0.20, 0.05),
+    ("retention_rate", "Q", 0.50, 0.05),
+    ("retention_rate", "M", 0.33, 0.05),
+    ("churn_rate", "Q", 0.20, 0.05),
+    ("churn_rate", "M", 0.08, 0.02),
     ("at_risk_share", None, 0.30, 0.05),
     ("referral_rate", None, 0.05, 0.01),
     ("revenue", "Q", 2_000_000.0, 200_000.0),
