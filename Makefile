@@ -25,6 +25,13 @@ QUICK  ?=
 OUT    ?= build
 LAB_ARGS ?=
 
+# One BLAS/OpenMP thread per process: notebooks and tests run JOBS processes side by side on a
+# small machine, where nested threads make clustering and ALS many times slower.
+OMP_NUM_THREADS ?= 1
+OPENBLAS_NUM_THREADS ?= 1
+MKL_NUM_THREADS ?= 1
+export OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
+
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg

@@ -128,6 +128,8 @@ SATISFACTION_COEF = {
     "unresolved_ticket": -0.7,  # ticket still open 3 days after creation
 }
 SATISFACTION_NOISE = 0.6
+DEFECT_RETURN_PROB = 0.75  # a defective line is returned with this chance ...
+DEFECT_REASON_DEFECTIVE = 0.85  # ... giving "defective" as reason (else "damaged_in_transit")
 REDEEM_SHARE = np.array([0.5, 0.65, 0.45, 0.15])
 TIER_THRESHOLDS = (5000.0, 20000.0, 60000.0)  # 12-month spend for silver, gold, platinum
 
@@ -962,7 +964,7 @@ def _stage_returns(w: _World) -> None:
     late = o["delay"].to_numpy()[order]
     base = np.array([CATEGORY_RETURN_RATE[c] for c in CATS])[cat]
     p_other = base * (1 + 0.25 * np.minimum(late, 4))
-    ret_defect = defect & (rng.random(n_l) < 0.75)
+    ret_defect = defect & (rng.random(n_l) < DEFECT_RETURN_PROB)
     ret_other = ~defect & (rng.random(n_l) < p_other)
     returned = ret_defect | ret_other
     # Reasons for non-defect returns.
@@ -971,7 +973,7 @@ def _stage_returns(w: _World) -> None:
     probs[late >= 3, 4] += 0.5
     probs /= probs.sum(axis=1, keepdims=True)
     reason = _categorical_draw(rng, probs)
-    reason = np.where(ret_defect, np.where(rng.random(n_l) < 0.85, 1, 5), reason)
+    reason = np.where(ret_defect, np.where(rng.random(n_l) < DEFECT_REASON_DEFECTIVE, 1, 5), reason)
     idx = np.flatnonzero(returned)
     reason = reason[idx]
     exch_p = np.select([reason == 0, reason == 1], [0.55, 0.4], 0.08)
@@ -1645,7 +1647,9 @@ def _truth(w: _World) -> None:
     truth["incident"] = {"product_id": w.incident_product, "start": str((w.start + pd.Timedelta(days=s_day)).date()),
                          "fix": str((w.start + pd.Timedelta(days=f_day)).date()),
                          "defect_rate_during": cfg["incident_defect_rate"],
-                         "defect_rate_before": float(w.prod_defect[w.incident_product - 1])}
+                         "defect_rate_before": float(w.prod_defect[w.incident_product - 1]),
+                         "defect_return_prob": DEFECT_RETURN_PROB,
+                         "defect_reason_defective_share": DEFECT_REASON_DEFECTIVE}
     truth["return_base_rate"] = dict(CATEGORY_RETURN_RATE)
     truth["satisfaction"] = {"coefficients": dict(SATISFACTION_COEF), "noise_sd": SATISFACTION_NOISE,
                              "segment_base": dict(zip(SEGMENT_LABELS, SEGMENT_BASE_SATISFACTION.tolist(), strict=True)),
