@@ -187,25 +187,47 @@ def _categorical_draw(rng: np.random.Generator, probs: np.ndarray, owner: np.nda
     """One categorical draw per row of a (n, k) probability matrix.
 
     With ``owner``, ``probs`` holds one row per owner (customer, segment) and a draw is made
-    for every entry of ``owner`` without materialising an (len(owner), k) matrix: rows
-    are gathered in chunks.
+    for every entry of ``owner`` without materialising an (len(owner), k) matrix: the draw is
+    the count of CDF entries <= u, accumulated one CDF column at a time over chunks of draws
+    (k small gathers from a contiguous column beat one (chunk, k) row gather by about 3x).
     """
     cum = np.cumsum(probs, axis=1)
     cum = cum / cum[:, -1:]
-    if owner is not None:
-        cum = cum.astype(np.float32)  # halves the memory traffic of the gather below
+    k = probs.shape[1]
     if owner is None:
         u = rng.random(len(probs))[:, None]
-        return np.minimum((u >= cum).sum(axis=1), probs.shape[1] - 1)
-    k = probs.shape[1]
+        return np.minimum((u >= cum).sum(axis=1), k - 1)
+    columns = np.ascontiguousarray(cum.T, dtype=np.float32)  # float32 halves the memory traffic
     owner = np.asarray(owner, dtype=np.int64)
     u = rng.random(len(owner), dtype=np.float32)
     out = np.empty(len(owner), dtype=np.int64)
-    chunk = 1_000_000  # gather (chunk, k) CDF rows at a time to bound memory
+    chunk = 1_000_000  # bounds the temporaries and keeps them in cache
+    count_dtype = np.int16 if k < 2**15 else np.int64
     for lo in range(0, len(owner), chunk):
-        hi = lo + chunk
-        out[lo:hi] = (u[lo:hi, None] >= cum[owner[lo:hi]]).sum(axis=1)
+        who, draw = owner[lo:lo + chunk], u[lo:lo + chunk]
+        count = np.zeros(len(who), dtype=count_dtype)
+        for column in columns:
+            count += column.take(who) <= draw
+        out[lo:lo + chunk] = count
     return np.minimum(out, k - 1)
+
+
+def _sorted_unique(sorted_values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an already sorted array, without sorting it again."""
+    if len(sorted_values) == 0:
+        return sorted_values
+    return sorted_values[np.r_[True, sorted_values[1:] != sorted_values[:-1]]]
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` via a stable sort, which is fast on
+    nearly sorted input (the simulator's keys come in order-id order)."""
+    perm = np.argsort(values, kind="stable")
+    ordered = values[perm]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[perm] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def _group_rank(group: np.ndarray) -> np.ndarray:
@@ -683,7 +705,7 @@ def _stage_orders(w: _World) -> None:
     attach = cfg["copurchase_attach"]
     add_o, add_p = [], []
     for a_idx, b_idx in w.pairs:
-        has_a = np.unique(l_order[l_prod == a_idx - 1])
+        has_a = _sorted_unique(l_order[l_prod == a_idx - 1])  # l_order is sorted here
         pull = has_a[rng.random(len(has_a)) < attach]
         add_o.append(pull)
         add_p.append(np.full(len(pull), b_idx - 1))
@@ -693,7 +715,7 @@ def _stage_orders(w: _World) -> None:
         l_qty = np.r_[l_qty, np.ones(sum(len(x) for x in add_o), dtype=l_qty.dtype)]
     # Merge duplicate products within an order.
     key = l_order.astype(np.int64) * cfg["n_products"] + l_prod
-    ukey, inv = np.unique(key, return_inverse=True)
+    ukey, inv = _unique_inverse(key)
     l_qty = np.bincount(inv, weights=l_qty).astype(np.int64)
     l_order, l_prod = ukey // cfg["n_products"], ukey % cfg["n_products"]
     line_no = _group_rank(l_order) + 1
@@ -710,7 +732,9 @@ def _stage_orders(w: _World) -> None:
             d0 = grp["d0"].iloc[0]
             win = grp["window"].iloc[0]
             in_win = (dayf >= d0) & (dayf < d0 + win)
-            member = np.isin(cust + 1, grp["customer_id"].to_numpy())
+            is_member = np.zeros(len(w.lam) + 1, dtype=bool)
+            is_member[grp["customer_id"].to_numpy()] = True
+            member = is_member[cust + 1]
             uses = in_win & member & ((rng.random(n_ord) < 0.7) | purch["incremental"].to_numpy())
             coupon_camp[uses] = k
         disc_pct = np.zeros(n_ord)
@@ -733,10 +757,13 @@ def _stage_orders(w: _World) -> None:
     promised = np.where(channel == 3, 0, promised)
     delivered = order_time + delivery + np.where(channel == 3, 0, rng.uniform(0.1, 0.4, n_ord))
     order_id = np.arange(1, n_ord + 1)
+    # copy=False: the arrays are fresh, and skipping block consolidation saves seconds at scale.
     w.ord = pd.DataFrame({"cust": cust, "day": day, "time": order_time, "seg": seg, "channel": channel,
                           "delay": delivery - promised, "delivered": delivered, "amount": amount,
-                          "incremental": purch["incremental"].to_numpy(), "first": purch["first"].to_numpy()})
-    w.lines = pd.DataFrame({"order": l_order, "prod": l_prod, "qty": l_qty, "amount": l_amount, "day": l_day})
+                          "incremental": purch["incremental"].to_numpy(), "first": purch["first"].to_numpy()},
+                         copy=False)
+    w.lines = pd.DataFrame({"order": l_order, "prod": l_prod, "qty": l_qty, "amount": l_amount, "day": l_day},
+                           copy=False)
     n_camp = int(coupon_camp.max()) if n_ord else 0
     coupon = pd.Series(pd.Categorical.from_codes(coupon_camp - 1, categories=[f"CRM{k}" for k in range(1, n_camp + 1)]
                                                  if n_camp else ["CRM1"])).astype("str")
@@ -755,7 +782,7 @@ def _stage_orders(w: _World) -> None:
         "promised_days": promised.astype(np.int64),
         "delivery_days": delivery.astype(np.int64),
         "delivered_ts": _ts(w.start, delivered),
-    })
+    }, copy=False)
     w.tables["order_items"] = pd.DataFrame({
         "order_id": l_order + 1,
         "line_no": line_no.astype(np.int64),
@@ -764,7 +791,7 @@ def _stage_orders(w: _World) -> None:
         "list_price": l_list,
         "unit_price": l_unit,
         "line_amount": l_amount,
-    })
+    }, copy=False)
     # Price history: units = sum of order lines per product-day; stock restocked every 14 days.
     n_prod = cfg["n_products"]
     units = np.bincount(l_day * n_prod + l_prod, weights=l_qty, minlength=w.n_days * n_prod)
@@ -787,7 +814,7 @@ def _stage_orders(w: _World) -> None:
         "on_promotion": w.on_promo[dd, pp],
         "stock": stock[dd, pp],
         "units": units[dd, pp],
-    })
+    }, copy=False)
 
 
 def _stage_sessions(w: _World) -> None:
