@@ -63,9 +63,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab._checks import as_frame as _frame
+from crmlab._checks import as_list as _as_list
+from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import require_columns as _require
+from crmlab._checks import z_for_level as _level
 from crmlab.journey import wilson_interval
 from crmlab.support import ticket_metrics
-from crmlab.survival import kaplan_meier
+from crmlab.survival import kaplan_meier, km_quantiles
 
 __all__ = [
     "CES_EASY",
@@ -122,36 +127,6 @@ DRIVERS: tuple[str, ...] = ("late_days", "returned", "defect", "support_contact"
 # --------------------------------------------------------------------------------------
 
 
-def _frame(df: object, table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
-    return df
-
-
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str], fix: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table}: column(s) {missing} not found (have {list(df.columns)}). "
-            + (fix or "Rename your columns to the shop's schema (crmlab/data/schema.py).")
-        )
-
-
-def _datetime(df: pd.DataFrame, table: str, col: str, *, allow_missing: bool = False) -> pd.Series:
-    values = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        raise ValueError(
-            f"{table}: column '{col}' has dtype {values.dtype}, not datetime; convert it with "
-            f"{table}['{col}'] = pd.to_datetime({table}['{col}'])."
-        )
-    if not allow_missing and values.isna().any():
-        raise ValueError(
-            f"{table}: column '{col}' has {int(values.isna().sum())} missing timestamps; drop "
-            "those rows (and count them) or fill them first."
-        )
-    return values
-
-
 def _numeric(df: pd.DataFrame, table: str, col: str, *, nonnegative: bool = True) -> np.ndarray:
     try:
         values = pd.to_numeric(df[col]).to_numpy(dtype=float, na_value=np.nan)
@@ -165,18 +140,6 @@ def _numeric(df: pd.DataFrame, table: str, col: str, *, nonnegative: bool = True
         raise ValueError(f"{table}: column '{col}' has {int((values < 0).sum())} negative values; "
                          "amounts and costs must be >= 0.")
     return values
-
-
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
-
-
-def _level(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r} must be between 0 and 1, e.g. 0.95.")
-    return stats.norm.ppf(0.5 + level / 2)
 
 
 def _groups(df: pd.DataFrame, keys: list[str]):
@@ -497,18 +460,6 @@ def return_costs(
     return out.reset_index(drop=True)
 
 
-def _km_stats(durations: np.ndarray, events: np.ndarray, table: str) -> dict[str, float]:
-    """Kaplan-Meier median and 90th percentile (inf when not reached; NaN without data)."""
-    if durations.size == 0:
-        return {"median_km": np.nan, "p90_km": np.nan}
-    km = kaplan_meier(durations, events, table=table)
-    out = {}
-    for name, q in (("median_km", 0.5), ("p90_km", 0.9)):
-        hit = km.loc[km["survival"] <= 1 - q + 1e-12, "time"]
-        out[name] = float(hit.iloc[0]) if len(hit) else float("inf")
-    return out
-
-
 def processing_times(
     returns: pd.DataFrame,
     end: object,
@@ -545,10 +496,10 @@ def processing_times(
     rows = []
     for key, g in _groups(work, keys):
         d, e = g["days"].to_numpy(), g["closed"].to_numpy()
-        km = _km_stats(d, e, "returns")
+        median_km, p90_km = km_quantiles(d, e, (0.5, 0.9), table="returns")
         row = dict(zip(keys, key, strict=True))
-        row.update({"returns": len(g), "open": int((~e).sum()), "median_days_km": km["median_km"],
-                    "p90_days_km": km["p90_km"],
+        row.update({"returns": len(g), "open": int((~e).sum()), "median_days_km": median_km,
+                    "p90_days_km": p90_km,
                     "median_days_closed": float(np.median(d[e])) if e.any() else np.nan,
                     "mean_days_closed": float(d[e].mean()) if e.any() else np.nan})
         rows.append(row)
@@ -760,12 +711,12 @@ def resolution_summary(
     rows = []
     for key, g in _groups(c, keys):
         d, e = g["duration_hours"].to_numpy(float), g["event"].to_numpy(bool)
-        km_stats = _km_stats(d, e, "complaints")
+        median_km, p90_km = km_quantiles(d, e, (0.5, 0.9), table="complaints")
         km = kaplan_meier(d, e, table="complaints")
         s_at = km.loc[km["time"] <= within_hours, "survival"]
         row = dict(zip(keys, key, strict=True))
         row.update({"complaints": len(g), "open": int((~e).sum()),
-                    "median_hours_km": km_stats["median_km"], "p90_hours_km": km_stats["p90_km"],
+                    "median_hours_km": median_km, "p90_hours_km": p90_km,
                     "median_hours_resolved": float(np.median(d[e])) if e.any() else np.nan,
                     "resolved_within": float(1 - s_at.iloc[-1]) if len(s_at) else 0.0})
         rows.append(row)

@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from crmlab._checks import as_timestamp as _to_timestamp
+
 __all__ = [
     "summarize",
     "operational_time",
@@ -72,16 +74,6 @@ def _period_ordinals(dates: pd.Series, freq: str) -> np.ndarray:
         ticks = dates.to_numpy(dtype=f"datetime64[{unit}]").astype(np.int64)
         return (ticks + shift) // size
     return pd.PeriodIndex(dates, freq=freq).asi8
-
-
-def _to_timestamp(value, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a date; pass e.g. '2025-06-30'.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} is missing (NaT); pass a date such as '2025-06-30'.")
-    return ts
 
 
 def _check_transactions(

@@ -48,6 +48,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab._checks import as_frame as _frame
+from crmlab._checks import as_timestamp as _timestamp
+from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import require_columns as _require
+from crmlab._checks import z_for_level as _level
 from crmlab.journey import wilson_interval
 
 __all__ = [
@@ -96,53 +101,6 @@ VADER_THRESHOLDS: tuple[float, float] = (-0.05, 0.05)
 # --------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------
-
-
-def _frame(df: object, table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
-    return df
-
-
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str], fix: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table}: column(s) {missing} not found (have {list(df.columns)}). "
-            + (fix or "Rename your columns to the shop's schema (crmlab/data/schema.py).")
-        )
-
-
-def _datetime(df: pd.DataFrame, table: str, col: str) -> pd.Series:
-    values = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        raise ValueError(
-            f"{table}: column '{col}' has dtype {values.dtype}, not datetime; convert it with "
-            f"{table}['{col}'] = pd.to_datetime({table}['{col}'])."
-        )
-    n_nat = int(values.isna().sum())
-    if n_nat:
-        raise ValueError(
-            f"{table}: column '{col}' has {n_nat} missing timestamps; drop those rows (and "
-            "count them) or fill them first."
-        )
-    return values
-
-
-def _timestamp(value: object, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a date; pass e.g. '2025-02-06'.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} is missing (NaT); pass a date such as '2025-02-06'.")
-    return ts
-
-
-def _level(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r} must be between 0 and 1, e.g. 0.95.")
-    return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def _stars(values: object, table: str, col: str) -> np.ndarray:

@@ -39,6 +39,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmlab._checks import as_frame as _frame
+from crmlab._checks import as_list as _as_list
+from crmlab._checks import as_timestamp as _timestamp
+from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import require_columns as _require
 from crmlab.data import schema
 
 __all__ = [
@@ -85,39 +90,6 @@ OUTCOMES = ("conversion", "null", "open")
 # --------------------------------------------------------------------------------------
 
 
-def _frame(df: object, table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
-    return df
-
-
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str], fix: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table}: column(s) {missing} not found (have {list(df.columns)}). "
-            + (fix or "Rename your columns or pass the matching *_col= arguments.")
-        )
-
-
-def _datetime(df: pd.DataFrame, table: str, col: str) -> pd.Series:
-    """The datetime column ``col``; ValueError if it is not datetime or has NaT."""
-    values = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        raise ValueError(
-            f"{table}: column '{col}' has dtype {values.dtype}, not datetime; convert it with "
-            f"{table}['{col}'] = pd.to_datetime({table}['{col}'])."
-        )
-    n_nat = int(values.isna().sum())
-    if n_nat:
-        raise ValueError(
-            f"{table}: column '{col}' has {n_nat} missing timestamps (NaT); a row without a time "
-            f"cannot be placed in a session or journey. Drop them and count them first, e.g. "
-            f"{table} = {table}.dropna(subset=['{col}'])."
-        )
-    return values
-
-
 def _no_missing(df: pd.DataFrame, table: str, col: str) -> None:
     n = int(df[col].isna().sum())
     if n:
@@ -130,16 +102,6 @@ def _no_missing(df: pd.DataFrame, table: str, col: str) -> None:
 def _codes(values: pd.Series | np.ndarray, categories: Sequence[str]) -> np.ndarray:
     """Position of each value in ``categories`` (-1 when it is not one of them)."""
     return pd.Index(list(categories)).get_indexer(np.asarray(values, dtype=object))
-
-
-def _timestamp(value: object, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a date; pass e.g. '2025-06-30'.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} is missing (NaT); pass a date such as '2025-06-30'.")
-    return ts
 
 
 # --------------------------------------------------------------------------------------
@@ -334,12 +296,6 @@ def session_steps(
 # --------------------------------------------------------------------------------------
 # funnel
 # --------------------------------------------------------------------------------------
-
-
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
 
 
 def funnel(
@@ -1106,29 +1062,17 @@ def order_value_decomposition(
     orders, n_off = _online_orders(orders, online_only)
     vis = _grouped(sessions, "start_ts", freq)["customer_id"].nunique().rename("visitors")
     og = _grouped(orders, "order_ts", freq)
-    out = pd.concat([
+    counts = [
         vis,
         og["customer_id"].nunique().rename("buyers"),
         og.size().rename("orders"),
         og["n_items"].sum().rename("items"),
         og["amount"].sum().rename("revenue"),
-    ], axis=1).fillna(0)
-    for col in ("visitors", "buyers", "orders", "items"):
-        out[col] = out[col].astype("int64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["conversion_rate"] = out["buyers"] / out["visitors"]
-        out["orders_per_buyer"] = out["orders"] / out["buyers"]
-        out["items_per_order"] = out["items"] / out["orders"]
-        out["unit_price"] = out["revenue"] / out["items"]
-        out["aov"] = out["revenue"] / out["orders"]
-    check = np.ones(len(out))
-    for f in ORDER_VALUE_FACTORS:
-        check = check * out[f].astype("float64").to_numpy()
-    out["check"] = check
-    out.index.name = "period"
-    out = out.reset_index()
-    out.attrs["n_offline_orders"] = n_off
-    return out
+    ]
+    ratios = {"conversion_rate": ("buyers", "visitors"), "orders_per_buyer": ("orders", "buyers"),
+              "items_per_order": ("items", "orders"), "unit_price": ("revenue", "items"),
+              "aov": ("revenue", "orders")}
+    return _factor_chain(counts, ratios, ORDER_VALUE_FACTORS, n_off)
 
 
 def traffic_decomposition(
@@ -1160,24 +1104,34 @@ def traffic_decomposition(
                       "attentive": stayed & (depth >= FUNNEL_STEPS.index(attention_step))})
     sg = _grouped(s, "start_ts", freq)
     og = _grouped(orders, "order_ts", freq)
-    out = pd.concat([
+    counts = [
         sg.size().rename("traffic"),
         sg["stayed"].sum().rename("stayed"),
         sg["attentive"].sum().rename("attentive"),
         og.size().rename("orders"),
         og["n_items"].sum().rename("items"),
         og["amount"].sum().rename("revenue"),
-    ], axis=1).fillna(0)
-    for col in ("traffic", "stayed", "attentive", "orders", "items"):
+    ]
+    ratios = {"stay_rate": ("stayed", "traffic"), "attention_rate": ("attentive", "stayed"),
+              "conversion_rate": ("orders", "attentive"), "items_per_order": ("items", "orders"),
+              "unit_price": ("revenue", "items")}
+    return _factor_chain(counts, ratios, TRAFFIC_FACTORS, n_off)
+
+
+def _factor_chain(
+    counts: list[pd.Series], ratios: Mapping[str, tuple[str, str]], factors: Sequence[str], n_off: int
+) -> pd.DataFrame:
+    """The table of a telescoping decomposition: per-period counts (0 where a period has none;
+    all but ``revenue`` are whole numbers), each ratio ``name = numerator / denominator``,
+    and ``check`` = the product of ``factors``, which equals revenue when the chain telescopes."""
+    out = pd.concat(counts, axis=1).fillna(0)
+    for col in out.columns.drop("revenue"):
         out[col] = out[col].astype("int64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["stay_rate"] = out["stayed"] / out["traffic"]
-        out["attention_rate"] = out["attentive"] / out["stayed"]
-        out["conversion_rate"] = out["orders"] / out["attentive"]
-        out["items_per_order"] = out["items"] / out["orders"]
-        out["unit_price"] = out["revenue"] / out["items"]
+        for name, (numerator, denominator) in ratios.items():
+            out[name] = out[numerator] / out[denominator]
     check = np.ones(len(out))
-    for f in TRAFFIC_FACTORS:
+    for f in factors:
         check = check * out[f].astype("float64").to_numpy()
     out["check"] = check
     out.index.name = "period"

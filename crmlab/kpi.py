@@ -110,6 +110,10 @@ import numpy as np
 import pandas as pd
 
 from crmlab import aftersales, offers, support
+from crmlab._checks import as_frame as _frame
+from crmlab._checks import as_timestamp as _timestamp
+from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import require_columns as _require
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -179,43 +183,6 @@ FREQUENCIES: dict[str, str] = {"QE": "Q", "Q": "Q", "ME": "M", "M": "M", "YE": "
 # --------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------
-
-
-def _frame(df: object, table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table}: expected a pandas DataFrame, got {type(df).__name__}; pass the "
-                         f"shop's {table} table (e.g. shop.{table}).")
-    return df
-
-
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str], fix: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        hint = fix or "see crmlab/data/schema.py for the columns of the shop's tables"
-        raise ValueError(f"{table}: missing column(s) {missing}; {hint}.")
-
-
-def _datetime(df: pd.DataFrame, table: str, col: str) -> pd.Series:
-    s = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        raise ValueError(f"{table}: column '{col}' must be a datetime column, got {s.dtype}; "
-                         f"convert it with pd.to_datetime({table}['{col}']).")
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"{table}: column '{col}' is time-zone aware; the shop uses naive local "
-                         f"time: {table}['{col}'].dt.tz_convert('Asia/Taipei').dt.tz_localize(None).")
-    return s
-
-
-def _timestamp(value: object, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a date; pass e.g. '2025-10-01'.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} is missing; pass a date such as '2025-10-01'.")
-    if ts.tzinfo is not None:
-        raise ValueError(f"{name}={value!r} is time-zone aware; the shop uses naive local time.")
-    return ts
 
 
 def _period(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -925,8 +892,8 @@ def _targets(targets: pd.DataFrame | None) -> pd.DataFrame:
     if targets is not None:
         t = _frame(targets, "targets")
         _require(t, "targets", ["indicator", "target"],
-                 fix="use the layout of crmlab.kpi.DEFAULT_TARGETS (indicator, [freq,] target, "
-                     "tolerance)")
+                 fix="Use the layout of crmlab.kpi.DEFAULT_TARGETS (indicator, [freq,] target, "
+                     "tolerance).")
         t = t.assign(indicator=t["indicator"].astype("str"),
                      freq=[_freq_key(f) for f in t["freq"]] if "freq" in t else "")
         unknown = sorted(set(t["indicator"]) - set(INDICATORS))

@@ -52,6 +52,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from crmlab._checks import as_frame, require_columns
 from crmlab.journey import wilson_interval
 
 __all__ = [
@@ -101,21 +102,11 @@ def _rng(seed: Seed) -> np.random.Generator:
 
 
 def _frame(table: Any, name: str, func: str) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise ValueError(
-            f"{func}: the {name} table must be a pandas DataFrame, got {type(table).__name__}; "
-            f"pass e.g. shop.{name}."
-        )
-    return table
+    return as_frame(table, name, func=func)
 
 
 def _columns(table: pd.DataFrame, name: str, func: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(
-            f"{func}: the {name} table has no column(s) {missing} (it has {list(table.columns)}); "
-            "rename your columns or pass the argument that names them."
-        )
+    require_columns(table, name, columns, func=func)
 
 
 def _level(level: float, func: str) -> float:

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlab._checks import as_frame, require_columns
+from crmlab._checks import as_timestamp as _timestamp
 from crmlab.data.schema import LEAD_STAGES, TABLES, TIERS
 
 __all__ = [
@@ -91,27 +93,8 @@ _TIER_RANK = {t: i for i, t in enumerate(TIERS)}
 
 def _require(df: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
     """Check that ``df`` is a DataFrame with ``columns``; name the table and the fix."""
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}.")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"table {name!r} lacks column(s) {missing}; fix: pass shop.{name} "
-            "(see datasets/README.md for the columns)."
-        )
-    return df
-
-
-def _timestamp(value: Any, what: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what}={value!r} is not a date; pass e.g. '2024-12-31'.") from None
-    if ts is pd.NaT:
-        raise ValueError(f"{what} must be a date, got NaT.")
-    if ts.tzinfo is not None:
-        raise ValueError(f"{what}={value!r} is timezone-aware; the shop uses naive local time.")
-    return ts
+    return require_columns(as_frame(df, name), name, list(columns),
+                           f"Pass shop.{name} (datasets/README.md lists its columns).")
 
 
 def _customer_id(value: Any) -> int:

@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from crmlab._checks import as_frame, require_columns
+
 __all__ = [
     "DEFAULT_WEIGHTS",
     "interaction_log",
@@ -71,15 +73,9 @@ METRIC_COLUMNS = ("precision", "recall", "ndcg", "ap", "hit")
 # --------------------------------------------------------------------------------------
 
 def _require_frame(df: Any, table: str, columns: Iterable[str]) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table} is missing column(s) {missing}; it has {list(df.columns)}. "
-            f"Pass a frame with {list(columns)} (e.g. from crmlab.recommend.interaction_log)."
-        )
-    return df
+    columns = list(columns)
+    return require_columns(as_frame(df, table), table, columns,
+                           f"Pass a frame with {columns} (e.g. from crmlab.recommend.interaction_log).")
 
 
 def _check_k(k: Any) -> int:

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlab._checks import as_frame, require_columns
+
 __all__ = [
     "RFM_SEGMENTS",
     "VALUE_WEIGHTS",
@@ -61,23 +63,12 @@ __all__ = [
 
 
 def _require_frame(table: Any, name: str, func: str) -> pd.DataFrame:
-    if not isinstance(table, pd.DataFrame):
-        raise ValueError(
-            f"{func}: the {name} table must be a pandas DataFrame, got {type(table).__name__}; "
-            f"pass e.g. shop.{name}."
-        )
-    return table
+    return as_frame(table, name, func=func)
 
 
 def _require_columns(table: pd.DataFrame, name: str, func: str, columns: Mapping[str, str]) -> None:
     """``columns`` maps a column name to the keyword argument that names it."""
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        hints = ", ".join(f"{columns[c]}=" for c in missing)
-        raise ValueError(
-            f"{func}: the {name} table has no column(s) {missing} (it has {list(table.columns)}); "
-            f"rename your columns or pass {hints} naming them."
-        )
+    require_columns(table, name, columns, func=func)
 
 
 def _day_numbers(dates: pd.Series, name: str, col: str, func: str) -> np.ndarray:

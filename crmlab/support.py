@@ -56,7 +56,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmlab.survival import kaplan_meier
+from crmlab._checks import as_frame as _frame
+from crmlab._checks import as_list as _as_list
+from crmlab._checks import as_timestamp as _timestamp
+from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import require_columns as _require
+from crmlab.survival import km_quantiles
 
 __all__ = [
     "PRIORITY_ORDER",
@@ -138,54 +143,6 @@ URGENT_PHRASES: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------
-
-
-def _frame(df: object, table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
-    return df
-
-
-def _require(df: pd.DataFrame, table: str, columns: Sequence[str], fix: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{table}: column(s) {missing} not found (have {list(df.columns)}). "
-            + (fix or "Rename your columns to the names of the shop's schema (crmlab/data/schema.py).")
-        )
-
-
-def _datetime(df: pd.DataFrame, table: str, col: str, *, allow_missing: bool = False) -> pd.Series:
-    values = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(values):
-        if values.isna().all() and allow_missing:
-            return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-        raise ValueError(
-            f"{table}: column '{col}' has dtype {values.dtype}, not datetime; convert it with "
-            f"{table}['{col}'] = pd.to_datetime({table}['{col}'])."
-        )
-    if getattr(values.dt, "tz", None) is not None:
-        raise ValueError(
-            f"{table}: column '{col}' is time-zone aware; the shop uses naive local time. "
-            f"Convert with {table}['{col}'].dt.tz_convert('Asia/Taipei').dt.tz_localize(None)."
-        )
-    n_nat = int(values.isna().sum())
-    if n_nat and not allow_missing:
-        raise ValueError(
-            f"{table}: column '{col}' has {n_nat} missing timestamps (NaT); every row needs one. "
-            f"Drop them and count them first, e.g. {table} = {table}.dropna(subset=['{col}'])."
-        )
-    return values.astype("datetime64[ns]")
-
-
-def _timestamp(value: object, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={value!r} is not a date; pass e.g. '2025-06-30'.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name} is missing (NaT); pass a date such as '2025-06-30'.")
-    return ts
 
 
 def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
@@ -404,15 +361,6 @@ def ticket_metrics(
     return out.reset_index(drop=True)
 
 
-def _km_quantile(durations: np.ndarray, events: np.ndarray, q: float) -> float:
-    """Time by which a share ``q`` of tickets is resolved (Kaplan-Meier; inf if not reached)."""
-    if durations.size == 0:
-        return float("nan")
-    km = kaplan_meier(durations, events, table="tickets")
-    hit = km.loc[km["survival"] <= 1 - q + 1e-12, "time"]
-    return float(hit.iloc[0]) if len(hit) else float("inf")
-
-
 def _clock_cols(clock: str) -> tuple[str, str, str]:
     if clock == "calendar":
         return "frt_hours", "resolution_hours", "hours_to_end"
@@ -427,12 +375,6 @@ def _check_metrics(metrics: pd.DataFrame, table: str = "metrics") -> pd.DataFram
                          "hours_to_end", "fcr", "reopened"],
              fix="Pass the output of crmlab.support.ticket_metrics(tickets).")
     return df
-
-
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    return [by] if isinstance(by, str) else list(by)
 
 
 def lifecycle_summary(
@@ -470,7 +412,7 @@ def lifecycle_summary(
             "frt_p90_h": float(frt.quantile(0.9)) if len(frt) else np.nan,
             "resolution_median_h": float(res.median()) if len(res) else np.nan,
             "resolution_p90_h": float(res.quantile(0.9)) if len(res) else np.nan,
-            "resolution_median_km_h": _km_quantile(np.maximum(dur, 0.0), resolved, 0.5),
+            "resolution_median_km_h": km_quantiles(np.maximum(dur, 0.0), resolved, table="tickets")[0],
             "fcr_rate": float(g["fcr"].astype("Float64").mean()) if resolved.any() else np.nan,
             "reopen_rate": float(g.loc[resolved, "reopened"].mean()) if resolved.any() else np.nan,
         })

@@ -3,8 +3,9 @@
 Kaplan–Meier is all the workbook needs (time to next purchase in unit 2c, time to
 resolution in the support unit), so it is written here in numpy rather than pulling
 in a survival library. ``kaplan_meier`` returns the usual life table with Greenwood
-standard errors and log-log confidence limits, ``median_survival`` reads the median
-off it.
+standard errors and log-log confidence limits; ``survival_quantile`` reads a quantile
+(``median_survival`` the median) off it, and ``km_quantiles`` goes straight from
+durations to quantiles (the support and after-sales units' "median time to resolve").
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["kaplan_meier", "median_survival"]
+__all__ = ["kaplan_meier", "km_quantiles", "median_survival", "survival_quantile"]
 
 
 def _as_float_array(values, name: str, table: str) -> np.ndarray:
@@ -129,16 +130,39 @@ def kaplan_meier(
     return out
 
 
-def median_survival(km: pd.DataFrame) -> float:
-    """Smallest time at which the Kaplan–Meier survival drops to 0.5 or below.
+def survival_quantile(km: pd.DataFrame, q: float) -> float:
+    """Smallest time by which a share ``q`` has had the event: the first time the Kaplan–Meier
+    survival drops to ``1 - q`` or below (``q=0.5``: the median; ``q=0.9``: the 90th percentile).
 
-    Returns ``inf`` when the curve never reaches 0.5 (more than half still survive at
-    the last observed time), the usual convention.
+    Returns ``inf`` when the curve never gets there (too many still survive at the last
+    observed time), the usual convention. A tolerance of 1e-12 keeps ``1 - 0.9`` from
+    missing a survival of exactly 0.1 by rounding.
     """
     for col in ("time", "survival"):
         if col not in km.columns:
             raise ValueError(
                 f"km table: column '{col}' is missing; pass the output of kaplan_meier()."
             )
-    below = km.loc[km["survival"] <= 0.5, "time"]
+    if not 0 < q < 1:
+        raise ValueError(f"q={q!r} must be between 0 and 1 (0.5 for the median).")
+    below = km.loc[km["survival"] <= 1 - q + 1e-12, "time"]
     return float(below.iloc[0]) if len(below) else float("inf")
+
+
+def median_survival(km: pd.DataFrame) -> float:
+    """Smallest time at which the Kaplan–Meier survival drops to 0.5 or below (``inf`` if never)."""
+    return survival_quantile(km, 0.5)
+
+
+def km_quantiles(
+    durations, events, quantiles: tuple[float, ...] = (0.5,), *, table: str = "durations"
+) -> list[float]:
+    """Kaplan–Meier quantiles of durations with censoring (``events`` False = still open).
+
+    One float per entry of ``quantiles``: ``inf`` when not reached, NaN when there are no
+    durations at all (an empty group has no median, which is not the same as a long one).
+    """
+    if np.asarray(durations).size == 0:
+        return [float("nan")] * len(quantiles)
+    km = kaplan_meier(durations, events, table=table)
+    return [survival_quantile(km, q) for q in quantiles]

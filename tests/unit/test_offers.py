@@ -239,7 +239,7 @@ def test_bad_input_empty_segment():
 
 
 def test_bad_input_messages_name_table_and_column():
-    with pytest.raises(ValueError, match=r"campaign_contacts table has no column\(s\) \['converted', 'revenue'\]"):
+    with pytest.raises(ValueError, match=r"campaign_contacts: column\(s\) \['converted', 'revenue'\] not found"):
         O.ab_test(pd.DataFrame({"campaign_id": [1], "group": ["treatment"]}))
     with pytest.raises(ValueError, match="DataFrame"):
         O.ab_test([1, 2, 3])

@@ -120,7 +120,7 @@ def test_rfm_table_returns_on_the_shop(small):
 @pytest.mark.parametrize(
     ("mutate", "kwargs", "match"),
     [
-        (lambda o: o.drop(columns="amount"), {}, r"orders table has no column\(s\) \['amount'\].*amount_col="),
+        (lambda o: o.drop(columns="amount"), {}, r"orders: column\(s\) \['amount'\] not found.*amount_col="),
         (lambda o: o.assign(amount=o["amount"].astype(str)), {}, r"orders\.amount must be numeric.*pd\.to_numeric"),
         (lambda o: o.assign(amount=o["amount"].where(o.index != 2)), {}, r"orders\.amount has 1 missing"),
         (lambda o: o.assign(amount=-o["amount"] - 1), {}, r"negative amounts.*returns="),
@@ -131,7 +131,7 @@ def test_rfm_table_returns_on_the_shop(small):
         (lambda o: o, {"snapshot": "2024-02-15"}, r"orders after the snapshot.*filter first"),
         (lambda o: o, {"snapshot": "not a date"}, r"snapshot='not a date' is not a date"),
         (lambda o: o.iloc[:0], {}, r"orders table is empty"),
-        (lambda o: o, {"date_col": "when"}, r"no column\(s\) \['when'\].*date_col="),
+        (lambda o: o, {"date_col": "when"}, r"column\(s\) \['when'\] not found.*date_col="),
     ],
 )
 def test_rfm_table_bad_input(mutate, kwargs, match):
@@ -217,7 +217,7 @@ def test_scores_edge_cases_few_and_one_customer():
 
 
 def test_scores_bad_input():
-    with pytest.raises(ValueError, match=r"rfm table has no column\(s\) \['frequency'\]"):
+    with pytest.raises(ValueError, match=r"rfm: column\(s\) \['frequency'\] not found"):
         rfm.rfm_scores(HAND.drop(columns="frequency"))
     with pytest.raises(ValueError, match="bins=1 must be an integer from 2 to 9"):
         rfm.rfm_scores(HAND, bins=1)

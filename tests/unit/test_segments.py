@@ -122,7 +122,7 @@ def test_features_on_the_shop(small, small_features):
 
 def test_features_bad_input():
     customers, orders, items, products, sessions = tables()
-    with pytest.raises(ValueError, match=r"customers table has no column\(s\) \['signup_ts'\]"):
+    with pytest.raises(ValueError, match=r"customers: column\(s\) \['signup_ts'\] not found"):
         sg.customer_features(customers.drop(columns="signup_ts"), orders)
     with pytest.raises(ValueError, match=r"orders has 1 rows whose customer_id is not in customers"):
         sg.customer_features(customers[customers.customer_id != 2], orders)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlab.survival import kaplan_meier, median_survival
+from crmlab.survival import kaplan_meier, km_quantiles, median_survival, survival_quantile
 
 # 6, 6, 6, 6+, 7, 9+, 10, 10+, 11+, 13, 16, 17+, 19+, 20+, 22, 23, 25+, 32+, 32+, 34+, 35+
 SIX_MP_TIMES = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
@@ -79,3 +79,25 @@ def test_kaplan_meier_bad_input(durations, events, match):
 def test_median_survival_needs_a_km_table():
     with pytest.raises(ValueError, match="kaplan_meier"):
         median_survival(pd.DataFrame({"t": [1]}))
+
+
+def test_survival_quantiles_read_off_the_six_mp_curve():
+    # From the printed table: S drops to 0.857 at week 6 (the 10th percentile of time to
+    # relapse is 6), to 0.753 at 10 (25th: S <= 0.75 first at 13, 0.690), to 0.448 at 23
+    # (the median); it never falls to 0.1 (90th percentile not reached: inf).
+    km = kaplan_meier(SIX_MP_TIMES, SIX_MP_EVENT)
+    assert survival_quantile(km, 0.1) == 6.0
+    assert survival_quantile(km, 0.25) == 13.0
+    assert survival_quantile(km, 0.5) == median_survival(km) == 23.0
+    assert survival_quantile(km, 0.9) == float("inf")
+    assert km_quantiles(SIX_MP_TIMES, SIX_MP_EVENT, (0.25, 0.5, 0.9)) == [13.0, 23.0, float("inf")]
+
+
+def test_km_quantiles_tolerate_rounding_and_empty_groups():
+    # Ten uncensored durations 1..10: S(9) = 0.1 exactly in theory, 1 - 0.9 = 0.0999... in floats;
+    # the 90th percentile is still 9.
+    assert km_quantiles(np.arange(1, 11), np.ones(10, bool), (0.5, 0.9)) == [5.0, 9.0]
+    # No durations at all: no quantile (NaN), not an infinitely long one.
+    assert all(np.isnan(km_quantiles([], [], (0.5, 0.9))))
+    with pytest.raises(ValueError, match="q=1.5 must be between 0 and 1"):
+        survival_quantile(kaplan_meier([1, 2], [1, 1]), 1.5)
