@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from crmlab.nb import read_results
 
 #: The course map: notebook -> (unit, crmlab module(s)). Notebooks not listed here are
@@ -160,6 +158,7 @@ def split_parameters(
 
 
 def _read(notebook: str | os.PathLike | Mapping) -> Any:
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     if isinstance(notebook, str | os.PathLike):
         return nbformat.read(Path(notebook), as_version=4)
     return notebook
@@ -201,6 +200,7 @@ def execute_notebook(
     to the source notebook's folder. On a failing cell the partly executed notebook is left
     at ``output`` and :class:`NotebookExecutionError` is raised.
     """
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
@@ -328,10 +328,23 @@ def _run_job(job: _Job, cwd: str, site: Path) -> float:
 
 
 def _html_page(executed: Path, page: Path) -> None:
+    """Render an executed notebook as a standalone HTML page (JupyterLab look).
+
+    nbconvert's lab template runs every highlighted code cell through an HTML sanitizer
+    (bleach), which is most of its run time; the code here is the course's own source
+    highlighted by pygments, so that pass is skipped (outputs are treated as before).
+    """
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_filename(str(executed))
+    exporter = HTMLExporter()
+    exporter.register_filter("clean_html", _own_html)
+    body, _ = exporter.from_filename(str(executed))
     page.write_text(body, encoding="utf-8")
+
+
+def _own_html(text: str) -> str:
+    """The identity, as nbconvert's ``clean_html`` filter for the course's own notebooks."""
+    return text
 
 
 def _exercise_for(stem: str, exercises_dirs: Iterable[Path]) -> Path | None:
@@ -347,6 +360,7 @@ def _exercise_for(stem: str, exercises_dirs: Iterable[Path]) -> Path | None:
 def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
                 out_dir: Path) -> Path:
     """Write ``site/index.html``: the course map with links to each notebook's page."""
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     released = out_dir / "exercises"
     rows = []
     for src in notebooks:
@@ -399,6 +413,34 @@ exercise notebook. Built {html.escape(manifest.get("created", ""))} with paramet
     index = site / "index.html"
     index.write_text(doc, encoding="utf-8")
     return index
+
+
+def longest_first(jobs_list: list[_Job], previous_manifest: Path) -> list[_Job]:
+    """The jobs in the order to start them: longest expected run first.
+
+    With several workers, a long notebook started last runs alone at the end while the other
+    workers idle; starting the longest first ("longest processing time" scheduling) keeps
+    them all busy. Expected seconds come from the previous build's manifest when there is
+    one; otherwise the amount of code in the notebook stands in for its run time.
+    """
+    seconds: dict[str, float] = {}
+    if previous_manifest.is_file():
+        try:
+            old = json.loads(previous_manifest.read_text(encoding="utf-8")).get("notebooks", {})
+            seconds = {name: float(info["seconds"]) for name, info in old.items() if "seconds" in info}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            seconds = {}
+
+    if all(job.source.stem in seconds for job in jobs_list):
+        return sorted(jobs_list, key=lambda job: -seconds[job.source.stem])
+    return sorted(jobs_list, key=lambda job: -code_size(job.source))
+
+
+def code_size(notebook: str | os.PathLike) -> int:
+    """Characters of code in a notebook: a rough stand-in for its run time when scheduling."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    return sum(len("".join(c.get("source", ""))) for c in nb.get("cells", [])
+               if c.get("cell_type") == "code")
 
 
 def build(
@@ -475,7 +517,8 @@ def build(
                     bar.update(1)
     else:
         with cf.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_run_job, job, cwd, site): job for job in jobs_list}
+            order = longest_first(jobs_list, out_dir / "manifest.json")
+            futures = {pool.submit(_run_job, job, cwd, site): job for job in order}
             for fut in cf.as_completed(futures):
                 job = futures[fut]
                 try:

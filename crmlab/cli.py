@@ -101,7 +101,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     import concurrent.futures as cf
 
-    from crmlab.build import discover, execute_in_place
+    from crmlab.build import code_size, discover, execute_in_place
 
     targets = discover(args.notebooks, args.names or None)
     if args.jobs == 1:
@@ -110,7 +110,8 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
             print(f"{nb.stem}: {secs:.1f} s")
         return 0
     with cf.ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(execute_in_place, nb): nb for nb in targets}
+        longest_first = sorted(targets, key=lambda nb: -code_size(nb))  # keeps both workers busy
+        futures = {pool.submit(execute_in_place, nb): nb for nb in longest_first}
         failed = None
         for fut in cf.as_completed(futures):
             try:

@@ -156,13 +156,16 @@ def read_results(notebook: str | os.PathLike | Any) -> dict[str, Any]:
     ``notebook`` is a path to an ``.ipynb`` file or an ``nbformat.NotebookNode``. When a name
     is recorded more than once, the last value wins (as it would for a variable).
     """
-    import nbformat
-
     if isinstance(notebook, str | os.PathLike):
         path = Path(notebook)
         if not path.is_file():
             raise ValueError(f"read_results: no notebook at {path}; pass the path of an .ipynb file")
-        nb = nbformat.read(path, as_version=4)
+        # Plain JSON: an .ipynb file is JSON, and importing nbformat costs 2-3 s in a kernel.
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if nb.get("nbformat") != 4:
+            import nbformat
+
+            nb = nbformat.read(path, as_version=4)
     elif isinstance(notebook, Mapping) and "cells" in notebook:
         nb = notebook
     else:

@@ -86,14 +86,34 @@ class _AheadOfTime:
             shutil.rmtree(self.out_dir, ignore_errors=True)
 
 
+def _xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this run uses (0 without xdist)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return 0
+    return int(getattr(config.option, "numprocesses", 0) or 0)
+
+
+def _under_xdist(config: pytest.Config) -> bool:
+    """True in the controller and in the workers of a ``pytest -n N`` run."""
+    return _xdist_workers(config) > 0 or "PYTEST_XDIST_WORKER" in os.environ
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """After selection (-k, -m, skips): start executing the notebooks the tests will ask for."""
+    """After selection (-k, -m, skips): start executing the notebooks the tests will ask for.
+
+    Not under pytest-xdist: there the workers are the parallelism, every test that needs a
+    notebook is in that notebook's ``xdist_group`` (see below), and the notebook runs once,
+    on demand, in the worker that holds the group.
+    """
     jobs = int(os.environ.get("CRMLAB_TEST_JOBS", "2"))
-    if session.config.option.collectonly or jobs < 1:
+    if session.config.option.collectonly or jobs < 1 or _under_xdist(session.config):
         return
     runnable = [i for i in session.items if not i.get_closest_marker("skip")]
     stems = _wanted_notebooks(runnable)
     if stems:
+        from crmlab.build import code_size
+
+        stems.sort(key=lambda stem: -code_size(NOTEBOOKS / f"{stem}.ipynb"))  # longest first
         session.config.stash[AHEAD] = _AheadOfTime(stems, jobs)
 
 
@@ -104,12 +124,49 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _under_xdist(config):
+        _group_for_xdist(items)
     if config.getoption("--runslow") or "slow" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with --runslow or -m slow")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _group_for_xdist(items: list[pytest.Item]) -> None:
+    """``pytest -n N --dist loadgroup``: keep what must share one process together.
+
+    * the tests that read one executed course notebook (so it is executed once, not once
+      per worker);
+    * the cells of one notebook under nbval (they run in order in one kernel);
+    * the tests of one exercise notebook (its module-scoped executed solution).
+    Everything else is spread over the workers one test at a time. The groups go first,
+    longest notebook first, so no long notebook starts last while the other worker idles.
+    """
+    from crmlab.build import code_size
+
+    weight: dict[str, int] = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            group = f"nbval:{path.stem}"
+        elif "executed_notebook" in getattr(item, "fixturenames", ()):
+            stems = _wanted_notebooks([item])
+            group = f"notebook:{stems[0]}" if len(stems) == 1 else None
+        elif "executed_solutions" in getattr(item, "fixturenames", ()):
+            callspec = getattr(item, "callspec", None)
+            param = callspec.params.get("path") if callspec else None
+            group = f"exercise:{param.stem}" if isinstance(param, Path) else None
+        else:
+            group = None
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            kind, stem = group.split(":", 1)
+            source = (ROOT / "exercises" if kind == "exercise" else NOTEBOOKS) / f"{stem}.ipynb"
+            weight[item.nodeid] = code_size(source) if source.is_file() else 0
+    order = {item.nodeid: i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (item.nodeid not in weight, -weight.get(item.nodeid, 0), order[item.nodeid]))
 
 
 def load_test_params(path: Path = TEST_PARAMS_FILE) -> dict[str, dict[str, Any]]:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 
 from crmlab.exercises import keys
@@ -213,6 +212,7 @@ def release(source: str | Path, dest: str | Path, *,
     ``parameters`` (e.g. ``{"SEED": 123, "DATA": "small"}``) are written into the cell
     tagged ``parameters``. Raises ``ValueError`` for unbalanced markers.
     """
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     source, dest = Path(source), Path(dest)
     if not source.is_file():
         raise ValueError(f"release: no notebook at {source}")
@@ -232,6 +232,7 @@ def question_ids(notebook: str | Path | Any, *, include_hidden: bool = True) -> 
 
     ``include_hidden=False`` skips cells tagged ``hidden`` (what students will see).
     """
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     nb = nbformat.read(notebook, as_version=4) if isinstance(notebook, str | Path) else notebook
     seen: dict[str, None] = {}
     for cell in nb.cells:
@@ -400,6 +401,7 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
 
 def _default_data(nb_path: Path) -> Any:
     """The ``DATA`` default of a notebook's parameters cell (``"small"`` if it has none)."""
+    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     nb = nbformat.read(nb_path, as_version=4)
     cell = next((c for c in nb.cells if "parameters" in _tags(c)), None)
     if cell is None:
