@@ -3,6 +3,7 @@
 #   make materials                regenerate the course into build/ (site, executed notebooks,
 #                                 manifest, student exercises)
 #   make test                     the default test tiers + nbval on the committed notebooks
+#                                 (JOBS pytest-xdist workers)
 #   make lab [LAB_ARGS=--no-browser]      JupyterLab on the workbook
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
 #   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
@@ -36,7 +37,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/benchmarks)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install lab materials notebooks test test-unit test-nbval bench lint clean
+.PHONY: help install lab materials notebooks test test-tiers test-unit test-nbval bench lint clean
 
 help:
 	@sed -n "1,17p" Makefile
@@ -59,17 +60,27 @@ materials: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
 
-test: test-unit test-nbval
+# `make test`: the test tiers, then nbval on the committed notebooks, each with JOBS pytest-xdist
+# workers. tests/conftest.py keeps the tests of one executed notebook in one worker (loadgroup);
+# nbval keeps the cells of one notebook in one worker (loadfile). test-unit and test-nbval run
+# one half each.
+NOTEBOOK_FILES := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+XDIST := -n $(JOBS) -p no:cacheprovider
+
+test: test-tiers test-nbval
+
+test-tiers: $(STAMP)
+	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(XDIST) --dist loadgroup $(TEST_DIRS),@echo "no test folders yet")
 
 test-unit: $(STAMP)
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(TEST_DIRS),@echo "no test folders yet")
 
-# nbval re-runs each committed notebook at its defaults; JOBS notebooks at a time, every one
-# reported (--keep-going) before make fails.
-NBVAL_NOTEBOOKS := $(patsubst notebooks/%.ipynb,nbval/%,$(wildcard notebooks/[0-9][0-9]_*.ipynb))
-
+# nbval re-runs each committed notebook at its defaults and compares the outputs marked for it.
 test-nbval: $(STAMP)
-	$(if $(NBVAL_NOTEBOOKS),@$(MAKE) --no-print-directory --keep-going -j $(JOBS) $(NBVAL_NOTEBOOKS),@echo "no notebooks yet")
+	$(if $(NOTEBOOK_FILES),$(BIN)/python -m pytest $(XDIST) --dist loadfile $(NBVAL_OPTS) $(NOTEBOOK_FILES),@echo "no notebooks yet")
+
+# One notebook: make nbval/03_customer_journey
+NBVAL_NOTEBOOKS := $(patsubst notebooks/%.ipynb,nbval/%,$(NOTEBOOK_FILES))
 
 $(NBVAL_NOTEBOOKS): nbval/%: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL_OPTS) notebooks/$*.ipynb

@@ -123,6 +123,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         ahead.close()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _under_xdist(config):
         _group_for_xdist(items)
@@ -139,8 +140,9 @@ def _group_for_xdist(items: list[pytest.Item]) -> None:
 
     * the tests that read one executed course notebook (so it is executed once, not once
       per worker);
-    * the cells of one notebook under nbval (they run in order in one kernel);
     * the tests of one exercise notebook (its module-scoped executed solution).
+    (nbval cannot be grouped this way: its items ignore the nodeid suffix that xdist_group
+    adds, so the Makefile runs it on its own with ``--dist loadfile``.)
     Everything else is spread over the workers one test at a time. The groups go first,
     longest notebook first, so no long notebook starts last while the other worker idles.
     """
@@ -148,10 +150,7 @@ def _group_for_xdist(items: list[pytest.Item]) -> None:
 
     weight: dict[str, int] = {}
     for item in items:
-        path = Path(str(item.fspath))
-        if path.suffix == ".ipynb":
-            group = f"nbval:{path.stem}"
-        elif "executed_notebook" in getattr(item, "fixturenames", ()):
+        if "executed_notebook" in getattr(item, "fixturenames", ()):
             stems = _wanted_notebooks([item])
             group = f"notebook:{stems[0]}" if len(stems) == 1 else None
         elif "executed_solutions" in getattr(item, "fixturenames", ()):

@@ -41,8 +41,11 @@ def test_makefile_targets_and_parameter_passing():
     assert "crmlab exercises release --out build/exercises" in out
     assert "crmlab notebooks 02_rfm_and_value" in dry("notebooks", "NB=02_rfm_and_value")
     test = dry("test")
-    assert "-m pytest tests/unit" in test
-    assert "--nbval-lax" in test and "nbval_sanitize.cfg notebooks/00_welcome.ipynb" in test
+    # the tiers, then nbval, each with JOBS pytest-xdist workers grouped as conftest/nbval need
+    assert "-m pytest -n 2 -p no:cacheprovider --dist loadgroup tests/unit" in test
+    assert "--dist loadfile --nbval-lax" in test and "nbval_sanitize.cfg notebooks/00_welcome.ipynb" in test
+    assert test.index("--dist loadgroup") < test.index("--nbval-lax")
+    assert "-n 3 " in dry("test", "JOBS=3")
     assert "benchmarks/run.py --quick" in dry("bench", "QUICK=1")
     assert "jupyter lab --notebook-dir=." in dry("lab")
     assert "ruff check" in dry("lint")
