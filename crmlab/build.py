@@ -158,10 +158,24 @@ def split_parameters(
 
 
 def _read(notebook: str | os.PathLike | Mapping) -> Any:
-    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
-    if isinstance(notebook, str | os.PathLike):
-        return nbformat.read(Path(notebook), as_version=4)
-    return notebook
+    """A notebook as a mapping with ``cells`` whose ``source`` is one string.
+
+    v4 files are read as plain JSON: only cell sources and tags are needed here, and
+    importing nbformat costs 2-3 s (its JSON-schema validator), which a build would pay in
+    the main process before any notebook starts. Other versions go through nbformat.
+    """
+    if not isinstance(notebook, str | os.PathLike):
+        return notebook
+    path = Path(notebook)
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    if nb.get("nbformat") != 4:
+        import nbformat
+
+        return nbformat.read(path, as_version=4)
+    for cell in nb.get("cells", []):
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return nb
 
 
 # --------------------------------------------------------------------------- execution
@@ -200,7 +214,6 @@ def execute_notebook(
     to the source notebook's folder. On a failing cell the partly executed notebook is left
     at ``output`` and :class:`NotebookExecutionError` is raised.
     """
-    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
@@ -208,7 +221,7 @@ def execute_notebook(
     source, output = Path(source), Path(output)
     if not source.is_file():
         raise ValueError(f"execute_notebook: no notebook at {source}")
-    src_nb = nbformat.read(source, as_version=4)
+    src_nb = _read(source)
     inject, _ignored = split_parameters(parameters or {}, notebook_parameters(src_nb))
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -235,6 +248,8 @@ def execute_notebook(
         ) from None
     seconds = time.perf_counter() - start
     if clean_metadata:
+        import nbformat
+
         nb = nbformat.read(output, as_version=4)
         nbformat.write(clean_papermill_metadata(nb), output)
     return seconds
@@ -360,12 +375,11 @@ def _exercise_for(stem: str, exercises_dirs: Iterable[Path]) -> Path | None:
 def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
                 out_dir: Path) -> Path:
     """Write ``site/index.html``: the course map with links to each notebook's page."""
-    import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     released = out_dir / "exercises"
     rows = []
     for src in notebooks:
         stem = src.stem
-        nb = nbformat.read(src, as_version=4)
+        nb = _read(src)
         unit, modules = COURSE_MAP.get(stem, ("-", "-"))
         page = site / f"{stem}.html"
         title = html.escape(_title(nb, stem))
