@@ -101,7 +101,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     import concurrent.futures as cf
 
-    from crmlab.build import code_size, discover, execute_in_place
+    from crmlab.build import code_size, discover, execute_in_place, worker_setup
 
     targets = discover(args.notebooks, args.names or None)
     if args.jobs == 1:
@@ -109,7 +109,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
             secs = execute_in_place(nb)
             print(f"{nb.stem}: {secs:.1f} s")
         return 0
-    with cf.ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    with cf.ProcessPoolExecutor(max_workers=args.jobs, initializer=worker_setup) as pool:
         longest_first = sorted(targets, key=lambda nb: -code_size(nb))  # keeps both workers busy
         futures = {pool.submit(execute_in_place, nb): nb for nb in longest_first}
         failed = None

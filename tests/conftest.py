@@ -70,7 +70,9 @@ class _AheadOfTime:
 
     def __init__(self, stems: list[str], jobs: int):
         self.out_dir = Path(tempfile.mkdtemp(prefix="crmlab-nbtests-"))
-        self.pool = cf.ProcessPoolExecutor(max_workers=jobs)
+        from crmlab.build import worker_setup
+
+        self.pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup)
         self.futures: dict[str, cf.Future] = {}
         for stem in stems:
             source = NOTEBOOKS / f"{stem}.ipynb"

@@ -190,3 +190,25 @@ def test_build_welcome_notebook_at_tiny(tmp_path):
     assert results == read_results(out / "notebooks" / "00_welcome.ipynb")
     assert results["n_tables"] >= 19
     assert manifest["notebooks"]["00_welcome"]["seconds"] > 0
+
+
+def test_worker_setup_keeps_notebook_validation_working():
+    """worker_setup() skips jsonschema's optional IRI grammar; nbformat must still read,
+    validate and reject notebooks exactly as before (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from crmlab.build import worker_setup\n"
+        "worker_setup()\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['cell_type'] = 'not-a-cell-type'\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('rejected')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "rejected"
