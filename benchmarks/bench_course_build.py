@@ -187,8 +187,8 @@ def _run(notebooks_dir: Path, floor_repeat: int, default_build: bool, jobs: int 
 
 
 def main(quick: bool = False) -> str:
-    """Full: floor ×3, CI build ×3 (median), default build. Quick: floor ×2, CI build once."""
-    return _run(NOTEBOOKS, floor_repeat=2 if quick else 3, default_build=not quick,
+    """Full: floor ×5, CI build ×3 (medians), default build. Quick: floor ×2, CI build once."""
+    return _run(NOTEBOOKS, floor_repeat=2 if quick else 5, default_build=not quick,
                 build_repeat=1 if quick else 3)
 
 
