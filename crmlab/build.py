@@ -23,6 +23,7 @@ import datetime as _dt
 import html
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
@@ -199,6 +200,29 @@ def clean_papermill_metadata(nb: Any) -> Any:
     return nb
 
 
+class _PapermillParameterNoise(logging.Filter):
+    """Drop papermill's two warnings about parameters cells with trailing comments.
+
+    papermill re-parses the parameters cell itself and warns about every line with a comment
+    ("Unable to parse line ...") and then about every injected name it missed ("Passed unknown
+    parameter ..."). crmlab parses and checks the cell itself (:func:`parse_parameters`,
+    :func:`split_parameters`: only names the cell defines are injected), so in a build log
+    these are noise that hides real warnings.
+    """
+
+    NOISE = ("Unable to parse line", "Passed unknown parameter")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.NOISE)
+
+
+def _quiet_papermill() -> None:
+    for name in ("papermill", "papermill.translators"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _PapermillParameterNoise) for f in log.filters):
+            log.addFilter(_PapermillParameterNoise())
+
+
 def execute_notebook(
     source: str | os.PathLike,
     output: str | os.PathLike,
@@ -221,6 +245,7 @@ def execute_notebook(
     source, output = Path(source), Path(output)
     if not source.is_file():
         raise ValueError(f"execute_notebook: no notebook at {source}")
+    _quiet_papermill()
     src_nb = _read(source)
     inject, _ignored = split_parameters(parameters or {}, notebook_parameters(src_nb))
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -212,3 +212,20 @@ def test_worker_setup_keeps_notebook_validation_working():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "rejected"
+
+
+def test_papermill_parameter_noise_is_filtered(make_notebook, tmp_path, caplog):
+    """Commented parameters cells are the course's convention; papermill's warnings about
+    them ("Unable to parse line", "Passed unknown parameter") must not reach the log, while
+    its other records still do."""
+    import logging
+
+    from crmlab.build import execute_notebook
+
+    nb = make_notebook(tmp_path / "01_x.ipynb", 'DATA = "small"  # which shop\nSEED = 42  # seed',
+                       "print(DATA, SEED)")
+    with caplog.at_level(logging.INFO, logger="papermill"):
+        execute_notebook(nb, tmp_path / "out.ipynb", {"DATA": "tiny"}, cwd=tmp_path)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("papermill")]
+    assert not [m for m in messages if m.startswith(("Unable to parse line", "Passed unknown parameter"))]
+    assert any("Executing notebook with kernel" in m or "Working directory" in m for m in messages)
