@@ -40,12 +40,17 @@ NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebo
 .PHONY: help install lab materials notebooks test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,17p" Makefile
+	@sed -n "1,14p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
+# Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
+# kernel and test worker imports pandas, scipy and scikit-learn, and where
+# PYTHONDONTWRITEBYTECODE is set (as on CI machines) nothing would ever cache the compiled
+# modules, so each process would compile them again.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m compileall -q crmlab
 	@touch $@
 
 install: $(STAMP)
