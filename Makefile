@@ -66,7 +66,8 @@ notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
 
 # `make test`: the test tiers, then nbval on the committed notebooks, each with JOBS pytest-xdist
-# workers. tests/conftest.py keeps the tests of one executed notebook in one worker (loadgroup);
+# workers. tests/conftest.py keeps the tests of one executed notebook in one worker (its own
+# loadgroup scheduler; --no-loadscope-reorder keeps its longest-first order);
 # nbval keeps the cells of one notebook in one worker (loadfile). test-unit and test-nbval run
 # one half each.
 NOTEBOOK_FILES := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
@@ -75,7 +76,7 @@ XDIST := -n $(JOBS) -p no:cacheprovider
 test: test-tiers test-nbval
 
 test-tiers: $(STAMP)
-	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(XDIST) --dist loadgroup $(TEST_DIRS),@echo "no test folders yet")
+	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(XDIST) --dist loadgroup --no-loadscope-reorder $(TEST_DIRS),@echo "no test folders yet")
 
 test-unit: $(STAMP)
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(TEST_DIRS),@echo "no test folders yet")

@@ -125,10 +125,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         ahead.close()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _under_xdist(config):
-        _group_for_xdist(items)
+        _longest_groups_first(items)
     if config.getoption("--runslow") or "slow" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with --runslow or -m slow")
@@ -137,37 +136,69 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _group_for_xdist(items: list[pytest.Item]) -> None:
-    """``pytest -n N --dist loadgroup``: keep what must share one process together.
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work of a test under ``pytest -n N --dist loadgroup`` (see below).
 
-    * the tests that read one executed course notebook (so it is executed once, not once
-      per worker);
-    * the tests of one exercise notebook (its module-scoped executed solution).
-    (nbval cannot be grouped this way: its items ignore the nodeid suffix that xdist_group
-    adds, so the Makefile runs it on its own with ``--dist loadfile``.)
-    Everything else is spread over the workers one test at a time. The groups go first,
-    longest notebook first, so no long notebook starts last while the other worker idles.
+    * every test of ``tests/notebooks/test_NN_*.py`` and of one notebook's parametrization of
+      ``tests/notebooks/test_notebooks.py``: ``notebook:NN``, so the notebook is executed once,
+      in one worker (the session fixture caches it per process);
+    * one exercise notebook's tests in ``tests/exercises/test_exercise_notebooks.py``:
+      ``exercise:NN`` (its solution is executed once per module and worker);
+    * any other test is a unit of its own.
     """
+    path, _, rest = nodeid.partition("::")
+    name = Path(path).name
+    numbered = re.match(r"test_(\d\d)_", name)
+    param = re.search(r"\[(\d\d)_[^\]]*\]$", rest)
+    if numbered and Path(path).parent.name == "notebooks":
+        return f"notebook:{numbered.group(1)}"
+    if name == "test_notebooks.py" and param:
+        return f"notebook:{param.group(1)}"
+    if name == "test_exercise_notebooks.py" and param:
+        return f"exercise:{param.group(1)}"
+    return nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` groups by :func:`xdist_scope` (by notebook), not by xdist_group marks.
+
+    pytest 9.2's structured node ids broke xdist 3.8's loadgroup, which appends the group to
+    ``item._nodeid`` (pytest-dev/pytest-xdist#1386): marked tests were silently spread over
+    the workers and notebooks executed once per worker. This scheduler derives the group from
+    the node id itself, so it works with any pytest.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class NotebookScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return NotebookScheduling(config, log)
+
+
+def _longest_groups_first(items: list[pytest.Item]) -> None:
+    """Put the notebook and exercise groups first, longest notebook first, so no long
+    notebook starts last while the other worker idles (the scheduler keeps this order)."""
     from crmlab.build import code_size
 
-    weight: dict[str, int] = {}
-    for item in items:
-        if "executed_notebook" in getattr(item, "fixturenames", ()):
-            stems = _wanted_notebooks([item])
-            group = f"notebook:{stems[0]}" if len(stems) == 1 else None
-        elif "executed_solutions" in getattr(item, "fixturenames", ()):
-            callspec = getattr(item, "callspec", None)
-            param = callspec.params.get("path") if callspec else None
-            group = f"exercise:{param.stem}" if isinstance(param, Path) else None
-        else:
-            group = None
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-            kind, stem = group.split(":", 1)
-            source = (ROOT / "exercises" if kind == "exercise" else NOTEBOOKS) / f"{stem}.ipynb"
-            weight[item.nodeid] = code_size(source) if source.is_file() else 0
-    order = {item.nodeid: i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (item.nodeid not in weight, -weight.get(item.nodeid, 0), order[item.nodeid]))
+    sizes: dict[str, int] = {}
+
+    def weight(item: pytest.Item) -> int:
+        scope = xdist_scope(item.nodeid)
+        if scope == item.nodeid:
+            return -1
+        if scope not in sizes:
+            kind, number = scope.split(":", 1)
+            folder = ROOT / "exercises" if kind == "exercise" else NOTEBOOKS
+            found = sorted(folder.glob(f"{number}_*.ipynb"))
+            sizes[scope] = code_size(found[0]) if found else 0
+        return sizes[scope]
+
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (-weight(item), order[id(item)]))
 
 
 def load_test_params(path: Path = TEST_PARAMS_FILE) -> dict[str, dict[str, Any]]:

@@ -42,7 +42,7 @@ def test_makefile_targets_and_parameter_passing():
     assert "crmlab notebooks 02_rfm_and_value" in dry("notebooks", "NB=02_rfm_and_value")
     test = dry("test")
     # the tiers, then nbval, each with JOBS pytest-xdist workers grouped as conftest/nbval need
-    assert "-m pytest -n 2 -p no:cacheprovider --dist loadgroup tests/unit" in test
+    assert "-m pytest -n 2 -p no:cacheprovider --dist loadgroup --no-loadscope-reorder tests/unit" in test
     assert "--dist loadfile --nbval-lax" in test and "nbval_sanitize.cfg notebooks/00_welcome.ipynb" in test
     assert test.index("--dist loadgroup") < test.index("--nbval-lax")
     assert "-n 3 " in dry("test", "JOBS=3")
