@@ -52,7 +52,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from crmlab._checks import as_frame, require_columns
+from crmlab._checks import as_frame, as_timestamp, require_columns
 from crmlab.journey import wilson_interval
 
 __all__ = [
@@ -655,13 +655,7 @@ DEMOGRAPHICS = ("age_band", "gender", "region", "device")
 
 
 def _as_of(as_of: Any, func: str) -> np.datetime64:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{func}: as_of={as_of!r} is not a date/time; pass e.g. campaigns.send_ts.") from err
-    if ts is pd.NaT:
-        raise ValueError(f"{func}: as_of is missing (NaT).")
-    return ts.to_datetime64().astype("datetime64[ns]")
+    return as_timestamp(as_of, "as_of", func=func).to_datetime64().astype("datetime64[ns]")
 
 
 def _ts(frame: pd.DataFrame, table: str, col: str, func: str) -> np.ndarray:
