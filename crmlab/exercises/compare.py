@@ -539,3 +539,21 @@ def compare(answer: Any, expected: Any, options: CompareOptions | None = None,
         return _fail("your answer is None — did you assign the result to the variable "
                      "(and not just print it)?")
     return _compare(answer, expected, opts, "your answer")
+
+
+def compare_nonzero_labels(answer: Any, expected: pd.Series) -> Verdict:
+    """Compare per-label numbers (e.g. per channel) ignoring labels whose value is 0.
+
+    A ``value_counts`` on a categorical column lists every category, zeros included; on a
+    string column it lists only the values present. Both are right, so zero rows of the
+    answer are dropped (and labels read as strings) before an order-free comparison. A
+    one-column frame or a dict is read as the Series it stands for.
+    """
+    if isinstance(answer, pd.DataFrame) and answer.shape[1] == 1:
+        answer = answer.iloc[:, 0]
+    if isinstance(answer, dict):
+        answer = pd.Series(answer)
+    if isinstance(answer, pd.Series) and pd.api.types.is_numeric_dtype(answer):
+        answer = answer[answer != 0]
+        answer.index = answer.index.astype(str)
+    return compare(answer, expected, CompareOptions(ignore_row_order=True))

@@ -7,26 +7,11 @@ pandas/numpy route, so a passing solution run cross-checks both.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from crmlab import journey
 from crmlab.exercises import question
-from crmlab.exercises.compare import CompareOptions, compare
-
-
-def _nonzero_counts(answer: Any, expected: pd.Series):
-    """Compare per-channel credit ignoring channels credited with 0 (a categorical
-    value_counts lists them, a string one does not; both are right)."""
-    if isinstance(answer, pd.DataFrame) and answer.shape[1] == 1:
-        answer = answer.iloc[:, 0]
-    if isinstance(answer, dict):
-        answer = pd.Series(answer)
-    if isinstance(answer, pd.Series) and pd.api.types.is_numeric_dtype(answer):
-        answer = answer[answer != 0]
-        answer.index = answer.index.astype(str)
-    return compare(answer, expected, CompareOptions(ignore_row_order=True))
+from crmlab.exercises.compare import compare_nonzero_labels
 
 
 @question("journey_funnel_counts",
@@ -69,7 +54,7 @@ def wilson_checkout(shop) -> list[float]:
     return [float(low), float(high)]
 
 
-@question("journey_last_touch", compare=_nonzero_counts,
+@question("journey_last_touch", compare=compare_nonzero_labels,
           hint="Last touch gives each purchase to the traffic source of the session that "
                "bought (converted sessions only). A Series indexed by channel with the number "
                "of conversions.")

@@ -8,14 +8,13 @@ solutions take the plain pandas/numpy route, so a passing solution run cross-che
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmlab import support as S
 from crmlab.exercises import mistake, question, variant
-from crmlab.exercises.compare import CompareOptions, compare
+from crmlab.exercises.compare import compare_nonzero_labels
 
 #: Numbers stated in the exercise texts (kept here so texts and answers agree).
 FRT_TARGET_HOURS = {"low": 24.0, "medium": 8.0, "high": 4.0, "urgent": 1.0}
@@ -24,24 +23,11 @@ PEAK_FACTOR = 3.0  # Double 11: three times the usual calls in the busiest hour
 SL_TARGET, ANSWER_SECONDS, SHRINKAGE = 0.8, 20.0, 0.3
 
 
-def _nonzero_shares(answer: Any, expected: pd.Series):
-    """Compare per-channel numbers ignoring channels with 0 (a categorical value_counts lists
-    them, a string one does not; both are right)."""
-    if isinstance(answer, pd.DataFrame) and answer.shape[1] == 1:
-        answer = answer.iloc[:, 0]
-    if isinstance(answer, dict):
-        answer = pd.Series(answer)
-    if isinstance(answer, pd.Series) and pd.api.types.is_numeric_dtype(answer):
-        answer = answer[answer != 0]
-        answer.index = answer.index.astype(str)
-    return compare(answer, expected, CompareOptions(ignore_row_order=True))
-
-
 def _metrics(shop) -> pd.DataFrame:
     return S.ticket_metrics(shop.tickets, end=shop.end_ts)
 
 
-@question("support_channel_share", compare=_nonzero_shares,
+@question("support_channel_share", compare=compare_nonzero_labels,
           hint="Share = tickets of the channel / all tickets (the shares add up to 1). A Series "
                "indexed by channel, e.g. value_counts(normalize=True).")
 def channel_share(shop) -> pd.Series:
