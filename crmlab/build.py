@@ -489,9 +489,7 @@ def longest_first(jobs_list: list[_Job], previous_manifest: Path) -> list[_Job]:
 
 def code_size(notebook: str | os.PathLike) -> int:
     """Characters of code in a notebook: a rough stand-in for its run time when scheduling."""
-    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    return sum(len("".join(c.get("source", ""))) for c in nb.get("cells", [])
-               if c.get("cell_type") == "code")
+    return sum(len(c["source"]) for c in _read(notebook)["cells"] if c.get("cell_type") == "code")
 
 
 def build(
