@@ -229,3 +229,80 @@ def test_papermill_parameter_noise_is_filtered(make_notebook, tmp_path, caplog):
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("papermill")]
     assert not [m for m in messages if m.startswith(("Unable to parse line", "Passed unknown parameter"))]
     assert any("Executing notebook with kernel" in m or "Working directory" in m for m in messages)
+
+
+# ----------------------------------------------------------------------------- HTML pages
+
+
+def _executed_notebook_with_every_output_kind(path: Path) -> Path:
+    """A notebook as papermill leaves it: markdown with a raw <img>, a PNG, an HTML table,
+    plain text, stderr and a cell without output (written by hand, no kernel needed)."""
+    import base64
+
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+    )).decode()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    md = nbformat.v4.new_markdown_cell(
+        '# Title 標題\n\nA figure <img src="x.png"> and one with text <img alt="logo" src="y.png">.\n\n'
+        "```python\nprint('<img src=\"not-a-tag.png\">')\n```"
+    )
+    plot = nbformat.v4.new_code_cell("plt.plot([1, 2])", execution_count=1, outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+    ])
+    table = nbformat.v4.new_code_cell("df", execution_count=2, outputs=[
+        nbformat.v4.new_output("execute_result", execution_count=2, data={
+            "text/html": '<table class="dataframe"><tr><td>1 &lt; 2</td></tr></table>',
+            "text/plain": "   a\n0  1",
+        }),
+    ])
+    text = nbformat.v4.new_code_cell("print(1); warn()", execution_count=3, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: <careful>\n"),
+    ])
+    empty = nbformat.v4.new_code_cell("x = 1", execution_count=4)
+    nb.cells = [md, plot, table, text, empty]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_course_pages_equal_nbconvert_pages(tmp_path):
+    """The build's exporter skips nbconvert's BeautifulSoup pass and makes the same edits on
+    the tags (accessible_html); the pages must parse to the same tree as nbconvert's own
+    HTMLExporter output (the reference), with the same alt texts and focusable cells."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from crmlab.build import MISSING_ALT, _html_page, _own_html
+
+    source = _executed_notebook_with_every_output_kind(tmp_path / "nb.ipynb")
+    reference = HTMLExporter()
+    reference.register_filter("clean_html", _own_html)
+    theirs = BeautifulSoup(reference.from_filename(str(source))[0], "html.parser")
+    _html_page(source, tmp_path / "nb.html")
+    ours = BeautifulSoup((tmp_path / "nb.html").read_text(encoding="utf-8"), "html.parser")
+    assert ours == theirs
+    assert str(ours) == str(theirs)
+    alts = [img.get("alt") for img in ours.find_all("img")]
+    assert alts == [MISSING_ALT, "logo", MISSING_ALT]  # markdown image, own alt, the PNG
+    focusable = ours.select("div.jp-Cell-inputWrapper, div.jp-OutputArea-output")
+    assert len(focusable) == 5 + 4  # five inputs; image, table, stdout, stderr outputs
+    assert all(div["tabindex"] == "0" for div in focusable)
+
+
+def test_accessible_html_edits_only_whole_tags_and_class_tokens():
+    from crmlab.build import MISSING_ALT, accessible_html
+
+    page = (
+        '<div class="jp-OutputArea-outputWrapper"><div class="a jp-OutputArea-output b">'
+        '<IMG src="p.png"/><img alt="" src="q.png"></div>'
+        '<div class="jp-Cell-inputWrapper" tabindex="-1"><pre>&lt;img src="r"&gt;</pre></div></div>'
+    )
+    assert accessible_html(page) == (
+        '<div class="jp-OutputArea-outputWrapper"><div class="a jp-OutputArea-output b" tabindex="0">'
+        f'<img alt="{MISSING_ALT}" src="p.png"/><img alt="" src="q.png"></div>'
+        '<div class="jp-Cell-inputWrapper" tabindex="-1"><pre>&lt;img src="r"&gt;</pre></div></div>'
+    )
