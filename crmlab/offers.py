@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import optimize, sparse, stats
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
@@ -528,36 +529,70 @@ def power_two_proportions(p_control: float, p_treatment: float, n_control: float
     a = _prob(alpha, "alpha", func)
     if n_control <= 0 or n_treatment <= 0:
         raise ValueError(f"{func}: n_control and n_treatment must be positive.")
+    return _power(pc, pt, float(n_control), float(n_treatment), _z_alpha(a, two_sided), two_sided)
+
+
+def _normal_cdf(x: float) -> float:
+    """Phi(x) from the error function: the same number as ``scipy.stats.norm.cdf`` for one
+    float, without scipy's per-call overhead (the sample-size solver calls it thousands of times)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _power(pc: float, pt: float, n_control: float, n_treatment: float, za: float,
+           two_sided: bool) -> float:
+    """:func:`power_two_proportions` on checked inputs, with the critical value ``za`` given."""
     pbar = (n_control * pc + n_treatment * pt) / (n_control + n_treatment)
     se0 = math.sqrt(pbar * (1 - pbar) * (1 / n_control + 1 / n_treatment))
     se1 = math.sqrt(pc * (1 - pc) / n_control + pt * (1 - pt) / n_treatment)
-    za = _z_alpha(a, two_sided)
     d = abs(pt - pc)
-    power = stats.norm.cdf((d - za * se0) / se1)
+    power = _normal_cdf((d - za * se0) / se1)
     if two_sided:
-        power += stats.norm.cdf((-d - za * se0) / se1)
+        power += _normal_cdf((-d - za * se0) / se1)
     return float(power)
 
 
-def minimum_detectable_uplift(p_control: float, n_control: float, n_treatment: float,
-                              alpha: float = 0.05, power: float = 0.8, two_sided: bool = True) -> float:
+def minimum_detectable_uplift(p_control: ArrayLike, n_control: ArrayLike, n_treatment: ArrayLike,
+                              alpha: float = 0.05, power: float = 0.8,
+                              two_sided: bool = True) -> float | np.ndarray:
     """Smallest uplift ``p_t - p_c > 0`` detected with the given power (solved numerically).
 
     The question to ask *before* a campaign: with this holdout, which effects could we
     possibly see? A campaign whose plausible uplift is below this number cannot be judged by
     its own A/B read -- pool campaigns or enlarge the holdout.
+
+    ``p_control``, ``n_control`` and ``n_treatment`` may be numbers or arrays (broadcast
+    together, e.g. one row per campaign); arrays give an array of the same shape. NaN where
+    not even a jump to 100% conversion would be detected.
     """
     func = "minimum_detectable_uplift"
-    pc = _prob(p_control, "p_control", func)
     target = _prob(power, "power", func)
+    za = _z_alpha(_prob(alpha, "alpha", func), two_sided)
+    try:
+        pcs, ncs, nts = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in
+                                              (p_control, n_control, n_treatment)))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{func}: p_control, n_control and n_treatment must be numbers or arrays "
+                         f"of the same length ({err}).") from err
+    bad = ~((pcs > 0) & (pcs < 1))
+    if bad.any():
+        first = float(pcs.flat[int(np.flatnonzero(bad.ravel())[0])])
+        raise ValueError(f"{func}: p_control={first!r} must be strictly between 0 and 1 "
+                         f"({int(bad.sum())} value(s)); clip rates of 0 or 1, e.g. to [0.01, 0.95].")
+    if not ((ncs > 0) & (nts > 0)).all():
+        raise ValueError(f"{func}: n_control and n_treatment must be positive (group sizes).")
 
-    def gap(delta: float) -> float:
-        return power_two_proportions(pc, pc + delta, n_control, n_treatment, alpha, two_sided) - target
+    def solve(pc: float, nc: float, nt: float) -> float:
+        def gap(delta: float) -> float:
+            return _power(pc, pc + delta, nc, nt, za, two_sided) - target
 
-    hi = 1 - pc - 1e-9
-    if gap(hi) < 0:
-        return float("nan")  # not even a jump to 100% conversion is detectable
-    return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-10))
+        hi = 1 - pc - 1e-9
+        if gap(hi) < 0:
+            return float("nan")  # not even a jump to 100% conversion is detectable
+        return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-10))
+
+    out = np.array([solve(*args) for args in zip(pcs.ravel().tolist(), ncs.ravel().tolist(),
+                                                  nts.ravel().tolist(), strict=True)])
+    return float(out[0]) if pcs.ndim == 0 else out.reshape(pcs.shape)
 
 
 # ---------------------------------------------------------------------------------------

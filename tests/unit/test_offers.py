@@ -166,6 +166,43 @@ def test_minimum_detectable_uplift():
     assert O.minimum_detectable_uplift(0.10, 2000, 8000) < mde / 2.5  # ~ 1 / sqrt(n)
 
 
+def test_minimum_detectable_uplift_inverts_the_closed_form_sample_size():
+    # Fleiss's closed form gives n_c for a 0.10 -> 0.13 uplift at a 20% holdout; at that n_c
+    # the smallest detectable uplift is 0.03 again (up to the far tail the power formula adds).
+    n_c = O.sample_size_two_proportions(0.10, 0.13, ratio=4)["n_control_exact"]
+    assert O.minimum_detectable_uplift(0.10, n_c, 4 * n_c) == pytest.approx(0.03, rel=1e-4)
+
+
+def test_minimum_detectable_uplift_arrays_match_scalars():
+    pcs = np.array([0.02, 0.10, 0.30, 0.90])
+    ncs = np.array([50, 200, 1000, 5])
+    out = O.minimum_detectable_uplift(pcs, ncs, 4 * ncs)
+    assert isinstance(out, np.ndarray) and out.shape == (4,)
+    expected = [O.minimum_detectable_uplift(float(p), int(n), int(4 * n)) for p, n in zip(pcs, ncs, strict=True)]
+    np.testing.assert_allclose(out, expected, rtol=0, atol=0)
+    assert np.isnan(out[-1])  # 90% -> 100% is not detectable with 5 held out, 20 treated
+    curve = O.minimum_detectable_uplift(0.05, np.geomspace(10, 1000, 5), np.geomspace(40, 4000, 5))
+    assert np.all(np.diff(curve) < 0)  # a bigger holdout detects smaller uplifts (broadcast p_c)
+    assert isinstance(O.minimum_detectable_uplift(0.10, 200, 800), float)
+
+
+def test_power_uses_the_normal_cdf_scipy_gives():
+    xs = np.linspace(-8, 8, 161)
+    np.testing.assert_allclose([O._normal_cdf(float(x)) for x in xs], stats.norm.cdf(xs),
+                               rtol=1e-12, atol=1e-300)
+
+
+def test_minimum_detectable_uplift_bad_input():
+    with pytest.raises(ValueError, match="p_control=0.0 must be strictly between 0 and 1.*clip"):
+        O.minimum_detectable_uplift(np.array([0.1, 0.0]), 100, 400)
+    with pytest.raises(ValueError, match="positive"):
+        O.minimum_detectable_uplift(0.1, np.array([100, 0]), 400)
+    with pytest.raises(ValueError, match="same length"):
+        O.minimum_detectable_uplift([0.1, 0.2, 0.3], [100, 200], 400)
+    with pytest.raises(ValueError, match="power"):
+        O.minimum_detectable_uplift(0.1, 100, 400, power=1.2)
+
+
 def test_sample_size_bad_input():
     with pytest.raises(ValueError, match="zero"):
         O.sample_size_two_proportions(0.1, 0.1)
