@@ -214,9 +214,11 @@ def _between(ts: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarra
     return ((ts >= start) & (ts < end)).to_numpy(dtype=bool, copy=True)
 
 
-# Intermediate tables shared by several indicators of one period (the order lines behind the
-# return and defect rates, the campaign reads, the campaign money, the SLA table) are
-# computed once per :func:`compute_indicators` call. Outside such a call nothing is cached.
+# Intermediate tables shared by several indicators (the order lines behind the return and
+# defect rates, the campaign reads and money, the SLA table) are computed once per
+# :func:`compute_indicators` call, and the shop-wide ones (every order line, every campaign's
+# read) once per report (:func:`kpi_history`, :func:`scorecard`), each period taking its rows.
+# Outside such a call nothing is cached: the tables may change between calls.
 _SHARED: dict[tuple, Any] | None = None
 
 
@@ -443,26 +445,39 @@ def product_rating(reviews: pd.DataFrame, start: object, end: object,
 
 def _period_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame,
                   start: object, end: object) -> pd.DataFrame:
-    """Order lines of the orders placed in the period with the returns requested before ``end``
-    (:func:`crmlab.aftersales.return_lines`). Lines not in ``order_items`` (e.g. when it was
-    filtered to some products) do not count, nor do their returns."""
-    key = ("lines", id(orders), id(order_items), id(returns), start, end)
-    return _shared(key, lambda: _period_lines_now(orders, order_items, returns, start, end))
+    """Order lines of the orders placed in the period with ``returned`` meaning "a return was
+    requested before ``end``", and the return ``reason``. Lines not in ``order_items`` (e.g.
+    when it was filtered to some products) do not count, nor do their returns.
+
+    Sliced from :func:`_shop_lines`, the shop's lines computed once per report.
+    """
+    lines = _shop_lines(orders, order_items, returns)
+    s, e = _period(start, end)
+    sub = lines.loc[_between(lines["order_ts"], s, e)] if len(lines) else lines
+    if len(sub) == 0:
+        return pd.DataFrame({"returned": np.zeros(0, dtype=bool), "reason": pd.Series([], dtype="str")})
+    returned = sub["returned"].to_numpy(dtype=bool) & (sub["requested_ts"] < e).to_numpy(dtype=bool)
+    return pd.DataFrame({"returned": returned, "reason": sub["reason"].to_numpy()})
 
 
-def _period_lines_now(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame,
-                      start: object, end: object) -> pd.DataFrame:
-    o = _period_orders(orders, start, end, ("order_id", "customer_id", "order_ts"))
-    _, e = _period(start, end)
+def _shop_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+    """Every order line with its return (:func:`crmlab.aftersales.return_lines`): the same for
+    every period, so a report (:func:`kpi_history`, :func:`scorecard`) computes it once."""
+    key = ("lines", id(orders), id(order_items), id(returns))
+    return _shared(key, lambda: _shop_lines_now(orders, order_items, returns))
+
+
+def _shop_lines_now(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+    o = _orders(orders, ("order_id", "customer_id", "order_ts"))
     oi = _frame(order_items, "order_items")
     _require(oi, "order_items", ["order_id", "line_no"])
     r = _frame(returns, "returns")
     _require(r, "returns", ["order_id", "line_no", "requested_ts"])
+    _datetime(r, "returns", "requested_ts")
     items = oi.loc[oi["order_id"].isin(o["order_id"]).to_numpy()]
     if len(items) == 0:
-        return items
-    rr = r.loc[(_datetime(r, "returns", "requested_ts") < e).to_numpy()]
-    rr = rr.merge(items[["order_id", "line_no"]], on=["order_id", "line_no"], how="inner")
+        return pd.DataFrame(columns=["order_ts", "returned", "requested_ts", "reason"])
+    rr = r.merge(items[["order_id", "line_no"]], on=["order_id", "line_no"], how="inner")
     return aftersales.return_lines(o, items, rr)
 
 
@@ -551,18 +566,33 @@ def _campaign_reads_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: 
         out = pd.DataFrame(columns=_READ_COLUMNS)
         out.attrs["skipped"] = []
         return out
+    every, unreadable = _every_campaign_read(contacts)
+    sent = np.unique(cc["campaign_id"].to_numpy())
+    keep = every["campaign_id"].isin(sent).to_numpy() if len(every) else np.zeros(0, dtype=bool)
+    out = every.loc[keep].reset_index(drop=True) if keep.any() else pd.DataFrame(columns=_READ_COLUMNS)
+    out.attrs["skipped"] = [{"campaign_id": int(k)} for k in sent if k in unreadable]
+    return out
+
+
+def _every_campaign_read(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+    """:func:`crmlab.offers.ab_test` of every campaign with both arms, and the ids of those
+    without. A campaign's read depends on its own contacts only, so each report computes
+    this once and every period takes its campaigns' rows."""
+    return _shared(("reads", id(contacts)), lambda: _every_campaign_read_now(contacts))
+
+
+def _every_campaign_read_now(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+    cc = _frame(contacts, "campaign_contacts")
+    _require(cc, "campaign_contacts", ["campaign_id", "group", "converted", "revenue"])
     w = offers.treatment_flags(cc["group"], "campaign_contacts", "group", "campaign_reads")
     arms = pd.DataFrame({"campaign_id": cc["campaign_id"].to_numpy(), "w": w}).groupby("campaign_id")["w"]
-    both = arms.agg(lambda x: bool(x.any() and (~x).any()))
+    both = (arms.max() & ~arms.min()).astype(bool)
     readable = both.index[both.to_numpy()]
-    skipped = [{"campaign_id": int(k)} for k in both.index[~both.to_numpy()]]
+    unreadable = set(both.index[~both.to_numpy()].tolist())
     sub = cc.loc[cc["campaign_id"].isin(readable).to_numpy()]
     if len(sub) == 0:
-        out = pd.DataFrame(columns=_READ_COLUMNS)
-    else:
-        out = offers.ab_test(sub, by="campaign_id", value="revenue")
-    out.attrs["skipped"] = skipped
-    return out
+        return pd.DataFrame(columns=_READ_COLUMNS), unreadable
+    return offers.ab_test(sub, by="campaign_id", value="revenue"), unreadable
 
 
 def conversion_uplift(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object,
@@ -617,16 +647,31 @@ def campaign_money(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.D
                                                     start, end))
 
 
+_MONEY_COLUMNS = ["campaign_id", "spend", "incremental_margin", "net_profit", "roi",
+                  "incremental_revenue"]
+
+
 def _campaign_money_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
                         order_items: pd.DataFrame, products: pd.DataFrame, start: object,
                         end: object) -> pd.DataFrame:
     reads = campaign_reads(contacts, campaigns, start, end)
     if len(reads) == 0:
-        return pd.DataFrame(columns=["campaign_id", "spend", "incremental_margin", "net_profit",
-                                     "roi", "incremental_revenue"])
-    cc, cp = _period_campaigns(contacts, campaigns, start, end)
+        return pd.DataFrame(columns=_MONEY_COLUMNS)
+    every = _shared(("money", id(contacts), id(campaigns), id(orders), id(order_items), id(products)),
+                    lambda: _every_campaign_money(contacts, campaigns, orders, order_items, products))
+    return every.loc[every["campaign_id"].isin(reads["campaign_id"]).to_numpy()].reset_index(drop=True)
+
+
+def _every_campaign_money(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
+                          order_items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """:func:`crmlab.offers.campaign_economics` of every readable campaign (each campaign's
+    money depends on its own contacts and window only; periods take their rows)."""
+    reads, _ = _every_campaign_read(contacts)
+    cc = _frame(contacts, "campaign_contacts")
     cc = cc.loc[cc["campaign_id"].isin(reads["campaign_id"]).to_numpy()]
+    cp = _frame(campaigns, "campaigns")
     _require(cp, "campaigns", ["window_days", "cost_per_contact"])
+    cp = cp.loc[cp["campaign_id"].isin(reads["campaign_id"]).to_numpy()]
     outcomes = offers.contact_outcomes(cc, cp, orders, order_items, products)
     econ = offers.campaign_economics(outcomes, cp)
     inc = reads.set_index("campaign_id")["incremental_value"]
@@ -1061,8 +1106,9 @@ def scorecard(shop: Any, period: object = None, freq: str = "QE", targets: pd.Da
     ps, pe = previous_period(s, e, freq)
     tfreq = freq if _is_one_period(s, e, freq) else None
     names = _names(indicators)
-    now = compute_indicators(shop, s, e, names)
-    before = compute_indicators(shop, ps, pe, names)
+    with _sharing():
+        now = compute_indicators(shop, s, e, names)
+        before = compute_indicators(shop, ps, pe, names)
     tg = _targets(targets)
     rows = []
     for name in names:
@@ -1098,8 +1144,10 @@ def kpi_history(shop: Any, freq: str = "ME", indicators: Iterable[str] | None = 
     names = _names(indicators)
     tg = _targets(targets)
     rows = []
-    for per in full_periods(shop, freq).itertuples(index=False):
-        values = compute_indicators(shop, per.start, per.end, names)
+    with _sharing():  # the shop-wide tables behind several indicators, once for all periods
+        periods = [(per, compute_indicators(shop, per.start, per.end, names))
+                   for per in full_periods(shop, freq).itertuples(index=False)]
+    for per, values in periods:
         for name in names:
             ind = INDICATORS[name]
             target, tol = _target_for(tg, name, freq)
