@@ -308,6 +308,16 @@ def test_return_and_defect_rates_by_hand():
     assert kpi.return_rate(o, oi, r, "2024-04-01", "2024-07-08") == pytest.approx(3 / 5)
 
 
+def test_shop_wide_tables_are_not_kept_between_calls():
+    # Reports compute every order line once and slice it per period; nothing may be kept
+    # after the call, or a table changed in place would give stale rates.
+    o, oi, r = hand_orders(), hand_items(), hand_returns()
+    assert kpi.return_rate(o, oi, r, *Q2) == pytest.approx(2 / 5)
+    r.loc[r["order_id"] == 6, "requested_ts"] = pd.Timestamp("2024-06-30 23:30")  # now inside Q2
+    assert kpi.return_rate(o, oi, r, *Q2) == pytest.approx(3 / 5)
+    assert kpi._SHARED is None
+
+
 # --------------------------------------------------------------------------------------
 # marketing
 # --------------------------------------------------------------------------------------
