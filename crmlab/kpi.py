@@ -220,17 +220,20 @@ def _between(ts: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarra
 # read) once per report (:func:`kpi_history`, :func:`scorecard`), each period taking its rows.
 # Outside such a call nothing is cached: the tables may change between calls.
 _SHARED: dict[tuple, Any] | None = None
+_SHOP_WIDE = False  # inside a report: shop-wide tables, sliced per period
 
 
 @contextmanager
-def _sharing() -> Iterator[None]:
-    global _SHARED
-    outer = _SHARED
+def _sharing(shop_wide: bool = False) -> Iterator[None]:
+    global _SHARED, _SHOP_WIDE
+    outer, outer_wide = _SHARED, _SHOP_WIDE
     if outer is None:
         _SHARED = {}
+    _SHOP_WIDE = outer_wide or shop_wide
     try:
         yield
     finally:
+        _SHOP_WIDE = outer_wide
         if outer is None:
             _SHARED = None
 
@@ -449,25 +452,26 @@ def _period_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.D
     requested before ``end``", and the return ``reason``. Lines not in ``order_items`` (e.g.
     when it was filtered to some products) do not count, nor do their returns.
 
-    Sliced from :func:`_shop_lines`, the shop's lines computed once per report.
+    In a report (:func:`kpi_history`, :func:`scorecard`) every order line is computed once
+    and each period takes its rows; a single call computes the period's lines only.
     """
-    lines = _shop_lines(orders, order_items, returns)
     s, e = _period(start, end)
-    sub = lines.loc[_between(lines["order_ts"], s, e)] if len(lines) else lines
-    if len(sub) == 0:
+    if _SHOP_WIDE:
+        lines = _shared(("lines", id(orders), id(order_items), id(returns)),
+                        lambda: _order_lines(orders, order_items, returns))
+        lines = lines.loc[_between(lines["order_ts"], s, e)] if len(lines) else lines
+    else:
+        lines = _order_lines(_period_orders(orders, s, e, ("order_id", "customer_id", "order_ts")),
+                             order_items, returns)
+    if len(lines) == 0:
         return pd.DataFrame({"returned": np.zeros(0, dtype=bool), "reason": pd.Series([], dtype="str")})
-    returned = sub["returned"].to_numpy(dtype=bool) & (sub["requested_ts"] < e).to_numpy(dtype=bool)
-    return pd.DataFrame({"returned": returned, "reason": sub["reason"].to_numpy()})
+    returned = lines["returned"].to_numpy(dtype=bool) & (lines["requested_ts"] < e).to_numpy(dtype=bool)
+    return pd.DataFrame({"returned": returned, "reason": lines["reason"].to_numpy()})
 
 
-def _shop_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
-    """Every order line with its return (:func:`crmlab.aftersales.return_lines`): the same for
-    every period, so a report (:func:`kpi_history`, :func:`scorecard`) computes it once."""
-    key = ("lines", id(orders), id(order_items), id(returns))
-    return _shared(key, lambda: _shop_lines_now(orders, order_items, returns))
-
-
-def _shop_lines_now(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+def _order_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+    """The lines of ``orders`` with their returns, whenever requested
+    (:func:`crmlab.aftersales.return_lines`)."""
     o = _orders(orders, ("order_id", "customer_id", "order_ts"))
     oi = _frame(order_items, "order_items")
     _require(oi, "order_items", ["order_id", "line_no"])
@@ -566,7 +570,10 @@ def _campaign_reads_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: 
         out = pd.DataFrame(columns=_READ_COLUMNS)
         out.attrs["skipped"] = []
         return out
-    every, unreadable = _every_campaign_read(contacts)
+    if _SHOP_WIDE:
+        every, unreadable = _shared(("reads", id(contacts)), lambda: _reads_of(contacts))
+    else:
+        every, unreadable = _reads_of(cc)
     sent = np.unique(cc["campaign_id"].to_numpy())
     keep = every["campaign_id"].isin(sent).to_numpy() if len(every) else np.zeros(0, dtype=bool)
     out = every.loc[keep].reset_index(drop=True) if keep.any() else pd.DataFrame(columns=_READ_COLUMNS)
@@ -574,14 +581,10 @@ def _campaign_reads_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: 
     return out
 
 
-def _every_campaign_read(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
-    """:func:`crmlab.offers.ab_test` of every campaign with both arms, and the ids of those
-    without. A campaign's read depends on its own contacts only, so each report computes
-    this once and every period takes its campaigns' rows."""
-    return _shared(("reads", id(contacts)), lambda: _every_campaign_read_now(contacts))
-
-
-def _every_campaign_read_now(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+def _reads_of(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+    """:func:`crmlab.offers.ab_test` of each campaign in ``contacts`` with both arms, and the
+    ids of those without. A campaign's read depends on its own contacts only, so a report
+    reads every campaign once and each period takes its campaigns' rows."""
     cc = _frame(contacts, "campaign_contacts")
     _require(cc, "campaign_contacts", ["campaign_id", "group", "converted", "revenue"])
     w = offers.treatment_flags(cc["group"], "campaign_contacts", "group", "campaign_reads")
@@ -623,14 +626,15 @@ def channel_effect(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: objec
     _, cp = _period_campaigns(contacts, campaigns, start, end)
     _require(cp, "campaigns", ["channel"])
     rows = []
-    for ch in sorted(cp["channel"].astype("str").unique()):
-        reads = campaign_reads(contacts, campaigns, start, end, ch)
-        rows.append({"channel": ch, "campaigns": len(reads),
-                     "n_treatment": int(reads["n_treatment"].sum()) if len(reads) else 0,
-                     "n_control": int(reads["n_control"].sum()) if len(reads) else 0,
-                     "conversion_uplift": conversion_uplift(contacts, campaigns, start, end, ch),
-                     "incremental_revenue_per_contact":
-                         incremental_revenue_per_contact(contacts, campaigns, start, end, ch)})
+    with _sharing():  # each channel's reads once for the three columns that use them
+        for ch in sorted(cp["channel"].astype("str").unique()):
+            reads = campaign_reads(contacts, campaigns, start, end, ch)
+            rows.append({"channel": ch, "campaigns": len(reads),
+                         "n_treatment": int(reads["n_treatment"].sum()) if len(reads) else 0,
+                         "n_control": int(reads["n_control"].sum()) if len(reads) else 0,
+                         "conversion_uplift": conversion_uplift(contacts, campaigns, start, end, ch),
+                         "incremental_revenue_per_contact":
+                             incremental_revenue_per_contact(contacts, campaigns, start, end, ch)})
     return pd.DataFrame(rows, columns=["channel", "campaigns", "n_treatment", "n_control",
                                        "conversion_uplift", "incremental_revenue_per_contact"])
 
@@ -657,16 +661,19 @@ def _campaign_money_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders:
     reads = campaign_reads(contacts, campaigns, start, end)
     if len(reads) == 0:
         return pd.DataFrame(columns=_MONEY_COLUMNS)
-    every = _shared(("money", id(contacts), id(campaigns), id(orders), id(order_items), id(products)),
-                    lambda: _every_campaign_money(contacts, campaigns, orders, order_items, products))
+    if _SHOP_WIDE:
+        key = ("money", id(contacts), id(campaigns), id(orders), id(order_items), id(products))
+        every = _shared(key, lambda: _money_of(contacts, campaigns, _reads_of(contacts)[0], orders,
+                                               order_items, products))
+    else:
+        every = _money_of(contacts, campaigns, reads, orders, order_items, products)
     return every.loc[every["campaign_id"].isin(reads["campaign_id"]).to_numpy()].reset_index(drop=True)
 
 
-def _every_campaign_money(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
-                          order_items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """:func:`crmlab.offers.campaign_economics` of every readable campaign (each campaign's
-    money depends on its own contacts and window only; periods take their rows)."""
-    reads, _ = _every_campaign_read(contacts)
+def _money_of(contacts: pd.DataFrame, campaigns: pd.DataFrame, reads: pd.DataFrame,
+              orders: pd.DataFrame, order_items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """:func:`crmlab.offers.campaign_economics` of the campaigns in ``reads`` (each campaign's
+    money depends on its own contacts and window only)."""
     cc = _frame(contacts, "campaign_contacts")
     cc = cc.loc[cc["campaign_id"].isin(reads["campaign_id"]).to_numpy()]
     cp = _frame(campaigns, "campaigns")
@@ -1106,7 +1113,7 @@ def scorecard(shop: Any, period: object = None, freq: str = "QE", targets: pd.Da
     ps, pe = previous_period(s, e, freq)
     tfreq = freq if _is_one_period(s, e, freq) else None
     names = _names(indicators)
-    with _sharing():
+    with _sharing(shop_wide=True):
         now = compute_indicators(shop, s, e, names)
         before = compute_indicators(shop, ps, pe, names)
     tg = _targets(targets)
@@ -1144,7 +1151,7 @@ def kpi_history(shop: Any, freq: str = "ME", indicators: Iterable[str] | None = 
     names = _names(indicators)
     tg = _targets(targets)
     rows = []
-    with _sharing():  # the shop-wide tables behind several indicators, once for all periods
+    with _sharing(shop_wide=True):  # tables behind several indicators, once for all periods
         periods = [(per, compute_indicators(shop, per.start, per.end, names))
                    for per in full_periods(shop, freq).itertuples(index=False)]
     for per, values in periods:
