@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -57,6 +58,9 @@ def require_columns(
                      f"{list(df.columns)}). {fix or SCHEMA_FIX}")
 
 
+_NS = np.dtype("datetime64[ns]")  # a dtype object: comparing with the string parses it each time
+
+
 def datetime_column(
     df: pd.DataFrame, table: str, col: str, *, allow_missing: bool = False, func: str | None = None
 ) -> pd.Series:
@@ -67,21 +71,24 @@ def datetime_column(
     missing timestamps (a row without a time cannot be placed on the timeline). With
     ``allow_missing`` an all-missing column of any dtype is read as all NaT.
     """
-    where = f"{_prefix(func)}{table}: column '{col}'"
     values = df[col]
-    if not pd.api.types.is_datetime64_any_dtype(values):
+    dtype = values.dtype
+    if not pd.api.types.is_datetime64_any_dtype(dtype):
         if allow_missing and values.isna().all():
             return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]", name=col)
-        raise ValueError(f"{where} has dtype {values.dtype}, not datetime; convert it with "
-                         f"{table}['{col}'] = pd.to_datetime({table}['{col}']).")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        raise ValueError(f"{where} is time-zone aware; the shop uses naive local time. Convert with "
-                         f"{table}['{col}'].dt.tz_convert('Asia/Taipei').dt.tz_localize(None).")
-    n_missing = int(values.isna().sum())
-    if n_missing and not allow_missing:
-        raise ValueError(f"{where} has {n_missing} missing timestamps (NaT); every row needs one. "
-                         f"Drop them and count them first, e.g. {table} = {table}.dropna(subset=['{col}']).")
-    return values.astype("datetime64[ns]")
+        raise ValueError(f"{_prefix(func)}{table}: column '{col}' has dtype {dtype}, not datetime; "
+                         f"convert it with {table}['{col}'] = pd.to_datetime({table}['{col}']).")
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        raise ValueError(f"{_prefix(func)}{table}: column '{col}' is time-zone aware; the shop uses "
+                         f"naive local time. Convert with {table}['{col}'].dt.tz_convert("
+                         "'Asia/Taipei').dt.tz_localize(None).")
+    if not allow_missing:  # checked on the raw array: this runs on every call of every unit
+        n_missing = int(np.isnat(values.to_numpy()).sum())
+        if n_missing:
+            raise ValueError(f"{_prefix(func)}{table}: column '{col}' has {n_missing} missing "
+                             "timestamps (NaT); every row needs one. Drop them and count them "
+                             f"first, e.g. {table} = {table}.dropna(subset=['{col}']).")
+    return values if dtype == _NS else values.astype(_NS)
 
 
 def as_timestamp(value: object, name: str, *, func: str | None = None) -> pd.Timestamp:
