@@ -582,9 +582,10 @@ def complaint_metrics(
     or age at ``end`` when still open), ``event`` (1 = resolved, 0 = censored) and
     ``repeat_complaint`` (the customer complained before within ``repeat_window``)."""
     flagged = flag_complaints(tickets, rule)
-    metrics = ticket_metrics(flagged.drop(columns=["complaint", "complaint_basis"]), end=end)
-    metrics["complaint_basis"] = flagged["complaint_basis"].to_numpy()
-    comp = metrics.loc[flagged["complaint"].to_numpy()].reset_index(drop=True)
+    metrics = ticket_metrics(tickets, end=end)  # all tickets: repeats count non-complaints too
+    is_complaint = flagged["complaint"].to_numpy()
+    comp = metrics.loc[is_complaint].reset_index(drop=True)
+    comp["complaint_basis"] = flagged["complaint_basis"].to_numpy()[is_complaint]
     resolved = comp["resolved"].to_numpy(bool)
     comp["duration_hours"] = np.where(resolved, comp["resolution_hours"].to_numpy(float),
                                       comp["hours_to_end"].to_numpy(float))
