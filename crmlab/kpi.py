@@ -570,15 +570,17 @@ def _campaign_reads_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: 
         out = pd.DataFrame(columns=_READ_COLUMNS)
         out.attrs["skipped"] = []
         return out
-    if _SHOP_WIDE:
-        every, unreadable = _shared(("reads", id(contacts)), lambda: _reads_of(contacts))
-    else:
-        every, unreadable = _reads_of(cc)
+    every, unreadable = _shop_reads(contacts) if _SHOP_WIDE else _reads_of(cc)
     sent = np.unique(cc["campaign_id"].to_numpy())
     keep = every["campaign_id"].isin(sent).to_numpy() if len(every) else np.zeros(0, dtype=bool)
     out = every.loc[keep].reset_index(drop=True) if keep.any() else pd.DataFrame(columns=_READ_COLUMNS)
     out.attrs["skipped"] = [{"campaign_id": int(k)} for k in sent if k in unreadable]
     return out
+
+
+def _shop_reads(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+    """:func:`_reads_of` every campaign, once per report (the reads and the money share it)."""
+    return _shared(("reads", id(contacts)), lambda: _reads_of(contacts))
 
 
 def _reads_of(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
@@ -663,7 +665,7 @@ def _campaign_money_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders:
         return pd.DataFrame(columns=_MONEY_COLUMNS)
     if _SHOP_WIDE:
         key = ("money", id(contacts), id(campaigns), id(orders), id(order_items), id(products))
-        every = _shared(key, lambda: _money_of(contacts, campaigns, _reads_of(contacts)[0], orders,
+        every = _shared(key, lambda: _money_of(contacts, campaigns, _shop_reads(contacts)[0], orders,
                                                order_items, products))
     else:
         every = _money_of(contacts, campaigns, reads, orders, order_items, products)
