@@ -257,9 +257,13 @@ def business_seconds(start: Iterable, end: Iterable, hours: BusinessHours = OFFI
     A ticket created Friday 17:00 and answered Monday 10:00 waited 2 business hours (Mon-Fri
     09-18), not 65 calendar hours. Negative when ``end`` is before ``start``.
     """
-    if not isinstance(hours, BusinessHours):
-        raise ValueError("business_seconds: hours must be a BusinessHours(...) object.")
+    _check_hours(hours, "business_seconds")
     return hours.cumulative_seconds(end) - hours.cumulative_seconds(start)
+
+
+def _check_hours(hours: object, func: str) -> None:
+    if not isinstance(hours, BusinessHours):
+        raise ValueError(f"{func}: hours must be a BusinessHours(...) object.")
 
 
 # --------------------------------------------------------------------------------------
@@ -335,8 +339,7 @@ def ticket_metrics(
     end_a = np.full(len(df), end_ts.as_unit("ns").to_datetime64())
     responded, is_resolved = ~np.isnat(first_a), ~np.isnat(resolved_a)
     reopened = df["reopened"].astype(bool).to_numpy() & is_resolved
-    if not isinstance(hours, BusinessHours):
-        raise ValueError("ticket_metrics: hours must be a BusinessHours(...) object.")
+    _check_hours(hours, "ticket_metrics")
     opened = hours.cumulative_seconds(created_a)  # as business_seconds, the start computed once
     cols: dict[str, Any] = {"ticket_id": df["ticket_id"].to_numpy(),
                             "customer_id": df["customer_id"].to_numpy()}
