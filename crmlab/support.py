@@ -157,10 +157,8 @@ def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
     return v
 
 
-def _hours(delta: pd.Series | np.ndarray) -> np.ndarray:
-    """Hours in a timedelta Series or ``timedelta64`` array (NaN for NaT)."""
-    if isinstance(delta, pd.Series):
-        return (delta.dt.total_seconds() / 3600.0).to_numpy(dtype=float, na_value=np.nan)
+def _hours(delta: np.ndarray) -> np.ndarray:
+    """Hours in a ``timedelta64`` array (NaN for NaT)."""
     hours = delta.astype("timedelta64[ns]").astype("int64") / 3.6e12
     return np.where(np.isnat(delta), np.nan, hours)
 
