@@ -84,10 +84,11 @@ def measure_floor_build(n: int, jobs: int, workdir: Path) -> float:
 
 
 def measure_build(notebooks_dir: Path, params: dict, per_nb: dict, jobs: int,
-                  workdir: Path, names: list[str], repeat: int = 1) -> tuple[list[float], dict, list[str]]:
-    """Wall seconds of ``repeat`` builds of ``names`` (into one folder, as an instructor
-    rebuilding would: from the second build on, the previous manifest orders the notebooks
-    longest first), the last manifest, and the notebooks left out.
+                  workdir: Path, names: list[str]) -> tuple[float, dict, list[str]]:
+    """Wall seconds of one build of ``names``, its manifest, and the notebooks left out.
+
+    Builds into ``workdir`` go into one folder, as an instructor rebuilding would: from the
+    second build on, the previous manifest orders the notebooks longest first.
 
     The course is being written while this runs: a notebook that fails is reported and
     left out, and the build is timed again without it.
@@ -101,8 +102,8 @@ def measure_build(notebooks_dir: Path, params: dict, per_nb: dict, jobs: int,
                 lambda out=out, names=names: build(notebooks_dir, out, params, only=names,
                                                    jobs=jobs, progress=False,
                                                    per_notebook=per_nb),
-                repeat=repeat, warmup=0)
-            return times, manifest, failed
+                repeat=1, warmup=0)
+            return times[0], manifest, failed
         except NotebookExecutionError as exc:
             if exc.notebook not in names or len(names) == 1:
                 raise
@@ -147,12 +148,12 @@ def _run(notebooks_dir: Path, floor_per_round: int, default_build: bool, jobs: i
         for _ in range(rounds):
             round_floor = measure_floor(floor_per_round, tmp)
             floor_runs += round_floor
-            runs, manifest, failed_now = measure_build(notebooks_dir, params, per_nb, jobs,
-                                                       tmp / "ci", ok_names)
+            run, manifest, failed_now = measure_build(notebooks_dir, params, per_nb, jobs,
+                                                      tmp / "ci", ok_names)
             failed += failed_now
             ok_names = [n for n in ok_names if n in manifest["notebooks"]]
-            ci_runs.append(runs[0])
-            ratios.append(runs[0] / (harness.median(round_floor) * len(ok_names) / jobs))
+            ci_runs.append(run)
+            ratios.append(run / (harness.median(round_floor) * len(ok_names) / jobs))
         per_notebook_floor = harness.median(floor_runs)
         seconds = harness.median(ci_runs)
         ratio = harness.median(ratios)
@@ -177,9 +178,8 @@ def _run(notebooks_dir: Path, floor_per_round: int, default_build: bool, jobs: i
             "slowest notebooks": _slowest(manifest),
         })
         if default_build:
-            default_runs, manifest, failed_default = measure_build(notebooks_dir, {}, {}, jobs,
-                                                                   tmp / "default", ok_names)
-            seconds = default_runs[0]
+            seconds, manifest, failed_default = measure_build(notebooks_dir, {}, {}, jobs,
+                                                              tmp / "default", ok_names)
             failed += [f"{f} at defaults" for f in failed_default]
             built_default = len(manifest["notebooks"])
             floor_default = per_notebook_floor * built_default / jobs
