@@ -7,6 +7,8 @@
 #   make lab [LAB_ARGS=--no-browser]      JupyterLab on the workbook
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
 #   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
+#   make worlds [WORLDS="small-7 tiny-7"] [NB="05 11"]   the course in many worlds; writes
+#                                 benchmarks/results/worlds.md (all worlds and notebooks)
 #   make lint                     ruff
 #
 # Parameters: make materials PARAMS="-p SEED 7 -p DATA medium"  or  CONFIG=course.yaml,
@@ -37,10 +39,10 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/benchmarks)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install lab materials notebooks test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install lab materials notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,14p" Makefile
+	@sed -n "1,16p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 # Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
@@ -64,6 +66,13 @@ materials: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
+
+# The world sweep: every notebook in every world (crmlab/worlds.py). The committed matrix is
+# written only by a full sweep; a partial one prints its matrix to build/worlds/matrix.md.
+WORLDS ?=
+worlds: $(STAMP)
+	$(BIN)/crmlab worlds $(if $(WORLDS),--world $(WORLDS)) $(if $(NB),--only $(NB)) --jobs $(JOBS) \
+		--matrix $(if $(WORLDS)$(NB),$(OUT)/worlds/matrix.md,benchmarks/results/worlds.md)
 
 # `make test`: the test tiers, then nbval on the committed notebooks, each with JOBS pytest-xdist
 # workers. tests/conftest.py keeps the tests of one executed notebook in one worker (its own

@@ -65,6 +65,9 @@ MANIFEST_PACKAGES = (
 
 KERNEL_NAME = "python3"
 
+#: Tag of code cells that only render a computed reading (crmlab.nb.say): input hidden on the site.
+READING_TAG = "reading"
+
 
 class NotebookExecutionError(RuntimeError):
     """A notebook cell raised. The message names the notebook, the cell and the error."""
@@ -426,6 +429,13 @@ def _page_exporter() -> Any:
 
     exporter = CourseHTMLExporter()
     exporter.register_filter("clean_html", _own_html)
+    # Reading cells (tag "reading") print computed prose with crmlab.nb.say: the site shows
+    # the prose, not the code that renders it.
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_input_tags={READING_TAG}, enabled=True), enabled=True
+    )
     return exporter
 
 

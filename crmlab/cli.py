@@ -4,6 +4,7 @@
 
     crmlab build [-p KEY VALUE]... [--config course.yaml] [--only NAME...] [--jobs N] [--out build]
     crmlab notebooks [NAME...] [--jobs N]      # re-execute committed notebooks in place
+    crmlab worlds [--world NAME...] [--ci] [--only NAME...] [--matrix FILE]   # the world sweep
 
 Other packages plug in their own subcommands: if ``crmlab.data.cli`` or
 ``crmlab.exercises.cli`` exists, its ``register(subparsers)`` is called. A registered
@@ -124,6 +125,26 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worlds(args: argparse.Namespace) -> int:
+    from crmlab.worlds import CI_WORLDS, WORLDS, matrix_markdown, sweep, world
+
+    names = args.world or (list(CI_WORLDS) if args.ci else [w.name for w in WORLDS])
+    chosen = [world(n) for n in names]
+    per_nb: dict[str, dict[str, Any]] = {}
+    if args.config:
+        _, per_nb = load_config(args.config)
+    outcomes = sweep(chosen, args.notebooks, args.out, only=args.only or None, jobs=args.jobs,
+                     per_notebook=per_nb)
+    text = matrix_markdown(outcomes, chosen)
+    if args.matrix:
+        Path(args.matrix).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.matrix).write_text(text, encoding="utf-8")
+        print(f"matrix -> {args.matrix}")
+    failed = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebook runs ok")
+    return 1 if failed else 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The ``crmlab`` argument parser, including plug-in subcommands."""
     parser = argparse.ArgumentParser(
@@ -147,6 +168,17 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     n.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
     n.set_defaults(func=_cmd_notebooks)
+
+    w = sub.add_parser("worlds", help="execute the course in many worlds (seeds, sizes, knobs)")
+    w.add_argument("--world", nargs="+", metavar="NAME", help="worlds to run (default: all)")
+    w.add_argument("--ci", action="store_true", help="only the worlds CI runs")
+    w.add_argument("--only", nargs="+", metavar="NAME", help="notebooks to run, e.g. 05 11")
+    w.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel (default 2)")
+    w.add_argument("--out", default="build/worlds", help="executed notebooks (default build/worlds)")
+    w.add_argument("--matrix", help="write the worlds x notebooks matrix (Markdown) here")
+    w.add_argument("--config", help="YAML of per-notebook parameters (notebooks: NAME: {...})")
+    w.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
+    w.set_defaults(func=_cmd_worlds)
 
     for module in PLUGIN_MODULES:
         try:

@@ -13,6 +13,30 @@ and ends by recording its key results::
 plain-text line so the notebook still reads well), and :func:`read_results` collects those
 outputs from an executed notebook. This replaces papermill's removed ``record``/``scrapbook``
 API with something we own and test.
+
+Readings are computed, never typed
+-----------------------------------------------------
+
+The course is rebuilt with other seeds and sizes, so a sentence that *reads* a result (a
+number, a comparison, "most", "near the truth", "significant") must come from that result in
+the world the notebook runs in. Markdown cells hold what is true in every world (method,
+definitions, questions); readings come from code::
+
+    from crmlab.nb import claim, say
+
+    top_share = rfm.pareto_share(orders, 0.2)
+    say(f"The top 20% of buyers bring **{top_share:.0%}** of the revenue. " + claim(
+        top_share >= 0.5,
+        "That is the majority: the Pareto rule holds here.",
+        "That is less than half: revenue is spread more evenly than the Pareto rule says.",
+        name="pareto_majority",
+    ))
+
+:func:`say` displays Markdown (it reads as prose in JupyterLab, in the HTML site and in nbval);
+:func:`claim` checks a qualitative statement and returns the reading that holds. Both readings
+are written out in the source, so a reader of the notebook sees what the other world would
+say, and the world sweep (``make worlds``) counts how often each alternative is taken
+(:func:`read_claims`). Cells tagged ``reading`` have their code hidden in the HTML site.
 """
 
 from __future__ import annotations
@@ -31,6 +55,9 @@ import pandas as pd
 
 #: Mimetype of the display outputs written by :func:`record`.
 RECORD_MIMETYPE = "application/vnd.crmlab.record+json"
+
+#: Metadata key of :func:`say` outputs: the claims checked for this reading.
+CLAIMS_METADATA = "crmlab_claims"
 
 #: Largest recorded value (characters of JSON). Results are for assertions, not data dumps.
 MAX_RECORD_CHARS = 100_000
@@ -156,22 +183,7 @@ def read_results(notebook: str | os.PathLike | Any) -> dict[str, Any]:
     ``notebook`` is a path to an ``.ipynb`` file or an ``nbformat.NotebookNode``. When a name
     is recorded more than once, the last value wins (as it would for a variable).
     """
-    if isinstance(notebook, str | os.PathLike):
-        path = Path(notebook)
-        if not path.is_file():
-            raise ValueError(f"read_results: no notebook at {path}; pass the path of an .ipynb file")
-        # Plain JSON: an .ipynb file is JSON, and importing nbformat costs 2-3 s in a kernel.
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        if nb.get("nbformat") != 4:
-            import nbformat
-
-            nb = nbformat.read(path, as_version=4)
-    elif isinstance(notebook, Mapping) and "cells" in notebook:
-        nb = notebook
-    else:
-        raise ValueError(
-            f"read_results: expected a notebook path or NotebookNode, got {type(notebook).__name__}"
-        )
+    nb = _load_notebook(notebook, "read_results")
     results: dict[str, Any] = {}
     for cell in nb["cells"]:
         if cell.get("cell_type") != "code":
@@ -186,3 +198,100 @@ def read_results(notebook: str | os.PathLike | Any) -> dict[str, Any]:
                 payload = json.loads(payload)
             results[payload["name"]] = payload["value"]
     return results
+
+
+# --------------------------------------------------------------------------- readings
+
+#: Claims checked since the last :func:`say` (emitted with the next reading).
+_pending_claims: list[dict[str, Any]] = []
+
+
+def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | None = None) -> str:
+    """Return ``reading`` when ``holds`` is true, else ``otherwise``: a claim with its check.
+
+    Write both sentences so that each is true when chosen; the notebook then never states a
+    false reading, whatever the seed or size. ``name`` (an identifier) lets the world sweep
+    report which reading each world took; the outcome is attached to the next :func:`say`.
+    """
+    if isinstance(holds, np.ndarray | pd.Series) or not isinstance(holds, bool | np.bool_):
+        raise ValueError(
+            f"claim: holds must be a single True/False, got {type(holds).__name__}; reduce it "
+            "first, e.g. (share > 0.5).all() or bool(p_value < 0.05)"
+        )
+    if not isinstance(reading, str) or not isinstance(otherwise, str):
+        raise ValueError("claim: reading and otherwise must both be sentences (str)")
+    if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+        raise ValueError(f"claim: name {name!r} must be an identifier such as 'pareto_majority'")
+    holds = bool(holds)
+    _pending_claims.append({"name": name or "", "holds": holds})
+    return reading if holds else otherwise
+
+
+def say(*parts: str, sep: str = " ") -> None:
+    """Display Markdown prose made from computed parts (a reading of the results above).
+
+    Returns ``None`` so that a ``say(...)`` call ending a cell does not print twice. The
+    output has ``text/markdown`` (rendered in JupyterLab and the HTML site) and the same text
+    as ``text/plain`` (what nbval and a terminal see); claims checked since the previous
+    ``say`` travel in its metadata (:data:`CLAIMS_METADATA`).
+    """
+    if not parts or not all(isinstance(p, str) for p in parts):
+        raise ValueError("say: pass one or more strings, e.g. say(f'{share:.0%} of revenue ...')")
+    text = sep.join(p.strip() for p in parts if p.strip())
+    claims = list(_pending_claims)
+    _pending_claims.clear()
+    from IPython.display import display
+
+    display(
+        {"text/markdown": text, "text/plain": text},
+        metadata={CLAIMS_METADATA: claims} if claims else None,
+        raw=True,
+    )
+
+
+def compare(value: float, other: float, *, tol: float = 0.0, more: str = "higher than",
+            less: str = "lower than", same: str = "about the same as") -> str:
+    """The word for how ``value`` compares with ``other``: ``more``, ``less`` or ``same``.
+
+    ``tol`` is the absolute difference still read as ``same`` (pass the standard error, or a
+    difference too small to matter), so that "higher" is never said of noise.
+    """
+    value, other, tol = float(value), float(other), float(tol)
+    if not (math.isfinite(value) and math.isfinite(other)) or tol < 0:
+        raise ValueError(f"compare: need finite numbers and tol >= 0, got {value}, {other}, tol={tol}")
+    if abs(value - other) <= tol:
+        return same
+    return more if value > other else less
+
+
+def read_claims(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:
+    """Every claim an executed notebook checked, in order: ``[{"name", "holds", "cell"}]``."""
+    nb = _load_notebook(notebook, "read_claims")
+    found: list[dict[str, Any]] = []
+    for index, cell in enumerate(nb["cells"]):
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            for item in out.get("metadata", {}).get(CLAIMS_METADATA, []) or []:
+                found.append({"name": item.get("name", ""), "holds": bool(item.get("holds")), "cell": index})
+    return found
+
+
+def _load_notebook(notebook: str | os.PathLike | Any, caller: str) -> Mapping[str, Any]:
+    """A notebook as a mapping, from a path (read as plain JSON) or a NotebookNode."""
+    if isinstance(notebook, str | os.PathLike):
+        path = Path(notebook)
+        if not path.is_file():
+            raise ValueError(f"{caller}: no notebook at {path}; pass the path of an .ipynb file")
+        # Plain JSON: an .ipynb file is JSON, and importing nbformat costs 2-3 s in a kernel.
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if nb.get("nbformat") != 4:
+            import nbformat
+
+            nb = nbformat.read(path, as_version=4)
+        return nb
+    if isinstance(notebook, Mapping) and "cells" in notebook:
+        return notebook
+    raise ValueError(
+        f"{caller}: expected a notebook path or NotebookNode, got {type(notebook).__name__}"
+    )

@@ -1,0 +1,91 @@
+"""crmlab.nb readings: say() renders computed prose, claim() picks the reading that holds,
+read_claims() reads the outcomes back from an executed notebook; the world matrix."""
+
+from __future__ import annotations
+
+import nbformat
+import numpy as np
+import pytest
+
+from crmlab import nb
+from crmlab.nb import CLAIMS_METADATA, claim, compare, read_claims, say
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """Capture what IPython.display.display receives."""
+    calls = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: calls.append((obj, kw)))
+    nb._pending_claims.clear()
+    return calls
+
+
+def test_claim_returns_the_reading_that_holds(shown):
+    assert claim(True, "most", "few") == "most"
+    assert claim(np.bool_(False), "most", "few") == "few"
+    assert claim(bool(np.float64(0.7) > 0.5), "a", "b", name="majority") == "a"
+
+
+@pytest.mark.parametrize("bad", [np.array([True, False]), 1, "yes", None])
+def test_claim_rejects_anything_but_one_truth_value(bad):
+    with pytest.raises(ValueError, match="single True/False"):
+        claim(bad, "a", "b")
+
+
+def test_say_renders_markdown_and_plain_text_with_the_claims(shown):
+    share = 0.634
+    say(f"The top 20% bring **{share:.0%}** of revenue.",
+        claim(share > 0.5, "That is the majority.", "That is not the majority.", name="pareto"))
+    (obj, kw), = shown
+    text = "The top 20% bring **63%** of revenue. That is the majority."
+    assert obj == {"text/markdown": text, "text/plain": text}
+    assert kw["raw"] is True
+    assert kw["metadata"] == {CLAIMS_METADATA: [{"name": "pareto", "holds": True}]}
+    say("No claim here.")  # claims are attached once, to the next reading only
+    assert shown[1][1]["metadata"] is None
+
+
+def test_say_rejects_non_text(shown):
+    with pytest.raises(ValueError, match="one or more strings"):
+        say(0.5)
+    with pytest.raises(ValueError, match="one or more strings"):
+        say()
+
+
+def test_compare_reads_noise_as_same():
+    assert compare(0.52, 0.50) == "higher than"
+    assert compare(0.48, 0.50) == "lower than"
+    assert compare(0.52, 0.50, tol=0.03) == "about the same as"
+    assert compare(3, 2, more="more", less="fewer") == "more"
+    with pytest.raises(ValueError, match="finite"):
+        compare(float("nan"), 1)
+
+
+def test_read_claims_from_an_executed_notebook():
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("say(...)")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/markdown": "x", "text/plain": "x"},
+        metadata={CLAIMS_METADATA: [{"name": "a", "holds": True}, {"name": "b", "holds": False}]},
+    )]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    assert read_claims(notebook) == [
+        {"name": "a", "holds": True, "cell": 1}, {"name": "b", "holds": False, "cell": 1},
+    ]
+
+
+def test_world_matrix_lists_failures_and_alternatives():
+    from crmlab.worlds import WORLDS, Outcome, matrix_markdown, world
+
+    assert len(WORLDS) >= 8 and len({w.name for w in WORLDS}) == len(WORLDS)
+    assert world("tiny-7").parameters == {"DATA": "tiny", "SEED": 7}
+    with pytest.raises(ValueError, match="unknown world"):
+        world("nowhere")
+    text = matrix_markdown([
+        Outcome("tiny-7", "02_rfm_and_value", True, 3.2, alternatives=["pareto"]),
+        Outcome("tiny-7", "05_clv_and_churn", False, 1.0, cell=12, error="ValueError: boom"),
+    ])
+    assert "| `tiny-7` |" in text and "ok 3 s, alt 1" in text and "**failed** cell 12" in text
+    assert "**1 of 2**" in text and "ValueError: boom" in text and "`pareto`" in text
