@@ -156,6 +156,9 @@ def xdist_scope(nodeid: str) -> str:
         return f"notebook:{param.group(1)}"
     if name == "test_exercise_notebooks.py" and param:
         return f"exercise:{param.group(1)}"
+    world = re.search(r"\[([\w.-]+)-(\d\d)_[^\]]*\]$", rest)
+    if name == "test_worlds.py" and world:
+        return f"world:{world.group(1)}:{world.group(2)}"
     return nodeid
 
 
@@ -192,6 +195,7 @@ def _longest_groups_first(items: list[pytest.Item]) -> None:
             return -1
         if scope not in sizes:
             kind, number = scope.split(":", 1)
+            number = number.rsplit(":", 1)[-1]  # world:<name>:NN
             folder = ROOT / "exercises" if kind == "exercise" else NOTEBOOKS
             found = sorted(folder.glob(f"{number}_*.ipynb"))
             sizes[scope] = code_size(found[0]) if found else 0
@@ -213,9 +217,22 @@ def load_test_params(path: Path = TEST_PARAMS_FILE) -> dict[str, dict[str, Any]]
 
 
 def test_parameters_for(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The parameters the test session uses for notebook ``name`` (before filtering)."""
+    """The parameters the test session uses for notebook ``name`` (before filtering).
+
+    ``CRMLAB_TEST_WORLD=<world>`` (a name from ``crmlab.worlds.WORLDS`` without knobs, e.g.
+    ``tiny-7``) runs the whole notebook tier in that world instead of the default one.
+    """
     table = load_test_params()
-    return {**table.get("default", {}), **table.get(name, {}), **(overrides or {})}
+    world = os.environ.get("CRMLAB_TEST_WORLD")
+    world_params: dict[str, Any] = {}
+    if world:
+        from crmlab.worlds import world as find_world
+
+        chosen = find_world(world)
+        if chosen.knobs:
+            raise ValueError(f"CRMLAB_TEST_WORLD={world}: worlds with knobs run through make worlds")
+        world_params = dict(chosen.parameters)
+    return {**table.get("default", {}), **world_params, **table.get(name, {}), **(overrides or {})}
 
 
 test_parameters_for.__test__ = False  # a helper, not a test
