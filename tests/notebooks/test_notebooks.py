@@ -83,6 +83,21 @@ def test_committed_with_outputs_and_no_errors(path):
     assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size:,} bytes (limit 2 MB)"
 
 
+def test_reading_cells_render_prose(path):
+    """Cells tagged ``reading`` (crmlab.nb.say) show prose: code hidden, a Markdown output."""
+    nb = committed(path)
+    for i, c in enumerate(nb.cells):
+        if "reading" not in c.get("metadata", {}).get("tags", []):
+            continue
+        assert c.cell_type == "code" and "say(" in c.source, f"{path.name} cell {i}: a reading cell calls say()"
+        assert c.metadata.get("jupyter", {}).get("source_hidden"), (
+            f"{path.name} cell {i}: set metadata jupyter.source_hidden so JupyterLab shows the prose"
+        )
+        assert any("text/markdown" in o.get("data", {}) for o in c.outputs), (
+            f"{path.name} cell {i}: the reading has no Markdown output; re-execute the notebook"
+        )
+
+
 def test_committed_notebook_records_results(path):
     assert read_results(committed(path)), f"{path.name}: the committed outputs have no record(...) results"
 
