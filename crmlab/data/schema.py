@@ -1,7 +1,7 @@
 """The shop's table contract: every table, column, dtype kind and meaning.
 
 This is the single source for three things: ``validate()`` checks tables against it,
-``datasets/README.md`` is generated from it (``crmlab data schema-doc``), and every
+``datasets/README.md`` is generated from it (``crmlab data schema``), and every
 course unit reads columns by the names written here.
 
 Dtype kinds: ``int`` (int64 ids and counts), ``Int`` (nullable integer), ``float``,

@@ -5,7 +5,7 @@ stage, vectorised over all customers at once (counts first, then times with
 ``np.repeat``, then attributes by indexing).  What each stage plants is kept in
 ``shop.truth`` so that every course unit can show a method recovering it.
 
-Causal chain (see ``shared/SHOP.md``)::
+Causal chain::
 
     latent segment -> purchase rate lam, dropout p, spend nu, category taste, price
     sensitivity, campaign uplift, channel/device habits
