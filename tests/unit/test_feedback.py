@@ -677,6 +677,28 @@ def test_period_rates_hand_built():
         fb.period_rates(lines, 99, per)
 
 
+def test_period_rates_interval_contains_its_rate_at_zero_and_all():
+    # journey.wilson_interval computes centre - half in floating point: for 0 of 7 it gives
+    # 2.8e-17, not 0, and for 10 of 10 a high of 1 - 1e-16 (negative error bars in notebook
+    # 11 at seed 7). The closed form at k = 0 is exactly 0 (and 1 at k = n).
+    n_lines = [7, 9, 10, 13, 14]
+    rows = []
+    for pid, n in enumerate(n_lines, start=1):
+        for i in range(n):
+            rows.append({"product_id": pid, "order_ts": pd.Timestamp("2024-01-01") + pd.Timedelta(days=i),
+                         "defect_return": pid % 2 == 0})  # even ids: every line; odd: none
+    lines = pd.DataFrame(rows)
+    out = fb.period_rates(lines, 1, {"all": ("2024-01-01", "2024-01-15")})
+    for pid in range(1, len(n_lines) + 1):
+        r = fb.period_rates(lines, pid, {"all": ("2024-01-01", "2024-01-15")},
+                            control=np.zeros(len(lines), bool))
+        a = r.loc[r["group"] == "affected"].iloc[0]
+        assert a["low"] <= a["rate"] <= a["high"]
+        assert (a["low"], a["high"])[pid % 2 == 0] == (0.0, 1.0)[pid % 2 == 0]
+    assert (out["low"] <= out["rate"]).all() and (out["rate"] <= out["high"]).all()
+    assert fb.wilson_lower_bound(0, 7) == 0.0
+
+
 def test_fix_measured_on_the_small_shop(small):
     inc = small.truth["incident"]
     s, f = pd.Timestamp(inc["start"]), pd.Timestamp(inc["fix"])
