@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -659,13 +660,16 @@ def optimal_protection_levels(fares: Sequence[float], means: Sequence[float],
 def simulate_nested_booking(fares: Sequence[float], means: Sequence[float],
                             sds: Sequence[float], protection_levels: Sequence[float],
                             capacity: int, n_sims: int = 20_000,
-                            seed: Seed = 0) -> dict[str, float]:
+                            seed: Seed = 0, return_samples: bool = False) -> dict[str, Any]:
     """Monte Carlo revenue of nested protection levels (lowest class books first).
 
     Demand of each class is drawn normal, rounded, floored at 0. Class ``j`` may book while
     more than ``y_{j-1}`` seats are left (``y_0 = 0``). Returns ``mean_revenue``,
     ``se_revenue`` (standard error), ``mean_load_factor`` and ``n_sims``. Pass the same seed
-    to compare two policies on the same demand draws (common random numbers).
+    to compare two policies on the same demand draws (common random numbers); with
+    ``return_samples=True`` the dict also holds ``revenue_samples`` (one revenue per draw)
+    and ``load_factor_samples``, so the difference of two policies gets its own paired
+    standard error.
     """
     f, m, s = _fare_inputs(fares, means, sds, where="simulate_nested_booking")
     y = _floats(protection_levels, "protection_levels", where="simulate_nested_booking")
@@ -688,12 +692,16 @@ def simulate_nested_booking(fares: Sequence[float], means: Sequence[float],
         sold = np.minimum(demand[:, j], np.maximum(left - np.floor(prot[j]), 0.0))
         revenue += f[j] * sold
         left -= sold
-    return {
+    out: dict[str, Any] = {
         "mean_revenue": float(revenue.mean()),
         "se_revenue": float(revenue.std(ddof=1) / math.sqrt(n_sims)),
         "mean_load_factor": float(1.0 - left.mean() / cap),
         "n_sims": int(n_sims),
     }
+    if return_samples:
+        out["revenue_samples"] = revenue
+        out["load_factor_samples"] = 1.0 - left / cap
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -1472,7 +1480,8 @@ def iv_elasticity(frame: pd.DataFrame, instrument: str, price_col: str = "price"
     First stage: ``log price`` on the instrument (a cost shifter: it moves the price but not
     demand). Second stage: ``log units`` on the fitted log price. Rows with zero units are
     dropped (log undefined) and counted. Returns ``elasticity``, ``std_error`` (robust),
-    ``ols_elasticity`` (the naive slope on the same rows, for comparison), ``first_stage_f``
+    ``ols_elasticity`` (the naive slope on the same rows, for comparison) with its robust
+    ``ols_std_error``, ``first_stage_f``
     (instrument strength; below 10 means a weak instrument) and ``n_dropped_zero_units``.
     """
     for col in (instrument, price_col, units_col):
@@ -1502,8 +1511,11 @@ def iv_elasticity(frame: pd.DataFrame, instrument: str, price_col: str = "price"
     inv = np.linalg.inv(Xh.T @ Xh)
     vcov = inv @ (Xh.T @ (Xh * resid[:, None] ** 2)) @ inv
     ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    inv_x = np.linalg.inv(X.T @ X)
+    vcov_ols = inv_x @ (X.T @ (X * (y - X @ ols)[:, None] ** 2)) @ inv_x  # HC0, like the IV
     return {"elasticity": float(b[1]), "std_error": float(math.sqrt(vcov[1, 1])),
-            "ols_elasticity": float(ols[1]), "first_stage_f": f_stat,
+            "ols_elasticity": float(ols[1]), "ols_std_error": float(math.sqrt(vcov_ols[1, 1])),
+            "first_stage_f": f_stat,
             "n_dropped_zero_units": int((~keep).sum())}
 
 

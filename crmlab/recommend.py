@@ -56,6 +56,7 @@ __all__ = [
     "relevant_items",
     "ranking_metrics",
     "evaluate",
+    "per_user_metrics",
     "compare_models",
     "cold_start_recommend",
     "recommend_with_cold_start",
@@ -861,6 +862,46 @@ def novelty(recommendations: pd.DataFrame, item_popularity: pd.Series, n_users: 
     return float(np.mean(-np.log2(np.maximum(pop, 1) / n_users)))
 
 
+def _evaluation_lists(
+    model: Recommender, test: pd.DataFrame, k: int, exclude_seen: bool, event_type: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The relevant items of the warm test users, their top-k lists, and the cold-user count."""
+    im = model._check_fitted()
+    uc, ic = im.user_col, im.item_col
+    seen = im.to_frame() if exclude_seen else im.to_frame().iloc[0:0]
+    rel = relevant_items(test, None, user_col=uc, item_col=ic, event_type=event_type)
+    warm = rel[uc].isin(im.user_ids)
+    n_cold = int(rel.loc[~warm, uc].nunique())
+    rel = rel.loc[warm]
+    if exclude_seen:
+        rel = relevant_items(rel, seen, user_col=uc, item_col=ic, event_type=None)
+    if len(rel) == 0:
+        raise ValueError("test has no relevant (user, item) pairs for users the model knows; "
+                         "move the cutoff earlier or use a bigger shop.")
+    users = np.unique(rel[uc].to_numpy())
+    recs = model.recommend(users, k=k, exclude_seen=exclude_seen)
+    return rel, recs, n_cold
+
+
+def per_user_metrics(
+    model: Recommender,
+    test: pd.DataFrame,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+    event_type: str | None = "purchase",
+) -> pd.DataFrame:
+    """The per-user rows behind :func:`evaluate` (see :func:`ranking_metrics` for the columns).
+
+    Two models evaluated on the same ``test`` give rows for the same users, so their
+    difference can be read with a paired standard error rather than eyeballed from the means.
+    """
+    im = model._check_fitted()
+    k = _check_k(k)
+    rel, recs, _ = _evaluation_lists(model, test, k, exclude_seen, event_type)
+    return ranking_metrics(recs, rel, k, user_col=im.user_col, item_col=im.item_col)
+
+
 def evaluate(
     model: Recommender,
     test: pd.DataFrame,
@@ -879,18 +920,7 @@ def evaluate(
     im = model._check_fitted()
     k = _check_k(k)
     uc, ic = im.user_col, im.item_col
-    seen = im.to_frame() if exclude_seen else im.to_frame().iloc[0:0]
-    rel = relevant_items(test, None, user_col=uc, item_col=ic, event_type=event_type)
-    warm = rel[uc].isin(im.user_ids)
-    n_cold = int(rel.loc[~warm, uc].nunique())
-    rel = rel.loc[warm]
-    if exclude_seen:
-        rel = relevant_items(rel, seen, user_col=uc, item_col=ic, event_type=None)
-    if len(rel) == 0:
-        raise ValueError("test has no relevant (user, item) pairs for users the model knows; "
-                         "move the cutoff earlier or use a bigger shop.")
-    users = np.unique(rel[uc].to_numpy())
-    recs = model.recommend(users, k=k, exclude_seen=exclude_seen)
+    rel, recs, n_cold = _evaluation_lists(model, test, k, exclude_seen, event_type)
     per_user = ranking_metrics(recs, rel, k, user_col=uc, item_col=ic)
     return {
         f"precision@{k}": float(per_user["precision"].mean()),
@@ -900,7 +930,7 @@ def evaluate(
         f"hit_rate@{k}": float(per_user["hit"].mean()),
         "coverage": catalog_coverage(recs, im.shape[1], item_col=ic),
         "novelty": novelty(recs, model.item_popularity_, im.shape[0], item_col=ic),
-        "n_users": len(users),
+        "n_users": len(per_user),
         "n_cold_users": n_cold,
     }
 

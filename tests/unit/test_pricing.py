@@ -270,6 +270,25 @@ def test_emsr_b_near_optimal_on_tvr_example() -> None:
     assert sim_b["mean_revenue"] > 0.99 * sim_opt["mean_revenue"]
 
 
+def test_nested_booking_samples_give_paired_differences() -> None:
+    y_b = P.emsr_b(TVR_FARES, TVR_MEANS, TVR_SDS)["protection_level"].to_numpy()[:3]
+    kw = {"capacity": 100, "n_sims": 5_000, "seed": 3}
+    plain = P.simulate_nested_booking(TVR_FARES, TVR_MEANS, TVR_SDS, y_b, **kw)
+    b = P.simulate_nested_booking(TVR_FARES, TVR_MEANS, TVR_SDS, y_b, return_samples=True, **kw)
+    fcfs = P.simulate_nested_booking(TVR_FARES, TVR_MEANS, TVR_SDS, [0, 0, 0], return_samples=True, **kw)
+    assert "revenue_samples" not in plain
+    assert b["revenue_samples"].shape == (5_000,)
+    assert b["revenue_samples"].mean() == pytest.approx(plain["mean_revenue"], rel=1e-12)
+    assert b["load_factor_samples"].mean() == pytest.approx(plain["mean_load_factor"], rel=1e-12)
+    assert np.all((b["load_factor_samples"] >= 0) & (b["load_factor_samples"] <= 1))
+    # Common random numbers: the paired difference is far less noisy than the two SEs added.
+    diff = b["revenue_samples"] - fcfs["revenue_samples"]
+    se_paired = diff.std(ddof=1) / np.sqrt(len(diff))
+    assert se_paired < b["se_revenue"] + fcfs["se_revenue"]
+    # First come, first served never leaves a seat empty that a protected policy fills.
+    assert np.all(fcfs["load_factor_samples"] >= b["load_factor_samples"] - 1e-12)
+
+
 @pytest.mark.parametrize("fn", [P.emsr_b, P.emsr_a])
 def test_fares_must_descend(fn) -> None:
     with pytest.raises(ValueError, match="descending"):
@@ -564,6 +583,17 @@ def test_endogenous_market_and_instrument() -> None:
     assert iv["ols_elasticity"] == pytest.approx(-2 + k * su**2 / (k**2 * su**2 + sv**2), abs=0.15)
     assert iv["elasticity"] == pytest.approx(-2.0, abs=3 * iv["std_error"] + 0.05)
     assert iv["first_stage_f"] > 10
+    # The naive slope's robust (HC0) standard error equals statsmodels' OLS with cov_type HC0
+    # on the same rows; by hand: (X'X)^-1 X' diag(e^2) X (X'X)^-1.
+    keep = market["units"] > 0
+    x = np.log(market.loc[keep, "price"].to_numpy())
+    y = np.log(market.loc[keep, "units"].to_numpy())
+    X = np.column_stack([np.ones_like(x), x])
+    b = np.linalg.lstsq(X, y, rcond=None)[0]
+    inv = np.linalg.inv(X.T @ X)
+    hc0 = inv @ (X.T @ (X * ((y - X @ b) ** 2)[:, None])) @ inv
+    assert iv["ols_std_error"] == pytest.approx(np.sqrt(hc0[1, 1]), rel=1e-9)
+    assert 0 < iv["ols_std_error"] < iv["std_error"]  # OLS uses all the price variation
     poisson = P.ElasticityModel(by=None, fixed_effects=()).fit(market)
     assert poisson.elasticities_["elasticity"].iloc[0] > -1.0  # the trap: looks inelastic
 

@@ -336,6 +336,24 @@ def test_item_knn_beats_popularity_on_the_shops_planted_taste(small_split):
     assert pop["n_users"] == knn["n_users"] > 300
 
 
+def test_per_user_metrics_are_the_rows_behind_evaluate():
+    # Hand case on TOY: train = TOY, test purchases u1 -> i3 and i4, u2 -> i4, u9 (cold) -> i1.
+    test = frame([(1, 3), (1, 4), (2, 4), (9, 1)]).assign(event_type="purchase")
+    model = rec.Popularity().fit(TOY)
+    rows = rec.per_user_metrics(model, test, k=1)
+    # Popularity by users: i1, i2, i3 by 2 users, i4 by 1 (ties by id). u1 has seen i1, i2:
+    # its list is [i3], a hit (AP = 1 / min(|R|=2, k=1) = 1); u2 has seen i1-i3: [i4], a hit.
+    assert rows["customer_id"].tolist() == [1, 2]
+    assert rows["hits"].tolist() == [1, 1]
+    assert rows["recall"].tolist() == [0.5, 1.0]
+    assert rows["ap"].tolist() == [1.0, 1.0]
+    summary = rec.evaluate(model, test, k=1)
+    assert summary["n_users"] == len(rows) and summary["n_cold_users"] == 1
+    for col, key in [("precision", "precision@1"), ("recall", "recall@1"), ("ndcg", "ndcg@1"),
+                     ("ap", "map@1"), ("hit", "hit_rate@1")]:
+        assert rows[col].mean() == pytest.approx(summary[key])
+
+
 def test_cold_start_uses_declared_interests(small_split):
     shop, train, test = small_split
     pop = rec.Popularity().fit(train)
