@@ -36,6 +36,12 @@ CHECK_MIMETYPE = "application/vnd.crmlab.check+json"
 #: Environment variable naming a JSON-lines file that every check appends to.
 LOG_ENV = "CRMLAB_EXERCISES_LOG"
 
+#: Environment variable that switches checks to record-only (``"grading"``).
+MODE_ENV = "CRMLAB_EXERCISES_MODE"
+
+#: Modes a notebook may ``start`` in.
+MODES = ("practice", "exam")
+
 
 @dataclass
 class ExerciseContext:
@@ -45,6 +51,8 @@ class ExerciseContext:
     data: Any
     seed: int
     shop: Any
+    mode: str = "practice"
+    forms: dict[str, Any] = field(default_factory=dict, repr=False)
     _expected: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -71,17 +79,25 @@ HISTORY: list[tuple[str, bool]] = []
 
 
 def start(exercise: str, *, data: Any = "small", seed: int = 42,
-          shop: Any = None) -> ExerciseContext:
+          shop: Any = None, mode: str = "practice",
+          forms: dict[str, Any] | None = None) -> ExerciseContext:
     """Load the shop for an exercise notebook and make it the one :func:`check` uses.
 
     ``data`` and ``seed`` go to :func:`crmlab.data.get_shop` (``"tiny"``, ``"small"``,
     ``"medium"``, a number of customers or a folder of parquet files). Pass ``shop`` to use
     an already loaded :class:`~crmlab.data.Shop` (``data`` and ``seed`` are then only
-    labels). Returns the :class:`ExerciseContext`; its ``shop`` is what the student works on.
+    labels). ``mode="exam"`` with ``forms`` (``{question_id: form}``, written into the
+    notebook by an exam release) makes :func:`check` look only at the form of answers.
+    Returns the :class:`ExerciseContext`; its ``shop`` is what the student works on.
     """
     global _CURRENT
     if not isinstance(exercise, str) or not exercise.strip():
         raise ValueError("start: name the exercise notebook, e.g. start('02_rfm_and_value', ...)")
+    if mode not in MODES:
+        raise ValueError(f"start: mode must be one of {list(MODES)}, got {mode!r}")
+    if mode == "exam" and not isinstance(forms, dict):
+        raise ValueError(f"start: mode='exam' needs forms={{question_id: form}}; run the "
+                         f"exam-mode cell that defines EXAM_FORMS first (got {type(forms).__name__})")
     if isinstance(seed, bool) or not isinstance(seed, int):
         try:
             import numpy as np
@@ -96,7 +112,8 @@ def start(exercise: str, *, data: Any = "small", seed: int = 42,
         from crmlab.data import get_shop
 
         shop = get_shop(data, seed=seed)
-    _CURRENT = ExerciseContext(exercise=exercise, data=data, seed=seed, shop=shop)
+    _CURRENT = ExerciseContext(exercise=exercise, data=data, seed=seed, shop=shop, mode=mode,
+                               forms=dict(forms or {}))
     return _CURRENT
 
 
@@ -136,9 +153,16 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     Representation differences are tolerated (column order, dtypes, float tolerance; see
     :class:`~crmlab.exercises.compare.CompareOptions`); the message says what differs but
     never shows the expected answer.
+
+    In an exam context only the form is checked (:func:`check_exam`); while grading
+    (:data:`MODE_ENV`) the answer is only recorded (:func:`record`).
     """
-    q = get_question(question_id)
+    if grading():
+        return record(question_id, answer, data=data)
     ctx = _context_for(data)
+    if ctx.mode == "exam":
+        return check_exam(question_id, answer, ctx)
+    q = get_question(question_id)
     expected = ctx.expected(question_id)
     try:
         verdict = q.judge(answer, expected)
@@ -155,8 +179,58 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
         if q.hint:
             message += f"\n   Hint: {q.hint}"
     HISTORY.append((question_id, passed))
-    _log(question_id, passed, answer)
+    _log(question_id, passed, answer, ctx)
     _show(message, {"question_id": question_id, "passed": passed})
+    return passed
+
+
+def grading() -> bool:
+    """Whether this Python session runs a submission for the grader (:data:`MODE_ENV`)."""
+    return os.environ.get(MODE_ENV, "") == "grading"
+
+
+def record(question_id: str, answer: Any, *, data: Any = None) -> bool:
+    """Record ``answer`` for the grader without judging it (grading mode); returns True.
+
+    Nothing is computed here: the answer functions are not even loaded, and the grader
+    compares the logged answer with the student's key outside this kernel.
+    """
+    ctx = _CURRENT if data is None else _context_for(data)
+    _log(question_id, None, answer, ctx)
+    _show(f"📝 {question_id}: answer recorded for grading",
+          {"question_id": question_id, "passed": None})
+    return True
+
+
+def check_exam(question_id: str, answer: Any, ctx: ExerciseContext) -> bool:
+    """Exam mode: check only the form of ``answer`` (type, columns, kinds of values)."""
+    from crmlab.exercises.exam import KIND_TEXT, check_form
+
+    if question_id not in ctx.forms:
+        import difflib
+
+        close = difflib.get_close_matches(str(question_id), list(ctx.forms), n=3)
+        tip = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(f"no exam question with id {question_id!r} in this notebook.{tip} "
+                         "Check the id in the check(...) call against the exercise text.")
+    form = ctx.forms[question_id]
+    try:
+        verdict = check_form(answer, form)
+    except Exception as exc:  # an answer of a shape nobody anticipated: say so, don't crash
+        from crmlab.exercises.compare import Verdict, type_name
+
+        verdict = Verdict(False, f"your answer ({type_name(answer)}) could not be read "
+                                 f"({type(exc).__name__})")
+    passed = bool(verdict.ok)
+    if passed:
+        what = KIND_TEXT.get(form.get("kind", "any"), "")
+        message = (f"✅ {question_id}: the form is right ({what}); your instructor grades "
+                   "the value.")
+    else:
+        message = f"⚠️ {question_id}: not the expected form: {verdict.reason}."
+    HISTORY.append((question_id, passed))
+    _log(question_id, passed, answer, ctx)
+    _show(message, {"question_id": question_id, "passed": passed, "form_only": True})
     return passed
 
 
@@ -175,17 +249,34 @@ def _show(message: str, payload: Mapping[str, Any]) -> None:
     display({CHECK_MIMETYPE: dict(payload), "text/plain": message}, raw=True)
 
 
-def _log(question_id: str, passed: bool, answer: Any) -> None:
+def _log(question_id: str, passed: bool | None, answer: Any,
+         ctx: ExerciseContext | None = None) -> None:
+    """Append one JSON line to the :data:`LOG_ENV` file (if set).
+
+    The line holds the answer (``None`` with ``"encodable": false`` and the answer's type
+    when it cannot be serialized) and the context it was checked on, so the grader can
+    tell "checked on another student's data" from "wrong".
+    """
     path = os.environ.get(LOG_ENV)
     if not path:
         return
     try:
         encoded = keys.encode(answer)
-    except ValueError:
-        encoded = None
-    line = {"question_id": question_id, "passed": passed, "answer": encoded}
+        json.dumps(encoded, allow_nan=False)
+        encodable = True
+    except (ValueError, TypeError, OverflowError):
+        encoded, encodable = None, False
+    line = {"question_id": question_id, "passed": passed, "answer": encoded,
+            "encodable": encodable, "type": type(answer).__name__}
+    if ctx is not None:
+        line.update(exercise=ctx.exercise, seed=ctx.seed, data=_label(ctx.data), mode=ctx.mode)
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(line, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _label(data: Any) -> Any:
+    """``data`` as logged: numbers and names as they are, anything else as text."""
+    return data if isinstance(data, int | str) and not isinstance(data, bool) else str(data)
 
 
 def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -194,7 +285,8 @@ def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         if raw.strip():
             entry = json.loads(raw)
-            entry["answer"] = keys.decode(entry["answer"])
+            if "answer" in entry:
+                entry["answer"] = keys.decode(entry["answer"])
             entries.append(entry)
     return entries
 

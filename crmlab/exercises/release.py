@@ -17,6 +17,16 @@ use nbgrader can take them as they are:
 student of a roster (CSV with ``student_id,name``) with ``SEED`` set to
 :func:`student_seed` of the student id, plus one answer-key CSV per student under
 ``_answer_keys/`` computed by the registered answer functions on that student's shop.
+
+Every released notebook carries ``metadata["crmlab"]`` = ``{"notebook", "student_id",
+"seed", "data", "mode"}`` so the grader can tell which student and exercise a submitted
+file is, even when it was renamed or collected from an LMS download.
+
+``mode="exam"`` (``crmlab exercises release --mode exam``) also makes the notebooks
+check only the form of answers (see :mod:`crmlab.exercises.exam`): the setup call becomes
+``ex.start(..., mode="exam", forms=EXAM_FORMS)`` with the forms in a cell before it, and
+the answer keys go to a folder *next to* the release (``<out>_keys``) so the release folder
+can be handed out as it is.
 """
 
 from __future__ import annotations
@@ -55,6 +65,15 @@ _SAFE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _LOOSE_MARKER_RE = re.compile(
     r"^[ \t]*(?:#+|=+)?[ \t]*(?:BEGIN|END)[ \t]+(?:SOLUTION|HIDDEN[ \t]+TESTS?|MARK[ \t]+SCHEME)\b.*$",
     re.IGNORECASE | re.MULTILINE)
+
+#: Release modes: practice (checks say right/wrong) and exam (checks look at the form only).
+RELEASE_MODES = ("practice", "exam")
+
+#: Notebook metadata key identifying a released notebook.
+METADATA_KEY = "crmlab"
+
+#: ``start("NN_name", ...)`` calls, to find an exercise notebook's setup cell.
+START_CALL_RE = re.compile(r"""\bstart\(\s*["']([0-9]{2}[A-Za-z0-9_]*)["']""")
 
 #: Markers that must never survive in a student version.
 ALL_MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN, BEGIN_MARK_SCHEME,
@@ -206,14 +225,21 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
 
 
 def release(source: str | Path, dest: str | Path, *,
-            parameters: Mapping[str, Any] | None = None) -> ReleaseInfo:
+            parameters: Mapping[str, Any] | None = None, student_id: str = "",
+            mode: str = "practice",
+            forms: Mapping[str, Mapping[str, Any]] | None = None) -> ReleaseInfo:
     """Write the student version of the solution notebook ``source`` to ``dest``.
 
     ``parameters`` (e.g. ``{"SEED": 123, "DATA": "small"}``) are written into the cell
-    tagged ``parameters``. Raises ``ValueError`` for unbalanced markers.
+    tagged ``parameters``. ``mode="exam"`` needs ``forms`` (``{question_id: form}`` for
+    every question the notebook checks) and turns the checks into form-only checks. The
+    notebook's metadata records the notebook, student, seed, data and mode. Raises
+    ``ValueError`` for unbalanced markers.
     """
     import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     source, dest = Path(source), Path(dest)
+    if mode not in RELEASE_MODES:
+        raise ValueError(f"release: mode must be one of {list(RELEASE_MODES)}, got {mode!r}")
     if not source.is_file():
         raise ValueError(f"release: no notebook at {source}")
     if source.resolve() == dest.resolve():
@@ -221,10 +247,83 @@ def release(source: str | Path, dest: str | Path, *,
                          "somewhere else")
     nb = nbformat.read(source, as_version=4)
     student, counts = strip_notebook(nb, where=source.name)
-    set_parameters(student, dict(parameters or {}), where=source.name)
+    params = dict(parameters or {})
+    set_parameters(student, params, where=source.name)
+    if mode == "exam":
+        make_exam(student, forms or {}, where=source.name)
+    student.metadata[METADATA_KEY] = {
+        "notebook": notebook_stem(source), "student_id": student_id,
+        "seed": params.get("SEED"), "data": params.get("DATA"), "mode": mode,
+    }
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(student, dest)
-    return ReleaseInfo(source=source, dest=dest, parameters=dict(parameters or {}), **counts)
+    return ReleaseInfo(source=source, dest=dest, parameters=params, **counts)
+
+
+def notebook_stem(path: str | Path) -> str:
+    """The exercise name of a released or solution notebook (its file stem)."""
+    return Path(path).stem
+
+
+def _setup_cell(nb: Any) -> int | None:
+    """Index of the code cell that calls ``start("NN_...", ...)``."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and START_CALL_RE.search(_source_text(cell)):
+            return i
+    return None
+
+
+def make_exam(nb: Any, forms: Mapping[str, Mapping[str, Any]], where: str = "notebook") -> None:
+    """Turn a student notebook (in place) into its exam version.
+
+    Adds a notice after the title, a cell defining ``EXAM_FORMS`` before the setup cell
+    and ``mode="exam", forms=EXAM_FORMS`` to the ``start(...)`` call, so every check looks
+    only at the form of an answer. ``forms`` must cover every question the notebook checks.
+    """
+    import nbformat
+
+    from crmlab.exercises.exam import FORMS_NAME, FORMS_TAG, NOTICE_MARKDOWN, forms_cell
+
+    missing = [q for q in question_ids(nb) if q not in forms]
+    if missing:
+        raise ValueError(f"{where}: exam release has no form for question(s) {missing}; "
+                         "release with the answer functions installed")
+    index = _setup_cell(nb)
+    if index is None:
+        raise ValueError(f"{where}: no setup cell calling start('NN_...', data=DATA, "
+                         "seed=SEED); exam mode needs one to switch the checks to form-only")
+    cell = nb.cells[index]
+    text = _source_text(cell)
+    call = _start_call(text, where)
+    lines = text.splitlines(keepends=True)
+    end_line, end_col = (call.end_lineno or call.lineno) - 1, (call.end_col_offset or 1) - 1
+    line = lines[end_line]
+    at = _char_offset(line, end_col)
+    lines[end_line] = f"{line[:at]}, mode=\"exam\", forms={FORMS_NAME}{line[at:]}"
+    cell["source"] = "".join(lines)
+    ids = [q for q in question_ids(nb)]
+    forms_nb = nbformat.v4.new_code_cell(forms_cell({q: forms[q] for q in ids}))
+    forms_nb.metadata["tags"] = [FORMS_TAG]
+    nb.cells.insert(index, forms_nb)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(NOTICE_MARKDOWN))
+
+
+def _start_call(text: str, where: str) -> ast.Call:
+    """The ``start("NN_...", ...)`` call node of a setup cell's source."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: the setup cell is not valid Python ({exc})") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "start" and node.args and isinstance(node.args[0], ast.Constant):
+                if any(k.arg in ("mode", "forms") for k in node.keywords):
+                    raise ValueError(f"{where}: the setup cell's start(...) already sets "
+                                     "mode/forms; remove them from the solution source")
+                return node
+    raise ValueError(f"{where}: no start('NN_...', ...) call in the setup cell")
 
 
 def question_ids(notebook: str | Path | Any, *, include_hidden: bool = True) -> list[str]:
@@ -307,67 +406,79 @@ def find_notebooks(source_dir: str | Path, only: Iterable[str] | None = None) ->
     return found
 
 
-def answer_key_rows(notebooks: Iterable[Path], shop: Any, *, student_id: str = "",
-                    name: str = "", seed: int | None = None, data: Any = "") -> list[dict]:
-    """Answer-key rows for every checked question of ``notebooks``, computed on ``shop``."""
-    rows = []
+def expected_values(notebooks: Iterable[Path], shop: Any) -> dict[str, dict[str, Any]]:
+    """``{notebook stem: {question_id: expected answer}}`` for ``notebooks`` on ``shop``."""
+    out: dict[str, dict[str, Any]] = {}
     for nb_path in notebooks:
+        values = out.setdefault(nb_path.stem, {})
         for qid in question_ids(nb_path):
             q = get_question(qid)
             try:
-                value = q.expected(shop)
+                values[qid] = q.expected(shop)
             except Exception as exc:
                 raise RuntimeError(f"answer key: the answer function of {qid!r} "
                                    f"({nb_path.name}) failed: {type(exc).__name__}: {exc}") from exc
-            rows.append({
-                "student_id": student_id, "name": name, "seed": seed, "data": data,
-                "notebook": nb_path.stem, "question_id": qid,
-                "summary": keys.summary(value), "expected": keys.dumps(value),
-            })
-    return rows
+    return out
+
+
+def answer_key_rows(notebooks: Iterable[Path], shop: Any, *, student_id: str = "",
+                    name: str = "", seed: int | None = None, data: Any = "",
+                    values: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict]:
+    """Answer-key rows for every checked question of ``notebooks``, computed on ``shop``
+    (or taken from ``values`` as returned by :func:`expected_values`)."""
+    notebooks = list(notebooks)
+    values = values if values is not None else expected_values(notebooks, shop)
+    return [{"student_id": student_id, "name": name, "seed": seed, "data": data,
+             "notebook": stem, "question_id": qid,
+             "summary": keys.summary(value), "expected": keys.dumps(value)}
+            for stem, answers in values.items() for qid, value in answers.items()]
+
+
+def exam_forms(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, dict]]:
+    """``{notebook stem: {question_id: form}}`` from :func:`expected_values` output."""
+    from crmlab.exercises.exam import form_of
+
+    return {stem: {qid: form_of(v, get_question(qid).options) for qid, v in answers.items()}
+            for stem, answers in values.items()}
 
 
 def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None = None,
                 students: str | Path | pd.DataFrame | None = None,
                 only: Iterable[str] | None = None, data: Any = None,
-                progress: bool = False) -> pd.DataFrame:
+                progress: bool = False, mode: str = "practice",
+                keys_dir: str | Path | None = None) -> pd.DataFrame:
     """Release every exercise notebook of ``source_dir`` into ``out_dir``.
 
     Without ``students``: ``out_dir/<notebook>.ipynb`` (with ``SEED = seed`` and
     ``DATA = data`` written in when given) and, when ``seed`` is given, the answer key of
-    that variant at ``out_dir/_answer_keys/seed_<seed>.csv``.
+    that variant at ``<keys>/seed_<seed>.csv``.
 
     With ``students`` (a roster CSV path or a DataFrame with ``student_id,name``): one folder
     ``out_dir/<student_id>/`` per student holding every released notebook with ``SEED`` =
     :func:`student_seed` ``(student_id, seed or 0)`` and ``DATA`` = ``data`` (default
-    ``"small"``); answer keys ``out_dir/_answer_keys/<student_id>.csv`` computed on
-    ``crmlab.data.get_shop(data, seed=that seed)``; and ``out_dir/_answer_keys/roster.csv``
-    mapping students to seeds. Returns one row per written notebook.
+    ``"small"``); answer keys ``<keys>/<student_id>.csv`` computed on
+    ``crmlab.data.get_shop(data, seed=that seed)``; and ``<keys>/roster.csv`` mapping
+    students to seeds. Returns one row per written notebook.
+
+    ``<keys>`` is ``keys_dir`` if given, else ``out_dir/_answer_keys`` in practice mode and
+    ``<out_dir>_keys`` (a sibling folder) in exam mode, so that an exam release folder holds
+    nothing but what students may see. ``mode="exam"``: see :func:`make_exam`.
     """
+    if mode not in RELEASE_MODES:
+        raise ValueError(f"release: mode must be one of {list(RELEASE_MODES)}, got {mode!r}")
     notebooks = find_notebooks(source_dir, only)
     out_dir = Path(out_dir)
-    written: list[dict[str, Any]] = []
+    key_dir = Path(keys_dir) if keys_dir is not None else default_keys_dir(out_dir, mode)
+    if mode == "exam" and _inside(key_dir, out_dir):
+        raise ValueError(f"release --mode exam: the answer keys ({key_dir}) would sit inside "
+                         f"the release folder {out_dir} that students get; pass --keys "
+                         "outside it")
     for nb_path in notebooks:  # fail early on unknown question ids or bad markers
         for qid in question_ids(nb_path):
             get_question(qid)
     if students is None:
-        params: dict[str, Any] = {}
-        if seed is not None:
-            params["SEED"] = int(seed)
-        if data is not None:
-            params["DATA"] = data
-        for nb_path in notebooks:
-            info = release(nb_path, out_dir / nb_path.name, parameters=params)
-            written.append({"student_id": "", "notebook": nb_path.stem, "seed": seed,
-                            "path": str(info.dest), "solutions": info.solutions})
-        if seed is not None:
-            from crmlab.data import get_shop
-
-            variant_data = data if data is not None else _default_data(notebooks[0])
-            shop = get_shop(variant_data, seed=int(seed))
-            keys.write_key(answer_key_rows(notebooks, shop, seed=int(seed), data=variant_data),
-                           out_dir / "_answer_keys" / f"seed_{int(seed)}.csv")
-        return pd.DataFrame(written)
+        return _release_one_variant(notebooks, out_dir, key_dir, seed=seed, data=data,
+                                    mode=mode)
 
     from crmlab.data import get_shop
 
@@ -378,36 +489,89 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
     if len(set(seeds)) != len(seeds):  # astronomically unlikely, but never hand out twins
         raise ValueError("two students drew the same seed; release again with another --seed")
     roster = roster.assign(seed=seeds, data=str(data))
-    key_dir = out_dir / "_answer_keys"
     key_dir.mkdir(parents=True, exist_ok=True)
     roster.to_csv(key_dir / "roster.csv", index=False, encoding="utf-8")
+    written: list[dict[str, Any]] = []
     for row in roster.itertuples(index=False):
         if progress:
             print(f"releasing for {row.student_id} (seed {row.seed})", flush=True)
+        values = expected_values(notebooks, get_shop(data, seed=int(row.seed)))
+        forms = exam_forms(values) if mode == "exam" else {}
         params = {"SEED": int(row.seed), "DATA": data}
         for nb_path in notebooks:
-            info = release(nb_path, out_dir / row.student_id / nb_path.name, parameters=params)
+            info = release(nb_path, out_dir / row.student_id / nb_path.name, parameters=params,
+                           student_id=row.student_id, mode=mode, forms=forms.get(nb_path.stem))
             written.append({"student_id": row.student_id, "notebook": nb_path.stem,
                             "seed": int(row.seed), "path": str(info.dest),
                             "solutions": info.solutions})
-        shop = get_shop(data, seed=int(row.seed))
         keys.write_key(
-            answer_key_rows(notebooks, shop, student_id=row.student_id, name=row.name,
-                            seed=int(row.seed), data=data),
+            answer_key_rows(notebooks, None, student_id=row.student_id, name=row.name,
+                            seed=int(row.seed), data=data, values=values),
             key_dir / f"{row.student_id}.csv",
         )
     return pd.DataFrame(written)
 
 
-def _default_data(nb_path: Path) -> Any:
-    """The ``DATA`` default of a notebook's parameters cell (``"small"`` if it has none)."""
+def default_keys_dir(out_dir: str | Path, mode: str = "practice") -> Path:
+    """Where answer keys go by default: ``out/_answer_keys`` (practice), ``<out>_keys`` (exam)."""
+    out_dir = Path(out_dir)
+    if mode == "exam":
+        return out_dir.parent / f"{out_dir.name}_keys"
+    return out_dir / "_answer_keys"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve() == folder.resolve() or folder.resolve() in path.resolve().parents
+
+
+def _release_one_variant(notebooks: list[Path], out_dir: Path, key_dir: Path, *,
+                         seed: int | None, data: Any, mode: str) -> pd.DataFrame:
+    """``release_all`` without a roster: one copy per notebook, a key when ``seed`` is given."""
+    params: dict[str, Any] = {}
+    if seed is not None:
+        params["SEED"] = int(seed)
+    if data is not None:
+        params["DATA"] = data
+    values: dict[str, dict[str, Any]] = {}
+    variant_data = data if data is not None else _default_data(notebooks[0])
+    if seed is not None or mode == "exam":
+        from crmlab.data import get_shop
+
+        variant_seed = int(seed) if seed is not None else _default_seed(notebooks[0])
+        values = expected_values(notebooks, get_shop(variant_data, seed=variant_seed))
+    forms = exam_forms(values) if mode == "exam" else {}
+    written = []
+    for nb_path in notebooks:
+        info = release(nb_path, out_dir / nb_path.name, parameters=params, mode=mode,
+                       forms=forms.get(nb_path.stem))
+        written.append({"student_id": "", "notebook": nb_path.stem, "seed": seed,
+                        "path": str(info.dest), "solutions": info.solutions})
+    if seed is not None:
+        keys.write_key(answer_key_rows(notebooks, None, seed=int(seed), data=variant_data,
+                                       values=values),
+                       key_dir / f"seed_{int(seed)}.csv")
+    return pd.DataFrame(written)
+
+
+def _default_parameter(nb_path: Path, name: str, default: Any) -> Any:
+    """The default of ``name`` in a notebook's parameters cell (``default`` if it has none)."""
     import nbformat  # lazy: importing it costs 2-3 s (jsonschema formats)
     nb = nbformat.read(nb_path, as_version=4)
     cell = next((c for c in nb.cells if "parameters" in _tags(c)), None)
     if cell is None:
-        return "small"
+        return default
     for node in ast.parse(_source_text(cell)).body:
         if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "DATA"):
+                and node.targets[0].id == name):
             return ast.literal_eval(node.value)
-    return "small"
+    return default
+
+
+def _default_data(nb_path: Path) -> Any:
+    """The ``DATA`` default of a notebook's parameters cell (``"small"`` if it has none)."""
+    return _default_parameter(nb_path, "DATA", "small")
+
+
+def _default_seed(nb_path: Path) -> int:
+    """The ``SEED`` default of a notebook's parameters cell (42 if it has none)."""
+    return int(_default_parameter(nb_path, "SEED", 42))

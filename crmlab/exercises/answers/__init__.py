@@ -3,13 +3,34 @@
 Importing this package does nothing by itself; :func:`import_all` (called by
 :func:`crmlab.exercises.registry.get_question` the first time an id is looked up) imports
 every ``unit*.py`` module here, so a new unit only has to drop its file in this folder.
+
+While a submission is graded (``CRMLAB_EXERCISES_MODE=grading`` in the kernel's
+environment) nothing may compute expected answers inside the student's kernel, so importing
+this package there is refused and logged: the grader marks the submission ``tampered``.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
 from pathlib import Path
+
+
+def _refuse_while_grading() -> None:
+    """Log and refuse an import of the answer functions inside a grading kernel."""
+    if os.environ.get("CRMLAB_EXERCISES_MODE", "") != "grading":
+        return
+    log = os.environ.get("CRMLAB_EXERCISES_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": "answers_imported"}) + "\n")
+    raise ImportError("the exercise answer functions are not available while a submission "
+                      "is graded")
+
+
+_refuse_while_grading()
 
 _LOADED = False
 
