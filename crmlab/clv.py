@@ -477,11 +477,14 @@ def _minimize(fun_grad, x0: np.ndarray, *, jac: bool, tol: float, max_iter: int,
     return _FitResult(res.x, float(res.fun), int(res.get("nit", 0)), str(res.message))
 
 
-def _newton(fgh, x0: np.ndarray, *, tol: float, max_iter: int, what: str) -> _FitResult:
+def _newton(fgh, x0: np.ndarray, *, tol: float, max_iter: int, what: str,
+            strict: bool = True, limit: float = 30.0) -> _FitResult | None:
     """Trust-region Newton (scipy's ``trust-exact``) on ``fgh(x, hess) -> (f, g, H)``.
 
     Function, gradient and Hessian come from one pass over the data, so the last
     point's values are cached for the separate ``fun``/``jac``/``hess`` calls.
+    With ``strict=False`` a run that does not converge, or ends with a log-parameter
+    beyond ``limit``, returns ``None`` (the caller has a fallback) instead of raising.
     """
     cache: dict[str, object] = {}
 
@@ -501,7 +504,11 @@ def _newton(fgh, x0: np.ndarray, *, tol: float, max_iter: int, what: str) -> _Fi
     )
     last = ev(res.x)
     g = last["g"]
-    if not np.all(np.isfinite(res.x)) or np.max(np.abs(res.x)) > 30:
+    ran_off = not np.all(np.isfinite(res.x)) or np.max(np.abs(res.x)) > limit
+    if not strict and (ran_off or not np.all(np.isfinite(g))
+                       or np.max(np.abs(g)) > max(100 * tol, 1e-6)):
+        return None
+    if ran_off:
         raise RuntimeError(
             f"{what}: the estimates ran off to the edge of the parameter space "
             f"(log-parameters {np.round(res.x, 2).tolist()}); the data cannot identify the "
@@ -516,6 +523,59 @@ def _newton(fgh, x0: np.ndarray, *, tol: float, max_iter: int, what: str) -> _Fi
                       hess=last["H"])
 
 
+def _bounded_fit(fgh, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, tol: float,
+                 max_iter: int, what: str) -> tuple[_FitResult, np.ndarray]:
+    """Maximum likelihood over a box of log-parameters (L-BFGS-B), for fits whose
+    optimum lies on the edge of the parameter space (a limit of the model).
+
+    Returns the result and a boolean mask of the parameters that ended on a bound.
+    The fit is accepted when it satisfies the optimality conditions of the box: a
+    free parameter has a (near) zero gradient, a parameter on its lower bound a
+    gradient that pushes it down, one on its upper bound a gradient that pushes it up.
+    The Hessian is that of the free parameters only (the bound ones are held fixed).
+    """
+    z0 = np.clip(x0, lower, upper)
+
+    def fg(z):
+        f, g, _ = fgh(z)
+        return f, g
+
+    res = optimize.minimize(fg, z0, jac=True, method="L-BFGS-B",
+                            bounds=list(zip(lower, upper, strict=True)),
+                            options={"maxiter": 50 * max_iter, "maxfun": 100 * max_iter,
+                                     "ftol": 1e-15, "gtol": 1e-12})
+    z = res.x
+    edge = 1e-6 * np.maximum(1.0, np.abs(upper - lower))
+    at_lo, at_hi = z <= lower + edge, z >= upper - edge
+    free = ~(at_lo | at_hi)
+    if free.any():
+        # polish the free parameters with Newton steps (the bound ones held fixed)
+        def sub(zf, hess=False):
+            full = z.copy()
+            full[free] = zf
+            f, g, H = fgh(full, hess=hess)
+            return f, g[free], (None if H is None else H[np.ix_(free, free)])
+
+        polished = _newton(sub, z[free], tol=tol, max_iter=max_iter, what=what, strict=False,
+                           limit=float(np.max(np.abs(np.r_[lower, upper]))))
+        if polished is not None and np.all(polished.x >= lower[free]) \
+                and np.all(polished.x <= upper[free]):
+            z = z.copy()
+            z[free] = polished.x
+    f, g, H = fgh(z, hess=True)
+    slack = max(100 * tol, 1e-6)
+    ok = (np.all(np.isfinite(g)) and np.all(np.abs(g[free]) <= slack)
+          and np.all(g[at_lo] >= -slack) and np.all(g[at_hi] <= slack))
+    if not ok:
+        raise RuntimeError(
+            f"{what}: the likelihood maximization did not converge, even within bounds "
+            f"({res.message}); the data may be too small or too regular for this model."
+        )
+    H_free = np.full_like(H, np.nan)
+    H_free[np.ix_(free, free)] = H[np.ix_(free, free)]
+    return _FitResult(z, float(f), int(res.nit), str(res.message), hess=H_free), ~free
+
+
 def _hessian_from_grad(grad, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Central-difference Hessian of an analytic gradient (4 x 2 evaluations)."""
     k = x.size
@@ -528,18 +588,60 @@ def _hessian_from_grad(grad, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 
 
 def _standard_errors(hess_total_nll_log: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """Delta-method standard errors of params from the Hessian in log-parameters."""
+    """Delta-method standard errors of params from the Hessian in log-parameters.
+
+    Rows/columns that are NaN (parameters held on a bound) get a NaN standard error;
+    the others come from the Hessian of the remaining parameters.
+    """
+    keep = ~np.isnan(np.diag(hess_total_nll_log))
+    out = np.full(params.size, np.nan)
+    if not keep.any():
+        return out
     try:
-        cov_log = np.linalg.inv(hess_total_nll_log)
+        cov_log = np.linalg.inv(hess_total_nll_log[np.ix_(keep, keep)])
     except np.linalg.LinAlgError:
-        return np.full(params.size, np.nan)
+        return out
     var_log = np.diag(cov_log)
-    return np.where(var_log > 0, params * np.sqrt(np.abs(var_log)), np.nan)
+    out[keep] = np.where(var_log > 0, params[keep] * np.sqrt(np.abs(var_log)), np.nan)
+    return out
 
 
 # --------------------------------------------------------------------------------------
 # BG/NBD
 # --------------------------------------------------------------------------------------
+
+
+#: a + b above which BG/NBD forecasts integrate over the (concentrated) Beta of p
+_CONCENTRATED_BETA = 1_000.0
+
+
+def _expected_if_alive_by_quadrature(t, x, T, r, alpha, a, b, nodes: int = 96) -> np.ndarray:
+    """E[purchases in (T, T+t] | alive at T, x] for BG/NBD, by quadrature over p.
+
+    Given the history and being alive, lambda ~ Gamma(r + x, alpha + T) and the dropout
+    probability p ~ Beta(a, b + x); an alive customer with (lambda, p) buys
+    (1 - exp(-lambda p t)) / p times on average in t periods, and the expectation over
+    lambda is closed form, leaving a one-dimensional integral over p. Used where the
+    Beta is concentrated (a > 1, a + b large), on Gauss-Legendre nodes spanning +-12
+    standard deviations around its mean with the exact Beta density as weight.
+    """
+    x, T, t = (np.asarray(v, dtype=float) for v in (x, T, t))
+    out = np.empty(x.shape)
+    gx, gl = np.polynomial.legendre.leggauss(nodes)
+    for xv in np.unique(x):
+        rows = x == xv
+        bb = b + xv
+        mean = a / (a + bb)
+        sd = np.sqrt(a * bb / ((a + bb) ** 2 * (a + bb + 1)))
+        lo, hi = max(mean - 12 * sd, 1e-300), min(mean + 12 * sd, 1.0 - 1e-16)
+        p = lo + (hi - lo) * (gx + 1) / 2
+        logpdf = (a - 1) * np.log(p) + (bb - 1) * np.log1p(-p)
+        wts = gl * np.exp(logpdf - logpdf.max())
+        wts = wts / wts.sum()
+        k = alpha + T[rows][:, None]
+        stay = np.exp((r + xv) * (np.log(k) - np.log(k + p[None, :] * t[rows][:, None])))
+        out[rows] = ((1 - stay) / p[None, :]) @ wts
+    return out
 
 
 class _BTYDBase:
@@ -593,11 +695,40 @@ class BetaGeoModel(_BTYDBase):
     Fitted attributes: ``params_`` (Series r, alpha, a, b), ``standard_errors_``,
     ``log_likelihood_`` (total, the number papers print), ``n_customers_``,
     ``n_distinct_`` (distinct (frequency, recency, T) triples the fit actually used),
-    ``n_iter_``.
+    ``n_iter_``, ``boundary_`` and ``boundary_note_`` (below).
+
+    **When the best fit is a limit of the model.** On a small or short data set the
+    likelihood can keep rising towards the edge of the parameter space, because a
+    simpler model that BG/NBD contains as a limit fits the data at least as well:
+
+    * ``a -> 0``: nobody drops out (the NBD model); ``b`` is then not identified;
+    * ``a, b -> inf`` with ``a/(a+b)`` fixed: every customer has the same dropout
+      probability ``p = a/(a+b)`` after each repeat purchase;
+    * ``r, alpha -> inf`` with ``r/alpha`` fixed: every customer buys at the same rate.
+
+    The unconstrained fit then never converges. Rather than fail, ``fit`` maximizes the
+    likelihood over a wide box of parameters (on the internal clock, where the longest
+    history is 10 time units: ``r``, ``a``, ``b`` in ``[e^-12, e^12]``, ``alpha`` in
+    ``[e^-12, e^20]``), where the bound stands for the limit (a Beta with
+    ``a, b = e^12`` has a standard deviation of about 0.2% of its mean). The parameters
+    that end beyond ``[e^-8, e^8]`` on the internal clock (``alpha``: ``e^16``), where
+    the model is numerically its limit and the likelihood is flat in them, are listed
+    in ``boundary_`` (empty for an interior fit) and ``boundary_note_`` says in words
+    which limit the data chose; their standard errors are NaN (the others are
+    conditional on them). Predictions stay valid: they are those of the limit model
+    (forecasts integrate over a concentrated Beta numerically). Report such a fit as
+    what it is — the data cannot tell the full model from its simpler limit — not as
+    estimates of four parameters.
     """
 
     param_names = ("r", "alpha", "a", "b")
     _name = "BetaGeoModel"
+    #: box of the bounded fit, log-parameters on the internal clock (r, alpha, a, b)
+    _log_lower = np.array([-12.0, -12.0, -12.0, -12.0])
+    _log_upper = np.array([12.0, 20.0, 12.0, 12.0])
+    #: beyond these the model is numerically its limit: such parameters are in boundary_
+    _log_edge_lower = np.array([-8.0, -8.0, -8.0, -8.0])
+    _log_edge_upper = np.array([8.0, 16.0, 8.0, 8.0])
 
     def __init__(self, tol: float = 1e-9, max_iter: int = 500):
         self.tol = tol
@@ -742,17 +873,27 @@ class BetaGeoModel(_BTYDBase):
         rate = max(float((w * x).sum() / (w * T).sum()), 1e-3)
         x0 = np.log([1.0, 1.0 / rate, 1.0, 3.0])
         n_iter = 0
+        lo, hi = self._log_lower, self._log_upper
         if x.size > 30_000:
             rng = np.random.default_rng(0)
             pick = rng.choice(x.size, size=20_000, p=w / w.sum())
             (xs_, txs_, Ts_), ws_ = _compress([x[pick], tx[pick], T[pick]], np.ones(pick.size))
             sub = _newton(self._make_objective(xs_, txs_, Ts_, ws_), x0, tol=1e-6,
-                          max_iter=self.max_iter, what=self._name)
-            x0, n_iter = sub.x, sub.n_iter
+                          max_iter=self.max_iter, what=self._name, strict=False)
+            if sub is not None and np.all((sub.x >= lo) & (sub.x <= hi)):
+                x0, n_iter = sub.x, sub.n_iter
         fgh = self._make_objective(x, tx, T, w)
-        res = _newton(fgh, x0, tol=self.tol, max_iter=self.max_iter, what=self._name)
+        res = _newton(fgh, x0, tol=self.tol, max_iter=self.max_iter, what=self._name,
+                      strict=False)
+        on_bound = np.zeros(4, dtype=bool)
+        if res is None or np.any((res.x < lo) | (res.x > hi)):
+            # the unconstrained optimum is a limit of the model: fit within the box
+            res, on_bound = _bounded_fit(fgh, x0, lo, hi, tol=self.tol,
+                                         max_iter=self.max_iter, what=self._name)
+        on_bound |= (res.x <= self._log_edge_lower) | (res.x >= self._log_edge_upper)
         params = np.exp(res.x)
         se = _standard_errors(res.hess * w.sum(), params)
+        se[on_bound] = np.nan
         params[1] /= scale
         se[1] /= scale
         self.params_ = pd.Series(params, index=list(self.param_names), name="estimate")
@@ -761,7 +902,32 @@ class BetaGeoModel(_BTYDBase):
         # internal clock every repeat purchase's density carries a factor 1/scale
         self.log_likelihood_ = float(-res.fun * w.sum() + (w * x).sum() * np.log(scale))
         self.n_iter_ = n_iter + res.n_iter
+        self.boundary_ = tuple(n for n, b in zip(self.param_names, on_bound, strict=True) if b)
+        self.boundary_note_ = self._boundary_note()
         return self
+
+    def _boundary_note(self) -> str:
+        """In words, which limit of the model a fit on the edge of the box stands for."""
+        if not self.boundary_:
+            return ""
+        r, alpha, a, b = self.params_.to_numpy()
+        on = set(self.boundary_)
+        parts = []
+        if "a" in on and a < 1:
+            parts.append("a -> 0: nobody drops out (the NBD model without dropout; b is not "
+                         "identified)")
+        elif {"a", "b"} & on and a > 1 and b > 1:
+            parts.append(f"a, b -> infinity: every customer has the same dropout probability "
+                         f"p = a/(a+b) = {a / (a + b):.3f} after each repeat purchase")
+        if {"r", "alpha"} & on and r > 1:
+            parts.append(f"r, alpha -> infinity: every customer buys at the same rate "
+                         f"r/alpha = {r / alpha:.4g} per period")
+        named = {"a", "b"} if parts and parts[0].startswith("a") else set()
+        named |= {"r", "alpha"} if any(p.startswith("r,") for p in parts) else set()
+        rest = sorted(on - named)
+        if rest:
+            parts.append(f"{', '.join(rest)} on the edge of the search box")
+        return "; ".join(parts)
 
     def _arrays(self, summary):
         self._check_fitted()
@@ -798,9 +964,20 @@ class BetaGeoModel(_BTYDBase):
         if (t < 0).any():
             raise ValueError("t (the horizon in periods) must be >= 0.")
         r, alpha, a, b = self.params_.to_numpy()
-        z = t / (alpha + T + t)
-        hyp = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        num = (a + b + x - 1) / (a - 1) * (1 - hyp)
+        x, T, t = np.broadcast_arrays(x, T, t)
+        if a > 1 and a + b > _CONCENTRATED_BETA:
+            # a, b near the "same dropout probability for all" limit (see fit): the
+            # hypergeometric form under/overflows there, the integral over p does not
+            num = _expected_if_alive_by_quadrature(t, x, T, r, alpha, a, b)
+        else:
+            z = t / (alpha + T + t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                hyp = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+                num = (a + b + x - 1) / (a - 1) * (1 - hyp)
+            bad = ~np.isfinite(num)
+            if bad.any() and a > 1:
+                num = num.copy()
+                num[bad] = _expected_if_alive_by_quadrature(t[bad], x[bad], T[bad], r, alpha, a, b)
         p_al = self.p_alive(summary).to_numpy()
         return _as_series(num * p_al, summary, "expected_purchases")
 
@@ -1315,8 +1492,10 @@ def churn_features(
     Uses only data up to ``cutoff`` (no peeking): ``recency_days`` since the last
     order, ``frequency`` (orders), ``monetary`` (total spend), ``tenure_days`` since
     the first order, ``orders_90d`` and ``spend_90d`` (last 90 days), ``mean_gap_days``
-    (tenure / (orders - 1), NaN for one-time buyers) and ``overdue`` (recency /
-    mean gap: > 1 means later than usual). With ``sessions`` it adds
+    ((last - first order) / (orders - 1); NaN for one-time buyers and for customers
+    whose orders all share one timestamp, who show no gap) and ``overdue`` (recency /
+    mean gap: > 1 means later than usual; NaN where the gap is). Every value is finite
+    or NaN, never infinite. With ``sessions`` it adds
     ``sessions_30d``, ``sessions_90d`` and ``days_since_session`` (NaN if never).
     """
     log = _order_log(orders, customer_col, date_col, amount_col)
@@ -1343,7 +1522,9 @@ def churn_features(
     out["spend_90d"] = feats["spend_90d"].to_numpy()
     span = ((feats["last"] - feats["first"]) / day).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.where(out["frequency"] > 1, span / (out["frequency"] - 1), np.nan)
+        # a zero span (several orders at one timestamp) shows no gap: NaN, not 0, so that
+        # overdue = recency / gap is never infinite
+        gap = np.where((out["frequency"] > 1) & (span > 0), span / (out["frequency"] - 1), np.nan)
     out["mean_gap_days"] = gap
     out["overdue"] = out["recency_days"] / gap
     if sessions is not None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, special, stats
+from scipy import integrate, optimize, special, stats
 
 from crmlab import clv
 from crmlab.clv import (
@@ -686,3 +686,132 @@ def test_churn_early_warning_on_the_shop():
     assert len(res.scores) == len(churn_labels(shop.orders, te, 90))
     with pytest.raises(ValueError, match="overlap"):
         clv.churn_early_warning(shop.orders, te - pd.Timedelta(days=30), te, 90)
+
+
+# ---------------------------------------------------------------------------------------
+# BG/NBD on the edge of its parameter space (small / short data): the limit models
+# ---------------------------------------------------------------------------------------
+# Two limits of BG/NBD have their own closed-form likelihoods (FHL 2005 eq. 6 with the
+# Beta(a, b) mixing over p taken to its limit), fitted here independently with scipy:
+# a -> 0 is the NBD (nobody drops out), a, b -> inf with a/(a+b) = p one dropout
+# probability for everyone. When the BG/NBD likelihood rises towards such a limit, the
+# fit must end there, say so, and agree with the limit model's own maximum.
+
+
+def _nbd_loglik(r, alpha, x, T):
+    return (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+            - (r + x) * np.log(alpha + T))
+
+
+def _fixed_p_loglik(r, alpha, p, x, tx, T):
+    alive = x * np.log1p(-p) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore"):
+        dead = np.where(x > 0, np.log(p) + (np.maximum(x, 1) - 1) * np.log1p(-p)
+                        - (r + x) * np.log(alpha + tx), -np.inf)
+    return (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+            + np.logaddexp(alive, dead))
+
+
+def _max_loglik(fn, z0):
+    res = optimize.minimize(lambda z: -fn(z), z0, method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000,
+                                     "maxfev": 40_000})
+    return res.x, -res.fun
+
+
+def test_bgnbd_without_evidence_of_dropout_is_the_nbd_limit():
+    # Every repeat buyer bought in the last period (t_x = T). Then the BG/NBD likelihood
+    # of a customer with x >= 1 is the NBD one times prod_{j<x-1} (b+j)/(a+b+j) <= 1, so
+    # it strictly increases as a -> 0 (whenever someone has x >= 2): the maximum is the
+    # NBD limit, whose (r, alpha) and log-likelihood are the known answer.
+    rng = np.random.default_rng(3)
+    T = rng.uniform(20, 52, 2_000).round()
+    x = rng.poisson(rng.gamma(0.5, 1 / 5.0, T.size) * T).astype(float)
+    s = pd.DataFrame({"frequency": x.astype(int), "recency": np.where(x > 0, T, 0.0), "T": T})
+    m = BetaGeoModel().fit(s)
+    assert "a" in m.boundary_ and "nobody drops out" in m.boundary_note_
+    assert np.isnan(m.standard_errors_["a"])
+    (lr, la), ll = _max_loglik(lambda z: _nbd_loglik(*np.exp(z), x, T).sum(), np.log([0.5, 5.0]))
+    assert m.params_["r"] == pytest.approx(np.exp(lr), rel=1e-3)
+    assert m.params_["alpha"] == pytest.approx(np.exp(la), rel=1e-3)
+    assert m.log_likelihood_ == pytest.approx(ll, abs=1e-3)
+    # forecasts are the NBD's: E[Y(t) | x, T] = (r + x) t / (alpha + T), P(alive) = 1
+    t = 10.0
+    nbd = (np.exp(lr) + x) * t / (np.exp(la) + T)
+    np.testing.assert_allclose(m.predict_purchases(t, s), nbd, rtol=1e-3)
+    assert m.p_alive(s).min() > 1 - 1e-6
+
+
+def test_bgnbd_on_a_short_shop_ends_at_one_dropout_probability():
+    # The world that used to fail (tiny shop, seed 7, 26-week holdout: 106 customers with
+    # half a year of calibration data): the BG/NBD likelihood keeps rising as a, b -> inf,
+    # so the fit is the limit with one dropout probability p for everyone. Known answer:
+    # the maximum of that limit's own likelihood.
+    from crmlab.data import simulate
+
+    shop = simulate("tiny", seed=7, detail="orders")
+    ch = summarize(shop.orders, freq="D", calibration_end=shop.end - pd.Timedelta(weeks=26),
+                   observation_end=shop.end)
+    m = BetaGeoModel().fit(ch)
+    assert set(m.boundary_) == {"a", "b"}, m.boundary_note_
+    assert "same dropout probability" in m.boundary_note_
+    x, tx, T = (ch[c].to_numpy(float) for c in ("frequency_cal", "recency_cal", "T_cal"))
+    (lr, la, lp), ll = _max_loglik(
+        lambda z: _fixed_p_loglik(np.exp(z[0]), np.exp(z[1]), special.expit(z[2]), x, tx, T).sum(),
+        np.array([0.0, np.log(30.0), -2.0]))
+    r, alpha, a, b = m.params_
+    assert r == pytest.approx(np.exp(lr), rel=2e-3)
+    assert alpha == pytest.approx(np.exp(la), rel=2e-3)
+    assert a / (a + b) == pytest.approx(special.expit(lp), rel=2e-3)
+    assert m.log_likelihood_ == pytest.approx(ll, abs=0.01)
+    assert np.isnan(m.standard_errors_[["a", "b"]]).all()
+    assert np.isfinite(m.standard_errors_[["r", "alpha"]]).all()
+    pred = m.predict_purchases(ch["duration_holdout"].iloc[0], ch)
+    assert np.isfinite(pred).all() and pred.sum() > 0
+
+
+def test_bgnbd_interior_fit_has_no_boundary(bgnbd_cdnow):
+    assert bgnbd_cdnow.boundary_ == () and bgnbd_cdnow.boundary_note_ == ""
+    assert np.isfinite(bgnbd_cdnow.standard_errors_).all()
+
+
+@pytest.mark.parametrize("a,b", [(300.0, 900.0), (40.0, 1200.0)])
+def test_bgnbd_forecast_by_quadrature_equals_the_closed_form(a, b):
+    # where both are finite (a + b above the switch at 1,000), the integral over p used
+    # for concentrated Betas equals FHL eq. (10)
+    r, alpha, t = 0.8, 20.0, 39.0
+    x, tx, T = np.array([0, 1, 3, 10.0]), np.array([0, 5, 20, 30.0]), np.full(4, 40.0)
+    z = t / (alpha + T + t)
+    closed = (a + b + x - 1) / (a - 1) * (1 - (1 - z) ** (a - 1)
+                                          * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z))
+    quad = clv._expected_if_alive_by_quadrature(np.full(4, t), x, T, r, alpha, a, b)
+    np.testing.assert_allclose(quad, closed, rtol=1e-10)
+    m = BetaGeoModel()
+    m.params_ = pd.Series([r, alpha, a, b], index=["r", "alpha", "a", "b"])
+    row = pd.DataFrame({"frequency": x.astype(int), "recency": tx, "T": T})
+    np.testing.assert_allclose(m.predict_purchases(t, row), closed * m.p_alive(row), rtol=1e-10)
+
+
+def test_bgnbd_forecast_stays_finite_for_a_very_concentrated_beta():
+    # a, b = 2e4, 6e4: the hypergeometric form is NaN; the forecast tends to the limit with
+    # one p = a / (a + b + x) for an alive customer: (1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p
+    r, alpha, a, b, t = 0.8, 20.0, 2e4, 6e4, 39.0
+    m = BetaGeoModel()
+    m.params_ = pd.Series([r, alpha, a, b], index=["r", "alpha", "a", "b"])
+    x, tx, T = np.array([0, 1, 3, 10.0]), np.array([0, 5, 20, 30.0]), np.full(4, 40.0)
+    row = pd.DataFrame({"frequency": x.astype(int), "recency": tx, "T": T})
+    p = a / (a + b + x)
+    limit = (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x)) / p
+    np.testing.assert_allclose(m.predict_purchases(t, row) / m.p_alive(row), limit, rtol=1e-4)
+
+
+def test_churn_features_are_never_infinite():
+    # two orders at the same timestamp show no gap: mean gap and overdue are NaN, not 0/inf
+    log = pd.DataFrame({"customer_id": [1, 1, 2, 2],
+                        "order_ts": pd.to_datetime(["2024-01-05 10:00", "2024-01-05 10:00",
+                                                    "2024-01-02 00:00", "2024-01-04 00:00"]),
+                        "amount": [1.0, 2.0, 3.0, 4.0]})
+    f = churn_features(log, "2024-02-01").set_index("customer_id")
+    assert np.isnan(f.loc[1, "mean_gap_days"]) and np.isnan(f.loc[1, "overdue"])
+    assert f.loc[2, "mean_gap_days"] == 2.0 and f.loc[2, "overdue"] == pytest.approx(28 / 2)
+    assert not np.isinf(f.select_dtypes("number").to_numpy()).any()
