@@ -563,7 +563,9 @@ def _bounded_fit(fgh, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray, *, t
             z = z.copy()
             z[free] = polished.x
     f, g, H = fgh(z, hess=True)
-    slack = max(100 * tol, 1e-6)
+    # far out in the box the likelihood is flat and its gammaln differences lose digits:
+    # a gradient of 1e-5 (mean log-likelihood per unit of log-parameter) is a flat optimum
+    slack = max(100 * tol, 1e-5)
     ok = (np.all(np.isfinite(g)) and np.all(np.abs(g[free]) <= slack)
           and np.all(g[at_lo] >= -slack) and np.all(g[at_hi] <= slack))
     if not ok:
@@ -706,13 +708,16 @@ class BetaGeoModel(_BTYDBase):
       probability ``p = a/(a+b)`` after each repeat purchase;
     * ``r, alpha -> inf`` with ``r/alpha`` fixed: every customer buys at the same rate.
 
-    The unconstrained fit then never converges. Rather than fail, ``fit`` maximizes the
+    The unconstrained Newton fit then either stops far out (accepted when its gradient
+    vanishes) or never converges. In that case, rather than fail, ``fit`` maximizes the
     likelihood over a wide box of parameters (on the internal clock, where the longest
-    history is 10 time units: ``r``, ``a``, ``b`` in ``[e^-12, e^12]``, ``alpha`` in
-    ``[e^-12, e^20]``), where the bound stands for the limit (a Beta with
-    ``a, b = e^12`` has a standard deviation of about 0.2% of its mean). The parameters
-    that end beyond ``[e^-8, e^8]`` on the internal clock (``alpha``: ``e^16``), where
-    the model is numerically its limit and the likelihood is flat in them, are listed
+    history is 10 time units: ``r``, ``a``, ``b`` in ``[e^-10, e^10]``, ``alpha`` in
+    ``[e^-10, e^18]``), where the bound stands for the limit (a Beta with
+    ``a, b = e^10`` has a standard deviation of about 0.6% of its mean). The parameters
+    that end beyond ``[e^-8, e^8]`` on the internal clock (``alpha``: ``e^16``; ``a``
+    and ``b`` together when ``a + b > e^8`` or ``a < e^-8``, ``r`` and ``alpha`` when
+    ``r > e^8``), where the model is numerically its limit and the likelihood is flat
+    in them, are listed
     in ``boundary_`` (empty for an interior fit) and ``boundary_note_`` says in words
     which limit the data chose; their standard errors are NaN (the others are
     conditional on them). Predictions stay valid: they are those of the limit model
@@ -724,8 +729,8 @@ class BetaGeoModel(_BTYDBase):
     param_names = ("r", "alpha", "a", "b")
     _name = "BetaGeoModel"
     #: box of the bounded fit, log-parameters on the internal clock (r, alpha, a, b)
-    _log_lower = np.array([-12.0, -12.0, -12.0, -12.0])
-    _log_upper = np.array([12.0, 20.0, 12.0, 12.0])
+    _log_lower = np.array([-10.0, -10.0, -10.0, -10.0])
+    _log_upper = np.array([10.0, 18.0, 10.0, 10.0])
     #: beyond these the model is numerically its limit: such parameters are in boundary_
     _log_edge_lower = np.array([-8.0, -8.0, -8.0, -8.0])
     _log_edge_upper = np.array([8.0, 16.0, 8.0, 8.0])
@@ -886,11 +891,11 @@ class BetaGeoModel(_BTYDBase):
         res = _newton(fgh, x0, tol=self.tol, max_iter=self.max_iter, what=self._name,
                       strict=False)
         on_bound = np.zeros(4, dtype=bool)
-        if res is None or np.any((res.x < lo) | (res.x > hi)):
+        if res is None:
             # the unconstrained optimum is a limit of the model: fit within the box
             res, on_bound = _bounded_fit(fgh, x0, lo, hi, tol=self.tol,
                                          max_iter=self.max_iter, what=self._name)
-        on_bound |= (res.x <= self._log_edge_lower) | (res.x >= self._log_edge_upper)
+        on_bound |= self._at_limit(res.x)
         params = np.exp(res.x)
         se = _standard_errors(res.hess * w.sum(), params)
         se[on_bound] = np.nan
@@ -906,27 +911,43 @@ class BetaGeoModel(_BTYDBase):
         self.boundary_note_ = self._boundary_note()
         return self
 
+    @classmethod
+    def _at_limit(cls, z: np.ndarray) -> np.ndarray:
+        """Which log-parameters (internal clock) stand for a limit of the model.
+
+        A Beta(a, b) with a + b beyond e^8 is one dropout probability, and so is a
+        below e^-8 (p = 0; b then unidentified): both flag a and b. A Gamma(r, alpha)
+        with r beyond e^8 is one purchase rate: flags r and alpha. Any other
+        parameter beyond the edge thresholds is flagged alone.
+        """
+        out = (z <= cls._log_edge_lower) | (z >= cls._log_edge_upper)
+        log_r, _, log_a, log_b = z
+        if np.logaddexp(log_a, log_b) >= cls._log_edge_upper[2] or log_a <= cls._log_edge_lower[2]:
+            out[2:] = True
+        if log_r >= cls._log_edge_upper[0]:
+            out[:2] = True
+        return out
+
     def _boundary_note(self) -> str:
-        """In words, which limit of the model a fit on the edge of the box stands for."""
+        """In words, which limit of the model a fit on the edge stands for."""
         if not self.boundary_:
             return ""
         r, alpha, a, b = self.params_.to_numpy()
         on = set(self.boundary_)
-        parts = []
-        if "a" in on and a < 1:
+        parts, named = [], set()
+        if {"a", "b"} <= on:
+            named |= {"a", "b"}
             parts.append("a -> 0: nobody drops out (the NBD model without dropout; b is not "
-                         "identified)")
-        elif {"a", "b"} & on and a > 1 and b > 1:
-            parts.append(f"a, b -> infinity: every customer has the same dropout probability "
+                         "identified)" if a < 1 else
+                         f"a, b -> infinity: every customer has the same dropout probability "
                          f"p = a/(a+b) = {a / (a + b):.3f} after each repeat purchase")
-        if {"r", "alpha"} & on and r > 1:
+        if {"r", "alpha"} <= on:
+            named |= {"r", "alpha"}
             parts.append(f"r, alpha -> infinity: every customer buys at the same rate "
                          f"r/alpha = {r / alpha:.4g} per period")
-        named = {"a", "b"} if parts and parts[0].startswith("a") else set()
-        named |= {"r", "alpha"} if any(p.startswith("r,") for p in parts) else set()
-        rest = sorted(on - named)
+        rest = [n for n in self.param_names if n in on - named]
         if rest:
-            parts.append(f"{', '.join(rest)} on the edge of the search box")
+            parts.append(f"{', '.join(rest)} on the edge of the parameter space")
         return "; ".join(parts)
 
     def _arrays(self, summary):
