@@ -1468,6 +1468,8 @@ def support_report(
 
     Tickets count in the period they were created. Columns: ``tickets``, ``resolved``,
     ``open_at_period_end`` (backlog of the group at the period's end; with ``freq``),
+    ``complete`` (with ``freq``: the period ends on or before the observation end of
+    ``metrics``; a partial last period has fewer days and must not be read as a full one),
     ``frt_median_min`` and ``frt_p90_h`` (calendar clock), ``resolution_median_h``,
     ``frt_sla`` and ``resolution_sla`` (attainment, ``clock`` hours, see :func:`sla_flags`),
     ``fcr_rate``, ``reopen_rate``, ``csat_mean``, ``csat_responses``. With ``calls`` (the call
@@ -1534,8 +1536,11 @@ def support_report(
                 open_at[pos] = _open_counts(c_all[rows], r_all[rows], at[pos])
         else:
             open_at[:] = _open_counts(c_all, r_all, at)
+        period_end = (out["_p"] + 1).dt.start_time
+        complete = (period_end <= pd.Timestamp(end_ts)).to_numpy() if end_ts is not None else True
         out.insert(0, "period", out.pop("_p").dt.start_time)
-        out.insert(len(group) + 2, "open_at_period_end", open_at)
+        out.insert(1, "complete", complete)
+        out.insert(len(group) + 3, "open_at_period_end", open_at)
     if calls is not None:
         out = _add_call_columns(out, calls, freq=freq, keys=keys, target_seconds=target_seconds)
     return out

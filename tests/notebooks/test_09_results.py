@@ -81,6 +81,11 @@ def test_simulation_matches_erlang_c(results):
         assert row["p_wait (sim)"] == pytest.approx(row["p_wait (Erlang C)"], abs=0.03)
         assert row["SL (sim)"] == pytest.approx(row["SL (Erlang C)"], abs=0.03)
         assert row["ASA (sim)"] == pytest.approx(row["ASA (Erlang C)"], rel=0.25)
+        # the simulation plays Erlang C's assumptions: the gap is noise, within a few batch-means
+        # standard errors (4 SE: the SE is itself estimated from 20 batches)
+        assert 0 < row["ASA SE (sim)"] < row["ASA (sim)"]
+        assert abs(row["ASA (sim)"] - row["ASA (Erlang C)"]) < 4 * row["ASA SE (sim)"]
+        assert abs(row["SL (sim)"] - row["SL (Erlang C)"]) < 4 * row["SL SE (sim)"]
 
 
 def test_shop_call_centre(results):
@@ -107,3 +112,12 @@ def test_faq_and_deflection(results):
 def test_weekly_report(results):
     assert results["report_tickets_total"] == results["n_tickets"]
     assert 40 <= results["report_weeks"] <= 53
+    # only the last week can end after the data end (tiny ends on Tuesday 2024-12-31, so its
+    # last week is partial when a ticket was created in it)
+    assert results["report_partial_weeks"] in (0, 1)
+
+
+def test_period_filter(results):
+    # tickets, calls and searches dated after the data end are left out and counted
+    assert set(results["left_out_after_end"]) == {"tickets", "calls", "FAQ searches"}
+    assert all(v >= 0 for v in results["left_out_after_end"].values())

@@ -752,3 +752,26 @@ def test_support_report_backlog_matches_backlog(small_metrics):
     tot = per_agent_week.groupby("period")["open_at_period_end"].sum()
     full = rep.set_index("period")["open_at_period_end"]
     assert (tot.reindex(full.index, fill_value=0) <= full).all()
+
+
+def test_support_report_marks_a_partial_last_period():
+    # The hand tickets' week runs Mon T0 to Sun; observed up to END (mid-week) it is partial,
+    # observed past the following Monday it is complete.
+    t = hand_tickets()
+    created = pd.to_datetime(t["created_ts"])
+    week_end = (created.dt.to_period("W").max() + 1).start_time
+    partial = S.support_report(S.ticket_metrics(t, end=week_end - pd.Timedelta(hours=1)), freq="W")
+    full = S.support_report(S.ticket_metrics(t, end=week_end), freq="W")
+    assert list(partial.columns[:2]) == ["period", "complete"]
+    assert not partial["complete"].any() and full["complete"].all()
+    assert S.support_report(S.ticket_metrics(t, end=week_end), freq=None, by="agent_id").columns[0] == "agent_id"
+
+
+def test_ticket_metrics_rejects_tickets_after_end():
+    # A ticket created after the observation end has not happened yet at `end`: its age would be
+    # negative. The helper refuses it (nothing dropped silently); callers filter to the period.
+    t = hand_tickets()
+    with pytest.raises(ValueError, match=r"1 ticket\(s\) were created after end=.*filter the tickets"):
+        S.ticket_metrics(t, end=t["created_ts"].max() - pd.Timedelta(seconds=1))
+    kept = t.loc[t["created_ts"] <= END]
+    assert len(S.ticket_metrics(kept, end=END)) == len(t)
