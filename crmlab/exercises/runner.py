@@ -229,20 +229,19 @@ def _child(job_path: str) -> int:
     """Child process body: execute the job's notebook with papermill; report a crash."""
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
     report: dict[str, Any] = {"crashed": ""}
+    # as crmlab.build.worker_setup: skip jsonschema's 2-3 s "iri" grammar, unused by notebooks
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     try:
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
         from traitlets.config import Config
 
-        from crmlab.build import _quiet_papermill, notebook_parameters, split_parameters
+        from crmlab.build import _quiet_papermill
 
         _quiet_papermill()
-        try:
-            defined = notebook_parameters(job["source"])
-        except ValueError:
-            defined = {}
-        inject, _ = split_parameters(job["parameters"], defined) if defined else (
-            job["parameters"], [])
+        # every parameter is injected, even if the student deleted its line: papermill puts
+        # them after the parameters cell (or first, when the tag is gone)
+        inject = job["parameters"]
         sockets = tempfile.mkdtemp(prefix="k-", dir=Path(job["cwd"]).parent)
         try:
             pm.execute_notebook(
