@@ -844,7 +844,7 @@ INDICATORS: dict[str, Indicator] = {i.name: i for i in (
          incremental_revenue_per_contact),
     _ind("campaign_roi", "marketing", "Campaign ROI", "行銷投資報酬率", "higher", "ratio",
          _CAMPAIGN_MONEY, campaign_roi),
-    _ind("cost_benefit_ratio", "marketing", "Cost-benefit ratio (revenue / spend)", "成本效益比",
+    _ind("cost_benefit_ratio", "marketing", "Cost-benefit ratio (incremental revenue / spend)", "成本效益比",
          "higher", "ratio", _CAMPAIGN_MONEY, cost_benefit_ratio),
     _ind("sla_first_response", "service", "First-response SLA attainment", "首次回應達成率",
          "higher", "share", ("tickets",), sla_first_response),
