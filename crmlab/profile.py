@@ -458,10 +458,12 @@ def stage_conversion(leads: pd.DataFrame, by: str | None = None, as_of: Any = No
 
 
 def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
-    """Days spent between consecutive stages (n, mean, median), for leads that made the step.
+    """Days spent between consecutive stages (n, mean, median, se), for leads that made the step.
 
-    Steps still in progress at the data end are not counted (their duration is unknown),
-    so long steps in a young pipeline are slightly under-represented.
+    ``se_days`` is the standard error of the mean (sample standard deviation / sqrt(n); NaN
+    below two leads), so a mean can be compared with a planted or target gap without reading
+    noise as a difference. Steps still in progress at the data end are not counted (their
+    duration is unknown), so long steps in a young pipeline are slightly under-represented.
     """
     _require(leads, "leads", _LEAD_COLUMNS)
     cols = ["created_ts", "contacted_ts", "qualified_ts", "proposal_ts", "negotiation_ts"]
@@ -473,7 +475,8 @@ def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
         days = ((b - a) / pd.Timedelta(days=1)).dropna()
         out.append({"step": f"{PIPELINE_STAGES[k]}->{PIPELINE_STAGES[k + 1]}", "n": len(days),
                     "mean_days": float(days.mean()) if len(days) else np.nan,
-                    "median_days": float(days.median()) if len(days) else np.nan})
+                    "median_days": float(days.median()) if len(days) else np.nan,
+                    "se_days": float(days.std(ddof=1) / np.sqrt(len(days))) if len(days) > 1 else np.nan})
     return pd.DataFrame(out)
 
 

@@ -55,6 +55,8 @@ def test_pipeline_recovers_planted_truth(results, shop):
         n = results["stage_gap_n"][step]
         if n >= 3:
             assert abs(results["stage_gap_days"][step] - mean) < 3.5 * mean / np.sqrt(n), step
+        if n >= 15:  # sample sd / sqrt(n) estimates the exponential's mean / sqrt(n)
+            assert results["stage_gap_se"][step] == pytest.approx(mean / np.sqrt(n), rel=0.6), step
     assert 0 <= results["forecast_expected_value"] <= results["forecast_open_value"]
     assert set(results["attainment_by_owner"]) == set(shop.leads["owner"].astype(str))
 
@@ -79,6 +81,9 @@ def test_loyalty(results, shop):
     # IFRS 15 Illustrative Example 52 (IE267-IE270): 91,324 / 8,676; revenue 4,110 then 3,493
     assert results["ie52_allocation"] == {"goods": 91_324, "points": 8_676}
     assert results["ie52_revenue"] == [4_110, 3_493]
+    # one year of data: the last quarter start (October) is under 365 days after the first order,
+    # so the chain uses half the lapse window
+    assert results["lapse_days_used"] == 365 // 2
     values = results["member_value_by_tier"]
     assert "member" in values and all(v > 0 for v in values.values())
 
@@ -87,3 +92,7 @@ def test_data_protection(results):
     k = results["k_anonymity"]
     assert k["age_band, gender, region"] >= k["age_band, gender, city"] >= k["age_band, gender, city, birth_month"]
     assert results["rows_suppressed"] >= 0
+    # the shared table keeps only region, age band and gender as quasi-identifiers, and is 5-anonymous
+    assert not {"city", "birth_month"} & set(results["shared_columns"])
+    assert {"age_band", "gender", "region"} <= set(results["shared_columns"])
+    assert results["k_shared"] >= 5

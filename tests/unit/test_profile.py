@@ -198,6 +198,9 @@ def test_snapshot_as_of_and_velocity_hand_table():
     assert dur.loc["new->contacted", "mean_days"] == pytest.approx(1.0)
     # negotiation->won: L1 11 days, L6 19 days
     assert dur.loc["negotiation->won", "mean_days"] == pytest.approx(15.0)
+    # its standard error: sample sd of (11, 19) = sqrt(32) over sqrt(2) = 4 days; all-equal gaps: 0
+    assert dur.loc["negotiation->won", "se_days"] == pytest.approx(4.0)
+    assert dur.loc["new->contacted", "se_days"] == pytest.approx(0.0)
 
 
 def test_pipeline_recovers_planted_stage_conversion(small):
@@ -219,6 +222,8 @@ def test_stage_durations_recover_planted_gaps(small):
     dur = P.stage_durations(small.leads)
     for (_, row), mean in zip(dur.iterrows(), small.truth["lead"]["stage_gap_days_mean"], strict=True):
         assert abs(row["mean_days"] - mean) < 3.5 * mean / np.sqrt(row["n"]), row["step"]
+        # the reported standard error estimates that same mean / sqrt(n) (exponential sd = mean)
+        assert row["se_days"] == pytest.approx(mean / np.sqrt(row["n"]), rel=0.5), row["step"]
 
 
 def test_skilled_owner_wins_more(small):
