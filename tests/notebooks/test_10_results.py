@@ -108,6 +108,15 @@ def test_drivers_rank_delivery_delay_first(results):
     assert results["drivers_planted_rank"]["late_days"] == 1
     assert results["top_driver"] == "late_days"
     assert results["drivers"]["late_days"]["std_coef"] < 0
+    # the logit and probit fits of the same answers differ by the links' scale factor (the
+    # logistic error has SD pi/sqrt(3) = 1.81; the best-matching factor is about 1.6-1.8)
+    assert 1.4 < results["logit_probit_ratio"] < 2.2
     policy = results["policy_csat_change_points"]
     capped = next(v for k, v in policy.items() if k.startswith("no order more than 1 day late"))
     assert capped > 0
+
+
+def test_period_filter(results):
+    # tickets, returns and survey invitations dated after the data end are left out and counted
+    assert set(results["left_out_after_end"]) == {"tickets", "returns", "survey invitations"}
+    assert all(v >= 0 for v in results["left_out_after_end"].values())
