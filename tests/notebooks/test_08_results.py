@@ -135,3 +135,16 @@ def test_committed_intervals_cover_truth(committed):
     assert pooled["low"] <= committed["pooled_truth"] <= pooled["high"]
     seg = committed["offer_segments"]
     assert seg["deal_seeker"] > seg["vip"]
+
+
+def test_multiple_testing_expectation_and_qini_noise(results):
+    # m tested campaigns at the 5% level: 0.05 m false positives expected if none works
+    efp = results["expected_false_positives"]
+    m = efp / 0.05
+    assert m == pytest.approx(round(m), abs=1e-6) and 1 <= round(m) <= results["n_campaigns"]
+    # the normalized Qini of shuffled scores straddles 0 (a random ranking gains nothing on average)
+    lo, hi = results["qini_random_band"]
+    assert lo < 0 < hi < 1
+    # the normalized true gain is None only when no contact has a true effect (its denominator is 0)
+    for value in results["true_gain_normalized"].values():
+        assert value is None or -1.5 < value <= 1.0
