@@ -19,7 +19,7 @@ From the click-stream to marketing decisions, in the order the course teaches th
 * **Cohorts** (同期群留存): :func:`cohort_table` and :func:`retention_matrix` by signup month.
 * **Hot products** (熱銷商品): :func:`hot_products` scores products from weekly sales, the
   share bought by first-time buyers, favourites and views (standardised, weighted).
-* **Order value** (客單價): :func:`order_value_decomposition` (revenue = visitors x conversion
+* **Order value** (平均訂單價值, AOV): :func:`order_value_decomposition` (revenue = visitors x conversion
   x orders per buyer x items per order x unit price), :func:`traffic_decomposition` (traffic x
   stay x attention x conversion x items x price, as in the course deck) and
   :func:`decompose_change` (which factor moved revenue between two periods).
@@ -1006,7 +1006,7 @@ def hot_products(
 
 
 # --------------------------------------------------------------------------------------
-# order value decomposition (客單價)
+# order value decomposition (平均訂單價值, AOV)
 # --------------------------------------------------------------------------------------
 
 ORDER_VALUE_FACTORS = ("visitors", "conversion_rate", "orders_per_buyer", "items_per_order",
@@ -1048,12 +1048,12 @@ def order_value_decomposition(
     ``visitors`` = distinct customers with a session, ``conversion_rate`` = buyers /
     visitors (buyers = distinct customers with an order), ``orders_per_buyer``,
     ``items_per_order`` (= ``n_items`` / orders) and ``unit_price`` (= revenue / items).
-    The product telescopes to ``revenue`` exactly; ``aov`` (客單價, average order value) =
+    The product telescopes to ``revenue`` exactly; ``aov`` (average order value, 平均訂單價值: revenue per order) =
     items per order x unit price. With ``freq`` (e.g. ``"MS"``) one row per period (sessions
     by ``start_ts``, orders by ``order_ts``), else a single row ``"all"``.
 
-    Only online orders (with a ``session_id``) count by default, because store buyers never
-    visited; ``result.attrs["n_offline_orders"]`` says how many were left out. The column
+    Only online orders (with a ``session_id``) count by default, because store orders have no
+    website session; ``result.attrs["n_offline_orders"]`` says how many were left out. The column
     ``check`` is the product of the factors, which equals ``revenue``.
     """
     sessions = _frame(sessions, "sessions")
