@@ -75,3 +75,21 @@ def test_loop(results):
     did = results["did_fix"]
     assert did["low"] <= did["estimate"] <= did["high"]
     assert did["se"] >= 0
+
+
+def test_flag_lag_and_planted_did(results):
+    inc = results["incident"]
+    lag = results["first_flag_lag_weeks"]
+    # the lag (weeks from the incident's start week to the product's first flag) exists only when
+    # the incident product is flagged; a flag can never come before the week the incident started
+    if inc["product_id"] in results["flagged_products"]:
+        assert lag is not None and lag >= 0
+    else:
+        assert lag is None
+    if results["suspect_product"] == inc["product_id"]:
+        # planted (simulate.py, _stage_returns): defect rate 0.3 during the incident, a defective
+        # unit returned with chance 0.75 and 85% of those with the reason "defective"; the fix takes
+        # the rate back to the product's usual (small) rate -> between -0.3 x 0.6375 and 0
+        assert -0.3 * 0.75 * 0.85 <= results["did_planted"] < 0
+    for cell in results["defect_topic_counts"].values():
+        assert 0 <= cell["k"] <= cell["n"]
