@@ -64,3 +64,17 @@ def test_churn_early_warning_and_survival(results):
     assert 7 <= results["km_median_days"] <= 365
     not_back = results["km_not_back"]
     assert 1 > not_back["30"] > not_back["90"] > not_back["180"] > 0
+
+
+def test_fit_boundary_and_clustered_km_bands(results):
+    # BetaGeoModel reports a fit that ended on a limit of the model; where none did, every
+    # standard error is finite (where one did, those parameters' are None)
+    for key in ("bgnbd_boundary", "bgnbd_cal_boundary"):
+        assert set(results[key]) <= {"r", "alpha", "a", "b"}
+    assert all((v is None) == (k in results["bgnbd_boundary"]) for k, v in results["bgnbd_se"].items())
+    # Greenwood (gaps independent) and the customer bootstrap size the same S(90): both positive,
+    # same order of magnitude (clustering widens the band, it cannot change its scale tenfold)
+    se = results["km_se_90"]
+    assert se["greenwood"] > 0 and se["cluster_bootstrap"] > 0
+    assert 0.5 < se["cluster_bootstrap"] / se["greenwood"] < 5
+    assert -1 <= results["spend_frequency_corr"] <= 1

@@ -129,3 +129,25 @@ def test_committed_plan_checked_out_of_time(committed):
     assert picked["conversion uplift"] > rest["conversion uplift"]
     assert committed["scorecard_status"]["defect_rate"] == "green"
     assert committed["course_summary"]["notebooks"] >= 10
+
+
+def test_readings_are_tested(results):
+    csat = results["order_csat_test"]
+    assert csat["n"] > 0 and csat["n_previous"] > 0 and 0 <= csat["p_value"] <= 1
+    for ci in results["channel_uplift_ci"].values():  # None: a channel without both arms
+        assert (ci["low"] is None) == (ci["high"] is None)
+        assert ci["low"] is None or ci["low"] <= ci["high"]
+    serve = results["serve"]
+    # the order forecast includes new buyers' orders (BG/NBD sees only existing buyers)
+    assert 0 <= serve["orders_new_buyers"] <= serve["orders_next"]
+    assert serve["orders_actual_next"] > 0
+
+
+def test_committed_readings_on_the_small_shop(committed):
+    # the CSAT drop of the last quarter (79% -> 53% of order answers) is beyond noise:
+    # two-proportion z about -3.2
+    assert committed["order_csat_test"]["p_value"] < 0.01
+    # the cluster of members without an order is named from that profile
+    assert "not yet bought" in committed["segments"] and "lapsed" not in committed["segments"]
+    serve = committed["serve"]
+    assert serve["orders_next"] == pytest.approx(serve["orders_actual_next"], rel=0.25)
