@@ -79,3 +79,27 @@ def test_value_model_against_planted_future(results):
     tiers = results["value_tier_counts"]
     n = results["n_rfm_customers"]
     assert tiers["High"] == int(0.2 * n) and sum(tiers.values()) == n
+
+
+def test_horizons_and_readings(results):
+    # the planted future covers the simulator's 26 weeks (FUTURE_DAYS = 182); the model looks 365 days ahead
+    assert results["value_horizon_days"] == {"model": 365, "truth": 182}
+    if "clv_horizon_spearman" in results:  # BG/NBD's order of customers barely depends on the horizon
+        assert results["clv_horizon_spearman"] > 0.95
+    # bootstrap SE of a difference of two Spearman correlations over ~260 buyers: about 1/sqrt(n) or less
+    assert 0 < results["spearman_gain_se"] < 0.15
+    # a one-sided binomial p-value; a small one only when the High tier holds more VIPs than all buyers
+    p = results["vip_high_tier_p"]
+    assert 0 <= p <= 1
+    assert p >= 0.05 or results["vip_share_high_tier"] > results["vip_share_all"]
+
+
+def test_first_ties_cannot_grow_new(results):
+    # With ties="first", F = 1 is the first fifth of the frequency ranks. When one-order customers
+    # are between a fifth and two fifths of the buyers (then "average" gives all of them F = 1),
+    # "first" keeps only a subset of them at F = 1, so New (R = 5, F = 1) cannot grow.
+    n = results["n_rfm_customers"]
+    one_order_share = results["score_counts"]["F"]["1"] / n
+    assert 0.2 <= one_order_share < 0.4
+    new = results["new_segment_by_ties"]
+    assert new["first"] <= new["average"] == results["segment_counts"]["New"]
