@@ -7,7 +7,10 @@ into a fresh temporary folder and executes it there in a *child process*
 - the student's ``SEED`` and ``DATA`` injected after the parameters cell;
 - ``allow_errors``: a failing exercise does not stop the ones after it;
 - a per-cell time limit: a cell still running after ``cell_timeout`` seconds is
-  interrupted and recorded as an error named :data:`TIMEOUT_ENAME`, then the next cell runs;
+  interrupted and recorded as an error named :data:`TIMEOUT_ENAME`, then the next cell runs
+  (the released setup cells — parameters and the ``start(...)`` cell, which import crmlab
+  and load the shop — get at least :data:`SETUP_TIMEOUT`, since a busy grading machine can
+  make imports slow and they are not the student's code);
 - a kernel environment in which checks only record answers (``CRMLAB_EXERCISES_MODE=
   grading`` and a log file, see :mod:`crmlab.exercises.checking`), IPython starts from an
   empty profile whose startup file refuses network connections, and proxies point nowhere.
@@ -37,6 +40,9 @@ from typing import Any
 
 #: ``ename`` of the error output written into a cell that hit the per-cell time limit.
 TIMEOUT_ENAME = "CellTimeoutError"
+
+#: Seconds the setup cells may take at least, whatever ``cell_timeout`` says.
+SETUP_TIMEOUT = 300.0
 
 #: IPython startup file of the grading kernel: Python sockets refuse to connect anywhere.
 NO_NETWORK_STARTUP = '''\
@@ -225,6 +231,21 @@ def cell_errors(executed: str | os.PathLike) -> list[dict[str, Any]]:
     return found
 
 
+def timeout_for(cell_timeout: float) -> Any:
+    """nbclient ``timeout_func``: ``cell_timeout`` per cell, :data:`SETUP_TIMEOUT` for setup."""
+    from crmlab.exercises.release import START_CALL_RE
+
+    def timeout(cell: Any) -> int:
+        tags = cell.get("metadata", {}).get("tags", [])
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if "parameters" in tags or "injected-parameters" in tags or START_CALL_RE.search(source):
+            return int(max(cell_timeout, SETUP_TIMEOUT))
+        return max(1, int(round(cell_timeout)))
+
+    return timeout
+
+
 def _child(job_path: str) -> int:
     """Child process body: execute the job's notebook with papermill; report a crash."""
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
@@ -248,7 +269,7 @@ def _child(job_path: str) -> int:
                 job["source"], job["output"], parameters=inject, kernel_name="python3",
                 cwd=job["cwd"], progress_bar=False, log_output=False,
                 request_save_on_cell_execute=False, execution_timeout=job["cell_timeout"],
-                allow_errors=True, interrupt_on_timeout=True,
+                timeout_func=timeout_for(job["cell_timeout"]), allow_errors=True, interrupt_on_timeout=True,
                 error_on_timeout={"ename": TIMEOUT_ENAME,
                                   "evalue": f"the cell ran longer than {job['cell_timeout']} s",
                                   "traceback": []},
