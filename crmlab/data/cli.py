@@ -9,15 +9,38 @@ from pathlib import Path
 from .io import get_shop, save_shop
 from .schema import schema_markdown
 from .simulate import simulate
+from .world import read_world_info, write_world
 
 
 def _generate(args: argparse.Namespace) -> int:
     size: str | int = int(args.size) if str(args.size).isdigit() else args.size
+    if args.format == "parquet":
+        return _generate_world(args, size)
     shop = simulate(size, seed=args.seed, progress=True,
                     **({"detail": args.detail} if args.detail else {}))
     out = Path(args.out) if args.out else Path("datasets/shop") / str(args.size)
     save_shop(shop, out)
     print(f"wrote {shop!r} to {out}")
+    return 0
+
+
+def _generate_world(args: argparse.Namespace, size: str | int) -> int:
+    """A world in customer blocks (bounded memory) for crmlab.scale."""
+    if args.detail != "orders":
+        raise SystemExit("crmlab data generate --format parquet writes the order tables only; "
+                         "add --detail orders.")
+    if not args.out:
+        raise SystemExit("crmlab data generate --format parquet needs --out DIR (a new folder, "
+                         "outside the repository for big worlds).")
+    try:
+        out = write_world(size, args.out, seed=args.seed, block_size=args.block_size,
+                          jobs=args.jobs, progress=True)
+    except ValueError as exc:
+        raise SystemExit(f"crmlab data generate: {exc}") from None
+    info = read_world_info(out) or {}
+    print(f"wrote {info.get('n_customers', 0):,} customers, "
+          f"{info.get('rows', {}).get('orders', 0):,} orders in {info.get('blocks')} blocks to "
+          f"{out}; analyse it with crmlab.scale (e.g. crmlab.scale.world_tables('{out}')).")
     return 0
 
 
@@ -55,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--out", default=None, help="folder (default datasets/shop/<size>)")
     gen.add_argument("--detail", choices=["full", "orders"], default=None)
+    gen.add_argument("--format", choices=["shop", "parquet"], default="shop",
+                     help="shop: one Parquet file per table, loadable with get_shop (default); "
+                          "parquet: a world written in customer blocks for crmlab.scale "
+                          "(needs --detail orders and --out)")
+    gen.add_argument("--block-size", type=int, default=200_000,
+                     help="customers simulated at a time with --format parquet (memory bound)")
+    gen.add_argument("--jobs", type=int, default=1,
+                     help="blocks simulated side by side with --format parquet")
     gen.set_defaults(func=_generate)
     exp = sub.add_parser("export", help="write a shop's tables as CSV files or one Excel workbook")
     exp.add_argument("--format", choices=["csv", "xlsx"], required=True)

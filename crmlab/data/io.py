@@ -20,6 +20,7 @@ import pandas as pd
 
 from .schema import TABLE_NAMES
 from .simulate import SIZES, Shop, simulate
+from .world import read_world_info
 
 DEFAULT_SEED = 42
 SHIPPED_SIZES = ("small",)
@@ -73,6 +74,7 @@ def read_shop_dir(path: str | Path) -> Shop:
     src = Path(path)
     if not src.is_dir():
         raise ValueError(f"load_shop(): {src} is not a directory of <table>.parquet files.")
+    _refuse_world(src)
     tables = {}
     for name in TABLE_NAMES:
         file = src / f"{name}.parquet"
@@ -96,6 +98,21 @@ def read_shop_dir(path: str | Path) -> Shop:
     return Shop(tables=tables, truth=truth, config=config)
 
 
+def _refuse_world(src: Path) -> None:
+    """A world written in blocks (``crmlab data generate --format parquet``) is not loaded:
+    it may hold a hundred million orders. Say how to analyse it instead."""
+    info = read_world_info(src)
+    if info is None:
+        return
+    rows = info.get("rows", {})
+    raise ValueError(
+        f"get_shop(): {src} holds a world written in blocks ({info.get('n_customers', 0):,} "
+        f"customers, {rows.get('orders', 0):,} orders in {info.get('blocks', '?')} files per "
+        "table); it is not loaded into memory. Aggregate it where it lies with crmlab.scale, "
+        "e.g. crmlab.scale.rfm_table(crmlab.scale.world_tables(DIR)['orders']), or read one "
+        "block with pandas.read_parquet(DIR + '/orders/part-00000.parquet').")
+
+
 def load_shop(size: str = "small") -> Shop:
     """Read a committed shop from ``datasets/shop/<size>/`` without regenerating it."""
     if size not in SHIPPED_SIZES:
@@ -114,7 +131,9 @@ def get_shop(data: str | int | os.PathLike = "small", seed: int = DEFAULT_SEED, 
 
     * ``"small"`` with the default seed and no knobs reads the committed files (fast);
     * a size name ("tiny", "small", "medium") or an integer simulates with ``seed``;
-    * a path to a folder loads a saved shop (e.g. a per-student variant or real data).
+    * a path to a folder loads a saved shop (e.g. a per-student variant or real data);
+      a world written in blocks (``crmlab data generate --format parquet``) is refused with
+      a ``ValueError`` pointing to :mod:`crmlab.scale` (it is never loaded by accident).
     """
     if isinstance(data, (str, os.PathLike)) and not (isinstance(data, str) and data in SIZES):
         path = Path(data)
