@@ -78,6 +78,8 @@ __all__ = [
     "ComplaintRule",
     "DRIVERS",
     "ESCALATION_RULES",
+    "MAX_STD_COEF",
+    "MAX_STD_SE",
     "LATE_BUCKETS",
     "OrderedRegression",
     "RESELLABLE_REASONS",
@@ -1236,6 +1238,14 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coef[1:], np.sqrt(np.diag(cov)[1:])
 
 
+#: Largest standard error of a standardized driver coefficient that still counts as estimated
+#: (real ones are 0.1-0.5 even on a few dozen answers; a separated driver's runs to thousands).
+MAX_STD_SE = 10.0
+#: Largest |standardized coefficient| that still counts as estimated: +1 SD of a driver moving
+#: latent satisfaction by 5 (logit) units already decides every answer; the planted effects are < 1.
+MAX_STD_COEF = 5.0
+
+
 class SatisfactionDrivers:
     """Which experiences move order CSAT? Standardized driver analysis (滿意度驅動因素分析).
 
@@ -1248,9 +1258,16 @@ class SatisfactionDrivers:
     yes/no drivers compare on one scale.
 
     Learned: ``table_`` (driver, mean, sd, coef = per unit of the driver, std_coef, se, low,
-    high, rank by |std_coef|, share of the total |std_coef|), ``model_``, ``data_`` (the
-    respondents), ``n_``, ``dropped_`` (drivers without variation among respondents, left out
-    and listed), ``mean_``, ``sd_``.
+    high, rank by |std_coef|, share of the total |std_coef|, identified), ``model_``, ``data_``
+    (the respondents), ``n_``, ``dropped_`` (drivers without variation among respondents, left
+    out and listed), ``mean_``, ``sd_``.
+
+    A driver is ``identified`` when its standardized coefficient is at most
+    :data:`MAX_STD_COEF` in size and its standard error positive and at most
+    :data:`MAX_STD_SE`. On a few answers a rare driver can separate the answers (every order
+    with a defect answered 1): its maximum-likelihood coefficient runs off towards infinity and
+    its standard error is huge or, where the likelihood is flat, numerically 0. Such a driver is
+    not ranked by its meaningless size: it comes after every identified driver and gets share 0.
     """
 
     def __init__(self, drivers: Sequence[str] = DRIVERS, method: str = "ordered_logit",
@@ -1297,10 +1314,13 @@ class SatisfactionDrivers:
         table["coef"] = table["std_coef"] / table["sd"]
         table["low"] = table["std_coef"] - z * table["se"]
         table["high"] = table["std_coef"] + z * table["se"]
-        table["rank"] = table["std_coef"].abs().rank(ascending=False, method="first").astype(int)
-        table["share"] = table["std_coef"].abs() / table["std_coef"].abs().sum()
+        table["identified"] = (np.isfinite(table["std_coef"]) & (table["std_coef"].abs() <= MAX_STD_COEF)
+                               & np.isfinite(table["se"]) & (table["se"] > 0) & (table["se"] <= MAX_STD_SE))
+        size = table["std_coef"].abs().where(table["identified"], -1.0)  # not identified: ranked last
+        table["rank"] = size.rank(ascending=False, method="first").astype(int)
+        table["share"] = size.clip(lower=0) / size.clip(lower=0).sum() if (size > 0).any() else 0.0
         self.table_ = table.sort_values("rank").reset_index(drop=True)[
-            ["driver", "mean", "sd", "coef", "std_coef", "se", "low", "high", "rank", "share"]]
+            ["driver", "mean", "sd", "coef", "std_coef", "se", "low", "high", "rank", "share", "identified"]]
         self.data_ = data
         self.n_ = len(data)
         self.mean_, self.sd_, self.used_ = mean, sd[used], used

@@ -620,3 +620,22 @@ def test_tiny_shop_runs_end_to_end(tiny):
     assert len(A.escalate(comp)) == len(comp)
     nps = A.survey_metrics(tiny.surveys, "nps", freq="QE")
     assert nps["invited"].sum() == int((tiny.surveys["survey_type"] == "nps").sum())
+
+
+def test_drivers_rank_a_separated_driver_last(tiny):
+    # Every answered order with a defect says 1: the defect coefficient runs off to -infinity
+    # (separation); its standard error is huge or numerically 0. It must not be ranked the
+    # "strongest" driver.
+    exp = A.order_experiences(tiny.orders, tiny.returns, tiny.tickets, end=tiny.end_ts)
+    defect_orders = exp.loc[exp["defect"], "order_id"]
+    surveys = tiny.surveys.copy()
+    hit = ((surveys["survey_type"] == "csat") & surveys["responded"]
+           & surveys["order_id"].isin(defect_orders)).to_numpy()
+    assert hit.sum() >= 1
+    surveys.loc[hit, "score"] = 1
+    table = A.SatisfactionDrivers(min_responses=10).fit(exp, surveys).table_.set_index("driver")
+    assert not table.loc["defect", "identified"]
+    assert table.loc["defect", "std_coef"] < -A.MAX_STD_COEF or not 0 < table.loc["defect", "se"] <= A.MAX_STD_SE
+    assert table.loc["defect", "rank"] > table["identified"].sum() and table.loc["defect", "share"] == 0
+    assert table.loc[table["identified"], "share"].sum() == pytest.approx(1.0)
+    assert table.loc[table["identified"], "rank"].max() == int(table["identified"].sum())
