@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from crmlab.nb import read_results
+from crmlab.nb import read_claims, read_results
 
 NAME = "07_dynamic_pricing"
 
@@ -14,6 +14,11 @@ NAME = "07_dynamic_pricing"
 @pytest.fixture(scope="module")
 def results(executed_notebook) -> dict:
     return read_results(executed_notebook(NAME))
+
+
+@pytest.fixture(scope="module")
+def claims(executed_notebook) -> dict:
+    return {c["name"]: c["holds"] for c in read_claims(executed_notebook(NAME))}
 
 
 def test_emsr_b_matches_tvr_example(results):
@@ -92,3 +97,33 @@ def test_fairness_check(results):
     assert max(capped) - min(capped) < max(spread) - min(spread)
     assert all(0.9 - 1e-9 <= c <= 1.1 + 1e-9 for c in capped)
     assert all(math.isfinite(v) for v in spread)
+
+
+def test_elasticity_readings_count_the_intervals(results, claims):
+    # World-proof: the reading "the estimates land near the planted values" is chosen exactly
+    # when at most one 95% interval misses the planted value (recomputed from the records).
+    est, planted = results["category_elasticity"], results["category_elasticity_planted"]
+    se = results["category_elasticity_se"]
+    margins = {c: abs(est[c] - planted[c]) - 1.96 * se[c] for c in est}
+    if all(abs(m) > 0.005 for m in margins.values()):  # not decided by the records' rounding
+        n_cover = sum(m <= 0 for m in margins.values())
+        assert claims["elasticities_cover_planted"] is (n_cover >= len(est) - 1)
+    endo = results["endogeneity"]
+    iv_margin = abs(endo["iv"] + 2.0) - 1.96 * endo["iv_se"]
+    if abs(iv_margin) > 0.005:
+        assert claims["iv_covers_planted"] is (iv_margin <= 0)
+
+
+def test_seat_readings_use_paired_draws(results, claims):
+    rev, load = results["seat_revenue"], results["seat_load_factor"]
+    ab = results["seat_emsr_a_minus_b"]
+    # Same simulated passengers: the mean paired difference is the difference of the means.
+    assert ab["mean"] == pytest.approx(rev["EMSR-a"] - rev["EMSR-b"], abs=0.1)
+    assert ab["se"] > 0
+    # First come, first served never turns a passenger away while seats are left: it fills the
+    # most seats; protecting seats leaves some empty (T&vR example: 1-4 % of the plane).
+    fcfs = load.pop("first come, first served")
+    assert all(0.9 < v < fcfs <= 1 for v in load.values())
+    assert claims["protection_pays"] is True
+    assert claims["emsr_b_near_optimal"] is (rev["EMSR-b"] > 0.99 * rev["optimal (dynamic programming)"])
+    assert all(name for name in claims), claims  # every claim is named
