@@ -51,7 +51,7 @@ help:
 # modules, so each process would compile them again.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,scale]"
 	$(BIN)/python -m compileall -q crmlab
 	@touch $@
 

@@ -144,6 +144,8 @@ def xdist_scope(nodeid: str) -> str:
       in one worker (the session fixture caches it per process);
     * one exercise notebook's tests in ``tests/exercises/test_exercise_notebooks.py``:
       ``exercise:NN`` (its solution is executed once per module and worker);
+    * every test of ``tests/unit/test_scale_spark.py``: ``spark:scale``, so one worker starts one
+      Spark session (a JVM) for all of them;
     * any other test is a unit of its own.
     """
     path, _, rest = nodeid.partition("::")
@@ -154,6 +156,8 @@ def xdist_scope(nodeid: str) -> str:
         return f"notebook:{numbered.group(1)}"
     if name == "test_notebooks.py" and param:
         return f"notebook:{param.group(1)}"
+    if name == "test_scale_spark.py":
+        return "spark:scale"
     if name == "test_exercise_notebooks.py" and param:
         return f"exercise:{param.group(1)}"
     world = re.search(r"\[([\w.-]+)-(\d\d)_[^\]]*\]$", rest)
