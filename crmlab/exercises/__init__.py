@@ -6,7 +6,9 @@ For students, in an exercise notebook::
     ctx = ex.start("02_rfm_and_value", data=DATA, seed=SEED)   # loads the shop once
     shop = ctx.shop
     ...
-    ex.check("rfm_q1", answer)        # ✅ / ❌ with a hint; returns True / False
+    ex.check("rfm_q1", answer)        # ✅ / ❌ with a hint (and a named typical mistake)
+    rfm = ex.checkpoint("rfm_q1", rfm, starts="Exercise 2", source="exercise 1's `rfm`")
+    rfm = ex.provided("rfm_q1")       # or start the next exercise from the correct table
 
 For authors, in ``crmlab/exercises/answers/unitNN.py`` (imported automatically)::
 
@@ -34,9 +36,12 @@ from crmlab.exercises.checking import (
     CHECK_MIMETYPE,
     HISTORY,
     LOG_ENV,
+    CheckResult,
     ExerciseContext,
     check,
+    checkpoint,
     current,
+    provided,
     read_checks,
     read_log,
     start,
@@ -44,10 +49,12 @@ from crmlab.exercises.checking import (
 from crmlab.exercises.compare import CompareOptions, Verdict, compare
 from crmlab.exercises.keys import read_key
 from crmlab.exercises.registry import (
+    CONVENTIONS,
     MISTAKES,
     QUESTIONS,
     VARIANTS,
     Question,
+    convention,
     get_question,
     mistake,
     question,
@@ -66,21 +73,26 @@ from crmlab.exercises.release import (
 
 __all__ = [
     "CHECK_MIMETYPE",
+    "CONVENTIONS",
     "HISTORY",
     "LOG_ENV",
     "MISTAKES",
     "QUESTIONS",
     "VARIANTS",
+    "CheckResult",
     "CompareOptions",
     "ExerciseContext",
     "Question",
     "Verdict",
     "check",
+    "checkpoint",
     "compare",
+    "convention",
     "current",
     "find_notebooks",
     "get_question",
     "mistake",
+    "provided",
     "question",
     "question_ids",
     "questions",

@@ -54,6 +54,7 @@ class ExerciseContext:
     mode: str = "practice"
     forms: dict[str, Any] = field(default_factory=dict, repr=False)
     _expected: dict[str, Any] = field(default_factory=dict, repr=False)
+    _examples: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def unit(self) -> str | None:
@@ -145,6 +146,59 @@ def _context_for(data: Any) -> ExerciseContext:
     return ExerciseContext(exercise="(ad hoc)", data="(given)", seed=-1, shop=data)
 
 
+class CheckResult:
+    """What :func:`check` returns inside Jupyter: truthy when the answer is right.
+
+    The check has already printed its verdict line, so the result shows nothing itself (no
+    extra ``True``/``False`` under the cell); ``bool(result)``, ``result == True`` and
+    ``if check(...):`` work as with a plain bool.
+    """
+
+    __slots__ = ("passed",)
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = bool(passed)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __eq__(self, other: object) -> bool:
+        return self.passed == other
+
+    def __hash__(self) -> int:
+        return hash(self.passed)
+
+    def __repr__(self) -> str:
+        return repr(self.passed)
+
+    def _ipython_display_(self) -> None:  # the verdict line was already shown
+        return None
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency, but be safe
+        return False
+    return get_ipython() is not None
+
+
+def _result(passed: bool) -> Any:
+    """``passed`` as returned by a check: a silent :class:`CheckResult` inside Jupyter."""
+    return CheckResult(passed) if _in_ipython() else bool(passed)
+
+
+def diagnose(question_id: str, answer: Any, ctx: ExerciseContext) -> tuple[str, str]:
+    """``(convention, mistake)``: the label of the registered other convention the answer
+    follows, or else of the registered typical mistake it matches (``""`` when none)."""
+    from crmlab.exercises.registry import CONVENTIONS, MISTAKES, matching
+
+    conv = matching(CONVENTIONS, question_id, answer, ctx.shop, ctx._examples)
+    if conv:
+        return conv, ""
+    return "", matching(MISTAKES, question_id, answer, ctx.shop, ctx._examples)
+
+
 def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     """Check ``answer`` to ``question_id``; show ✅ or ❌ with a hint; return whether it is right.
 
@@ -152,7 +206,13 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     :func:`start`), or from ``data`` (a Shop or an :class:`ExerciseContext`) when given.
     Representation differences are tolerated (column order, dtypes, float tolerance; see
     :class:`~crmlab.exercises.compare.CompareOptions`); the message says what differs but
-    never shows the expected answer.
+    never shows the expected answer. An answer that follows another defensible convention
+    registered with :func:`~crmlab.exercises.registry.convention` passes, and the message
+    names that convention; a wrong answer that matches a registered typical mistake
+    (:func:`~crmlab.exercises.registry.mistake`) is told which one.
+
+    The verdict is printed once; inside Jupyter the returned value is a silent
+    :class:`CheckResult` (truthy when right), elsewhere a plain bool.
 
     In an exam context only the form is checked (:func:`check_exam`); while grading
     (:data:`MODE_ENV`) the answer is only recorded (:func:`record`).
@@ -172,16 +232,83 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
         verdict = Verdict(False, f"your answer ({type_name(answer)}) could not be compared "
                                  f"with the expected one ({type(exc).__name__})")
     passed = bool(verdict.ok)
-    if passed:
+    convention = mistake = ""
+    if not passed:
+        convention, mistake = diagnose(question_id, answer, ctx)
+        passed = bool(convention)
+    if passed and convention:
+        message = (f"✅ {question_id}: accepted — your answer follows another defensible "
+                   f"convention ({convention}); the task states the one the course uses.")
+    elif passed:
         message = f"✅ {question_id}: correct — well done!"
     else:
         message = f"❌ {question_id}: not yet. {verdict.reason}."
+        if mistake:
+            message += f"\n   This looks like a typical mistake: {mistake}."
         if q.hint:
             message += f"\n   Hint: {q.hint}"
     HISTORY.append((question_id, passed))
     _log(question_id, passed, answer, ctx)
     _show(message, {"question_id": question_id, "passed": passed})
-    return passed
+    return _result(passed)
+
+
+def provided(question_id: str, *, data: Any = None) -> Any:
+    """The correct answer to an earlier question, as a provided starting point (practice).
+
+    An exercise that builds on an earlier one may start from the correct table instead of
+    the student's own, so one wrong step does not spoil every later check::
+
+        summary = ex.provided("clv_summary")     # exercise 1's table, computed correctly
+
+    Only in practice mode: in an exam or while grading the answers are not available here.
+    """
+    if grading():
+        raise ValueError(f"provided({question_id!r}): not available while a submission is "
+                         "graded; start from your own result")
+    ctx = _context_for(data)
+    if ctx.mode == "exam":
+        raise ValueError(f"provided({question_id!r}): not available in an exam; start from "
+                         "your own result")
+    return ctx.expected(question_id)
+
+
+def checkpoint(question_id: str, value: Any, *, starts: str = "this exercise",
+               source: str = "", data: Any = None) -> Any:
+    """Check the input of an exercise that builds on an earlier answer; return ``value``.
+
+    ``value`` is the student's own answer to ``question_id`` (e.g. exercise 1's ``summary``)
+    that the next exercise starts from. When it differs from the correct one, a ⚠️ line
+    says so — what differs, by key and column — and how to continue from the provided
+    correct input (:func:`provided`), so a wrong first step does not turn every later
+    check into an unexplained "too high". Prints nothing when the input is right, and does
+    nothing in an exam or while grading. Never raises on a bad answer; the value is
+    returned unchanged.
+    """
+    if grading():
+        return value
+    ctx = _context_for(data)
+    if ctx.mode == "exam":
+        return value
+    q = get_question(question_id)
+    try:
+        verdict = q.judge(value, ctx.expected(question_id))
+    except Exception as exc:  # a shape nobody anticipated
+        from crmlab.exercises.compare import Verdict
+
+        verdict = Verdict(False, f"it could not be compared ({type(exc).__name__})")
+    if verdict.ok:
+        return value
+    what = source or f"the answer to {question_id!r}"
+    reason = verdict.reason.replace("your answer", "yours", 1)
+    _show_text(f"⚠️ {starts} starts from {what}, which differs from the correct one: "
+               f"{reason}.\n   Fix it first (check({question_id!r}, ...) helps), or continue "
+               f"from the correct input: ex.provided({question_id!r}).")
+    return value
+
+
+def _show_text(message: str) -> None:
+    print(message)
 
 
 def grading() -> bool:
@@ -199,7 +326,7 @@ def record(question_id: str, answer: Any, *, data: Any = None) -> bool:
     _log(question_id, None, answer, ctx)
     _show(f"📝 {question_id}: answer recorded for grading",
           {"question_id": question_id, "passed": None})
-    return True
+    return _result(True)
 
 
 def check_exam(question_id: str, answer: Any, ctx: ExerciseContext) -> bool:
@@ -231,7 +358,7 @@ def check_exam(question_id: str, answer: Any, ctx: ExerciseContext) -> bool:
     HISTORY.append((question_id, passed))
     _log(question_id, passed, answer, ctx)
     _show(message, {"question_id": question_id, "passed": passed, "form_only": True})
-    return passed
+    return _result(passed)
 
 
 def _show(message: str, payload: Mapping[str, Any]) -> None:

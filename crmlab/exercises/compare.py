@@ -39,6 +39,8 @@ class CompareOptions:
     - ``check_names``: a Series' ``name`` and index names must match.
     - ``ordered``: a list's order matters (sets never have order).
     - ``case_sensitive``: strings must match in case (they are always compared stripped).
+    - ``ids``: the values are identifiers (product or customer ids): they are compared as
+      labels, so a message never calls one "too high" or "too low".
     """
 
     rtol: float = 1e-6
@@ -49,6 +51,7 @@ class CompareOptions:
     check_names: bool = False
     ordered: bool = True
     case_sensitive: bool = True
+    ids: bool = False
 
     def __post_init__(self) -> None:
         if not (self.rtol >= 0 and self.atol >= 0):
@@ -187,6 +190,9 @@ def _compare_scalar(answer: Any, expected: Any, opts: CompareOptions, where: str
         if isinstance(answer, bool):
             return _OK if answer == expected else _fail(f"{where} is the wrong truth value")
         return _fail(f"{where} is {type_name(answer)}; True or False was expected")
+    if _is_number(expected) and opts.ids:
+        same = _is_number(answer) and _norm_scalar(answer) == _norm_scalar(expected)
+        return _OK if same else _fail(f"{where} ({answer!r}) is not the expected item")
     if _is_number(expected):
         return _compare_number(answer, expected, opts, where)
     if isinstance(expected, str):
@@ -289,11 +295,54 @@ def _mismatches(a: pd.Series, e: pd.Series, opts: CompareOptions) -> tuple[np.nd
     return np.array([x != y for x, y in zip(av, ev, strict=True)], dtype=bool), ""
 
 
-def _describe_positions(labels: pd.Index, bad: np.ndarray, total: int, what: str) -> str:
+def _key_text(name: Any, value: Any) -> str:
+    shown = _norm_scalar(value)
+    if isinstance(value, tuple):
+        shown = tuple(_norm_scalar(v) for v in value)
+    return f"{name} {shown!r}" if name else repr(shown)
+
+
+def _describe_positions(labels: pd.Index, bad: np.ndarray, total: int, what: str,
+                        key: str = "", direction: str = "") -> str:
+    """``what: n of total values differ (e.g. at customer_id 3, customer_id 8, …)``.
+
+    ``labels`` are the row keys (customer ids, product ids, …) named ``key``; the first
+    three differing ones are shown, so the student can look those rows up.
+    """
     n_bad = int(bad.sum())
-    shown = [repr(_norm_scalar(v)) for v in labels[bad][:3]]
+    shown = [_key_text("", v) for v in labels[bad][:3]]
     more = ", …" if n_bad > 3 else ""
-    return f"{what}: {n_bad} of {total} values differ (e.g. at {', '.join(shown)}{more})"
+    name = "" if key == "row" and isinstance(labels, pd.RangeIndex) else key
+    where = (f" — e.g. {name + ' ' if name else 'at '}{', '.join(shown)}{more}" if shown
+             else "")
+    return f"{what}: {n_bad} of {total} values differ{direction}{where}"
+
+
+def _direction(a: pd.Series, e: pd.Series, bad: np.ndarray) -> str:
+    """", 5 too high and 2 too low" for numeric columns (nothing for text)."""
+    if _column_kind(e) != "number" or _column_kind(a) != "number":
+        return ""
+    av, ev = _as_float(a)[bad], _as_float(e)[bad]
+    high, low = int(np.sum(av > ev)), int(np.sum(av < ev))
+    if high + low == 0:
+        return ""
+    parts = [f"{high} too high" if high else "", f"{low} too low" if low else ""]
+    return " (" + ", ".join(p for p in parts if p) + ")"
+
+
+def _row_key(frame: pd.DataFrame, use_index: bool) -> tuple[str, pd.Index]:
+    """How to name a row: by its index labels (a key such as customer_id), by a key column
+    (a unique column named ``*_id`` or the first unique text column), or by position."""
+    if use_index:
+        names = [n for n in frame.index.names if n is not None]
+        return " / ".join(map(str, names)) if names else "row", frame.index
+    for col in frame.columns:
+        if str(col).endswith("_id") and frame[col].is_unique:
+            return str(col), pd.Index(frame[col])
+    for col in frame.columns:
+        if _column_kind(frame[col]) == "object" and frame[col].is_unique:
+            return str(col), pd.Index(frame[col].astype(object))
+    return "row", pd.RangeIndex(len(frame))  # positions (shown as "at 0, 1, 2")
 
 
 # ----------------------------------------------------------------------------- tables
@@ -326,6 +375,33 @@ def _align_keys(answer: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
         ):
             return answer.reset_index()
     return answer
+
+
+def _missing_keys(answer: pd.DataFrame, expected: pd.DataFrame, use_index: bool) -> str:
+    """"; missing e.g. customer_id 7, 9; not expected e.g. customer_id 501" (or "")."""
+    key, e_lab = _row_key(expected, use_index)
+    if key == "row":
+        return ""
+    if use_index:
+        if answer.index.nlevels != expected.index.nlevels:
+            return ""
+        a_lab = answer.index
+    elif key in answer.columns:
+        a_lab = pd.Index(answer[key])
+    else:
+        return ""
+    a_set = {_norm_scalar(v) for v in a_lab}
+    e_set = {_norm_scalar(v) for v in e_lab}
+    out = ""
+    missing = sorted(e_set - a_set, key=str)[:3]
+    extra = sorted(a_set - e_set, key=str)[:3]
+    if missing:
+        out += f"; missing e.g. {key} {', '.join(_key_text('', v) for v in missing)}"
+    if extra:
+        out += f"; not expected e.g. {key} {', '.join(_key_text('', v) for v in extra)}"
+    if not out and len(a_lab) > len(set(a_set)):
+        out = f"; some {key} appear more than once"
+    return out
 
 
 def _sort_rows(frame: pd.DataFrame, by_index: bool) -> pd.DataFrame:
@@ -394,7 +470,8 @@ def _compare_frame(answer: Any, expected: pd.DataFrame, opts: CompareOptions, wh
         return _fail(f"{where} has unexpected column(s) {extra}; keep only {exp_cols}")
     answer = answer[exp_cols]
     if len(answer) != len(expected):
-        return _fail(f"{where} has {len(answer)} rows; {len(expected)} were expected")
+        return _fail(f"{where} has {len(answer)} rows; {len(expected)} were expected"
+                     + _missing_keys(answer, expected, use_index))
     if use_index and answer.index.nlevels != expected.index.nlevels:
         return _fail(f"{where} has a {answer.index.nlevels}-level index; "
                      f"{expected.index.nlevels} level(s) were expected")
@@ -415,8 +492,20 @@ def _compare_frame(answer: Any, expected: pd.DataFrame, opts: CompareOptions, wh
                 return _fail(f"{where}: {label} {why}")
             if bad.any():
                 hint = "" if opts.ignore_row_order else " (or the rows are in another order)"
+                a_set = {_norm_scalar(v) for v in a_lab}
+                e_set = {_norm_scalar(v) for v in e_lab}
+                detail = ""
+                missing = sorted(e_set - a_set, key=str)[:3]
+                extra = sorted(a_set - e_set, key=str)[:3]
+                if missing:
+                    detail += f"; missing e.g. {', '.join(_key_text(name, v) for v in missing)}"
+                if extra:
+                    detail += (f"; not expected e.g. "
+                               f"{', '.join(_key_text(name, v) for v in extra)}")
                 return _fail(f"{where}: {int(bad.sum())} of {len(bad)} labels of {label} "
-                             f"differ{hint}")
+                             f"differ{hint if not detail else ''}{detail}")
+    key, labels = _row_key(expected, use_index)
+    differing = []
     for col in exp_cols:
         a_col = answer[col].reset_index(drop=True)
         e_col = expected[col].reset_index(drop=True)
@@ -424,8 +513,13 @@ def _compare_frame(answer: Any, expected: pd.DataFrame, opts: CompareOptions, wh
         if bad is None:
             return _fail(f"{where}: column {col!r} {why}")
         if bad.any():
-            return _fail(_describe_positions(expected.index, bad, len(bad),
-                                             f"{where}, column {col!r}"))
+            direction = "" if opts.ids or col == key else _direction(a_col, e_col, bad)
+            differing.append(_describe_positions(labels, bad, len(bad),
+                                                 f"{where}, column {col!r}", key, direction))
+    if differing:
+        more = (f"; {len(differing) - 1} other column(s) differ too" if len(differing) > 1
+                else "")
+        return _fail(differing[0] + more)
     return _OK
 
 
@@ -473,6 +567,8 @@ def _compare_collection(answer: Any, expected: Any, opts: CompareOptions, where:
         a_count = Counter(_norm_scalar(v) for v in items)
         e_count = Counter(_norm_scalar(v) for v in exp_items)
         return _OK if a_count == e_count else _fail(f"{where} does not hold the expected items")
+    if opts.ids:
+        return _compare_id_list(items, exp_items, where)
     for i, (a, e) in enumerate(zip(items, exp_items, strict=True)):
         verdict = _compare(a, e, opts, f"item {i} of {where}")
         if not verdict.ok:
@@ -481,6 +577,20 @@ def _compare_collection(answer: Any, expected: Any, opts: CompareOptions, where:
                 return _fail(f"{where} holds the right items in the wrong order")
             return verdict
     return _OK
+
+
+def _compare_id_list(items: list, exp_items: list, where: str) -> Verdict:
+    """An ordered list of ids (a ranking): name the first position that differs."""
+    a_ids = [_norm_scalar(v) for v in items]
+    e_ids = [_norm_scalar(v) for v in exp_items]
+    if a_ids == e_ids:
+        return _OK
+    if Counter(a_ids) == Counter(e_ids):
+        return _fail(f"{where} holds the right items in the wrong order")
+    n_in = len(set(a_ids) & set(e_ids))
+    first = next(i for i, (a, e) in enumerate(zip(a_ids, e_ids, strict=True)) if a != e)
+    return _fail(f"{where} holds {n_in} of the {len(e_ids)} expected items; the first "
+                 f"difference is at position {first + 1} (you have {a_ids[first]!r} there)")
 
 
 def _compare_mapping(answer: Any, expected: Mapping, opts: CompareOptions, where: str) -> Verdict:

@@ -34,7 +34,7 @@ import pandas as pd
 from crmlab.exercises import keys as keyfiles
 from crmlab.exercises.collect import Submission, collect, relative, tamper_reasons, unpack
 from crmlab.exercises.compare import Verdict, type_name
-from crmlab.exercises.registry import MISTAKES, get_question
+from crmlab.exercises.registry import CONVENTIONS, MISTAKES, get_question
 from crmlab.exercises.release import CHECK_CALL_RE, find_notebooks
 from crmlab.exercises.rubric import OpenQuestion, answered, open_questions, student_answer
 from crmlab.exercises.runner import TIMEOUT_ENAME, RunResult, run_submission
@@ -152,13 +152,16 @@ def load_keys(keys_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Variant]]:
 # ----------------------------------------------------------------------------- scoring
 
 
-def _mistake_finder(variant: Variant) -> Callable[[str, Any], str]:
-    """``(question_id, answer) -> label`` of the registered typical mistake it matches."""
+def _mistake_finder(variant: Variant, table: Mapping[str, list] | None = None
+                    ) -> Callable[[str, Any], str]:
+    """``(question_id, answer) -> label`` of the registered typical mistake it matches
+    (or, with ``table=CONVENTIONS``, of the other defensible convention it follows)."""
+    table = MISTAKES if table is None else table
     cache: dict[str, list[tuple[str, Any]]] = {}
     shop: list[Any] = []
 
     def find(question_id: str, answer: Any) -> str:
-        if not MISTAKES.get(question_id):
+        if not table.get(question_id):
             return ""
         if question_id not in cache:
             if not shop:
@@ -166,7 +169,7 @@ def _mistake_finder(variant: Variant) -> Callable[[str, Any], str]:
 
                 shop.append(get_shop(variant.data, seed=variant.seed))
             values = []
-            for label, func in MISTAKES[question_id]:
+            for label, func in table[question_id]:
                 try:
                     values.append((label, func(shop[0])))
                 except Exception:  # a mistake that cannot be made on this shop: skip it
@@ -232,8 +235,13 @@ def _unanswered_status(question_id: str, sub: Submission, run: RunResult) -> tup
 
 
 def score_submission(sub: Submission, variant: Variant, run: RunResult | None,
-                     find_mistake: Callable[[str, Any], str] | None = None) -> list[dict]:
+                     find_mistake: Callable[[str, Any], str] | None = None,
+                     find_convention: Callable[[str, Any], str] | None = None) -> list[dict]:
     """Score rows (one per auto-graded question) of one graded submission.
+
+    An answer that differs from the key but follows a registered other defensible
+    convention (``find_convention``, as :func:`~crmlab.exercises.check` accepts it) is
+    correct, with the convention named in ``reason``.
 
     Also sets the submission's final status from the run (timeout, error, tampered,
     wrong_variant). ``run`` is ``None`` for files that were not executed.
@@ -262,8 +270,13 @@ def score_submission(sub: Submission, variant: Variant, run: RunResult | None,
         elif qid in latest:
             answer = keyfiles.decode(latest[qid].get("answer"))
             verdict = judge(qid, answer, exp)
+            convention = ("" if verdict.ok or find_convention is None
+                          else find_convention(qid, answer))
             if verdict.ok:
                 row.update(status="correct", points=AUTO_POINTS)
+            elif convention:
+                row.update(status="correct", points=AUTO_POINTS,
+                           reason=f"accepted: another defensible convention ({convention})")
             else:
                 mistake = find_mistake(qid, answer) if find_mistake else ""
                 row.update(status="wrong", reason=verdict.reason, mistake=mistake)
@@ -376,11 +389,13 @@ def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
                         cell_timeout=cell_timeout, jobs=jobs, network=network, say=say)
         rows, sub_rows = [], []
         finders = {sid: _mistake_finder(v) for sid, v in variants.items()}
+        conventions = {sid: _mistake_finder(v, CONVENTIONS) for sid, v in variants.items()}
         for sub in subs:
             variant = variants.get(sub.student_id)
             run = runs.get(id(sub))
             if variant is not None and sub.status not in ("duplicate", "unidentified"):
-                rows += score_submission(sub, variant, run, finders[sub.student_id])
+                rows += score_submission(sub, variant, run, finders[sub.student_id],
+                                         conventions[sub.student_id])
                 rows += open_rows(sub, variant, opens.get(sub.notebook, []))
             sub_rows.append(_submission_row(sub, variant, run, root, out))
             if run is not None and run.executed is not None:

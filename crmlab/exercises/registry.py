@@ -140,6 +140,10 @@ MISTAKES: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
 #: Right answers in another representation: ``[(label, func(shop) -> answer), ...]``.
 VARIANTS: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
 
+#: Other defensible conventions per question id: ``[(label, func(shop) -> answer), ...]``.
+#: ``check`` accepts an answer that matches one and says which convention it follows.
+CONVENTIONS: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
+
 
 def _example(table: dict, kind: str, question_id: str, label: str):
     if not isinstance(label, str) or not label.strip():
@@ -171,6 +175,53 @@ def variant(question_id: str, label: str) -> Callable[[Callable[[Any], Any]], Ca
     """Register ``func(shop) -> a right answer in another form`` that ``check`` must accept
     (e.g. the key as a column instead of the index, ``float`` instead of ``int``)."""
     return _example(VARIANTS, "variant", question_id, label)
+
+
+def convention(question_id: str,
+               label: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+    """Register ``func(shop) -> the answer under another defensible convention``.
+
+    The task states one convention (e.g. "whole calendar days", "z = 1.959964"); an answer
+    that follows a registered other convention (e.g. "exact timestamps", "z rounded to
+    1.96") is accepted, and the message names the difference (``label``) so the student
+    knows which convention they used. ``tests/exercises/test_mistakes.py`` checks that each
+    convention differs from the stated answer on the tiny shop or is at least accepted::
+
+        @convention("clv_km_median_days", "gaps from exact timestamps (fractional days)")
+        def _(shop): ...
+    """
+    return _example(CONVENTIONS, "convention", question_id, label)
+
+
+def matching(table: dict[str, list[tuple[str, Callable[[Any], Any]]]], question_id: str,
+             answer: Any, shop: Any, cache: dict | None = None) -> str:
+    """The label of the first entry of ``table`` (:data:`MISTAKES` or :data:`CONVENTIONS`)
+    for ``question_id`` whose value on ``shop`` the answer matches, or ``""``.
+
+    Values are computed once per ``cache`` (a dict owned by the caller, e.g. the exercise
+    context); an entry that cannot be computed on this shop is skipped.
+    """
+    entries = table.get(question_id)
+    if not entries:
+        return ""
+    q = get_question(question_id)
+    cache = {} if cache is None else cache
+    key = (id(table), question_id)
+    if key not in cache:
+        values = []
+        for label, func in entries:
+            try:
+                values.append((label, func(shop)))
+            except Exception:  # a mistake that cannot be made on this shop: skip it
+                continue
+        cache[key] = values
+    for label, value in cache[key]:
+        try:
+            if q.judge(answer, value).ok:
+                return label
+        except Exception:
+            continue
+    return ""
 
 
 def load_answers() -> None:

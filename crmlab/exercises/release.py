@@ -302,10 +302,11 @@ def make_exam(nb: Any, forms: Mapping[str, Mapping[str, Any]], where: str = "not
     lines[end_line] = f"{line[:at]}, mode=\"exam\", forms={FORMS_NAME}{line[at:]}"
     cell["source"] = "".join(lines)
     ids = [q for q in question_ids(nb)]
-    forms_nb = nbformat.v4.new_code_cell(forms_cell({q: forms[q] for q in ids}))
+    # fixed cell ids: random ones could spell an expected value (e.g. "6369d300")
+    forms_nb = nbformat.v4.new_code_cell(forms_cell({q: forms[q] for q in ids}), id="exam-forms")
     forms_nb.metadata["tags"] = [FORMS_TAG]
     nb.cells.insert(index, forms_nb)
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell(NOTICE_MARKDOWN))
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(NOTICE_MARKDOWN, id="exam-notice"))
 
 
 def _start_call(text: str, where: str) -> ast.Call:

@@ -50,7 +50,7 @@ def top_category(shop) -> str:
     return str(revenue.idxmax())
 
 
-@question("warmup_top5_customers",
+@question("warmup_top5_customers", ids=True,
           hint="Sum 'amount' per customer_id, sort from the highest, and take the first five "
                "ids as a list (highest spender first).")
 def top5_customers(shop) -> list[int]:

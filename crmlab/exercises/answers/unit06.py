@@ -33,7 +33,7 @@ def _popularity(shop) -> pd.Series:
     return model.item_popularity_.sort_values(ascending=False, kind="stable")
 
 
-@question("rec_top5_popular",
+@question("rec_top5_popular", ids=True,
           hint="Popularity = number of DISTINCT customers who bought the product (join "
                "order_items to orders for the customer). Highest first; ties: lower "
                "product_id first. Answer a list of five product_ids.")
@@ -65,7 +65,7 @@ def top_pair_by_lift(shop) -> set[int]:
     return {int(top["antecedent"]), int(top["consequent"])}
 
 
-@question("rec_most_similar_item",
+@question("rec_most_similar_item", ids=True,
           hint="Binary customer x product purchase matrix (1 if the customer ever bought it). "
                "Cosine similarity between product COLUMNS; the most popular product (Exercise 1) "
                "is not its own neighbour. Answer one product_id.")

@@ -92,7 +92,7 @@ def _plain_share(shop):
 # -- exercise 3: Bayesian average top 5 ---------------------------------------------------------
 
 
-@question("feedback_bayes_top5",
+@question("feedback_bayes_top5", ids=True,
           hint="C = mean stars of ALL reviews, m = 5. Per product W = (m*C + sum of its stars) "
                "/ (m + its number of reviews). The five product_ids with the highest W, highest "
                "first (ties: more reviews first, then the lower product_id). A list.")
