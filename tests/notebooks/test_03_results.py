@@ -8,7 +8,7 @@ import math
 import pytest
 
 from crmlab.data import simulate
-from crmlab.nb import read_results
+from crmlab.nb import read_claims, read_results
 
 NAME = "03_customer_journey"
 
@@ -91,3 +91,13 @@ def test_retention_and_hot_products(results):
     assert len(results["top_hot_products"]) == 5 and set(results["top_hot_products"]) <= ids
     # views and sales come from the same popularity x taste choice model
     assert results["hot_views_sales_rho"] > 0.3
+
+
+def test_claims_follow_the_recorded_numbers(executed_notebook, results):
+    # World-proof: each named claim took the branch its recorded numbers call for.
+    claims = {c["name"]: c["holds"] for c in read_claims(executed_notebook(NAME))}
+    misses = results["n_funnel_intervals"] - results["planted_inside"]
+    assert claims["funnel_recovers_planted"] == (
+        misses <= results["misses_allowed"] and results["planted_inside_family"] == results["n_funnel_intervals"])
+    assert claims["journeys_mix_channels"] == (results["share_multichannel"] >= 0.5)
+    assert claims["purchases_take_several_visits"] == (results["share_multivisit"] >= 0.5)

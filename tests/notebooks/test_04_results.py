@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmlab.nb import read_results
+from crmlab.nb import read_claims, read_results
 
 NAME = "04_group_segmentation"
 
@@ -80,3 +80,17 @@ def test_models_agree_and_are_described(results):
     assert results["ari_kmeans_vs_gmm"] > 0.6
     assert 0 <= results["share_uncertain"] < 0.5
     assert results["n_descriptions"] == results["k_used"]
+
+
+def test_claims_follow_the_recorded_numbers(executed_notebook, results):
+    # World-proof: each named claim took the branch its recorded numbers call for.
+    claims = {c["name"]: c["holds"] for c in read_claims(executed_notebook(NAME))}
+    sil = {int(k): v for k, v in results["silhouette_by_k"].items()}
+    assert claims["silhouette_modest"] == (sil[results["k_best"]] < 0.5)
+    assert claims["best_k_clear"] == (results["silhouette_gap"] > 2 * results["silhouette_gap_se"])
+    ratio = results["elbow_ratio"]
+    assert claims["elbow_agrees"] == (ratio is not None and ratio >= 2)
+    assert claims["kmeans_gmm_agree"] == (results["ari_kmeans_vs_gmm"] >= 0.8)
+    assert claims["planted_recovered"] == (results["ari_kmeans"] >= 0.65)
+    assert claims["segments_differ_in_value"] == (results["value_anova_p"] < 0.01)
+    assert claims["value_mostly_within_segments"] == (results["value_eta2"] < 0.5)
