@@ -46,6 +46,7 @@ import json
 import math
 import os
 import random
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -227,23 +228,31 @@ def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | N
     return reading if holds else otherwise
 
 
-def say(*parts: str, sep: str = " ") -> None:
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def say(*parts: str, sep: str = " ", math: bool = False) -> None:
     """Display Markdown prose made from computed parts (a reading of the results above).
 
     Returns ``None`` so that a ``say(...)`` call ending a cell does not print twice. The
     output has ``text/markdown`` (rendered in JupyterLab and the HTML site) and the same text
     as ``text/plain`` (what nbval and a terminal see); claims checked since the previous
     ``say`` travel in its metadata (:data:`CLAIMS_METADATA`).
+
+    Dollar signs are money here (``NT$1,744``): they are escaped in the Markdown so that two of
+    them in one reading do not turn the text between into LaTeX. Pass ``math=True`` for a
+    reading that holds ``$...$`` formulas.
     """
     if not parts or not all(isinstance(p, str) for p in parts):
         raise ValueError("say: pass one or more strings, e.g. say(f'{share:.0%} of revenue ...')")
     text = sep.join(p.strip() for p in parts if p.strip())
+    markdown = text if math else _DOLLAR.sub(r"\\$", text)
     claims = list(_pending_claims)
     _pending_claims.clear()
     from IPython.display import display
 
     display(
-        {"text/markdown": text, "text/plain": text},
+        {"text/markdown": markdown, "text/plain": text},
         metadata={CLAIMS_METADATA: claims} if claims else None,
         raw=True,
     )

@@ -47,6 +47,16 @@ def test_say_renders_markdown_and_plain_text_with_the_claims(shown):
     assert shown[1][1]["metadata"] is None
 
 
+def test_say_escapes_money_dollars_unless_math(shown):
+    say("From NT$1,744 to NT$1,699.")
+    say("Already \\$5.")
+    say("Elasticity $\\beta$.", math=True)
+    assert shown[0][0] == {"text/markdown": "From NT\\$1,744 to NT\\$1,699.",
+                           "text/plain": "From NT$1,744 to NT$1,699."}
+    assert shown[1][0]["text/markdown"] == "Already \\$5."
+    assert shown[2][0]["text/markdown"] == "Elasticity $\\beta$."
+
+
 def test_say_rejects_non_text(shown):
     with pytest.raises(ValueError, match="one or more strings"):
         say(0.5)
