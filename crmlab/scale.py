@@ -38,15 +38,16 @@ from the source's schema, counts as extra aggregates of the same query (or one s
 profile query), and every ``ValueError`` names the table, the column and the fix.
 
 **Why hand-written SQL and not ibis.** ``ibis-framework`` compiles one expression to
-DuckDB and Spark SQL, which is what this module needs. We measured it (ibis 12 over
-DuckDB 2.0 on a 5-million-row Parquet order log, RFM): the query ibis generates runs as
-fast as ours (it is the same ``GROUP BY``), but ibis adds a dependency tree of its own
-(sqlglot, its backends' extras, pinned pyarrow ranges) to a teaching package, about a
-second of import, and a second API for students to learn between pandas and SQL. The
-queries here are a few lines each; the only dialect differences between DuckDB and Spark
-are four expressions (day number, hour, identifier quotes, reading Parquet), kept in
-:class:`_Dialect`. Plain SQL is also what a researcher pastes into a warehouse console.
-The measurement is in ``benchmarks/results/scale.md``.
+DuckDB and Spark SQL, which is what this module needs, so we measured it: ibis 12.0 over
+DuckDB 2.0.1, the RFM table of a 10-million-row Parquet order log, median of 3 interleaved
+runs: ibis 1.03x the hand-written query (it generates the same ``GROUP BY``), plus 1.2 s to
+import ibis. Speed does not decide it; the rest does. ibis brings a dependency tree of its
+own (sqlglot, per-backend extras, pinned pyarrow ranges) into a teaching package, and a
+third API for students between pandas and SQL, while the queries here are a few lines each
+and the only dialect differences between DuckDB and Spark are a handful of expressions (day
+number, identifier quotes, timestamp literals), kept in :class:`_Dialect`. Plain SQL is
+also what a researcher pastes into a warehouse console. The speed of the SQL against a
+hand-written minimal query on 100 million rows is in ``benchmarks/results/scale.md``.
 
 **Time zones.** Timestamps are naive local time, as in the rest of crmlab. Spark sessions
 made by :func:`spark_session` use ``spark.sql.session.timeZone=UTC`` so that naive
@@ -554,42 +555,56 @@ def rfm_table(orders: object, snapshot: Any = None, *, engine: str | None = None
         _require_numeric(schema, "orders", amount_col, func)
         d = run.dialect
         c, t, a = d.q(customer_col), d.q(date_col), d.q(amount_col)
-        n_orders = f", count(DISTINCT {d.q(order_col)}) AS n_orders" if order_col else ""
+        count = f"count(DISTINCT {d.q(order_col)})" if order_col else "count(*)"
+        # one row per customer, as narrow as it can be (at 30 million customers every column
+        # costs 120-240 MB in pandas): the input checks ride along as a 1-byte flag
         sql = f"""
-            SELECT customer, n_rows, n_dates, n_amounts, min_amount, monetary,
-                   {d.day('first_ts')} AS first_day, {d.day('last_ts')} AS last_day
-                   {', n_orders' if order_col else ''}
-            FROM (SELECT {c} AS customer, count(*) AS n_rows, count({t}) AS n_dates,
-                         count({a}) AS n_amounts, min({a}) AS min_amount,
-                         sum(CAST({a} AS DOUBLE)) AS monetary,
-                         min({t}) AS first_ts, max({t}) AS last_ts{n_orders}
+            SELECT customer, n, monetary, CAST({d.day('first_ts')} AS INTEGER) AS first_day,
+                   CAST({d.day('last_ts')} AS INTEGER) AS last_day, CAST(flags AS TINYINT) AS flags
+            FROM (SELECT {c} AS customer, {count} AS n, sum(CAST({a} AS DOUBLE)) AS monetary,
+                         min({t}) AS first_ts, max({t}) AS last_ts,
+                         CASE WHEN count({t}) < count(*) THEN 1 ELSE 0 END
+                         + CASE WHEN count({a}) < count(*) THEN 2 ELSE 0 END
+                         + CASE WHEN min({a}) < 0 THEN 4 ELSE 0 END
+                         + CASE WHEN {c} IS NULL THEN 8 ELSE 0 END AS flags
                   FROM {names['orders']} GROUP BY {c}) AS g
             ORDER BY customer NULLS LAST"""
         g = run.run(sql)
-    return _rfm_from_groups(g, snapshot, customer_col, date_col, amount_col, order_col, func)
+        if len(g) == 0:
+            raise ValueError(f"{func}: the orders table is empty; there is nobody to score.")
+        if g["flags"].to_numpy().any():
+            _rfm_input_errors(run, names["orders"], customer_col, date_col, amount_col, func)
+    return _rfm_from_groups(g, snapshot, customer_col, date_col, amount_col, func)
+
+
+def _rfm_input_errors(run: _Runner, table: str, customer_col: str, date_col: str,
+                      amount_col: str, func: str) -> None:
+    """The error path: count the offending rows exactly (one more scan) and raise."""
+    d = run.dialect
+    c, t, a = d.q(customer_col), d.q(date_col), d.q(amount_col)
+    bad = run.run(f"SELECT count(*) - count({c}) AS ids, count(*) - count({t}) AS dates, "
+                  f"count(*) - count({a}) AS amounts, count(CASE WHEN {a} < 0 THEN 1 END) AS neg "
+                  f"FROM {table}").iloc[0]
+    _fail_count(_int(bad["ids"]),
+                f"{func}: orders.{customer_col} has {{n}} missing customer ids; drop the anonymous "
+                "orders first (they cannot be scored) and report how many.")
+    _fail_count(_int(bad["dates"]),
+                f"{func}: orders.{date_col} has {{n}} missing dates; drop or fix those rows "
+                f"first, e.g. WHERE {date_col} IS NOT NULL (and report how many).")
+    _fail_count(_int(bad["amounts"]),
+                f"{func}: orders.{amount_col} has {{n}} missing amounts; fill or drop those rows "
+                "first (and report how many).")
+    _fail_count(_int(bad["neg"]),
+                f"{func}: orders.{amount_col} has {{n}} negative amounts (refunds or "
+                "cancellations?); keep only orders (WHERE amount >= 0) and deduct refunds "
+                "separately.")
 
 
 def _rfm_from_groups(g: pd.DataFrame, snapshot: Any, customer_col: str, date_col: str,
-                     amount_col: str, order_col: str | None, func: str) -> pd.DataFrame:
-    """The checks and the RFM columns from the per-customer aggregates."""
+                     amount_col: str, func: str) -> pd.DataFrame:
+    """The snapshot checks and the RFM columns from the per-customer aggregates."""
     from crmlab import rfm
 
-    if len(g) == 0:
-        raise ValueError(f"{func}: the orders table is empty; there is nobody to score.")
-    null_id = g["customer"].isna()
-    _fail_count(g.loc[null_id, "n_rows"].sum(),
-                f"{func}: orders.{customer_col} has {{n}} missing customer ids; drop the anonymous "
-                "orders first (they cannot be scored) and report how many.")
-    _fail_count((g["n_rows"] - g["n_dates"]).sum(),
-                f"{func}: orders.{date_col} has {{n}} missing dates; drop or fix those rows "
-                f"first, e.g. WHERE {date_col} IS NOT NULL (and report how many).")
-    _fail_count((g["n_rows"] - g["n_amounts"]).sum(),
-                f"{func}: orders.{amount_col} has {{n}} missing amounts; fill or drop those rows "
-                "first (and report how many).")
-    _fail_count(int((g["min_amount"] < 0).sum()),
-                f"{func}: orders.{amount_col} has negative amounts for {{n}} customers (refunds or "
-                "cancellations?); keep only orders (WHERE amount >= 0) and deduct refunds "
-                "separately.")
     money = g["monetary"].to_numpy(dtype="float64")
     _fail_count(int((~np.isfinite(money)).sum()),
                 f"{func}: orders.{amount_col} has NaN or infinite amounts ({{n}} customers "
@@ -599,11 +614,10 @@ def _rfm_from_groups(g: pd.DataFrame, snapshot: Any, customer_col: str, date_col
     first_day, last_day = int(first.min()), int(last.max())
     snap = last_day + 1 if snapshot is None else rfm._snapshot_day(snapshot, "rfm_table")
     rfm._check_snapshot(snap, first_day, last_day, "orders", date_col, func)
-    count = g["n_orders"] if order_col else g["n_rows"]
     out = pd.DataFrame({
         customer_col: _ids(g["customer"]),
         "recency": snap - last,
-        "frequency": count.to_numpy(dtype=np.int64),
+        "frequency": g["n"].to_numpy(dtype=np.int64),
         "monetary": money,
         "tenure": snap - first,
     })
@@ -715,32 +729,37 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
                 f"{'calibration_end' if cal is not None else 'observation_end'} ({cut}); there "
                 "is nothing to summarize — move the date later.")
         g = run.run(_btyd_sql(run.dialect, names["tx"], customer_col, date_col, amount_col,
-                              freq, cut_period, end, last_ts))
+                              freq, cut_period, end, last_ts, cal is not None))
     return _btyd_from_groups(g, customer_col, amount_col, cal, cut_period, end_period,
                              float(freq_multiplier))
 
 
 def _btyd_sql(d: _Dialect, table: str, customer_col: str, date_col: str,
               amount_col: str | None, freq: str, cut_period: int, end: pd.Timestamp,
-              last_ts: pd.Timestamp) -> str:
+              last_ts: pd.Timestamp, holdout: bool) -> str:
     c, t = d.q(customer_col), d.q(date_col)
     per = _period_expr(d, t, freq)
     spend = f", sum(CAST({d.q(amount_col)} AS DOUBLE)) AS spend" if amount_col else ""
     stop = _next_period_start(end, freq)
     where = "" if stop > last_ts else f"WHERE {t} < {d.ts(stop)}"
     cal = f"per <= {cut_period}"
-    money = (f""",
-               sum(CASE WHEN {cal} THEN spend END) AS total,
-               min_by(spend, per) AS first_spend,
-               sum(CASE WHEN NOT ({cal}) THEN spend END) AS h_total""" if amount_col else "")
+    hold = f"NOT ({cal})"
+    # narrow columns (INTEGER periods, no holdout columns without a holdout): at 30 million
+    # customers each column is 120-240 MB in pandas
+    parts = ["CAST(min(per) AS INTEGER) AS first_per",
+             f"CAST(max(CASE WHEN {cal} THEN per END) AS INTEGER) AS last_per",
+             f"CAST(count(CASE WHEN {cal} THEN 1 END) AS INTEGER) AS n_per"]
+    if amount_col:
+        parts += [f"sum(CASE WHEN {cal} THEN spend END) AS total",
+                  "min_by(spend, per) AS first_spend"]
+    if holdout:
+        parts.append(f"CAST(count(CASE WHEN {hold} THEN 1 END) AS INTEGER) AS h_per")
+        if amount_col:
+            parts.append(f"sum(CASE WHEN {hold} THEN spend END) AS h_total")
     return f"""
         WITH p AS (SELECT {c} AS customer, {per} AS per{spend}
                    FROM {table} {where} GROUP BY {c}, {per})
-        SELECT customer,
-               min(per) AS first_per,
-               max(CASE WHEN {cal} THEN per END) AS last_per,
-               count(CASE WHEN {cal} THEN 1 END) AS n_per,
-               count(CASE WHEN NOT ({cal}) THEN 1 END) AS h_per{money}
+        SELECT customer, {', '.join(parts)}
         FROM p GROUP BY customer HAVING min(per) <= {cut_period}
         ORDER BY customer"""
 
