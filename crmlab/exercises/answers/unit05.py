@@ -5,8 +5,12 @@ Each function computes the expected answer from the shop the student works on th
 plain pandas / numpy / scipy route (their own likelihood, their own Kaplan–Meier table),
 so a passing solution run cross-checks both.
 
-Conventions shared by the questions (stated in the notebook): time in days, orders of a
-customer on the same calendar day are one purchase, the data end on ``shop.end``.
+One convention for the whole unit (stated in notebook 05 and in the exercises): time in
+whole calendar days, orders of a customer on the same calendar day are one purchase (a
+*purchase day*), and the data end on ``shop.end`` (a date: its whole day belongs to the data).
+The Kaplan–Meier and churn-score questions also accept the other defensible conventions —
+gaps from exact timestamps (fractional days), and notebook 05's per-order gaps rounded up —
+with a message that names the difference (``@convention``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import clv
-from crmlab.exercises import mistake, question, variant
+from crmlab.exercises import convention, mistake, question, variant
 from crmlab.survival import kaplan_meier, median_survival
 
 MONTH = 365.25 / 12
@@ -88,25 +92,68 @@ def top_decile_share(shop) -> float:
     return float(value.nlargest(k).sum() / value.sum())
 
 
+def _purchase_day_gaps(shop) -> pd.DataFrame:
+    """Per purchase day of a customer: whole days to their next purchase day (event) or to
+    the day after ``shop.end`` (censored: the whole last day belongs to the data)."""
+    o = shop.orders
+    days = (o.assign(day=o["order_ts"].dt.normalize())[["customer_id", "day"]]
+            .drop_duplicates().sort_values(["customer_id", "day"]))
+    nxt = days.groupby("customer_id")["day"].shift(-1)
+    stop = nxt.fillna(shop.end.normalize() + pd.Timedelta(days=1))
+    return pd.DataFrame({"customer_id": days["customer_id"].to_numpy(),
+                         "duration_days": (stop - days["day"]).dt.days.to_numpy(dtype=float),
+                         "event": nxt.notna().to_numpy()})
+
+
 @question("clv_km_median_days", rtol=1e-9,
-          hint="For every order (same customer and timestamp counted once): days to the same "
-               "customer's next order (an event), or to shop.end + 1 day if none (censored). "
-               "Kaplan–Meier with censoring; the median is the first time the survival drops "
-               "to 0.5 or below.")
+          hint="Work on purchase days, as in exercise 1: from each purchase day of a customer, "
+               "the whole days to their next purchase day are an event; from the last one, the "
+               "days to the day after END are censored (the customer may still come back). "
+               "Kaplan–Meier keeps the censored gaps in the number at risk until they end.")
 def km_median_days(shop) -> float:
+    gaps = _purchase_day_gaps(shop)
+    return median_survival(kaplan_meier(gaps["duration_days"], gaps["event"]))
+
+
+def _churn_frame(shop, whole_days: bool = True) -> pd.DataFrame:
+    cut = shop.end - pd.Timedelta(days=CHURN_DAYS)
+    labels = clv.churn_labels(shop.orders, cut, CHURN_DAYS)
+    feats = clv.churn_features(shop.orders, cut).merge(labels, on="customer_id")
+    if whole_days:
+        o = shop.orders
+        last = o.loc[o["order_ts"] <= cut].groupby("customer_id")["order_ts"].max()
+        score = (cut.normalize() - last.dt.normalize()).dt.days.astype(float)
+        feats["recency_days"] = feats["customer_id"].map(score).to_numpy()
+    return feats
+
+
+@question("clv_recency_auc", rtol=1e-9,
+          hint="The alarm score is the number of whole calendar days from the customer's last "
+               "purchase day to the cut-off's day; count a (churner, stayer) pair as 1 when the "
+               "churner scores higher and as 1/2 on a tie, then average over all such pairs.")
+def recency_auc(shop) -> float:
+    feats = _churn_frame(shop)
+    return clv.auc(feats["churned"], feats["recency_days"])
+
+
+@convention("clv_km_median_days", "gaps measured from exact order timestamps in fractional "
+            "days, not between calendar purchase days")
+def _km_exact(shop):
     gaps = clv.time_to_next_purchase(shop.orders, shop.end + pd.Timedelta(days=1))
     return median_survival(kaplan_meier(gaps["duration_days"], gaps["event"]))
 
 
-@question("clv_recency_auc", rtol=1e-9,
-          hint="Cut-off c = shop.end - 90 days. Customers with an order at or before c; "
-               "churned = no order in (c, c + 90 days]; score = days from the last order to c. "
-               "AUC = share of (churner, stayer) pairs where the churner's score is higher, "
-               "ties counting half.")
-def recency_auc(shop) -> float:
-    cut = shop.end - pd.Timedelta(days=CHURN_DAYS)
-    labels = clv.churn_labels(shop.orders, cut, CHURN_DAYS)
-    feats = clv.churn_features(shop.orders, cut).merge(labels, on="customer_id")
+@convention("clv_km_median_days", "notebook 05's table: every order starts a gap, measured "
+            "from its exact time and rounded up to whole days")
+def _km_notebook(shop):
+    gaps = clv.time_to_next_purchase(shop.orders, shop.end + pd.Timedelta("23:59:59"))
+    return median_survival(kaplan_meier(np.ceil(gaps["duration_days"]), gaps["event"]))
+
+
+@convention("clv_recency_auc", "score in fractional days from exact order timestamps, not "
+            "whole calendar days")
+def _auc_exact(shop):
+    feats = _churn_frame(shop, whole_days=False)
     return clv.auc(feats["churned"], feats["recency_days"])
 
 
@@ -184,8 +231,9 @@ def _past_spend_share(shop):
 
 @mistake("clv_km_median_days", "median of the completed gaps only (censoring ignored)")
 def _km_ignoring_censoring(shop):
-    gaps = clv.time_to_next_purchase(shop.orders, shop.end + pd.Timedelta(days=1))
+    gaps = _purchase_day_gaps(shop)
     return float(gaps.loc[gaps["event"], "duration_days"].median())
+
 
 
 @mistake("clv_recency_auc", "score reversed (recent customers ranked as churners)")
