@@ -4,7 +4,8 @@
 #                                 manifest, student exercises)
 #   make test                     the default test tiers + nbval on the committed notebooks
 #                                 (JOBS pytest-xdist workers)
-#   make lab [LAB_ARGS=--no-browser]      JupyterLab on the workbook
+#   make lab [LAB_ARGS=--no-browser]      JupyterLab on your own copy (workspace/), at 00_welcome
+#   make workspace                add new course notebooks to workspace/ (never overwrites)
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
 #   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
 #   make worlds [WORLDS="small-7 tiny-7"] [NB="05 11"]   the course in many worlds; writes
@@ -39,10 +40,10 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install lab materials notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install workspace lab materials notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,16p" Makefile
+	@sed -n "1,17p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 # Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
@@ -57,8 +58,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
+# The student's own copy of the course (ignored by git): created on the first `make lab`, then
+# only what it lacks is added (new course notebooks); a student's files are never overwritten.
+WORKSPACE ?= workspace
+
+workspace: $(STAMP)
+	$(BIN)/crmlab workspace --out $(WORKSPACE)
+
+lab: workspace
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) \
+		--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 materials: $(STAMP)
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))

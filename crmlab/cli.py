@@ -4,6 +4,7 @@
 
     crmlab build [-p KEY VALUE]... [--config course.yaml] [--only NAME...] [--jobs N] [--out build]
     crmlab notebooks [NAME...] [--jobs N]      # re-execute committed notebooks in place
+    crmlab workspace [--out workspace]          # a student's own copy (adds, never overwrites)
     crmlab worlds [--world NAME...] [--ci] [--only NAME...] [--matrix FILE]   # the world sweep
 
 Other packages plug in their own subcommands: if ``crmlab.data.cli`` or
@@ -145,6 +146,16 @@ def _cmd_worlds(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_workspace(args: argparse.Namespace) -> int:
+    from crmlab.workspace import update_workspace
+
+    report = update_workspace(args.out)
+    print(report.summary())
+    for name in report.added:
+        print(f"  added {name}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The ``crmlab`` argument parser, including plug-in subcommands."""
     parser = argparse.ArgumentParser(
@@ -179,6 +190,10 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--config", help="YAML of per-notebook parameters (notebooks: NAME: {...})")
     w.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
     w.set_defaults(func=_cmd_worlds)
+
+    ws = sub.add_parser("workspace", help="create or update a student's own copy of the course")
+    ws.add_argument("--out", default="workspace", help="the workspace folder (default workspace)")
+    ws.set_defaults(func=_cmd_workspace)
 
     for module in PLUGIN_MODULES:
         try:

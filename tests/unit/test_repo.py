@@ -13,12 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_readme_quick_start_is_exactly_two_make_commands():
+def test_readme_quick_start_puts_students_first():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    first_block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
-    assert first_block.strip().splitlines() == ["make materials", "make test"]
-    assert "make lab" in section
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    assert blocks[0].strip().splitlines() == ["make lab"]  # students: one command
+    assert blocks[1].strip().splitlines() == ["make materials", "make test"]  # instructors, CI
 
 
 def test_ci_runs_make_test():
@@ -47,5 +47,7 @@ def test_makefile_targets_and_parameter_passing():
     assert test.index("--dist loadgroup") < test.index("--nbval-lax")
     assert "-n 3 " in dry("test", "JOBS=3")
     assert "benchmarks/run.py --quick" in dry("bench", "QUICK=1")
-    assert "jupyter lab --notebook-dir=." in dry("lab")
+    lab = dry("lab")
+    assert "crmlab workspace --out workspace" in lab and "--ServerApp.root_dir=workspace" in lab
+    assert "/lab/tree/notebooks/00_welcome.ipynb" in lab
     assert "ruff check" in dry("lint")
