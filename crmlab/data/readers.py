@@ -8,8 +8,12 @@
   Cancellations have invoices starting with "C". Source:
   https://archive.ics.uci.edu/dataset/502/online+retail+ii
 
-Neither reader downloads anything. Every removed row is counted in ``shop.report``
-(one row per reason, in the order the rules are applied).
+Neither reader downloads anything. ``shop.report`` accounts for every line of the file:
+one row per reason a line was removed (in the order the rules are applied, each line
+counted once), plus notes on lines that were kept but are unusual (a $0.00 purchase,
+a postage charge), so nothing is dropped silently and nothing surprising is kept
+silently. Its columns are ``step`` (the rule), ``rows`` and ``action`` ("read",
+"skipped", "removed", "kept (note)" or "kept").
 """
 
 from __future__ import annotations
@@ -34,9 +38,18 @@ def _require_file(path: str | Path, source: str) -> Path:
     return p
 
 
-def _report(total: int, removed: list[tuple[str, int]], kept: int) -> pd.DataFrame:
-    rows = [("rows read", total)] + removed + [("rows kept", kept)]
-    return pd.DataFrame(rows, columns=["step", "rows"])
+def _report(total: int, removed: list[tuple[str, int]], kept: int,
+            notes: list[tuple[str, int]] = (), skipped: list[tuple[str, int]] = ()) -> pd.DataFrame:
+    """The cleaning report: lines read, skipped (not data), removed per rule, notes on
+    kept lines, lines kept. ``rows read`` = sum of the removed rows + ``rows kept``."""
+    rows = ([("rows read", total, "read")] + [(s, n, "skipped") for s, n in skipped]
+            + [(s, n, "removed") for s, n in removed] + [(s, n, "kept (note)") for s, n in notes]
+            + [("rows kept", kept, "kept")])
+    out = pd.DataFrame(rows, columns=["step", "rows", "action"])
+    out["step"] = out["step"].astype("str")
+    out["action"] = out["action"].astype("str")
+    out["rows"] = out["rows"].astype(np.int64)
+    return out
 
 
 def _as_shop(lines: pd.DataFrame, source: str, report: pd.DataFrame, extra_customers: pd.DataFrame | None = None,
@@ -45,7 +58,8 @@ def _as_shop(lines: pd.DataFrame, source: str, report: pd.DataFrame, extra_custo
     lines = lines.sort_values(["ts", "order_key"], kind="stable").reset_index(drop=True)
     codes, uniques = pd.factorize(lines["order_key"], sort=False)
     lines = lines.assign(order_id=codes.astype(np.int64) + 1)
-    lines["line_amount"] = (lines["qty"] * lines["price"]).round(2)
+    if "line_amount" not in lines.columns:
+        lines["line_amount"] = (lines["qty"] * lines["price"]).round(2)
     lines["line_no"] = lines.groupby("order_id").cumcount().astype(np.int64) + 1
     orders = lines.groupby("order_id", sort=True).agg(
         customer_id=("customer_id", "first"), order_ts=("ts", "first"), n_items=("qty", "sum"),
@@ -70,21 +84,44 @@ def _as_shop(lines: pd.DataFrame, source: str, report: pd.DataFrame, extra_custo
     return shop
 
 
+def _looks_like_header(row: pd.Series) -> bool:
+    """True for a line of column names (no field is a number), e.g. the first line
+    ``customer_id date number_of_cds dollar_value`` of the copy shipped with lifetimes."""
+    values = row.dropna().astype("str")
+    return len(values) > 0 and bool(pd.to_numeric(values, errors="coerce").isna().all()) \
+        and bool(values.str.contains(r"[A-Za-z]", regex=True).all())
+
+
 def read_cdnow(path: str | Path) -> Shop:
     """Read the CDNOW master or sample file into orders/order_items with a cleaning report.
 
-    Rules (in order): malformed lines, non-positive quantity, non-positive amount are removed
-    and counted; several purchases of one customer on one day stay separate orders (the
-    CLV ``summarize`` merges same-period purchases itself).
+    The file has one line per purchase: customer id, date (yyyymmdd), number of CDs and
+    dollar amount (the sample file has the master id in front, which is dropped: its
+    customers are numbered 1..2357 as in the published tables). Rules:
+
+    * a header line of column names (some copies have one) is recognised and skipped
+      (``action`` "skipped"), never counted as a malformed line;
+    * removed, in order: malformed lines, non-positive quantity (no CD bought) and
+      negative amount;
+    * **kept with a note**: purchases of $0.00 (free or fully discounted CDs). They are
+      purchases: the BTYD literature counts them, and dropping them loses the customers
+      whose only purchase was free (on the master file 80 lines; without them the reader
+      returned fewer than the dataset's 23,570 customers). Their ``amount`` is 0;
+    * several purchases of one customer on one day stay separate orders (noted; the CLV
+      ``summarize`` merges same-period purchases itself, as the published tables do).
     """
     p = _require_file(path, CDNOW_SOURCE)
-    raw = pd.read_csv(p, sep=r"\s+", header=None, dtype="str", engine="python")
-    total = len(raw)
+    raw = pd.read_csv(p, sep=r"\s+", header=None, dtype="str")
     if raw.shape[1] < 4:
         raise ValueError(f"read_cdnow(): {p} has {raw.shape[1]} columns; expected 4 "
                          f"(customer id, yyyymmdd date, quantity, amount). Is this the CDNOW text file?")
+    skipped = []
+    if len(raw) and _looks_like_header(raw.iloc[0]):
+        raw = raw.iloc[1:].reset_index(drop=True)
+        skipped.append(("header line (column names, not data)", 1))
+    total = len(raw)
     if raw.shape[1] > 4:
-        # The master file may carry a leading index column in some copies.
+        # The sample file has the master id in front: keep the last four columns.
         raw = raw.iloc[:, -4:]
     raw.columns = ["customer", "date", "quantity", "amount"]
     cust = pd.to_numeric(raw["customer"], errors="coerce")
@@ -93,10 +130,15 @@ def read_cdnow(path: str | Path) -> Shop:
     amt = pd.to_numeric(raw["amount"], errors="coerce")
     malformed = cust.isna() | date.isna() | qty.isna() | amt.isna()
     nonpos_q = ~malformed & (qty <= 0)
-    nonpos_a = ~malformed & ~nonpos_q & (amt <= 0)
-    keep = ~(malformed | nonpos_q | nonpos_a)
+    neg_a = ~malformed & ~nonpos_q & (amt < 0)
+    keep = ~(malformed | nonpos_q | neg_a)
+    zero_a = keep & (amt == 0)
     removed = [("malformed line", int(malformed.sum())), ("non-positive quantity", int(nonpos_q.sum())),
-               ("non-positive amount", int(nonpos_a.sum()))]
+               ("negative amount", int(neg_a.sum()))]
+    same_day = keep & pd.DataFrame({"c": cust, "d": date}).duplicated(keep="first")
+    notes = [("zero amount ($0.00: free or fully discounted, kept as a purchase)", int(zero_a.sum())),
+             ("second or later purchase of a customer on the same day (kept as its own order)",
+              int(same_day.sum()))]
     lines = pd.DataFrame({
         "order_key": np.arange(total)[keep.to_numpy()],
         "customer_id": cust[keep].astype(np.int64).to_numpy(),
@@ -105,9 +147,11 @@ def read_cdnow(path: str | Path) -> Shop:
         "qty": qty[keep].astype(np.int64).to_numpy(),
     })
     lines["price"] = (amt[keep].to_numpy() / lines["qty"].to_numpy()).round(4)
+    lines["line_amount"] = amt[keep].to_numpy(dtype=float)  # the file's amount, not qty x rounded price
     products = pd.DataFrame({"product_id": [1], "name": pd.array(["CD"], dtype="str"),
                              "category": pd.Categorical(["music"])})
-    return _as_shop(lines, "cdnow", _report(total, removed, int(keep.sum())), products=products)
+    report = _report(total, removed, int(keep.sum()), notes=notes, skipped=skipped)
+    return _as_shop(lines, "cdnow", report, products=products)
 
 
 def _read_retail_raw(p: Path) -> pd.DataFrame:
@@ -125,22 +169,58 @@ def _read_retail_raw(p: Path) -> pd.DataFrame:
     return raw
 
 
-def read_online_retail(path: str | Path) -> Shop:
+#: Online Retail II stock codes that are not products but accounting entries, named in
+#: the report. Matched case-insensitively on the whole code ("B" is bad debt, "M" a manual
+#: adjustment, ...). Postage codes are in :data:`RETAIL_POSTAGE_CODES`.
+RETAIL_ADJUSTMENT_CODES: dict[str, tuple[str, ...]] = {
+    "bad debt adjustment (stock code B)": ("B",),
+    "manual adjustment (stock code M)": ("M",),
+    "discount (stock code D)": ("D",),
+    "bank charges": ("BANK CHARGES",),
+    "other fee or adjustment (AMAZONFEE, CRUK, ADJUST, samples, test codes)":
+        ("AMAZONFEE", "CRUK", "ADJUST", "ADJUST2", "S", "TEST001", "TEST002"),
+}
+#: Postage and carriage codes: charges the customer paid, kept by default (with a note).
+RETAIL_POSTAGE_CODES: tuple[str, ...] = ("POST", "DOT", "C2")
+
+
+def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
     """Read UCI Online Retail II (xlsx or csv) into the shop's shape with a cleaning report.
 
     Rules, applied in order, each row counted once under the first rule it breaks:
-    missing customer, cancellation (invoice starting with "C"), non-positive quantity,
-    non-positive price, unparseable date, exact duplicate line.
+
+    1. **adjustment rows, named** (they are bookkeeping, not sales, and most have no
+       customer, so a generic rule would hide them as "missing customer"): bad-debt
+       adjustments (stock code ``B``, invoices starting with ``A``), manual adjustments
+       (``M``), discounts (``D``), bank charges, and other fees or adjustments
+       (``AMAZONFEE``, ``CRUK`` commission, ``ADJUST``, samples ``S``, test codes);
+    2. postage and carriage (``POST``, ``DOT``, ``C2``) when ``keep_postage=False``;
+    3. missing customer, cancellation (invoice starting with "C"), non-positive quantity,
+       non-positive price, unparseable date, exact duplicate line.
+
+    **Kept with a note**: postage and carriage lines (``keep_postage=True``, the default):
+    the customer paid them, so order amounts include them; pass ``keep_postage=False``
+    for basket analysis, where "POSTAGE" would be the most frequent "product".
     """
     p = _require_file(path, RETAIL_SOURCE)
     raw = _read_retail_raw(p)
     total = len(raw)
     invoice = raw["Invoice"].astype("str")
+    stock_upper = raw["StockCode"].astype("str").str.strip().str.upper()
     qty = pd.to_numeric(raw["Quantity"], errors="coerce")
     price = pd.to_numeric(raw["Price"], errors="coerce")
     cust = pd.to_numeric(raw["Customer ID"], errors="coerce")
     ts = pd.to_datetime(raw["InvoiceDate"], errors="coerce")
-    rules = [
+    rules = []
+    for label, codes in RETAIL_ADJUSTMENT_CODES.items():
+        hit = stock_upper.isin(codes)
+        if codes == ("B",):
+            hit = hit | invoice.str.upper().str.startswith("A")
+        rules.append((label, hit))
+    postage = stock_upper.isin(RETAIL_POSTAGE_CODES)
+    if not keep_postage:
+        rules.append(("postage or carriage (keep_postage=False)", postage))
+    rules += [
         ("missing customer", cust.isna()),
         ("cancellation (invoice starts with C)", invoice.str.upper().str.startswith("C")),
         ("non-positive quantity", ~(qty > 0)),
@@ -156,6 +236,8 @@ def read_online_retail(path: str | Path) -> Shop:
     dup = remaining & raw.duplicated(subset=RETAIL_COLUMNS, keep="first")
     removed.append(("duplicate line", int(dup.sum())))
     remaining &= ~dup
+    notes = [("postage or carriage line (POST, DOT, C2; kept: the customer paid it)",
+              int((remaining & postage).sum()))] if keep_postage else []
     kept = raw.loc[remaining]
     stock = kept["StockCode"].astype("str")
     codes, uniques = pd.factorize(stock, sort=True)
@@ -178,5 +260,5 @@ def read_online_retail(path: str | Path) -> Shop:
     country = kept.groupby(cust[remaining].astype(np.int64))["Country"].agg(lambda s: s.iloc[-1])
     extra = pd.DataFrame({"customer_id": country.index.astype(np.int64),
                           "country": pd.Categorical(country.to_numpy())})
-    return _as_shop(lines, "online_retail_ii", _report(total, removed, int(remaining.sum())),
+    return _as_shop(lines, "online_retail_ii", _report(total, removed, int(remaining.sum()), notes=notes),
                     extra_customers=extra, products=products)
