@@ -25,6 +25,49 @@ def _lines(shop) -> pd.DataFrame:
     return A.return_lines(shop.orders, shop.order_items, shop.returns, shop.products)
 
 
+#: Columns of the line table that exercises 3-5 and 12 use, with their meaning on a line
+#: that was not returned (money and units 0, return type and reason empty).
+LINE_COLUMNS = {"returned": False, "category": "", "unit_cost": None, "quantity": None,
+                "line_amount": None, "return_type": "", "reason": "", "returned_qty": 0.0,
+                "refund_amount": 0.0, "shipping_cost": 0.0, "restocking_cost": 0.0}
+
+
+def _line_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """The checked columns of a line table, keyed by (order_id, line_no), with the empty
+    values of unreturned lines made alike (NaN money -> 0, missing text -> "")."""
+    if {"order_id", "line_no"} <= set(frame.columns):
+        frame = frame.set_index(["order_id", "line_no"])
+    out = pd.DataFrame(index=frame.index)
+    for col, empty in LINE_COLUMNS.items():
+        if col not in frame.columns:
+            continue
+        values = frame[col]
+        if isinstance(empty, str):
+            values = values.astype(object).where(values.notna(), "").astype(str)
+        elif empty is not None:
+            values = pd.to_numeric(values, errors="coerce").fillna(empty).astype(float)
+        out[col] = values
+    return out.sort_index()
+
+
+def _compare_lines(answer, expected):
+    from crmlab.exercises.compare import compare
+
+    if not isinstance(answer, pd.DataFrame):
+        return False, "your lines is not a DataFrame"
+    view = _line_view(answer)
+    need = [c for c in expected.columns if c in view.columns]  # columns not made yet: later
+    return compare(view[need], expected[need], ignore_row_order=True)
+
+
+@question("after_lines", compare=_compare_lines,
+          hint="One row per order line of items, returned or not, with the return's columns "
+               "(empty on lines that were not returned) and the product's category and cost.")
+def lines_table(shop) -> pd.DataFrame:
+    """The line table of exercises 1-2 (a checkpoint for exercises 3-5; not checked itself)."""
+    return _line_view(_lines(shop))
+
+
 @question("after_return_rate",
           hint="An order line is returned when (order_id, line_no) appears in returns. Return "
                "rate = returned lines / all lines of order_items (a share, not orders).")
@@ -57,14 +100,49 @@ def chi2_category(shop) -> float:
     return float(A.return_chi_square(_lines(shop), by="category")["statistic"])
 
 
-@question("after_return_cost_share", ignore_row_order=True,
-          hint="Per category: gross margin = sum(line_amount) - sum(unit_cost * quantity); return "
-               "cost = refunds + shipping + restocking + unit_cost * returned quantity for "
-               "exchanges (the replacement unit). Answer return cost / gross margin.")
+#: Return reasons whose unit can be resold (crmlab.aftersales.RESELLABLE_REASONS); a unit
+#: returned defective or damaged in transit cannot, and is written off at its unit cost.
+RESELLABLE = ("size_fit", "changed_mind", "late_delivery", "not_as_described")
+
+
+def _cost_table(shop, *, refund_is_cost: bool = False, write_off_all: bool = False,
+                base_all_sales: bool = False) -> pd.DataFrame:
+    """Per category: ``kept_margin`` (margin of the sales that stuck), ``return_cost``
+    (shipping + restocking of every return + unit cost of units that cannot be resold) and
+    ``share`` = return_cost / kept_margin. The keyword switches build typical mistakes."""
+    lines = _lines(shop)
+    ret = lines["returned"].to_numpy(bool)
+    qty_back = lines["returned_qty"].fillna(0).to_numpy(float) * ret
+    refunded = ret & (lines["return_type"].astype(str) == "refund").to_numpy()
+    lost_unit = ret & ~lines["reason"].astype(str).isin(RESELLABLE).to_numpy()
+    if write_off_all:
+        lost_unit = ret
+    cost = lines["unit_cost"].to_numpy(float)
+    handling = lines["shipping_cost"].fillna(0).to_numpy(float) + \
+        lines["restocking_cost"].fillna(0).to_numpy(float)
+    refund = lines["refund_amount"].fillna(0).to_numpy(float)
+    kept_units = lines["quantity"].to_numpy(float) - np.where(refunded, qty_back, 0.0)
+    work = pd.DataFrame({
+        "category": lines["category"].astype(str).to_numpy(),
+        "kept_margin": lines["line_amount"].to_numpy(float) - refund - cost * kept_units,
+        "all_margin": lines["line_amount"].to_numpy(float) - cost * lines["quantity"].to_numpy(float),
+        "return_cost": handling + np.where(lost_unit, cost * qty_back, 0.0)
+        + (refund if refund_is_cost else 0.0),
+    })
+    out = work.groupby("category").sum()
+    base = out["all_margin"] if (base_all_sales or refund_is_cost) else out["kept_margin"]
+    out["share"] = out["return_cost"] / base
+    return out
+
+
+@question("after_return_cost_share", ignore_row_order=True, rtol=1e-6,
+          hint="A refund undoes a sale: the money goes back but the unit comes back too, so it "
+               "is not a cost — it only removes that sale from the margin. What a return costs "
+               "on top is the courier, the warehouse handling and any unit that cannot be sold "
+               "again. Check which reasons leave a resellable unit.")
 def return_cost_share(shop) -> pd.Series:
-    c = A.return_costs(_lines(shop), by="category")
-    return pd.Series(c["return_cost_share"].to_numpy(), index=c["category"].astype(str).to_numpy(),
-                     name="return_cost_share")
+    out = _cost_table(shop)
+    return pd.Series(out["share"].to_numpy(), index=out.index.to_numpy(), name="return_cost_share")
 
 
 @question("after_complaints_n",
@@ -74,23 +152,29 @@ def complaints_n(shop) -> int:
     return int(A.flag_complaints(shop.tickets)["complaint"].sum())
 
 
-def _weekly(shop) -> pd.DataFrame:
-    """Complaints as seen at the end of the week they were raised in (not after the data end)."""
+#: The rule a weekly report can apply when it is written: category and priority are known
+#: when the ticket is opened; whether it will be reopened is known only later (look-ahead).
+REPORT_RULE = A.ComplaintRule(include_reopened=False)
+
+
+def _weekly(shop, rule: A.ComplaintRule = REPORT_RULE) -> pd.DataFrame:
+    """Complaints as seen at the end of the week they were raised in (not after the data end),
+    flagged only by what is known then: category and priority, not a later reopening."""
     t = shop.tickets
     parts = []
     for per, group in t.groupby(t["created_ts"].dt.to_period("W"), sort=True):
         end = min(per.end_time.floor("s"), shop.end_ts)
-        part = A.complaint_metrics(group, end=end)
+        part = A.complaint_metrics(group, end=end, rule=rule)
         if len(part):
             parts.append(part)
     return pd.concat(parts, ignore_index=True)
 
 
 @question("after_km_within_72h", rtol=1e-6,
-          hint="Per complaint: report time = end of its calendar week (Sunday 23:59:59), not later "
-               "than shop.end_ts. Observed hours = (resolved_ts if resolved by then, else the "
-               "report time) - created_ts; event = resolved by the report time. Kaplan-Meier "
-               "on all complaints; answer 1 - S(72 hours).")
+          hint="Ask of every input: could the manager know it on Sunday night? A reopening "
+               "happens after the ticket was first resolved, so it cannot flag a complaint in "
+               "that week's report. Complaints not resolved by the report time are censored at "
+               "their age then, not dropped.")
 def km_within_72h(shop) -> float:
     return float(A.resolution_summary(_weekly(shop), within_hours=WITHIN_HOURS)["resolved_within"].iloc[0])
 
@@ -177,17 +261,35 @@ def _goodness_of_fit(shop) -> float:
     return float(stats.chisquare(counts.to_numpy()).statistic)
 
 
-@mistake("after_return_cost_share", "no cost for the replacement unit of an exchange")
-def _no_replacement(shop) -> pd.Series:
-    c = A.return_costs(_lines(shop), by="category")
-    share = (c["return_cost"] - c["replacement_cost"]) / c["gross_margin"]
-    return pd.Series(share.to_numpy(), index=c["category"].astype(str).to_numpy())
+def _share_series(out: pd.DataFrame) -> pd.Series:
+    return pd.Series(out["share"].to_numpy(), index=out.index.to_numpy())
 
 
-@mistake("after_return_cost_share", "return cost over revenue instead of gross margin")
+@mistake("after_return_cost_share", "the full refund counted as a cost, as if every refunded "
+         "unit were lost")
+def _refund_as_cost(shop) -> pd.Series:
+    c = A.return_costs(_lines(shop), by="category")  # refunds + shipping + restocking + replacements
+    return pd.Series(c["return_cost_share"].to_numpy(), index=c["category"].astype(str).to_numpy())
+
+
+@mistake("after_return_cost_share", "every returned unit written off, even the resellable ones")
+def _write_off_all(shop) -> pd.Series:
+    return _share_series(_cost_table(shop, write_off_all=True))
+
+
+@mistake("after_return_cost_share", "the margin of all sales as the base, refunded sales "
+         "counted as kept")
+def _all_sales_base(shop) -> pd.Series:
+    return _share_series(_cost_table(shop, base_all_sales=True))
+
+
+@mistake("after_return_cost_share", "return cost over revenue instead of the margin")
 def _over_revenue(shop) -> pd.Series:
-    c = A.return_costs(_lines(shop), by="category")
-    return pd.Series((c["return_cost"] / c["revenue"]).to_numpy(), index=c["category"].astype(str).to_numpy())
+    out = _cost_table(shop)
+    lines = _lines(shop)
+    revenue = lines.groupby(lines["category"].astype(str))["line_amount"].sum()
+    return pd.Series((out["return_cost"] / revenue.reindex(out.index)).to_numpy(),
+                     index=out.index.to_numpy())
 
 
 @mistake("after_complaints_n", "reopened tickets forgotten")
@@ -207,6 +309,13 @@ def _naive_within(shop) -> float:
     w = _weekly(shop)
     done = w.loc[w["event"] == 1, "duration_hours"]
     return float((done <= WITHIN_HOURS).mean())
+
+
+@mistake("after_km_within_72h", "look-ahead: reopened tickets counted as complaints in the "
+         "weekly report (a reopening is known only later)")
+def _reopened_in_report(shop) -> float:
+    w = _weekly(shop, rule=A.COMPLAINT_RULE)
+    return float(A.resolution_summary(w, within_hours=WITHIN_HOURS)["resolved_within"].iloc[0])
 
 
 @mistake("after_km_within_72h", "the final view at the data end instead of the weekly report")
