@@ -98,24 +98,6 @@ SOURCES: tuple[str, ...] = ("review", "ticket", "return", "mention")
 VADER_THRESHOLDS: tuple[float, float] = (-0.05, 0.05)
 
 
-def _wilson(k: np.ndarray | float, n: np.ndarray | float, level: float) -> tuple:
-    """Wilson interval with its exact ends: low = 0 when k = 0 and high = 1 when k = n.
-
-    :func:`crmlab.journey.wilson_interval` computes ``centre - half`` in floating point, which
-    for ``k = 0`` can come out as 3e-17 instead of 0 (and ``1 - 1e-16`` for ``k = n``): an
-    interval that then misses its own estimate by a rounding error (error bars of negative
-    length). At those counts the closed form is exactly 0 (or 1), so the ends are set to it.
-    """
-    k_ = np.asarray(k, dtype=float)
-    n_ = np.asarray(n, dtype=float)
-    low, high = wilson_interval(k_, n_, level=level)
-    low = np.where((k_ == 0) & (n_ > 0), 0.0, low)
-    high = np.where((k_ == n_) & (n_ > 0), 1.0, high)
-    if np.ndim(low) == 0:
-        return float(low), float(high)
-    return low, high
-
-
 # --------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------
@@ -253,7 +235,7 @@ def wilson_lower_bound(
     """
     k = np.asarray(positive, dtype=float)
     m = np.asarray(n, dtype=float)
-    low, _ = _wilson(k, m, level)
+    low, _ = wilson_interval(k, m, level=level)
     low = np.where(m > 0, low, 0.0)
     return float(low) if np.ndim(low) == 0 else np.asarray(low)
 
@@ -1088,7 +1070,7 @@ def period_rates(
         for group, g in (("affected", affected), ("controls", ctrl)):
             m = inside & g
             n, k = int(m.sum()), int(y[m].sum())
-            low, high = _wilson(k, n, level)
+            low, high = wilson_interval(k, n, level=level)
             rows.append({"period": name, "group": group, "n": n, "events": k,
                          "rate": k / n if n else float("nan"), "low": low, "high": high})
     return pd.DataFrame(rows)

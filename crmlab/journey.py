@@ -124,7 +124,8 @@ def wilson_interval(
 
     Unlike the textbook ``phat +- z se`` it stays inside [0, 1] and keeps its coverage for
     small ``n`` and rates near 0 or 1 — which is where funnel steps live. Returns
-    ``(low, high)``; NaN where ``trials`` is 0.
+    ``(low, high)``, with the exact ends 0 at ``k = 0`` and 1 at ``k = n``; NaN where
+    ``trials`` is 0.
     """
     if not 0 < level < 1:
         raise ValueError(f"wilson_interval: level={level!r} must be between 0 and 1, e.g. 0.95.")
@@ -145,6 +146,10 @@ def wilson_interval(
         half = z / denom * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2))
         low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
         high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # At k = 0 (k = n) the closed form's low (high) end is exactly 0 (1); in floating point
+    # centre - half can come out as 3e-17, an interval that misses its own estimate.
+    low = np.where((k == 0) & (n > 0), 0.0, low)
+    high = np.where((k == n) & (n > 0), 1.0, high)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high

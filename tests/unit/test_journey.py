@@ -62,6 +62,16 @@ def test_wilson_endpoints_solve_the_score_equation():
     assert np.all(lo < k / n) and np.all(k / n < hi)
 
 
+def test_wilson_exact_ends_at_zero_and_all_successes():
+    # closed form: at k = 0, centre = half exactly, so low = 0; at k = n, high = 1. In floating
+    # point centre - half came out as ~3e-17 for some n (an interval missing its own estimate)
+    n = np.arange(1, 400)
+    lo, _ = J.wilson_interval(np.zeros_like(n), n)
+    _, hi = J.wilson_interval(n, n)
+    assert np.all(lo == 0.0) and np.all(hi == 1.0)
+    assert J.wilson_interval(0, 7)[0] == 0.0 and J.wilson_interval(7, 7)[1] == 1.0
+
+
 def test_wilson_zero_trials_and_bad_input():
     lo, hi = J.wilson_interval(np.array([0, 1]), np.array([0, 2]))
     assert np.isnan(lo[0]) and np.isnan(hi[0]) and 0 < lo[1] < 0.5 < hi[1] < 1
