@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from crmlab import offers
-from crmlab.exercises import mistake, question, variant
+from crmlab.exercises import convention, mistake, question, variant
 
 #: Numbers stated in the exercise texts (kept here so texts and answers agree).
 SAMPLE_LIFT = 0.02  # detect +2 percentage points
@@ -143,10 +143,10 @@ def _pooled_t(shop) -> list[float]:
 
 
 @question("offers_sample_size",
-          hint="p_c = conversion rate of ALL holdout contacts pooled; p_t = p_c + 0.02; ratio "
-               "r = 4 (20% holdout); pbar = (p_c + r p_t)/(1 + r); n_c = [1.96 sqrt(pbar qbar "
-               "(1 + 1/r)) + 0.8416 sqrt(p_c q_c + p_t q_t / r)]^2 / 0.02^2 with exact normal "
-               "quantiles, rounded UP to a whole number of held-out members.")
+          hint="Three choices decide the number: which rate is p_c (one campaign's, or every "
+               "holdout contact pooled?), what r is for a 20% holdout (treated per held-out "
+               "member), and the z quantiles — take them from scipy.stats.norm.ppf and round "
+               "only the final count, upwards.")
 def sample_size(shop) -> int:
     cc = shop.campaign_contacts
     pc = float(cc.loc[~offers.treatment_flags(cc["group"]), "converted"].mean())
@@ -157,6 +157,26 @@ def sample_size(shop) -> int:
 def _holdout_rate(shop) -> float:
     cc = shop.campaign_contacts
     return float(cc.loc[~offers.treatment_flags(cc["group"]), "converted"].mean())
+
+
+@convention("offers_sample_size", "the textbook z values 1.96 and 0.84 instead of the exact "
+            "normal quantiles")
+def _textbook_z(shop) -> int:
+    import math
+
+    pc = _holdout_rate(shop)
+    pt, r = pc + SAMPLE_LIFT, SAMPLE_RATIO
+    pbar = (pc + r * pt) / (1 + r)
+    root = (1.96 * math.sqrt(pbar * (1 - pbar) * (1 + 1 / r))
+            + 0.84 * math.sqrt(pc * (1 - pc) + pt * (1 - pt) / r))
+    return math.ceil(root**2 / SAMPLE_LIFT**2)
+
+
+@mistake("offers_sample_size", "rounded down (int() cuts the decimals off)")
+def _rounded_down(shop) -> int:
+    pc = _holdout_rate(shop)
+    plan = offers.sample_size_two_proportions(pc, pc + SAMPLE_LIFT, ratio=SAMPLE_RATIO)
+    return int(plan["n_control_exact"])
 
 
 @mistake("offers_sample_size", "equal allocation (ratio 1) instead of a 20% holdout")
@@ -270,9 +290,9 @@ def _qini_no_random(shop) -> dict[str, float]:
 
 
 @question("offers_break_even", rtol=1e-6,
-          hint="Per treated contact: profit = tau * v - c - (p0 + tau) * r * D. Set it to 0 and "
-               "solve for tau: (c + p0 r D) / (v - r D) with v = 600, c = 0.5, p0 = 0.12, "
-               "r = 0.8, D = 150.")
+          hint="Write one treated member's profit as a function of tau: the margin of the extra "
+               "orders, minus the send, minus the coupons — redeemed by the members who would "
+               "have bought anyway AND by the extra buyers. Profit = 0 is linear in tau.")
 def break_even(shop) -> float:
     b = BREAK_EVEN
     return offers.break_even_uplift(b["margin"], b["send"], b["base_rate"], b["redemption"], b["coupon"])
