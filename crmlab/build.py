@@ -55,6 +55,7 @@ COURSE_MAP: dict[str, tuple[str, str]] = {
     "10_after_sales": ("5 after-sales", "crmlab.aftersales"),
     "11_feedback_loop": ("6 feedback", "crmlab.feedback"),
     "12_crm_scorecard": ("7 evaluation + capstone", "crmlab.kpi"),
+    "13_research_at_scale": ("2 data analysis, research (after 05)", "crmlab.scale"),
 }
 
 #: Packages whose versions go into the manifest.

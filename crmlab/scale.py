@@ -60,6 +60,7 @@ from __future__ import annotations
 import glob as _glob
 import math
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -424,7 +425,7 @@ def java_available() -> bool:
 
 def spark_session(master: str | None = "local[2]", *, remote: str | None = None,
                   app_name: str = "crmlab", shuffle_partitions: int = 8,
-                  config: Mapping[str, str] | None = None) -> Any:
+                  config: Mapping[str, str] | None = None, quiet: bool = True) -> Any:
     """A Spark session for these functions: local by default, or a cluster.
 
     * ``master="local[2]"`` (default): Spark inside this machine, two cores (Java 17+);
@@ -435,6 +436,10 @@ def spark_session(master: str | None = "local[2]", *, remote: str | None = None,
     The session's clock is UTC (naive timestamps keep their date), Arrow speeds up the
     conversion of results to pandas, and ``shuffle_partitions`` is small because results are
     summaries (raise it on a cluster). ``config`` adds or overrides Spark options.
+
+    ``quiet`` (local sessions): the JVM's console output — start-up notes and log warnings,
+    which would otherwise fill a notebook's cell — goes to a log file instead, named in the
+    session's ``crmlab.log_file`` option. Errors still reach Python as exceptions.
     """
     if remote is None and not java_available():
         raise ValueError(
@@ -456,10 +461,31 @@ def spark_session(master: str | None = "local[2]", *, remote: str | None = None,
         }
         for key, value in options.items():
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        if remote is None and quiet and SparkSession.getActiveSession() is None:
+            log_file = os.path.join(tempfile.gettempdir(), f"crmlab-spark-{os.getpid()}.log")
+            session = _with_stderr_to(log_file, builder.config("crmlab.log_file", log_file)
+                                      .getOrCreate)
+        else:
+            session = builder.getOrCreate()
         if remote is None:
             session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _with_stderr_to(path: str, start: Any) -> Any:
+    """Call ``start()`` with this process's stderr (file descriptor 2) sent to ``path``, so
+    that a child process it launches (Spark's JVM) writes its console output there."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            return start()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _active_or_new_session() -> Any:
