@@ -93,10 +93,9 @@ def popularity_recall(shop) -> float:
 
 
 @question("basket_breakeven_uplift", rtol=1e-6,
-          hint="Gross margin rate g = sum(quantity * (list_price - unit_cost)) / "
-               "sum(quantity * list_price) over all order lines (order_items.list_price, "
-               "products.unit_cost). A discount d = 10% keeps gross profit only if the order "
-               "value grows by d / (g - d).")
+          hint="Margin rate g from list prices and unit costs over all order lines (quantity "
+               "weighted). After the discount each NT$ of list-price sales earns g - d instead "
+               "of g: set gross profit before = gross profit after and solve for the growth.")
 def breakeven_uplift(shop) -> float:
     lines = shop.order_items.merge(shop.products[["product_id", "unit_cost"]], on="product_id")
     revenue = float((lines["quantity"] * lines["list_price"]).sum())
@@ -191,3 +190,131 @@ def _paid_prices(shop):
     revenue = float((lines["quantity"] * lines["unit_price"]).sum())
     margin = float((lines["quantity"] * (lines["unit_price"] - lines["unit_cost"])).sum())
     return float(bk.breakeven_uplift(margin / revenue, DISCOUNT))
+
+
+# ----------------------------------------------------------------------------- item-kNN with
+# NDCG and cold start (issue 32): the answers come from crmlab.recommend's evaluation helpers.
+
+#: Neighbours kept per product in the item-kNN exercise.
+KNN_NEIGHBORS = 20
+#: Length of the recommendation lists.
+K = 10
+
+
+def _knn(shop) -> tuple[rec.ItemKNN, pd.DataFrame]:
+    train, test = _split(shop)
+    return rec.ItemKNN(n_neighbors=KNN_NEIGHBORS, binary=True).fit(train), test
+
+
+@question("rec_knn_ndcg", rtol=1e-6,
+          hint="Only the customers the model knows (bought before the cut-off) with at least one "
+               "relevant product count. A hit at rank r earns 1/log2(r + 1); the ideal list puts "
+               "min(|R|, 10) hits at the top. Average the per-customer ratio.")
+def knn_ndcg(shop) -> float:
+    model, test = _knn(shop)
+    return float(rec.evaluate(model, test, k=K)[f"ndcg@{K}"])
+
+
+def _knn_lists(shop) -> tuple[pd.DataFrame, pd.DataFrame]:
+    model, test = _knn(shop)
+    train, _ = _split(shop)
+    rel = rec.relevant_items(test, train)
+    recs = model.recommend(rel["customer_id"].unique(), k=K)
+    return recs, rel
+
+
+@mistake("rec_knn_ndcg", "DCG not divided by the ideal DCG")
+def _dcg_only(shop):
+    recs, rel = _knn_lists(shop)
+    hits = recs.merge(rel, on=["customer_id", "product_id"])
+    dcg = (1 / np.log2(hits["rank"] + 1.0)).groupby(hits["customer_id"]).sum()
+    return float(dcg.reindex(rel["customer_id"].unique(), fill_value=0.0).mean())
+
+
+@mistake("rec_knn_ndcg", "ideal DCG over every relevant product, not at most 10")
+def _ideal_uncapped(shop):
+    recs, rel = _knn_lists(shop)
+    hits = recs.merge(rel, on=["customer_id", "product_id"])
+    dcg = (1 / np.log2(hits["rank"] + 1.0)).groupby(hits["customer_id"]).sum()
+    n_rel = rel.groupby("customer_id").size()
+    ideal = n_rel.map(lambda n: float(np.sum(1 / np.log2(np.arange(2, n + 2)))))
+    return float((dcg.reindex(n_rel.index, fill_value=0.0) / ideal).mean())
+
+
+@mistake("rec_knn_ndcg", "discount 1/log2(rank) (the first hit divides by zero or counts twice)")
+def _log_rank(shop):
+    recs, rel = _knn_lists(shop)
+    hits = recs.merge(rel, on=["customer_id", "product_id"])
+    gain = 1 / np.log2(np.maximum(hits["rank"], 2.0))
+    dcg = gain.groupby(hits["customer_id"]).sum()
+    n_rel = rel.groupby("customer_id").size()
+    ideal = n_rel.map(lambda n: float(np.sum(1 / np.log2(np.maximum(np.arange(1, min(n, K) + 1), 2)))))
+    return float((dcg.reindex(n_rel.index, fill_value=0.0) / ideal).mean())
+
+
+@mistake("rec_knn_ndcg", "the popularity baseline's NDCG instead of item-kNN's")
+def _popularity_ndcg(shop):
+    train, test = _split(shop)
+    return float(rec.evaluate(rec.Popularity().fit(train), test, k=K)[f"ndcg@{K}"])
+
+
+def _cold(shop) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """New customers of the test period (no purchase before the cut-off), what they bought
+    then, and the training popularity (distinct buyers per product)."""
+    train, test = _split(shop)
+    buys = test.loc[test["event_type"] == "purchase", ["customer_id", "product_id"]].drop_duplicates()
+    new = buys.loc[~buys["customer_id"].isin(train["customer_id"])]
+    pop = rec.Popularity().fit(train).item_popularity_
+    return new, train, pop
+
+
+def _recall(lists: pd.DataFrame, relevant: pd.DataFrame) -> float:
+    return float(rec.ranking_metrics(lists, relevant, K)["recall"].mean())
+
+
+def _cold_lists(shop, pop: pd.Series, users: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by_interest = rec.cold_start_recommend(shop.customers, shop.products, pop, K, users=users)
+    top = pop.sort_index().sort_values(ascending=False, kind="stable").index[:K]
+    popular = pd.DataFrame({"customer_id": np.repeat(users, len(top)),
+                            "product_id": np.tile(np.asarray(top), len(users)),
+                            "rank": np.tile(np.arange(1, len(top) + 1), len(users))})
+    return by_interest, popular
+
+
+@question("rec_cold_start_recall", rtol=1e-6,
+          hint="The new customers are those with a purchase after the cut-off and none before. "
+               "Both lists rank products by distinct TRAINING buyers (ties: lower id) — the "
+               "test period is the future. The interest list keeps only products of the "
+               "customer's declared categories and tops up with overall best sellers it does "
+               "not already hold.")
+def cold_start_recall(shop) -> dict[str, float]:
+    new, _, pop = _cold(shop)
+    users = np.sort(new["customer_id"].unique())
+    by_interest, popular = _cold_lists(shop, pop, users)
+    return {"interests": _recall(by_interest, new), "popular": _recall(popular, new)}
+
+
+@mistake("rec_cold_start_recall", "popularity counted over the whole data, test period included "
+         "(look-ahead)")
+def _cold_lookahead(shop):
+    new, _, _ = _cold(shop)
+    pop = rec.Popularity().fit(_purchases(shop)).item_popularity_
+    by_interest, popular = _cold_lists(shop, pop, np.sort(new["customer_id"].unique()))
+    return {"interests": _recall(by_interest, new), "popular": _recall(popular, new)}
+
+
+@mistake("rec_cold_start_recall", "popularity by order lines instead of distinct buyers")
+def _cold_by_lines(shop):
+    new, train, _ = _cold(shop)
+    pop = train.loc[train["event_type"] == "purchase"].groupby("product_id").size().astype(float)
+    by_interest, popular = _cold_lists(shop, pop, np.sort(new["customer_id"].unique()))
+    return {"interests": _recall(by_interest, new), "popular": _recall(popular, new)}
+
+
+@mistake("rec_cold_start_recall", "hit rate (any hit) instead of recall")
+def _cold_hits(shop):
+    new, _, pop = _cold(shop)
+    by_interest, popular = _cold_lists(shop, pop, np.sort(new["customer_id"].unique()))
+    hit = {name: float(rec.ranking_metrics(lists, new, K)["hit"].mean())
+           for name, lists in (("interests", by_interest), ("popular", popular))}
+    return hit
