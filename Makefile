@@ -76,12 +76,13 @@ materials: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
 
-# The world sweep: every notebook in every world (crmlab/worlds.py). The committed matrix is
-# written only by a full sweep; a partial one prints its matrix to build/worlds/matrix.md.
+# The world sweep: every notebook in every world (crmlab/worlds.py), written to the committed
+# matrix benchmarks/results/worlds.md. WORLDS= / NB= run a part of it and MERGE the new runs
+# into the last sweep's outcomes (build/worlds/outcomes.json) before writing the matrix.
 WORLDS ?=
 worlds: $(STAMP)
 	$(BIN)/crmlab worlds $(if $(WORLDS),--world $(WORLDS)) $(if $(NB),--only $(NB)) --jobs $(JOBS) \
-		--matrix $(if $(WORLDS)$(NB),$(OUT)/worlds/matrix.md,benchmarks/results/worlds.md)
+		$(if $(WORLDS)$(NB),--merge) --out $(OUT)/worlds --matrix benchmarks/results/worlds.md
 
 # `make test`: the test tiers, then nbval on the committed notebooks, each with JOBS pytest-xdist
 # workers. tests/conftest.py keeps the tests of one executed notebook in one worker (its own

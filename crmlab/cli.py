@@ -127,7 +127,16 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def _cmd_worlds(args: argparse.Namespace) -> int:
-    from crmlab.worlds import CI_WORLDS, WORLDS, matrix_markdown, sweep, world
+    from crmlab.worlds import (
+        CI_WORLDS,
+        WORLDS,
+        load_outcomes,
+        matrix_markdown,
+        merge_outcomes,
+        save_outcomes,
+        sweep,
+        world,
+    )
 
     names = args.world or (list(CI_WORLDS) if args.ci else [w.name for w in WORLDS])
     chosen = [world(n) for n in names]
@@ -136,6 +145,11 @@ def _cmd_worlds(args: argparse.Namespace) -> int:
         _, per_nb = load_config(args.config)
     outcomes = sweep(chosen, args.notebooks, args.out, only=args.only or None, jobs=args.jobs,
                      per_notebook=per_nb)
+    saved = Path(args.out) / "outcomes.json"
+    if args.merge:
+        outcomes = merge_outcomes(load_outcomes(saved), outcomes)
+        chosen = [w for w in WORLDS if any(o.world == w.name for o in outcomes)]
+    save_outcomes(outcomes, saved)
     text = matrix_markdown(outcomes, chosen)
     if args.matrix:
         Path(args.matrix).parent.mkdir(parents=True, exist_ok=True)
@@ -188,6 +202,8 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", default="build/worlds", help="executed notebooks (default build/worlds)")
     w.add_argument("--matrix", help="write the worlds x notebooks matrix (Markdown) here")
     w.add_argument("--config", help="YAML of per-notebook parameters (notebooks: NAME: {...})")
+    w.add_argument("--merge", action="store_true",
+                   help="update the previous sweep in --out (outcomes.json) with these runs only")
     w.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
     w.set_defaults(func=_cmd_worlds)
 

@@ -19,7 +19,9 @@ The seeds are arbitrary and chosen once; the notebooks are not tuned to them. CI
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import datetime as _dt
+import json
 import os
 import platform
 import time
@@ -225,3 +227,32 @@ def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -
         lines += [f"- `{o.world}` / `{o.notebook}`: " + ", ".join(f"`{a}`" for a in o.alternatives)
                   for o in alts]
     return "\n".join(lines) + "\n"
+
+
+def save_outcomes(outcomes: list[Outcome], path: str | os.PathLike) -> Path:
+    """Write outcomes as JSON (what :func:`load_outcomes` and ``--merge`` read back)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([dataclasses.asdict(o) for o in outcomes], indent=1) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def load_outcomes(path: str | os.PathLike) -> list[Outcome]:
+    """Outcomes saved by :func:`save_outcomes`; an empty list when the file does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        return [Outcome(**row) for row in json.loads(path.read_text(encoding="utf-8"))]
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"worlds: {path} is not a saved sweep ({exc}); delete it and sweep again") from None
+
+
+def merge_outcomes(previous: list[Outcome], new: list[Outcome]) -> list[Outcome]:
+    """``previous`` with every (world, notebook) that ``new`` ran replaced by the new run."""
+    ran = {(o.world, o.notebook) for o in new}
+    merged = [o for o in previous if (o.world, o.notebook) not in ran] + list(new)
+    order = {w.name: i for i, w in enumerate(WORLDS)}
+    merged.sort(key=lambda o: (order.get(o.world, len(order)), o.notebook))
+    return merged

@@ -99,3 +99,19 @@ def test_world_matrix_lists_failures_and_alternatives():
     ])
     assert "| `tiny-7` |" in text and "ok 3 s, alt 1" in text and "**failed** cell 12" in text
     assert "**1 of 2**" in text and "ValueError: boom" in text and "`pareto`" in text
+
+
+def test_world_outcomes_round_trip_and_merge(tmp_path):
+    from crmlab.worlds import Outcome, load_outcomes, merge_outcomes, save_outcomes
+
+    old = [Outcome("small-7", "05_clv_and_churn", False, 2.0, cell=15, error="RuntimeError: x"),
+           Outcome("small-7", "02_rfm_and_value", True, 3.0)]
+    path = save_outcomes(old, tmp_path / "outcomes.json")
+    assert load_outcomes(path) == old
+    assert load_outcomes(tmp_path / "none.json") == []
+    new = [Outcome("small-7", "05_clv_and_churn", True, 4.0, alternatives=["a"])]
+    merged = merge_outcomes(load_outcomes(path), new)
+    assert [(o.notebook, o.ok) for o in merged] == [("02_rfm_and_value", True), ("05_clv_and_churn", True)]
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="not a saved sweep"):
+        load_outcomes(tmp_path / "bad.json")
