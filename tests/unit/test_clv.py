@@ -10,6 +10,12 @@ Known answers used here:
   (brucehardie.com note 025). The same numbers are the reference values of the R
   package CLVTools' tests (tests/testthat/test_correctness_{bgnbd,pnbd,gg}.R), which is
   where we checked them; its Gamma-Gamma log-likelihood on the raw CDNOW log is -4055.9177.
+* MBG/NBD on CDNOW: r=0.525, alpha=6.183, a=0.891, b=1.614 from M. Platzer's R package
+  BTYDplus (also the reference of lifetimes' ModifiedBetaGeoFitter tests); BG/NBD
+  P(X(t)=x) at the FHL estimates from the R package BTYD's bgnbd.pmf documentation;
+  FHL 2005 Fig. 2's calibration histogram (1411, 439, 214, 100, 62, 38, 29, 64) and the
+  cohort's 1,882 holdout repeat purchases; lifetimes' ModifiedBetaGeoFitter and
+  ParetoNBDFitter (note 028's conditional P(X=x)) as independent implementations;
 * closed forms checked against brute-force numerical integration over the latent
   (lambda, p) or (lambda, mu) — an independent route to the same number;
 * simulation from the model's own story with planted parameters (sample_bgnbd), and the
@@ -815,3 +821,259 @@ def test_churn_features_are_never_infinite():
     assert np.isnan(f.loc[1, "mean_gap_days"]) and np.isnan(f.loc[1, "overdue"])
     assert f.loc[2, "mean_gap_days"] == 2.0 and f.loc[2, "overdue"] == pytest.approx(28 / 2)
     assert not np.isinf(f.select_dtypes("number").to_numpy()).any()
+
+
+# ---------------------------------------------------------------------------------------
+# MBG/NBD, NBD, P(X(t) = x) and the model checks
+# ---------------------------------------------------------------------------------------
+
+# MBG/NBD (Batislam, Denizel & Filiztekin 2007) on the CDNOW sample, weeks: the MLEs of
+# M. Platzer's R package BTYDplus (mbgnbd.EstimateParameters on cdnow), which lifetimes'
+# test suite also checks its ModifiedBetaGeoFitter against (test_params_out_is_close_to_BTYDplus).
+BTYDPLUS_MBGNBD = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+
+
+@pytest.fixture(scope="module")
+def mbgnbd_cdnow(cdnow_cbs) -> clv.ModifiedBetaGeoModel:
+    return clv.ModifiedBetaGeoModel().fit(cdnow_cbs)
+
+
+def test_mbgnbd_reproduces_published_cdnow_estimates(mbgnbd_cdnow, cdnow_summary, cdnow_cbs):
+    for name, value in BTYDPLUS_MBGNBD.items():
+        assert round(mbgnbd_cdnow.params_[name], 3) == value, name
+    # the raw log through summarize() gives the same estimates
+    m2 = clv.ModifiedBetaGeoModel().fit(cdnow_summary)
+    for name, value in BTYDPLUS_MBGNBD.items():
+        assert round(m2.params_[name], 3) == value, name
+    # one more parameter's worth of flexibility: at least BG/NBD's likelihood (FHL: -9582.4)
+    assert mbgnbd_cdnow.log_likelihood_ >= BetaGeoModel().fit(cdnow_cbs).log_likelihood_ - 1e-6
+    assert mbgnbd_cdnow.boundary_ == ()
+
+
+def test_mbgnbd_gradient_and_hessian_match_finite_differences(cdnow_cbs):
+    x = cdnow_cbs["frequency"].to_numpy(float)
+    tx, T = cdnow_cbs["recency"].to_numpy() / 4, cdnow_cbs["T"].to_numpy() / 4
+    fgh = clv.ModifiedBetaGeoModel._make_objective(x, tx, T, np.ones(x.size))
+    h = 1e-6
+    for point in (np.log([0.3, 1.5, 0.9, 2.0]), np.log([2.0, 0.5, 3.0, 0.7])):
+        f0, g, H = fgh(point, hess=True)
+        num_g = np.array([(fgh(point + e)[0] - fgh(point - e)[0]) / (2 * h) for e in np.eye(4) * h])
+        num_H = np.array([(fgh(point + e)[1] - fgh(point - e)[1]) / (2 * h) for e in np.eye(4) * h])
+        np.testing.assert_allclose(g, num_g, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(H, num_H, rtol=1e-5, atol=1e-7)
+        ll = clv.ModifiedBetaGeoModel._loglik_terms(np.exp(point), x, tx, T)
+        assert f0 == pytest.approx(-ll.mean(), rel=1e-12)
+
+
+def _mbgnbd_loglik_by_integration(params, x, tx, T):
+    """log L from the individual-level MBG/NBD story: alive (1-p)^(x+1) lambda^x e^(-lambda T)
+    or dropped right after the x-th repeat purchase (or at time 0), p (1-p)^x lambda^x
+    e^(-lambda t_x), mixed over Gamma(r, alpha) x Beta(a, b) by quadrature."""
+    r, alpha, a, b = params
+
+    def joint(p):
+        lam = [np.exp(special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+                      - (r + x) * np.log(alpha + u)) for u in (T, tx)]
+        return (1 - p) ** (x + 1) * lam[0] + p * (1 - p) ** x * lam[1]
+
+    val = integrate.quad(joint, 0, 1, weight="alg", wvar=(a - 1, b - 1), epsabs=0,
+                         epsrel=1e-12)[0] / special.beta(a, b)
+    return np.log(val)
+
+
+@pytest.mark.parametrize("x,tx,T", [(0, 0.0, 38.86), (2, 30.43, 38.86), (5, 10.0, 33.0)])
+def test_mbgnbd_likelihood_and_predictions_match_integration_and_lifetimes(mbgnbd_cdnow, x, tx, T):
+    row = pd.DataFrame({"frequency": [x], "recency": [tx], "T": [T]})
+    params = mbgnbd_cdnow.params_.to_numpy()
+    assert mbgnbd_cdnow.log_likelihood(row).iloc[0] == pytest.approx(
+        _mbgnbd_loglik_by_integration(params, x, tx, T), rel=1e-9)
+    # a customer without repeat purchase may have left (BG/NBD says P(alive) = 1)
+    if x == 0:
+        assert mbgnbd_cdnow.p_alive(row).iloc[0] < 1
+    lifetimes = _lifetimes()
+    ref = lifetimes.ModifiedBetaGeoFitter()
+    ref.params_ = pd.Series(mbgnbd_cdnow.params_.to_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e_ref = ref.conditional_expected_number_of_purchases_up_to_time(39, x, tx, T)
+        pa_ref = ref.conditional_probability_alive(x, tx, T)
+        new_ref = ref.expected_number_of_purchases_up_to_time(np.array([1.0, 39.0, 78.0]))
+    assert mbgnbd_cdnow.predict_purchases(39, row).iloc[0] == pytest.approx(float(np.ravel(e_ref)[0]), rel=1e-9)
+    assert mbgnbd_cdnow.p_alive(row).iloc[0] == pytest.approx(float(np.ravel(pa_ref)[0]), rel=1e-9)
+    np.testing.assert_allclose(mbgnbd_cdnow.expected_purchases_new([1.0, 39.0, 78.0]), new_ref, rtol=1e-9)
+
+
+def test_mbgnbd_recovers_parameters_from_its_own_story():
+    params = {"r": 0.6, "alpha": 5.0, "a": 0.9, "b": 2.0}
+    sim = sample_bgnbd(30_000, 40.0, *params.values(), seed=5, modified=True)
+    assert (~sim.loc[sim["frequency"] == 0, "alive"]).any()  # some left at time 0
+    m = clv.ModifiedBetaGeoModel().fit(sim)
+    z = (m.params_ - pd.Series(params)) / m.standard_errors_
+    assert (z.abs() < 4).all(), z.to_dict()
+    # E[X(t)] for a new customer against the mean of the simulated counts
+    assert m.expected_purchases_new(40.0) == pytest.approx(sim["frequency"].mean(), rel=0.03)
+
+
+# R package BTYD (Dziurzynski, Wadsworth & McCarthy), bgnbd.pmf examples at the FHL 2005
+# CDNOW estimates (also lifetimes' test_probability_of_n_purchases_up_to_time_same_as_R_BTYD):
+BTYD_BGNBD_PMF_T30_X11_20 = [0.0019995214, 0.0015170236, 0.0011633150, 0.0009003148,
+                             0.0007023638, 0.0005517902, 0.0004361913, 0.0003467171,
+                             0.0002769613, 0.0002222260]
+
+
+def test_bgnbd_pmf_reproduces_published_values():
+    m = BetaGeoModel()
+    m.params_ = pd.Series(FHL_BGNBD)
+    assert m.probability_of_purchases(2, 10) == pytest.approx(1.07869e-07, rel=1e-5)
+    assert m.probability_of_purchases(39, 0) == pytest.approx(0.5737864, abs=5e-8)
+    np.testing.assert_allclose(m.probability_of_purchases(30, np.arange(11, 21)),
+                               BTYD_BGNBD_PMF_T30_X11_20, rtol=0, atol=5e-11)  # to the printed digits
+    # a distribution: sums to 1 over x; x = 0 for a new customer is prob_no_purchase at (0, 0, 0)
+    assert m.probability_of_purchases(39, np.arange(400)).sum() == pytest.approx(1, abs=1e-10)
+    fresh = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]})
+    assert m.prob_no_purchase(39, fresh).iloc[0] == pytest.approx(m.probability_of_purchases(39, 0))
+
+
+def _pmf_by_simulation(sim_counts, x):
+    return np.mean(sim_counts == x)
+
+
+@pytest.mark.parametrize("model_name", ["bg", "mbg", "pnbd", "nbd"])
+def test_pmf_of_every_model_matches_its_story(model_name):
+    # independent route: simulate each model's story (latent rates drawn from the priors)
+    rng = np.random.default_rng(11)
+    n, t = 400_000, 20.0
+    lam = rng.gamma(0.6, 1 / 4.0, n)
+    if model_name == "pnbd":
+        m = ParetoNBDModel()
+        m.params_ = pd.Series({"r": 0.6, "alpha": 4.0, "s": 0.8, "beta": 10.0})
+        life = rng.exponential(1 / rng.gamma(0.8, 1 / 10.0, n))
+        counts = rng.poisson(lam * np.minimum(life, t))
+    elif model_name == "nbd":
+        m = clv.NBDModel()
+        m.params_ = pd.Series({"r": 0.6, "alpha": 4.0})
+        counts = rng.poisson(lam * t)
+    else:
+        cls = BetaGeoModel if model_name == "bg" else clv.ModifiedBetaGeoModel
+        m = cls()
+        m.params_ = pd.Series({"r": 0.6, "alpha": 4.0, "a": 0.9, "b": 2.0})
+        counts = sample_bgnbd(n, t, 0.6, 4.0, 0.9, 2.0, seed=11,
+                              modified=model_name == "mbg")["frequency"].to_numpy()
+    pmf = m.probability_of_purchases(t, np.arange(6))
+    sim = np.array([_pmf_by_simulation(counts, x) for x in range(6)])
+    se = np.sqrt(pmf * (1 - pmf) / n)
+    assert (np.abs(pmf - sim) < 4.5 * se).all(), (pmf, sim)
+    assert m.probability_of_purchases(t, np.arange(600)).sum() == pytest.approx(1, abs=1e-8)
+    # E[X(t)] = sum x P(X(t) = x)
+    xs = np.arange(600)
+    assert (xs * m.probability_of_purchases(t, xs)).sum() == pytest.approx(
+        float(m.expected_purchases_new(t)), rel=1e-6)
+
+
+def test_pareto_nbd_pmf_matches_adaptive_quadrature_and_lifetimes(pnbd_cdnow, cdnow_cbs):
+    r, alpha, s, beta = pnbd_cdnow.params_.to_numpy()
+    # new customer: the died-before-t part by adaptive quadrature (QUADPACK)
+    for x in (0, 1, 4):
+        alive = np.exp(clv._nbd_logpmf(x, 39.0, r, alpha)) * (beta / (beta + 39.0)) ** s
+        dead = integrate.quad(lambda u, x=x: s * beta ** s / (beta + u) ** (s + 1)
+                              * np.exp(clv._nbd_logpmf(x, u, r, alpha)), 0, 39.0,
+                              epsabs=0, epsrel=1e-12)[0]
+        assert pnbd_cdnow.probability_of_purchases(39.0, x) == pytest.approx(alive + dead, rel=1e-10)
+    # given the history: Fader & Hardie note 028 eq. (16) as implemented by lifetimes
+    lifetimes = _lifetimes()
+    ref = lifetimes.ParetoNBDFitter()
+    ref.params_ = pd.Series(pnbd_cdnow.params_.to_dict())
+    rows = cdnow_cbs.iloc[[0, 1, 5, 17]]
+    for n in range(4):
+        ours = pnbd_cdnow.probability_of_purchases(39, n, rows).to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = [ref.conditional_probability_of_n_purchases_up_to_time(
+                n, 39, row.frequency, row.recency, row.T) for row in rows.itertuples()]
+        np.testing.assert_allclose(ours, np.ravel(theirs), rtol=1e-9)
+
+
+@pytest.mark.parametrize("x,tx,T", [(2, 30.43, 38.86), (0, 0.0, 38.86), (7, 20.0, 35.0)])
+def test_conditional_pmf_sums_and_means_agree_with_the_forecasts(bgnbd_cdnow, mbgnbd_cdnow,
+                                                                  pnbd_cdnow, x, tx, T):
+    row = pd.DataFrame({"frequency": [x], "recency": [tx], "T": [T]})
+    ys = range(300)
+    for m in (bgnbd_cdnow, mbgnbd_cdnow, pnbd_cdnow):
+        p = np.array([m.probability_of_purchases(39, y, row).iloc[0] for y in ys])
+        assert p.sum() == pytest.approx(1, abs=1e-9)
+        assert p @ np.arange(300) == pytest.approx(m.predict_purchases(39, row).iloc[0], rel=1e-7)
+    assert bgnbd_cdnow.probability_of_purchases(39, 0, row).iloc[0] == pytest.approx(
+        bgnbd_cdnow.prob_no_purchase(39, row).iloc[0], rel=1e-12)
+
+
+def test_nbd_fit_is_the_no_dropout_benchmark(cdnow_cbs):
+    nbd = clv.NBDModel().fit(cdnow_cbs)
+    x, T = cdnow_cbs["frequency"].to_numpy(), cdnow_cbs["T"].to_numpy()
+    r, alpha = nbd.params_.to_numpy()
+    # score equation in alpha: sum (r/alpha - (r + x)/(alpha + T)) = 0
+    assert abs(np.sum(r / alpha - (r + x) / (alpha + T))) < 1e-4 * len(x)
+    # the same data's likelihood as BG/NBD: dropout buys FHL's BG/NBD -9582.4 vs much lower
+    assert nbd.log_likelihood_ < FHL_BGNBD_LL - 100
+    assert nbd.log_likelihood_ == pytest.approx(nbd.log_likelihood(cdnow_cbs).sum(), rel=1e-10)
+    np.testing.assert_allclose(nbd.predict_purchases(39, cdnow_cbs), (r + x) / (alpha + T) * 39)
+
+
+def test_calibration_histogram_on_cdnow(bgnbd_cdnow, cdnow_cbs):
+    hist = clv.calibration_histogram(bgnbd_cdnow, cdnow_cbs)
+    # FHL 2005 Fig. 2 (and R BTYD's bgnbd.PlotFrequencyInCalibration on cdnowSummary):
+    # customers with 0, 1, ..., 6, 7+ repeat purchases in the 39-week calibration period
+    assert hist["actual"].tolist() == [1411, 439, 214, 100, 62, 38, 29, 64]
+    assert hist["expected"].sum() == pytest.approx(2357)
+    # expected = sum over customers of P(X(T_i) = x): lifetimes' BG/NBD pmf, summed by hand
+    lifetimes = _lifetimes()
+    ref = lifetimes.BetaGeoFitter()
+    ref.params_ = pd.Series(bgnbd_cdnow.params_.to_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_hand = [sum(float(np.ravel(ref.probability_of_n_purchases_up_to_time(T, k))[0])
+                       for T in cdnow_cbs["T"]) for k in range(3)]
+    np.testing.assert_allclose(hist["expected"].iloc[:3], by_hand, rtol=1e-8)
+    # the model fits the calibration histogram well (FHL: "the BG/NBD fits very well")
+    assert (np.abs(hist["expected"] - hist["actual"]) < 0.1 * hist["actual"] + 25).all()
+
+
+def test_conditional_expectations_and_tracking_on_cdnow(bgnbd_cdnow, cdnow_summary, cdnow_raw):
+    ce = clv.conditional_expectations(bgnbd_cdnow, cdnow_summary)
+    assert ce["customers"].tolist() == [1411, 439, 214, 100, 62, 38, 29, 64]
+    assert ce["actual_total"].sum() == 1882  # FHL 2005: holdout repeat purchases of the cohort
+    np.testing.assert_allclose(
+        ce["expected_total"].sum(), bgnbd_cdnow.predict_purchases(39, cdnow_summary).sum())
+    assert ce["expected"].is_monotonic_increasing
+    tr = clv.repeat_transactions_tracking(bgnbd_cdnow, cdnow_raw, "customer_id", "date",
+                                          calibration_end="1997-09-30", observation_end="1998-06-30")
+    assert len(tr) == 78 and tr["t"].iloc[-1] == 78  # 78 weeks, FHL 2005 Fig. 3
+    cal = tr.loc[~tr["holdout"]]
+    assert len(cal) == 39
+    # cumulative actual = the calibration summary's repeat purchases, then + the holdout's
+    assert cal["actual"].iloc[-1] == cdnow_summary["frequency_cal"].sum() == 2457
+    assert tr["actual"].iloc[-1] == 2457 + 1882
+    # expected: E[X(t)] summed over customers from their own first purchase (by hand)
+    first = cdnow_raw.groupby("customer_id")["date"].min()
+    age = ((pd.Timestamp("1998-06-30") - first).dt.days / 7).to_numpy()
+    assert tr["expected"].iloc[-1] == pytest.approx(bgnbd_cdnow.expected_purchases_new(age).sum(), rel=1e-9)
+    assert tr["date"].iloc[0] == pd.Timestamp("1997-01-08")
+    assert (tr["actual_step"] >= 0).all() and tr["expected"].is_monotonic_increasing
+
+
+def test_model_checks_bad_input(bgnbd_cdnow, cdnow_cbs):
+    with pytest.raises(ValueError, match="frequency_holdout"):
+        clv.conditional_expectations(bgnbd_cdnow, cdnow_cbs)
+    with pytest.raises(ValueError, match="transaction model"):
+        clv.calibration_histogram(GammaGammaModel(), cdnow_cbs)
+    with pytest.raises(ValueError, match="max_x"):
+        clv.calibration_histogram(bgnbd_cdnow, cdnow_cbs, max_x=0)
+    with pytest.raises(ValueError, match="whole number"):
+        bgnbd_cdnow.probability_of_purchases(10, 1.5)
+
+
+def test_gamma_gamma_needs_only_frequency_and_spend(cdnow_cbs):
+    full = GammaGammaModel().fit(cdnow_cbs)
+    slim = GammaGammaModel().fit(cdnow_cbs[["frequency", "monetary_value"]])
+    np.testing.assert_allclose(slim.params_, full.params_)
+    with pytest.raises(ValueError, match="monetary_value"):
+        GammaGammaModel().fit(cdnow_cbs[["frequency"]])
