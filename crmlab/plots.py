@@ -194,3 +194,91 @@ def funnel(
     if title:
         ax.set_title(title)
     return ax
+
+
+# --------------------------------------------------------------------------- BTYD model checks
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str, source: str) -> None:
+    missing = [c for c in columns if c not in getattr(table, "columns", [])]
+    if not isinstance(table, pd.DataFrame) or missing:
+        raise ValueError(
+            f"{what}: the table lacks column(s) {missing}; pass the output of {source}"
+        )
+
+
+def calibration_histogram(
+    table: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = "Repeat purchases in the calibration period",
+    model_label: str = "model",
+) -> Axes:
+    """Customers by number of repeat purchases, actual vs expected, side by side
+    (the table of :func:`crmlab.clv.calibration_histogram`; FHL 2005 Fig. 2)."""
+    _require(table, ["frequency", "actual", "expected"], "calibration_histogram",
+             "crmlab.clv.calibration_histogram(model, summary)")
+    ax = _ax(ax)
+    pos = range(len(table))
+    colors = sns.color_palette(PALETTE)
+    ax.bar([p - 0.2 for p in pos], table["actual"], width=0.4, label="actual", color=colors[0])
+    ax.bar([p + 0.2 for p in pos], table["expected"], width=0.4, label=model_label, color=colors[1])
+    ax.set_xticks(list(pos), table["frequency"].astype(str).tolist())
+    ax.set_xlabel("repeat purchases")
+    ax.set_ylabel("customers")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def conditional_expectations(
+    table: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = "Holdout purchases by calibration frequency",
+    model_label: str = "model",
+) -> Axes:
+    """Mean holdout purchases per customer by calibration frequency, actual vs the
+    model's conditional expectation (:func:`crmlab.clv.conditional_expectations`;
+    FHL 2005 Fig. 4)."""
+    _require(table, ["frequency", "actual", "expected"], "conditional_expectations",
+             "crmlab.clv.conditional_expectations(model, summary)")
+    ax = _ax(ax)
+    labels = table["frequency"].astype(str).tolist()
+    ax.plot(labels, table["actual"], marker="o", label="actual")
+    ax.plot(labels, table["expected"], marker="s", linestyle="--", label=model_label)
+    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_ylabel("mean purchases in the holdout")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def repeat_tracking(
+    table: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = "Cumulative repeat purchases",
+    model_label: str = "model",
+    cumulative: bool = True,
+) -> Axes:
+    """Weekly (per step) cumulative repeat purchases of the cohort, actual vs expected,
+    with the end of the calibration period marked (the table of
+    :func:`crmlab.clv.repeat_transactions_tracking`; FHL 2005 Fig. 3). ``cumulative=False``
+    draws the per-step increments instead."""
+    _require(table, ["t", "actual", "expected", "holdout"], "repeat_tracking",
+             "crmlab.clv.repeat_transactions_tracking(model, transactions, ...)")
+    ax = _ax(ax)
+    a, e = ("actual", "expected") if cumulative else ("actual_step", "expected_step")
+    ax.plot(table["t"], table[a], label="actual")
+    ax.plot(table["t"], table[e], linestyle="--", label=model_label)
+    hold = table["holdout"].to_numpy(dtype=bool)
+    if hold.any() and not hold.all():
+        ax.axvline(table["t"].to_numpy()[~hold].max(), color="grey", linestyle=":", linewidth=1)
+        ax.text(table["t"].to_numpy()[~hold].max(), ax.get_ylim()[1], " holdout →", va="top",
+                fontsize="small", color="grey")
+    ax.set_xlabel("time since the cohort's first purchase (model periods)")
+    ax.set_ylabel("repeat purchases" + (" (cumulative)" if cumulative else " per step"))
+    ax.legend(fontsize="small", loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax

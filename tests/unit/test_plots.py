@@ -78,3 +78,26 @@ def test_heatmap_annotates_cells():
     table = pd.DataFrame([[1.0, 0.5], [1.0, 0.25]], index=["2024-01", "2024-02"], columns=[0, 1])
     ax = plots.heatmap(table, title="Retention")
     assert sorted(t.get_text() for t in ax.texts) == ["100%", "100%", "25%", "50%"]
+
+
+def test_btyd_model_check_charts_draw_their_tables():
+    hist = pd.DataFrame({"frequency": ["0", "1", "2+"], "actual": [10, 5, 3],
+                         "expected": [9.5, 5.5, 3.0]})
+    ax = plots.calibration_histogram(hist, model_label="BG/NBD")
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [10, 5, 3, 9.5, 5.5, 3.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2+"]
+    ce = pd.DataFrame({"frequency": ["0", "1"], "actual": [0.2, 0.7], "expected": [0.25, 0.6]})
+    ax = plots.conditional_expectations(ce)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.2, 0.7])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.25, 0.6])
+    tr = pd.DataFrame({"t": [1.0, 2.0, 3.0], "actual": [1.0, 3.0, 4.0], "expected": [1.5, 2.5, 4.5],
+                       "actual_step": [1.0, 2.0, 1.0], "expected_step": [1.5, 1.0, 2.0],
+                       "holdout": [False, False, True]})
+    ax = plots.repeat_tracking(tr)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1, 3, 4])
+    assert ax.lines[2].get_xdata()[0] == 2.0  # the end of the calibration period
+    ax = plots.repeat_tracking(tr, cumulative=False)
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [1.5, 1.0, 2.0])
+    with pytest.raises(ValueError, match="crmlab.clv.calibration_histogram"):
+        plots.calibration_histogram(hist.drop(columns="expected"))
