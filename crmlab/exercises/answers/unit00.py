@@ -1,4 +1,4 @@
-"""Answers of ``exercises/00_warmup_exercises.ipynb`` (unit 0: the shop's tables).
+"""Answers of ``exercises/00_warmup_exercises.ipynb`` (notebook 00: the shop's tables).
 
 Each function computes the expected answer from the shop the student works on. They are
 written independently of the notebook's model solutions (different pandas routes to the

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/01_crm_systems_exercises.ipynb`` (unit 1: CRM systems).
+"""Answers of ``exercises/01_crm_systems_exercises.ipynb`` (notebook 01: CRM systems).
 
 Each function computes the expected answer from the shop the student works on, mostly with
 the ``crmlab.profile`` helpers; the notebook's model solutions take other routes (SQL on the

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/02_rfm_and_value_exercises.ipynb`` (unit 2a: RFM, customer value
+"""Answers of ``exercises/02_rfm_and_value_exercises.ipynb`` (notebook 02: RFM, customer value
 and group segmentation).
 
 Each function computes the expected answer from the shop the student works on, mostly

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/03_customer_journey_exercises.ipynb`` (unit 2b: purchase journeys).
+"""Answers of ``exercises/03_customer_journey_exercises.ipynb`` (notebook 03: purchase journeys).
 
 Each function computes the expected answer from the shop the student works on, through
 :mod:`crmlab.journey` where it has a helper; the notebook's model solutions take the plain

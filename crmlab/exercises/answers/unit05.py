@@ -1,4 +1,4 @@
-"""Answers of ``exercises/05_clv_and_churn_exercises.ipynb`` (unit 2c: CLV and churn).
+"""Answers of ``exercises/05_clv_and_churn_exercises.ipynb`` (notebook 05: CLV and churn).
 
 Each function computes the expected answer from the shop the student works on through
 :mod:`crmlab.clv` and :mod:`crmlab.survival`; the notebook's model solutions take the

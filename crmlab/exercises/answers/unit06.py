@@ -1,4 +1,4 @@
-"""Answers of ``exercises/06_recommendations_and_baskets_exercises.ipynb`` (unit 3a:
+"""Answers of ``exercises/06_recommendations_and_baskets_exercises.ipynb`` (notebook 06:
 recommendations and market baskets).
 
 Each function computes the expected answer from the shop the student works on through

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/07_dynamic_pricing_exercises.ipynb`` (unit 3b: dynamic pricing).
+"""Answers of ``exercises/07_dynamic_pricing_exercises.ipynb`` (notebook 07: dynamic pricing).
 
 Each function computes the expected answer from the shop the student works on (or from the
 fixed numbers the exercise states). They take other routes than the notebook's model

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/08_offers_and_experiments_exercises.ipynb`` (unit 3c: offers,
+"""Answers of ``exercises/08_offers_and_experiments_exercises.ipynb`` (notebook 08: offers,
 campaigns and experiments).
 
 Each function computes the expected answer from the shop the student works on (or from the

@@ -1,4 +1,4 @@
-"""Answers of ``exercises/09_customer_support_exercises.ipynb`` (unit 4: customer support).
+"""Answers of ``exercises/09_customer_support_exercises.ipynb`` (notebook 09: customer support).
 
 Each function computes the expected answer from the shop the student works on (or from the
 fixed numbers the exercise states) through :mod:`crmlab.support`; the notebook's model

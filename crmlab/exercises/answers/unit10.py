@@ -1,4 +1,4 @@
-"""Answers of ``exercises/10_after_sales_exercises.ipynb`` (unit 5: after-sales service).
+"""Answers of ``exercises/10_after_sales_exercises.ipynb`` (notebook 10: after-sales service).
 
 Each function computes the expected answer from the shop the student works on, through
 :mod:`crmlab.aftersales`; the notebook's model solutions take the plain pandas/numpy route,

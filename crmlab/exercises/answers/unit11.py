@@ -1,4 +1,4 @@
-"""Answers of ``exercises/11_feedback_loop_exercises.ipynb`` (unit 6: user feedback and the
+"""Answers of ``exercises/11_feedback_loop_exercises.ipynb`` (notebook 11: user feedback and the
 closed feedback loop).
 
 Each function computes the expected answer from the shop the student works on through

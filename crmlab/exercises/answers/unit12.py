@@ -1,4 +1,4 @@
-"""Answers of ``exercises/12_crm_scorecard_exercises.ipynb`` (unit 7: evaluating CRM).
+"""Answers of ``exercises/12_crm_scorecard_exercises.ipynb`` (notebook 12: evaluating CRM).
 
 Each function computes the expected answer from the shop the student works on through
 :mod:`crmlab.kpi` (and :mod:`crmlab.feedback` for the fix's difference-in-differences); the
