@@ -177,7 +177,7 @@ def _precision(shop):
     return float(rec.evaluate(rec.Popularity().fit(train), test, k=10)["precision@10"])
 
 
-@mistake("basket_breakeven_uplift", "d / g instead of d / (g - d)")
+@mistake("basket_breakeven_uplift", "the discount divided by the full margin rate g (what is left after the discount ignored)")
 def _d_over_g(shop):
     g_minus_d_ratio = breakeven_uplift(shop)  # d / (g - d)
     g = DISCOUNT / g_minus_d_ratio + DISCOUNT

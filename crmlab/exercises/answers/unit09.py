@@ -207,7 +207,7 @@ def _sla_business(shop) -> pd.Series:
     return pd.Series(tab["frt_attainment"].to_numpy(), index=tab["priority"].astype(str).to_numpy())
 
 
-@mistake("support_erlang_cch13", "100 calls taken as calls per hour (A = 5 instead of 10)")
+@mistake("support_erlang_cch13", "100 calls taken as calls per hour (the offered load halved)")
 def _cch_half(shop) -> dict[str, float]:
     a, n = CCH["calls"] * CCH["aht"] / 3600, CCH["agents"]
     return {"p_wait": float(S.erlang_c(n, a)),
