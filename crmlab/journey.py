@@ -662,6 +662,18 @@ class MarkovAttribution:
     ``RE_c = 1 - P_without_c / P``. Conversions (and value) are shared in proportion to the
     removal effects.
 
+    Input (``fit(journeys)``): one row per journey, as :func:`journeys` returns it.
+    Needed columns:
+
+    * ``path_col`` (default ``"path"``): the channels touched, in order, joined by ``sep``
+      (``"search > email > direct"``);
+    * ``outcome``: how the journey ended, one of ``"conversion"``, ``"null"`` (the customer
+      left without buying) or ``"open"`` (the data end before either; see ``open_paths``).
+      The column name is fixed: rename yours to ``outcome`` (a boolean "converted" flag maps
+      to ``"conversion"``/``"null"``);
+    * ``value_col`` (default ``"value"``, optional; ``None`` to skip): the converting
+      journey's revenue, shared out like the conversions.
+
     Parameters
     ----------
     open_paths : "null", "drop" or "raise"
