@@ -9,7 +9,9 @@ stayers.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +80,51 @@ def test_fit_boundary_and_clustered_km_bands(results):
     assert se["greenwood"] > 0 and se["cluster_bootstrap"] > 0
     assert 0.5 < se["cluster_bootstrap"] / se["greenwood"] < 5
     assert -1 <= results["spend_frequency_corr"] <= 1
+
+
+def test_model_checks_account_for_every_customer_and_purchase(results):
+    mc = results["model_checks"]
+    # calibration histogram: the actual bins and the expected ones each add up to the customers
+    # of the calibration table; conditional expectations add up to the holdout purchases
+    assert sum(mc["histogram_actual"]) == pytest.approx(sum(mc["histogram_expected"]), abs=0.01)  # 3 decimals
+    assert len(mc["histogram_actual"]) == 8  # 0..6 and 7+
+    assert mc["condexp_actual_total"] == results["holdout"]["actual"]
+    assert mc["condexp_expected_total"] == pytest.approx(results["holdout"]["bgnbd"], rel=1e-6)
+    assert mc["tracking_steps"] > 26 and mc["tracking_actual_end"] > 0 and mc["tracking_expected_end"] > 0
+    assert results["cdnow"] == {"available": False}  # CDNOW_PATH = None: the section is skipped
+
+
+def _lifetimes_cdnow_sample():
+    try:
+        dist = importlib.metadata.distribution("lifetimes")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("lifetimes is not installed (pip install -e '.[dev]'); CDNOW ships in its wheel")
+    for f in dist.files or []:
+        if f.name == "CDNOW_sample.txt" and "datasets" in f.parts:
+            return str(Path(dist.locate_file(f)))
+    pytest.skip("the lifetimes distribution has no datasets/CDNOW_sample.txt")
+
+
+def test_real_data_section_reproduces_the_published_cdnow_estimates(executed_notebook):
+    # Section 9 on the CDNOW sample (the 2,357 customers of the papers' tables), as shipped
+    # in the lifetimes wheel. Published estimates (weeks): BG/NBD r=0.243, alpha=4.414,
+    # a=0.793, b=2.426, LL=-9582.4 and Pareto/NBD r=0.553, alpha=10.578, s=0.606,
+    # beta=11.669, LL=-9595.0 (Fader, Hardie & Lee 2005, Marketing Science 24(2));
+    # MBG/NBD r=0.525, alpha=6.183, a=0.891, b=1.614 (Batislam et al. 2007's model as
+    # estimated by the R package BTYDplus); 1,882 holdout repeat purchases (FHL 2005).
+    cd = read_results(executed_notebook(NOTEBOOK, CDNOW_PATH=_lifetimes_cdnow_sample()))["cdnow"]
+    assert cd["available"] and cd["customers"] == 2357 and cd["calibration_customers"] == 2357
+    assert cd["report"]["rows read"] == 6919 and cd["report"]["rows kept"] == 6919
+    assert cd["holdout_actual"] == 1882
+    m = cd["models"]
+    published = {"BG/NBD": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+                 "MBG/NBD": {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+                 "Pareto/NBD": {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}}
+    for model, params in published.items():
+        for name, value in params.items():
+            assert m[model][name] == pytest.approx(value, abs=0.0015), (model, name)
+    assert m["BG/NBD"]["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)
+    assert m["Pareto/NBD"]["log_likelihood"] == pytest.approx(-9595.0, abs=0.05)
+    # the no-dropout benchmark fits far worse and BG/NBD's one-time buyers are alive by construction
+    assert m["NBD"]["log_likelihood"] < m["BG/NBD"]["log_likelihood"] - 100
+    assert m["BG/NBD"]["p_alive_one_timers"] == 1.0 and m["MBG/NBD"]["p_alive_one_timers"] < 1.0
