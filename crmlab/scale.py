@@ -256,6 +256,7 @@ class _DuckRunner(_Runner):
         self.con = con
         self.anchor = None  # a relation whose connection runs the SQL when con is None
         self.views: list[str] = []
+        self.paths: dict[str, str] = {}  # view name -> Parquet glob (footer statistics)
         self._duckdb = duckdb
         self.owned = False
 
@@ -278,6 +279,7 @@ class _DuckRunner(_Runner):
                 path = _parquet_glob(source, table).replace("'", "''")
                 self._exec(f"CREATE OR REPLACE TEMP VIEW {name} AS "
                            f"SELECT * FROM read_parquet('{path}')")
+                self.paths[name] = path
             elif self.con is None:
                 raise ValueError(
                     f"{table}: a pandas frame cannot join a DuckDB relation without its "
@@ -290,6 +292,51 @@ class _DuckRunner(_Runner):
 
     def run(self, sql: str) -> pd.DataFrame:
         return self._exec(sql).df()
+
+    def footer_profile(self, name: str, cols: Sequence[str],
+                       kinds: Sequence[str]) -> pd.Series | None:
+        """:func:`_profile` from the Parquet footers' statistics, without reading the data.
+
+        Returns ``None`` (scan instead) unless ``name`` is a Parquet source whose every row
+        group has exact statistics (null count, min, max) for every column in ``cols``.
+        ``kinds`` are the columns' kinds ("datetime", "int", "float", ...) to read the
+        string statistics with. The first column's min and max are ``lo`` and ``hi``; a
+        float column's min is ``min_<i>`` (NaN in the data is not in the statistics; the
+        sums it poisons are checked on the result).
+        """
+        path = self.paths.get(name)
+        if path is None:
+            return None
+        types = {"datetime": "TIMESTAMP", "date": "DATE", "int": "DOUBLE", "float": "DOUBLE"}
+        wanted = ", ".join("'" + c.replace("'", "''") + "'" for c in cols)
+        meta = self._exec(f"""
+            SELECT path_in_schema AS col, count(*) AS groups, sum(num_values) AS n,
+                   count(stats_null_count) AS with_nulls, sum(stats_null_count) AS nulls,
+                   bool_and(coalesce(min_is_exact AND max_is_exact, false)) AS exact,
+                   list(stats_min_value) AS mins, list(stats_max_value) AS maxs
+            FROM parquet_metadata('{path}') WHERE path_in_schema IN ({wanted})
+            GROUP BY path_in_schema""").df().set_index("col")
+        if set(meta.index) != set(cols) or meta["groups"].nunique() != 1 \
+                or (meta["with_nulls"] != meta["groups"]).any() or not meta["exact"].all() \
+                or meta["n"].nunique() != 1:
+            return None
+        out = {"n": int(meta["n"].iloc[0])}
+        for i, (col, kind) in enumerate(zip(cols, kinds, strict=True)):
+            out[f"n_{i}"] = out["n"] - int(meta.at[col, "nulls"])
+            if kind not in types:
+                continue
+            mins = [v for v in meta.at[col, "mins"] if v is not None]
+            maxs = [v for v in meta.at[col, "maxs"] if v is not None]
+            if not mins:  # row groups holding only nulls have no min; the others decide
+                lo = hi = None
+            elif kind in ("datetime", "date"):
+                lo, hi = min(pd.Timestamp(v) for v in mins), max(pd.Timestamp(v) for v in maxs)
+            else:
+                lo, hi = min(float(v) for v in mins), max(float(v) for v in maxs)
+            out[f"min_{i}"] = lo
+            if i == 0:
+                out["lo"], out["hi"] = lo, hi
+        return pd.Series(out, dtype=object)
 
     def close(self) -> None:
         if self.owned:
@@ -582,6 +629,13 @@ def rfm_table(orders: object, snapshot: Any = None, *, engine: str | None = None
         d = run.dialect
         c, t, a = d.q(customer_col), d.q(date_col), d.q(amount_col)
         count = f"count(DISTINCT {d.q(order_col)})" if order_col else "count(*)"
+        footer = (run.footer_profile(names["orders"], [date_col, customer_col, amount_col],
+                                     [schema[date_col], schema[customer_col], schema[amount_col]])
+                  if isinstance(run, _DuckRunner) else None)
+        if footer is not None:
+            g = _rfm_checked_by_footer(run, names["orders"], footer, c, t, a, count, d,
+                                       customer_col, date_col, amount_col, func)
+            return _rfm_from_groups(g, snapshot, customer_col, date_col, amount_col, func)
         # one row per customer, as narrow as it can be (at 30 million customers every column
         # costs 120-240 MB in pandas): the input checks ride along as a 1-byte flag
         sql = f"""
@@ -601,6 +655,25 @@ def rfm_table(orders: object, snapshot: Any = None, *, engine: str | None = None
         if g["flags"].to_numpy().any():
             _rfm_input_errors(run, names["orders"], customer_col, date_col, amount_col, func)
     return _rfm_from_groups(g, snapshot, customer_col, date_col, amount_col, func)
+
+
+def _rfm_checked_by_footer(run: _Runner, table: str, footer: pd.Series, c: str, t: str, a: str,
+                           count: str, d: _Dialect, customer_col: str, date_col: str,
+                           amount_col: str, func: str) -> pd.DataFrame:
+    """Parquet with exact footer statistics: nulls and negative amounts are known without
+    reading the data, so the aggregation carries no check columns."""
+    if _int(footer["n"]) == 0:
+        raise ValueError(f"{func}: the orders table is empty; there is nobody to score.")
+    if (_int(footer["n"]) > min(_int(footer["n_0"]), _int(footer["n_1"]), _int(footer["n_2"]))
+            or (footer.get("min_2") is not None and footer["min_2"] < 0)):
+        _rfm_input_errors(run, table, customer_col, date_col, amount_col, func)
+    return run.run(f"""
+        SELECT customer, n, monetary, CAST({d.day('first_ts')} AS INTEGER) AS first_day,
+               CAST({d.day('last_ts')} AS INTEGER) AS last_day
+        FROM (SELECT {c} AS customer, {count} AS n, sum(CAST({a} AS DOUBLE)) AS monetary,
+                     min({t}) AS first_ts, max({t}) AS last_ts
+              FROM {table} GROUP BY {c}) AS g
+        ORDER BY customer""")
 
 
 def _rfm_input_errors(run: _Runner, table: str, customer_col: str, date_col: str,
@@ -676,8 +749,17 @@ def _next_period_start(ts: pd.Timestamp, freq: str) -> pd.Timestamp:
     return (pd.Period(ts, freq=alias) + 1).start_time
 
 
-def _profile(run: _Runner, table: str, cols: Sequence[str]) -> pd.Series:
-    """Row count, non-null count per column, min and max of the first (a timestamp)."""
+def _profile(run: _Runner, table: str, cols: Sequence[str],
+             schema: Mapping[str, str] | None = None) -> pd.Series:
+    """Row count, non-null count per column, min and max of the first (a timestamp).
+
+    From the Parquet footers when the source has exact statistics (no scan), else one
+    aggregate query.
+    """
+    if schema is not None and isinstance(run, _DuckRunner):
+        prof = run.footer_profile(table, cols, [schema[c] for c in cols])
+        if prof is not None:
+            return prof
     d = run.dialect
     parts = ["count(*) AS n"] + [f"count({d.q(c)}) AS n_{i}" for i, c in enumerate(cols)]
     parts += [f"min({d.q(cols[0])}) AS lo", f"max({d.q(cols[0])}) AS hi"]
@@ -733,7 +815,7 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
         if amount_col:
             _require_numeric(schema, "transactions", amount_col, func)
         cols = [date_col, customer_col] + ([amount_col] if amount_col else [])
-        prof = _profile(run, names["tx"], cols)
+        prof = _profile(run, names["tx"], cols, schema)
         _check_profile(prof, "transactions", cols, func,
                        ["dates", "customer ids", "amounts"][:len(cols)])
         first_ts, last_ts = pd.Timestamp(prof["lo"]), pd.Timestamp(prof["hi"])
@@ -1186,7 +1268,7 @@ def kpi_by_period(orders: object, freq: str = "ME", *, start: Any = None, end: A
         _require(schemas["o"], "orders", func, {c: f"(rename to) {c}" for c in cols})
         _require_datetime(schemas["o"], "orders", "order_ts", func)
         _require_numeric(schemas["o"], "orders", "amount", func)
-        prof = _profile(run, names["o"], cols)
+        prof = _profile(run, names["o"], cols, schemas["o"])
         _check_profile(prof, "orders", cols, func, ["timestamps", "customer ids", "amounts"])
         first, stop = _kpi_span(prof, start, end, func)
         periods = _full_periods(first, stop, pfreq)

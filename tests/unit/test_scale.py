@@ -296,3 +296,31 @@ def test_cohort_funnel_basket_kpi_errors(tiny):
 def test_world_tables_needs_a_world(tmp_path):
     with pytest.raises(ValueError, match="no world.json.*--format parquet"):
         scale.world_tables(tmp_path)
+
+
+def test_parquet_footer_checks_equal_scanning_checks(tiny, tmp_path):
+    """Parquet with footer statistics is checked from the footers (no scan); the errors and
+    results are the same as for the frame."""
+    orders = tiny.tables["orders"]
+    path = tmp_path / "orders.parquet"
+    orders.to_parquet(path, row_group_size=300)
+    same(scale.rfm_table(path), rfm.rfm_table(orders))
+    same(scale.btyd_summary(path, calibration_end="2024-09-30"),
+         clv.summarize(orders, calibration_end="2024-09-30"))
+    same(scale.kpi_by_period(path, "QE"), scale.kpi_by_period(orders, "QE", engine="pandas"))
+    bad = orders.assign(amount=orders["amount"].where(orders.index % 100 != 5, -1.0))
+    bad.to_parquet(path, row_group_size=300)
+    n = int((bad["amount"] < 0).sum())
+    with pytest.raises(ValueError, match=f"orders.amount has {n} negative amounts"):
+        scale.rfm_table(path)
+    bad = orders.assign(order_ts=orders["order_ts"].where(orders.index % 70 != 3))
+    bad.to_parquet(path, row_group_size=300)
+    n = int(bad["order_ts"].isna().sum())
+    with pytest.raises(ValueError, match=f"orders.order_ts has {n} missing dates"):
+        scale.rfm_table(path)
+    with pytest.raises(ValueError, match=f"column 'order_ts' has {n} missing dates"):
+        scale.btyd_summary(path)
+    bad = orders.assign(amount=orders["amount"].where(orders.index != 9, np.nan))
+    bad.to_parquet(path)
+    with pytest.raises(ValueError, match="amount"):
+        scale.rfm_table(path)
