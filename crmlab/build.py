@@ -21,7 +21,6 @@ import ast
 import concurrent.futures as cf
 import datetime as _dt
 import functools
-import html
 import importlib.metadata
 import json
 import logging
@@ -366,10 +365,15 @@ class _Job:
     ignored: list[str]
 
 
-def _run_job(job: _Job, cwd: str, site: Path) -> float:
-    """Execute one notebook and render its HTML page (in a worker when jobs > 1)."""
+def _run_job(job: _Job, cwd: str, site: Path, slides: Path | None = None) -> float:
+    """Execute one notebook, render its HTML page and, with ``slides``, its lecture deck
+    into that folder (in a worker when jobs > 1)."""
     seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
     _html_page(job.output, site / f"{job.source.stem}.html")
+    if slides is not None:
+        from crmlab.slides import write_deck
+
+        write_deck(job.output, slides / f"{job.source.stem}.html")
     return seconds
 
 
@@ -401,21 +405,14 @@ def accessible_html(page: str) -> str:
     return _FOCUSABLE_DIV.sub(r'\1 tabindex="0"\2', page)
 
 
-@functools.cache
-def _page_exporter() -> Any:
-    """One HTML exporter per process (templates load once), with two changes to nbconvert's.
-
-    * ``clean_html``: the lab template runs every highlighted code cell through an HTML
-      sanitizer (bleach); the code here is the course's own source highlighted by pygments,
-      so that pass is skipped (outputs are treated as before).
-    * the accessibility pass is :func:`accessible_html`.
-    """
-    from nbconvert import HTMLExporter
+def _fast_exporter(base: type) -> type:
+    """``base`` (nbconvert's ``HTMLExporter`` or ``SlidesExporter``) with the accessibility
+    pass done by :func:`accessible_html` instead of a BeautifulSoup round trip."""
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    class CourseHTMLExporter(HTMLExporter):
+    class CourseExporter(base):  # type: ignore[misc, valid-type]
         def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
             # HTMLExporter.from_notebook_node (nbconvert 7) up to its BeautifulSoup pass.
             langinfo = nb.metadata.get("language_info", {})
@@ -428,7 +425,26 @@ def _page_exporter() -> Any:
             page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return accessible_html(page), resources
 
-    exporter = CourseHTMLExporter()
+    CourseExporter.__name__ = CourseExporter.__qualname__ = f"Course{base.__name__}"
+    return CourseExporter
+
+
+@functools.cache
+def _page_exporter() -> Any:
+    """One HTML exporter per process (templates load once), with three changes to nbconvert's.
+
+    * the template is :data:`crmlab.site.PAGE_TEMPLATE`: MathJax from ``build/assets`` and
+      no other script from a CDN (pages work offline), room for the site's navigation;
+    * ``clean_html``: the lab template runs every highlighted code cell through an HTML
+      sanitizer (bleach); the code here is the course's own source highlighted by pygments,
+      so that pass is skipped (outputs are treated as before);
+    * the accessibility pass is :func:`accessible_html`.
+    """
+    from nbconvert import HTMLExporter
+
+    from crmlab.site import page_settings
+
+    exporter = _fast_exporter(HTMLExporter)(**page_settings())
     exporter.register_filter("clean_html", _own_html)
     # Reading cells (tag "reading") print computed prose with crmlab.nb.say: the site shows
     # the prose, not the code that renders it.
@@ -445,71 +461,12 @@ def _own_html(text: str) -> str:
     return text
 
 
-def _exercise_for(stem: str, exercises_dirs: Iterable[Path]) -> Path | None:
-    number = stem.split("_", 1)[0]
-    for folder in exercises_dirs:
-        if folder.is_dir():
-            hits = sorted(folder.glob(f"{number}_*exercises*.ipynb"))
-            if hits:
-                return hits[0]
-    return None
-
-
 def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
                 out_dir: Path) -> Path:
-    """Write ``site/index.html``: the course map with links to each notebook's page."""
-    released = out_dir / "exercises"
-    rows = []
-    for src in notebooks:
-        stem = src.stem
-        nb = _read(src)
-        unit, modules = COURSE_MAP.get(stem, ("-", "-"))
-        page = site / f"{stem}.html"
-        title = html.escape(_title(nb, stem))
-        link = f'<a href="{stem}.html">{html.escape(stem)}</a>' if page.exists() else html.escape(stem)
-        ex = _exercise_for(stem, [released])
-        if ex is not None:
-            rel = os.path.relpath(ex, site)
-            ex_cell = f'<a href="{html.escape(rel)}">{html.escape(ex.name)}</a>'
-        else:
-            ex_src = _exercise_for(stem, [src.parent.parent / "exercises"])
-            ex_cell = html.escape(f"exercises/{ex_src.name}") if ex_src else "-"
-        info = manifest.get("notebooks", {}).get(stem, {})
-        secs = f"{info['seconds']:.1f}" if "seconds" in info else "-"
-        rows.append(
-            f"<tr><td>{link}</td><td>{title}</td><td>{html.escape(unit)}</td>"
-            f"<td><code>{html.escape(modules)}</code></td><td>{ex_cell}</td><td>{secs}</td></tr>"
-        )
-    params = html.escape(json.dumps(manifest.get("parameters", {}), ensure_ascii=False))
-    ex_link = (
-        '<p>Student exercise notebooks: <a href="../exercises/">build/exercises/</a></p>'
-        if released.is_dir() else ""
-    )
-    doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>crmlab — e-commerce CRM workbook (電商客戶關係管理)</title>
-<style>
-body {{ font-family: system-ui, "Noto Sans TC", sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: .4rem .6rem; text-align: left; vertical-align: top; }}
-th {{ background: #f4f6f8; }}
-code {{ font-size: .9em; }}
-</style></head><body>
-<h1>crmlab — e-commerce CRM workbook (電商客戶關係管理)</h1>
-<p>The course map: each notebook, its unit, the <code>crmlab</code> module it teaches and its
-exercise notebook. Built {html.escape(manifest.get("created", ""))} with parameters
-<code>{params}</code>; see <a href="../manifest.json">manifest.json</a>.</p>
-{ex_link}
-<table>
-<thead><tr><th>notebook</th><th>title</th><th>unit</th><th>module</th><th>exercises</th><th>seconds</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody></table>
-</body></html>
-"""
-    index = site / "index.html"
-    index.write_text(doc, encoding="utf-8")
-    return index
+    """Write ``site/index.html``, the course map (see :func:`crmlab.site.write_index`)."""
+    from crmlab.site import write_index as site_index
+
+    return site_index(site, notebooks, manifest, out_dir)
 
 
 def worker_setup() -> None:
@@ -558,11 +515,15 @@ def build(
     jobs: int = 1,
     progress: bool = True,
     per_notebook: Mapping[str, Mapping[str, Any]] | None = None,
+    slides: bool = False,
 ) -> dict[str, Any]:
     """Execute the course notebooks and write the site; return the manifest (also saved).
 
     ``parameters`` apply to every notebook that defines them; ``per_notebook`` maps a
     notebook stem to extra parameters for that notebook only (from a YAML config).
+    ``slides`` also writes each executed notebook's reveal.js deck to ``out_dir/slides/``.
+    The site (:func:`crmlab.site.publish`) gets its offline assets, a page per released
+    exercise notebook (``out_dir/exercises/``), the index and the navigation.
     Raises :class:`NotebookExecutionError` when a cell fails (after the notebooks already
     running have finished).
     """
@@ -581,6 +542,7 @@ def build(
     executed_dir, site = out_dir / "notebooks", out_dir / "site"
     executed_dir.mkdir(parents=True, exist_ok=True)
     site.mkdir(parents=True, exist_ok=True)
+    decks = out_dir / "slides" if slides else None
 
     jobs_list: list[_Job] = []
     defined_anywhere: set[str] = set()
@@ -615,7 +577,7 @@ def build(
             if bar is not None:
                 bar.set_postfix_str(job.source.stem)
             try:
-                seconds[job.source.stem] = _run_job(job, cwd, site)
+                seconds[job.source.stem] = _run_job(job, cwd, site, decks)
             except NotebookExecutionError as exc:
                 failures.append(exc)
                 break
@@ -625,7 +587,7 @@ def build(
     else:
         with cf.ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup) as pool:
             order = longest_first(jobs_list, out_dir / "manifest.json")
-            futures = {pool.submit(_run_job, job, cwd, site): job for job in order}
+            futures = {pool.submit(_run_job, job, cwd, site, decks): job for job in order}
             for fut in cf.as_completed(futures):
                 job = futures[fut]
                 try:
@@ -670,5 +632,7 @@ def build(
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    write_index(site, discover(notebooks_dir), manifest, out_dir)
+    from crmlab.site import publish
+
+    publish(notebooks_dir, out_dir, manifest)
     return manifest

@@ -6,6 +6,9 @@
     crmlab notebooks [NAME...] [--jobs N]      # re-execute committed notebooks in place
     crmlab workspace [--out workspace]          # a student's own copy (adds, never overwrites)
     crmlab worlds [--world NAME...] [--ci] [--only NAME...] [--matrix FILE]   # the world sweep
+    crmlab build --slides ...                   # also one reveal.js deck per notebook
+    crmlab slides build [NAME...] [--out build] # decks from the committed notebooks (no execution)
+    crmlab slides annotate [NAME...] [--dry-run]  # slide metadata by crmlab.slides' rules
 
 Other packages plug in their own subcommands: if ``crmlab.data.cli`` or
 ``crmlab.exercises.cli`` exists, its ``register(subparsers)`` is called. A registered
@@ -90,13 +93,45 @@ def _cmd_build(args: argparse.Namespace) -> int:
         params[key] = parse_value(value)
     manifest = build(
         args.notebooks, args.out, params, only=args.only or None, jobs=args.jobs,
-        progress=not args.quiet, per_notebook=per_nb,
+        progress=not args.quiet, per_notebook=per_nb, slides=args.slides,
     )
     total = sum(nb["seconds"] for nb in manifest["notebooks"].values())
+    decks = f" and {Path(args.out) / 'slides'}/" if args.slides else ""
     print(
         f"built {len(manifest['notebooks'])} notebooks ({total:.0f} s of execution) -> "
-        f"{Path(args.out) / 'site' / 'index.html'}"
+        f"{Path(args.out) / 'site' / 'index.html'}{decks}"
     )
+    return 0
+
+
+def _cmd_slides_build(args: argparse.Namespace) -> int:
+    import time
+
+    from crmlab.build import worker_setup
+    from crmlab.site import publish_committed
+
+    worker_setup()  # this process only converts notebooks: skip jsonschema's IRI grammar (2-3 s)
+    start = time.perf_counter()
+    written = publish_committed(args.notebooks, args.out, only=args.names or None,
+                                pages=False, slides=True)
+    seconds = time.perf_counter() - start
+    print(f"wrote {len(written['slides'])} decks in {seconds:.1f} s -> {Path(args.out) / 'slides'}/ "
+          f"(assets in {Path(args.out) / 'assets'}/)")
+    return 0
+
+
+def _cmd_slides_annotate(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from crmlab.build import discover
+    from crmlab.slides import annotate
+
+    report = annotate(discover(args.notebooks, args.names or None), write=not args.dry_run)
+    verb = "would set" if args.dry_run else "set"
+    for path, done in report.items():
+        counts = Counter(a.slide_type for a in done)
+        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing"
+        print(f"{path.stem}: {verb} {summary}")
     return 0
 
 
@@ -186,7 +221,24 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="build", help="output folder (default build)")
     b.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--slides", action="store_true",
+                   help="also write a reveal.js deck per notebook into OUT/slides/")
     b.set_defaults(func=_cmd_build)
+
+    sl = sub.add_parser("slides", help="lecture decks: build them, annotate slide metadata")
+    sl_sub = sl.add_subparsers(dest="slides_command", metavar="ACTION", required=True)
+    sb = sl_sub.add_parser("build", help="decks from notebooks that hold their outputs "
+                           "(the committed ones), without executing them")
+    sb.add_argument("names", nargs="*", metavar="NAME", help="notebooks (default: all)")
+    sb.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
+    sb.add_argument("--out", default="build", help="output folder (default build)")
+    sb.set_defaults(func=_cmd_slides_build)
+    sa = sl_sub.add_parser("annotate", help="set slideshow metadata by crmlab.slides' rules "
+                           "where an author has set none (only metadata changes)")
+    sa.add_argument("names", nargs="*", metavar="NAME", help="notebooks (default: all)")
+    sa.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
+    sa.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    sa.set_defaults(func=_cmd_slides_annotate)
 
     n = sub.add_parser("notebooks", help="re-execute committed notebooks in place at their defaults")
     n.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")

@@ -91,7 +91,8 @@ def test_build_filters_parameters_and_writes_outputs(tmp_path, make_notebook):
                   "record('cwd_ok', open('marker.txt').read())")
     (nbdir / "marker.txt").write_text("yes")
     out = tmp_path / "build"
-    manifest = build(nbdir, out, {"N_CUSTOMERS": 500, "SEED": 7}, jobs=2, progress=False)
+    manifest = build(nbdir, out, {"N_CUSTOMERS": 500, "SEED": 7}, jobs=2, progress=False,
+                     slides=True)
 
     nbs = manifest["notebooks"]
     assert nbs["01_uses_n"]["results"] == {"n": 500, "seed": 7}
@@ -107,6 +108,12 @@ def test_build_filters_parameters_and_writes_outputs(tmp_path, make_notebook):
     assert on_disk["packages"]["pandas"] and on_disk["python"]
     index = (out / "site" / "index.html").read_text()
     assert 'href="01_uses_n.html"' in index and 'href="02_no_n.html"' in index
+    # --slides: a deck per executed notebook, linked from the index, assets served from build/
+    for stem in nbs:
+        assert (out / "slides" / f"{stem}.html").is_file()
+        assert f'href="../slides/{stem}.html"' in index
+    assert (out / "assets" / "mathjax" / "es5" / "tex-svg-full.js").is_file()
+    assert "cdnjs" not in (out / "site" / "01_uses_n.html").read_text()
 
 
 def test_build_failing_cell_names_notebook_cell_and_error(tmp_path, make_notebook):
@@ -272,14 +279,16 @@ def _executed_notebook_with_every_output_kind(path: Path) -> Path:
 def test_course_pages_equal_nbconvert_pages(tmp_path):
     """The build's exporter skips nbconvert's BeautifulSoup pass and makes the same edits on
     the tags (accessible_html); the pages must parse to the same tree as nbconvert's own
-    HTMLExporter output (the reference), with the same alt texts and focusable cells."""
+    HTMLExporter output (the reference, with the course's offline template), with the same
+    alt texts and focusable cells."""
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
     from crmlab.build import MISSING_ALT, _html_page, _own_html
+    from crmlab.site import page_settings
 
     source = _executed_notebook_with_every_output_kind(tmp_path / "nb.ipynb")
-    reference = HTMLExporter()
+    reference = HTMLExporter(**page_settings())
     reference.register_filter("clean_html", _own_html)
     theirs = BeautifulSoup(reference.from_filename(str(source))[0], "html.parser")
     _html_page(source, tmp_path / "nb.html")
