@@ -90,7 +90,7 @@ def test_sources_parquet_nanoseconds_spark_frame_and_active_session(spark, tmp_p
 def test_spark_errors_are_the_engine_checks(spark):
     orders = crmlab.data.get_shop("tiny").tables["orders"]
     bad = orders.assign(amount=orders["amount"].where(orders.index != 3, -1.0))
-    with pytest.raises(ValueError, match="orders.amount has negative amounts"):
+    with pytest.raises(ValueError, match="orders.amount has 1 negative amounts"):
         scale.rfm_table(bad, engine="spark", con=spark)
     with pytest.raises(ValueError, match=r"\['when'\].*date_col="):
         scale.rfm_table(orders, engine="spark", con=spark, date_col="when")
