@@ -1519,8 +1519,10 @@ class GammaGammaModel:
         if ((x > 0) & (m <= 0)).any():
             raise ValueError(
                 f"summary: {int(((x > 0) & (m <= 0)).sum())} repeat buyers have "
-                f"'{cols['monetary_value']}' <= 0; the Gamma-Gamma model needs positive spend "
-                "(drop fully refunded orders or fit on gross amounts)."
+                f"'{cols['monetary_value']}' <= 0; the Gamma-Gamma model needs positive spend. "
+                "If their repeat purchases were free ($0.00 lines, as in CDNOW) or fully refunded, "
+                f"fit the spend model without them, summary[summary['{cols['monetary_value']}'] > 0] "
+                "(and say how many), or fit on gross amounts."
             )
         return x, m, cols
 
