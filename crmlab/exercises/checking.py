@@ -242,7 +242,7 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     elif passed:
         message = f"✅ {question_id}: correct — well done!"
     else:
-        message = f"❌ {question_id}: not yet. {verdict.reason}."
+        message = f"❌ {question_id}: not yet. {verdict.reason}.{_tolerance(q, expected)}"
         if mistake:
             message += f"\n   This looks like a typical mistake: {mistake}."
         if q.hint:
@@ -251,6 +251,37 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     _log(question_id, passed, answer, ctx)
     _show(message, {"question_id": question_id, "passed": passed})
     return _result(passed)
+
+
+def _has_numbers(value: Any) -> bool:
+    import numbers
+
+    import pandas as pd
+
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Number):
+        return True
+    if isinstance(value, pd.DataFrame):
+        return any(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+                   for t in value.dtypes)
+    if isinstance(value, pd.Series):
+        return pd.api.types.is_numeric_dtype(value) and not pd.api.types.is_bool_dtype(value)
+    if isinstance(value, Mapping):
+        return any(_has_numbers(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_numbers(v) for v in value)
+    return False
+
+
+def _tolerance(q: Any, expected: Any) -> str:
+    """" Numbers are checked to a relative 1e-06." for a question compared the built-in way."""
+    opts = q.options
+    if q.compare is not None or opts.ids or not _has_numbers(expected):
+        return ""
+    if opts.rtol == 0:
+        return f" Numbers are checked to ±{opts.atol:g}."
+    return f" Numbers are checked to a relative {opts.rtol:g} (don't round)."
 
 
 def provided(question_id: str, *, data: Any = None) -> Any:

@@ -199,3 +199,27 @@ def test_check_prints_its_verdict_once_in_a_kernel(tmp_path):
         assert len(outputs) == 1, outputs  # the verdict, and no True/False echo under it
         assert outputs[0]["output_type"] == "display_data"
         assert outputs[0]["data"]["text/plain"].startswith(mark)
+
+
+def test_tasks_state_units_rounding_and_tolerance(ctx, capsys):
+    """Every intro says how answers are given; a task whose tolerance is not the default
+    states it; a failed numeric check repeats the tolerance."""
+    from crmlab.exercises.release import CHECK_CALL_RE
+
+    root = Path(__file__).resolve().parents[2] / "exercises"
+    for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert "**Answers:**" in nb.cells[0].source, path.name
+        last_md = ""
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                last_md = cell.source
+                continue
+            for qid in CHECK_CALL_RE.findall(cell.source):
+                q = ex.get_question(qid)
+                if q.compare is None and (q.options.rtol, q.options.atol) != (1e-6, 1e-9):
+                    assert "hecked to" in last_md or "checked exactly" in last_md, (path.name, qid)
+    assert not ex.check("rfm_gini", 2.0, data=ctx)
+    assert "Numbers are checked to a relative 1e-06 (don't round)." in capsys.readouterr().out
+    assert not ex.check("rfm_top20_share", 2.0, data=ctx)
+    assert "Numbers are checked to ±0.005." in capsys.readouterr().out
