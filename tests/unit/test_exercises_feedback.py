@@ -170,6 +170,8 @@ def test_hints_lead_instead_of_giving_the_solution():
         "pricing_gvr_price": ["1/alpha + J(3, t) - J(2, t)"],
         "pricing_ce_optimal_price": ["e / (1 + e)"],
         "after_return_cost_share": ["refunds + shipping"],
+        "after_nps_se": ["sqrt((p + d - (p - d)^2) / n)"],
+        "support_erlang_cch13": ["= 200 per hour"],
     }
     for qid, fragments in gone.items():
         hint = ex.get_question(qid).hint

@@ -81,9 +81,9 @@ def sla_frt(shop) -> pd.Series:
 
 
 @question("support_erlang_cch13", rtol=1e-6,
-          hint="Traffic A = calls per HOUR x AHT / 3600 (100 calls per half hour = 200 per hour). "
-               "P(wait) = X / (Y + X) with X = A^N/N! x N/(N-A) and Y = sum_{k<N} A^k/k!; "
-               "SL = 1 - P(wait) exp(-(N-A) t / AHT); ASA = P(wait) AHT / (N-A).")
+          hint="Traffic A is in Erlangs: calls per HOUR times the handle time in hours — check "
+               "which period the call count is given for. Then P(wait) from the Erlang C "
+               "formula of the task, and from it the service level and the ASA.")
 def erlang_cch13(shop) -> dict[str, float]:
     calls_per_hour = CCH["calls"] * 60 / CCH["period_minutes"]
     a = calls_per_hour * CCH["aht"] / 3600

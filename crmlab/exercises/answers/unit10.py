@@ -192,9 +192,9 @@ def nps(shop) -> float:
 
 
 @question("after_nps_se", rtol=1e-6,
-          hint="With shares p (promoters) and d (detractors) of n answers: "
-               "se = 100 * sqrt((p + d - (p - d)^2) / n), in points. The two shares come from "
-               "the same sample, so their covariance (-p d / n) matters.")
+          hint="The promoter and detractor shares come from the same answers, so they move "
+               "together: the variance of their difference needs their covariance, not only the "
+               "two binomial variances. Answer in points, like the NPS.")
 def nps_se(shop) -> float:
     return float(A.nps_score(_nps_scores(shop))["se"])
 
