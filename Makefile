@@ -1,7 +1,8 @@
 # crmlab — every target bootstraps .venv itself (needs only python3 and make).
 #
 #   make materials                regenerate the course into build/ (site, executed notebooks,
-#                                 manifest, student exercises)
+#                                 manifest, student exercises, lecture decks)
+#   make slides [NB=05]           reveal.js decks of the committed notebooks into build/slides/
 #   make test                     the default test tiers + nbval on the committed notebooks
 #                                 (JOBS pytest-xdist workers)
 #   make lab [LAB_ARGS=--no-browser]      JupyterLab on your own copy (workspace/), at 00_welcome
@@ -37,13 +38,13 @@ MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
 
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
-TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks)
+TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install workspace lab materials notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install workspace lab materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,17p" Makefile
+	@sed -n "1,18p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 # Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
@@ -71,7 +72,30 @@ lab: workspace
 
 materials: $(STAMP)
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
-	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT)
+	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT) --slides
+
+# Lecture decks from the committed notebooks (their outputs at the defaults; nothing is
+# executed): build/slides/NN_topic.html, MathJax and reveal.js in build/assets/. For decks of
+# another world: make materials PARAMS="-p SEED 7" (crmlab build --slides).
+slides: $(STAMP)
+	$(BIN)/crmlab slides build $(NB) --out $(OUT)
+
+# The browser tier (tests/browser) drives Debian's chromium; it and fonts-noto-cjk (the pages'
+# Chinese) are installed here when missing, as root with apt-get. Without them the tier skips
+# and says why; nothing else depends on them.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+
+browser-deps:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "browser tests: installing" $$missing; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$missing; } >/dev/null \
+				|| echo "browser tests: could not install" $$missing "(tests/browser will skip)"; \
+		else echo "browser tests: missing" $$missing "and not root (tests/browser will skip)"; fi; \
+	fi
 
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
@@ -94,10 +118,10 @@ XDIST := -n $(JOBS) -p no:cacheprovider
 
 test: test-tiers test-nbval
 
-test-tiers: $(STAMP)
+test-tiers: $(STAMP) browser-deps
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(XDIST) --dist loadgroup --no-loadscope-reorder $(TEST_DIRS),@echo "no test folders yet")
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) browser-deps
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(TEST_DIRS),@echo "no test folders yet")
 
 # nbval re-runs each committed notebook at its defaults and compares the outputs marked for it.

@@ -146,6 +146,8 @@ def xdist_scope(nodeid: str) -> str:
       ``exercise:NN`` (its solution is executed once per module and worker);
     * every test of ``tests/unit/test_scale_spark.py``: ``spark:scale``, so one worker starts one
       Spark session (a JVM) for all of them;
+    * every test of ``tests/browser/``: ``browser:site``, so one worker builds the test site and
+      starts Chromium once;
     * any other test is a unit of its own.
     """
     path, _, rest = nodeid.partition("::")
@@ -158,6 +160,8 @@ def xdist_scope(nodeid: str) -> str:
         return f"notebook:{param.group(1)}"
     if name == "test_scale_spark.py":
         return "spark:scale"
+    if Path(path).parent.name == "browser":
+        return "browser:site"
     if name == "test_exercise_notebooks.py" and param:
         return f"exercise:{param.group(1)}"
     world = re.search(r"\[([\w.-]+)-(\d\d)_[^\]]*\]$", rest)
