@@ -134,9 +134,10 @@ body.crmlab-index { font: 16px/1.5 system-ui, "Noto Sans CJK TC", "Noto Sans TC"
 .reveal .slides > section, .reveal .slides > section > section { height: 100%;
   overflow-y: auto; }
 .reveal .jp-OutputArea-output img { max-height: 62vh; width: auto; }
-.reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
-.reveal h1 { font-size: 1.9em; }
-.reveal h2 { font-size: 1.45em; }
+/* the theme's style sheet comes later in a deck: these selectors are more specific */
+.reveal .slides h1, .reveal .slides h2, .reveal .slides h3 { text-transform: none; }
+.reveal .slides h1 { font-size: 1.9em; }
+.reveal .slides h2 { font-size: 1.45em; }
 """
 
 
