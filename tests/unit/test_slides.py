@@ -302,3 +302,20 @@ def test_external_references_finds_what_a_browser_would_load():
             '<script src="../assets/ok.js"></script><style>@import url("https://f/c.css");</style>')
     assert site.external_references(page) == ["https://cdn.example/x.js", "//cdn.example/y.css",
                                               "http://example/z.png", "https://f/c.css"]
+
+
+def test_deck_is_the_same_before_and_after_annotating(tmp_path):
+    """The deck builder applies the annotator's rules to cells without metadata, so annotating
+    a notebook (what the lead runs on the committed notebooks) does not change its deck."""
+    site.install_assets(tmp_path)
+    plain = tmp_path / "plain" / "00_welcome.ipynb"
+    plain.parent.mkdir()
+    shutil.copyfile(ROOT / "notebooks" / "00_welcome.ipynb", plain)
+    annotated = tmp_path / "annotated" / "00_welcome.ipynb"
+    annotated.parent.mkdir()
+    shutil.copyfile(plain, annotated)
+    slides.annotate([annotated])
+    before = slides.write_deck(plain, tmp_path / "slides" / "plain.html").read_text("utf-8")
+    after = slides.write_deck(annotated, tmp_path / "slides" / "annotated.html").read_text("utf-8")
+    assert before == after
+    assert len(_sections(before)) >= 2
