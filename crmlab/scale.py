@@ -780,8 +780,15 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
                  date_col: str = "order_ts", amount_col: str | None = "amount",
                  freq: str = "W", calibration_end: Any = None, observation_end: Any = None,
                  freq_multiplier: float = 1, *, engine: str | None = None,
-                 con: Any = None) -> pd.DataFrame:
+                 con: Any = None, triples: bool = False) -> pd.DataFrame:
     """:func:`crmlab.clv.summarize` on an engine (same arguments, same output).
+
+    ``triples=True`` returns :func:`btyd_triples` of that summary instead, grouped in the
+    engine (one more ``GROUP BY`` over the per-customer rows, which never reach pandas): the
+    distinct (frequency, recency, T) rows (``_cal`` names with a holdout) with ``weight``, the
+    number of customers, and with a holdout ``frequency_holdout``, their holdout purchases
+    summed. This is the table to fit BG/NBD or Pareto/NBD on for tens of millions of
+    customers: ``BetaGeoModel().fit(t, weights="weight")``.
 
     Two queries: a profile (row and null counts, the first and last timestamp, which fixes
     ``observation_end`` when it is not given) and one aggregation: purchases merged per
@@ -797,8 +804,10 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
     _check_source(transactions, "transactions")
     engine = _resolve_engine([transactions], engine, func)
     if engine == "pandas":
-        return clv.summarize(_to_pandas(transactions, "transactions"), customer_col, date_col,
-                             amount_col, freq, calibration_end, observation_end, freq_multiplier)
+        summary = clv.summarize(_to_pandas(transactions, "transactions"), customer_col,
+                                date_col, amount_col, freq, calibration_end, observation_end,
+                                freq_multiplier)
+        return btyd_triples(summary) if triples else summary
     if freq not in _BTYD_FREQS:
         raise ValueError(f"{func}: freq={freq!r} is not available in the engines; use one of "
                          f"{list(_BTYD_FREQS)} (or engine='pandas' for other pandas periods).")
@@ -836,8 +845,14 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
                 f"{func}: transactions: every order in '{date_col}' is after "
                 f"{'calibration_end' if cal is not None else 'observation_end'} ({cut}); there "
                 "is nothing to summarize — move the date later.")
-        g = run.run(_btyd_sql(run.dialect, names["tx"], customer_col, date_col, amount_col,
-                              freq, cut_period, end, last_ts, cal is not None))
+        sql = _btyd_sql(run.dialect, names["tx"], customer_col, date_col,
+                        None if triples else amount_col, freq, cut_period, end, last_ts,
+                        cal is not None)
+        if triples:
+            return _triples_frame(run.run(_triples_sql(sql, cut_period,
+                                                       float(freq_multiplier),
+                                                       cal is not None)), cal is not None)
+        g = run.run(sql)
     return _btyd_from_groups(g, customer_col, amount_col, cal, cut_period, end_period,
                              float(freq_multiplier))
 
@@ -899,11 +914,39 @@ def _btyd_from_groups(g: pd.DataFrame, customer_col: str, amount_col: str | None
     return out
 
 
+def _triples_sql(per_customer: str, cut_period: int, mult: float, holdout: bool) -> str:
+    """Group the per-customer summary query into distinct triples (in the engine)."""
+    inner = per_customer.replace("ORDER BY customer", "")
+    hold = ", sum(h_per) AS frequency_holdout" if holdout else ""
+    return f"""
+        SELECT frequency, recency, T, count(*) AS weight{hold}
+        FROM (SELECT n_per - 1 AS frequency,
+                     CAST(last_per - first_per AS DOUBLE) / {mult!r} AS recency,
+                     CAST({cut_period} - first_per AS DOUBLE) / {mult!r} AS T{
+                     ', h_per' if holdout else ''}
+              FROM ({inner}) AS s) AS c
+        GROUP BY frequency, recency, T
+        ORDER BY frequency, recency, T"""
+
+
+def _triples_frame(g: pd.DataFrame, holdout: bool) -> pd.DataFrame:
+    out = pd.DataFrame({"frequency": g["frequency"].to_numpy(dtype=np.int64),
+                        "recency": g["recency"].to_numpy(dtype=float),
+                        "T": g["T"].to_numpy(dtype=float),
+                        "weight": g["weight"].to_numpy(dtype=np.int64)})
+    if holdout:
+        out = out.rename(columns={"frequency": "frequency_cal", "recency": "recency_cal",
+                                  "T": "T_cal"})
+        out["frequency_holdout"] = g["frequency_holdout"].to_numpy(dtype=np.int64)
+    return out
+
+
 def btyd_triples(summary: pd.DataFrame) -> pd.DataFrame:
     """Distinct (frequency, recency, T) rows of a BTYD summary with their ``weight``.
 
     Customers with the same triple share one likelihood term, so a 30-million-customer
-    summary becomes a few hundred thousand weighted rows:
+    summary becomes a few hundred thousand weighted rows (with a holdout, the customers'
+    ``frequency_holdout`` is summed per row):
     ``BetaGeoModel().fit(btyd_triples(s), weights="weight")`` gives the same parameters as
     the fit on ``s`` (the models compress internally too; this also makes the table small
     enough to keep or send). Works on plain and on calibration (``_cal``) columns.
@@ -918,8 +961,11 @@ def btyd_triples(summary: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"btyd_triples: summary: column(s) {cols} not found (it has "
                              f"{list(summary.columns)}); build it with btyd_summary().")
         cols = cal
-    out = (summary.groupby(cols, sort=True).size().rename("weight").reset_index())
+    grouped = summary.groupby(cols, sort=True)
+    out = grouped.size().rename("weight").reset_index()
     out["weight"] = out["weight"].astype(np.int64)
+    if cols[0].endswith("_cal") and "frequency_holdout" in summary.columns:
+        out["frequency_holdout"] = grouped["frequency_holdout"].sum().to_numpy(dtype=np.int64)
     return out
 
 

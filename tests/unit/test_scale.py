@@ -324,3 +324,17 @@ def test_parquet_footer_checks_equal_scanning_checks(tiny, tmp_path):
     bad.to_parquet(path)
     with pytest.raises(ValueError, match="amount"):
         scale.rfm_table(path)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("kw", [{}, {"calibration_end": "2024-09-30", "freq": "D",
+                                     "freq_multiplier": 7}])
+def test_btyd_triples_in_the_engine_equal_triples_of_the_summary(tiny, engine, kw):
+    orders = tiny.tables["orders"]
+    ours = scale.btyd_summary(orders, engine=engine, triples=True, **kw)
+    helper = scale.btyd_triples(clv.summarize(orders, **kw))
+    same(ours, helper)
+    assert ours["weight"].sum() == len(clv.summarize(orders, **kw))
+    if kw:
+        assert ours["frequency_holdout"].sum() == clv.summarize(orders, **kw)[
+            "frequency_holdout"].sum()

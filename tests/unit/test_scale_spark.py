@@ -53,6 +53,8 @@ def test_rfm_and_btyd_equal_helpers(spark, shop):
     cal = orders["order_ts"].max() - pd.Timedelta(days=120)
     kw = {"calibration_end": cal, "freq": "D", "freq_multiplier": 7}
     same(scale.btyd_summary(orders, engine="spark", con=spark, **kw), clv.summarize(orders, **kw))
+    same(scale.btyd_summary(orders, engine="spark", con=spark, triples=True, **kw),
+         scale.btyd_triples(clv.summarize(orders, **kw)))
 
 
 def test_cohort_funnel_basket_kpi_equal_helpers(spark, shop):
