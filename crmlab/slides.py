@@ -14,7 +14,8 @@ re-execution. To let the rules decide a cell again, delete its ``slideshow`` ent
 ======================  =============  ==========================================================
 cell                    slide type     why
 ======================  =============  ==========================================================
-``#`` / ``##`` heading  ``slide``      the title and each numbered section open a slide
+``#`` / ``##`` heading  ``slide``      the title and each numbered section open a slide (a
+                                       heading anywhere in the cell, outside code fences)
 ``###`` heading         ``subslide``   a subsection: a slide below the section's
 "Try it" prompt         ``subslide``   the class activity gets its own slide
 display math            ``subslide``   a formula (``$$``, ``\\[``, ``\\begin``) gets room to be read
@@ -80,6 +81,28 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
+def heading_levels(markdown: str) -> list[int]:
+    """Levels of the ATX headings (``#`` .. ``######``) of a markdown cell, outside code fences.
+
+    A course cell often ends one section and opens the next ("**Summary.** ...", then
+    ``## 2. ...``), so every line counts, not only the first.
+    """
+    levels, fence = [], None
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        marker = re.match(r"(`{3,}|~{3,})", stripped)
+        if marker:
+            if fence is None:
+                fence = marker.group(1)[0]
+            elif stripped[0] == fence:
+                fence = None
+            continue
+        heading = re.match(r"(#{1,6})\s+\S", stripped) if fence is None else None
+        if heading:
+            levels.append(len(heading.group(1)))
+    return levels
+
+
 def _code_lines(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
@@ -111,9 +134,10 @@ def classify(cell: Mapping[str, Any]) -> tuple[str, str]:
     text = _source(cell)
     if kind == "markdown":
         first = _first_line(text)
-        if re.match(r"#{1,2}\s", first):
+        levels = heading_levels(text)
+        if any(level <= 2 for level in levels):
             return "slide", "heading"
-        if re.match(r"#{3,6}\s", first):
+        if levels:
             return "subslide", "subheading"
         if _TRY_IT.match(first):
             return "subslide", "try-it"

@@ -319,3 +319,14 @@ def test_deck_is_the_same_before_and_after_annotating(tmp_path):
     after = slides.write_deck(annotated, tmp_path / "slides" / "annotated.html").read_text("utf-8")
     assert before == after
     assert len(_sections(before)) >= 2
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("**Summary.** The last section in one line.\n\n## 2. The next section", "slide"),
+    ("Text before\n\n### 2.1 A subsection", "subslide"),
+    ("An example:\n\n```python\n# a comment, not a heading\nx = 1\n```", "notes"),
+    ("~~~\n## not a heading either\n~~~\nplain", "notes"),
+    ("#hashtag is no heading", "notes"),
+])
+def test_headings_count_anywhere_in_a_cell_but_not_in_code_fences(source, expected):
+    assert slides.classify(nbformat.v4.new_markdown_cell(source))[0] == expected
