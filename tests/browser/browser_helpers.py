@@ -74,9 +74,14 @@ def is_local(url: str) -> bool:
     return parsed.scheme in LOCAL_SCHEMES or host in LOCAL_HOSTS
 
 
-def screenshot(tab: Tab, name: str, full_page: bool = False) -> Path:
-    """Keep a screenshot as ``build/screenshots/<name>.png``."""
+def screenshot_path(name: str) -> Path:
+    """``build/screenshots/<name>.png`` (the folder is created)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    return SCREENSHOTS / f"{name}.png"
+
+
+def screenshot(tab: Tab, name: str, full_page: bool = False) -> Path:
+    """Keep a screenshot of the tab as ``build/screenshots/<name>.png``."""
+    path = screenshot_path(name)
     tab.page.screenshot(path=str(path), full_page=full_page)
     return path

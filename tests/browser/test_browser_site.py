@@ -3,7 +3,8 @@
 Every page: no console error, no request off the machine, no failed load, every link
 resolves, every figure image present and loaded, formulas typeset by MathJax. The index:
 no horizontal scrolling at 1280 px nor on a phone (390 px). A deck: reveal.js starts, its
-figures and formulas render, speaker notes exist. Fixtures in conftest.py.
+figures and formulas render, speaker notes exist and the speaker view (key S) shows them.
+Fixtures in conftest.py, helpers in browser_helpers.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from browser_helpers import EXERCISE, NOTEBOOKS, Tab, screenshot
+from browser_helpers import EXERCISE, NOTEBOOKS, Tab, screenshot, screenshot_path
 
 #: JavaScript: every <a href> of the page as the browser resolved it.
 LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
@@ -194,6 +195,19 @@ def test_decks_render_offline_with_figures_formulas_and_notes(built_site, open_p
                 .querySelector('mjx-container[display="true"] svg').getBoundingClientRect().width""")
             assert box > 20, "the formula on its slide has no width"
             screenshot(tab, "slide-formula")
+            # the speaker view (key S) opens from disk and shows the notes of the slide
+            notes = tab.page.evaluate("""() => {
+                const aside = document.querySelector('aside.notes');
+                const w = Reveal.getIndices(aside.closest('section'));
+                Reveal.slide(w.h, w.v || 0);
+                return aside.innerText.trim().split('\\n')[0].slice(0, 40); }""")
+            assert len(notes) > 10, f"05: speaker notes {notes!r}"
+            with tab.page.context.expect_page() as popup:
+                tab.page.keyboard.press("s")
+            speaker = popup.value
+            speaker.wait_for_function("text => document.body.innerText.includes(text)", arg=notes,
+                                      timeout=10_000)
+            speaker.screenshot(path=str(screenshot_path("speaker-view")))
 
 
 def test_blocked_requests_are_caught(open_page, tmp_path):
