@@ -277,6 +277,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crmlab`` console command; returns the exit code."""
     from crmlab.build import NotebookExecutionError
+    from crmlab.site import AssetsMissing
 
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -285,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = args.func(args)
-    except (NotebookExecutionError, ValueError) as exc:
+    except (NotebookExecutionError, ValueError, AssetsMissing) as exc:
         print(f"crmlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     return 0 if code is None else int(code)

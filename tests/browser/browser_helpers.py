@@ -41,6 +41,11 @@ class Tab:
     outside: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def outside_folder(self, root: Path) -> list[Path]:
+        """Files the tab loaded from outside ``root`` (pages must load only from build/)."""
+        return [f for f in self.files if not f.resolve().is_relative_to(root.resolve())]
 
     def problems(self) -> dict[str, list[str]]:
         """Everything that went wrong so far, empty lists when nothing did."""

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pytest
 from browser_helpers import CHROMIUM_ARGS, EXERCISE, NOTEBOOKS, ROOT, Tab, chromium_path, is_local
@@ -73,6 +74,8 @@ def open_page(browser: Any) -> Iterator[Callable[..., Tab]]:
 
         def route(request_route: Any) -> None:
             url = request_route.request.url
+            if url.startswith("file:"):
+                tab.files.append(Path(unquote(urlparse(url).path)))
             if is_local(url):
                 request_route.continue_()
             else:

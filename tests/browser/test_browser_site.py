@@ -79,7 +79,12 @@ def check_links(tab: Tab, base: Path) -> int:
     return checked
 
 
-def check_loaded_cleanly(tab: Tab, expected_images: int) -> None:
+def check_loaded_cleanly(tab: Tab, expected_images: int, build: Path | None = None) -> None:
+    """No error, no request off the machine, images loaded; with ``build``, every file the
+    page loaded is inside that folder (the site needs nothing else on the disk either)."""
+    if build is not None:
+        assert tab.files, "no file requests were seen"
+        assert tab.outside_folder(build) == [], f"files loaded from outside {build}"
     present, loaded = tab.page.evaluate(IMAGES_JS)
     assert present >= expected_images, f"{present} images on the page, the notebook has {expected_images}"
     assert loaded == present, f"{present - loaded} images did not load"
@@ -109,7 +114,7 @@ def test_index_reads_at_1280px_and_on_a_phone(built_site, open_page):
     assert wide.page.evaluate("() => getComputedStyle(document.querySelector('tbody tr')).display") \
         == "table-row"
     assert check_links(wide, index) >= 3 * len(NOTEBOOKS)  # page, slides and more per row
-    check_loaded_cleanly(wide, 0)
+    check_loaded_cleanly(wide, 0, built_site["out"])
     screenshot(wide, "index")
 
     phone = open_page(index, width=390, height=844)
@@ -125,7 +130,7 @@ def test_every_page_renders_offline(built_site, open_page):
     for path, nb in pages_to_check(built_site):
         tab = open_page(path)
         check_links(tab, path)
-        check_loaded_cleanly(tab, _figures(nb))
+        check_loaded_cleanly(tab, _figures(nb), built_site["out"])
         found, rendered, displayed, errors = tab.page.evaluate(MATH_JS)
         if _has_math(nb) or _display_formulas(nb):
             assert found > 0 and rendered == found, f"{path.name}: {rendered} of {found} formulas typeset"
@@ -181,7 +186,7 @@ def test_decks_render_offline_with_figures_formulas_and_notes(built_site, open_p
                                                       && img.getBoundingClientRect().width > 0);
         })""", figures)
         assert hidden == [], f"{stem}: figures not shown on slides {hidden}"
-        check_loaded_cleanly(tab, _figures(nb))
+        check_loaded_cleanly(tab, _figures(nb), built_site["out"])
         if stem == "05_clv_and_churn":
             # the slide the class sees with a figure, and one with a display formula
             tab.page.evaluate("w => Reveal.slide(w.h, w.v || 0)", figures[0])

@@ -330,3 +330,14 @@ def test_deck_is_the_same_before_and_after_annotating(tmp_path):
 ])
 def test_headings_count_anywhere_in_a_cell_but_not_in_code_fences(source, expected):
     assert slides.classify(nbformat.v4.new_markdown_cell(source))[0] == expected
+
+
+def test_slides_build_command_names_a_missing_asset_package(tmp_path, monkeypatch, capsys):
+    _executed(tmp_path / "notebooks" / "00_intro.ipynb", "Intro")
+    monkeypatch.setattr(site, "vendored_root", lambda asset: (_ for _ in ()).throw(
+        site.AssetsMissing(f"needs {asset.distribution}: run `make install`")))
+    code = main(["slides", "build", "--notebooks", str(tmp_path / "notebooks"),
+                 "--out", str(tmp_path / "build")])
+    assert code == 1
+    assert "crmlab slides: error: needs django-static-mathjax: run `make install`" in \
+        capsys.readouterr().err
