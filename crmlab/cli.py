@@ -115,7 +115,8 @@ def _cmd_slides_build(args: argparse.Namespace) -> int:
     written = publish_committed(args.notebooks, args.out, only=args.names or None,
                                 pages=False, slides=True)
     seconds = time.perf_counter() - start
-    print(f"wrote {len(written['slides'])} decks in {seconds:.1f} s -> {Path(args.out) / 'slides'}/ "
+    n = len(written["slides"])
+    print(f"wrote {n} deck{'' if n == 1 else 's'} in {seconds:.1f} s -> {Path(args.out) / 'slides'}/ "
           f"(assets in {Path(args.out) / 'assets'}/)")
     return 0
 

@@ -291,7 +291,7 @@ def test_slides_build_command_writes_decks_and_refreshes_the_index(tmp_path, cap
     site.publish_committed(nbdir, out, slides=False)
     assert "../slides/00_intro.html" not in (out / "site" / "index.html").read_text()
     assert main(["slides", "build", "--notebooks", str(nbdir), "--out", str(out)]) == 0
-    assert "wrote 1 decks" in capsys.readouterr().out
+    assert "wrote 1 deck in" in capsys.readouterr().out
     assert (out / "slides" / "00_intro.html").is_file()
     assert "../slides/00_intro.html" in (out / "site" / "index.html").read_text()
 
