@@ -202,6 +202,11 @@ def _profile_rows(source: Any, cid: int) -> tuple[pd.DataFrame, dict[str, pd.Dat
     return ident.reset_index(drop=True), rows, campaigns, products, as_of
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 ticket``, ``3 tickets``: a count with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _fmt_money(x: float) -> str:
     return f"NT${x:,.0f}"
 
@@ -281,8 +286,8 @@ def customer_profile(source: Any, customer_id: int, as_of: Any = None) -> Custom
     last = f"last {last_order:%Y-%m-%d}, {facts['days_since_last_order']:.0f} days ago" if len(orders) else "no orders"
     summary = (
         f"Customer {cid} · {identity['gender']} {identity['age_band']}, {identity['city']} ({identity['region']}) · "
-        f"member since {identity['signup_ts']:%Y-%m-%d} · {len(orders)} orders, {_fmt_money(spend)} ({last}) · "
-        f"{tier} tier, {balance:,} points · {len(tickets)} tickets ({facts['open_tickets']} open) · "
+        f"member since {identity['signup_ts']:%Y-%m-%d} · {_count(len(orders), 'order')}, {_fmt_money(spend)} ({last}) · "
+        f"{tier} tier, {balance:,} points · {_count(len(tickets), 'ticket')} ({facts['open_tickets']} open) · "
         f"{'opted in to' if facts['marketing_opt_in'] else 'opted out of'} marketing"
     )
     tables = {"orders": orders, "order_items": items, "sessions": sessions, "campaigns": contacts,

@@ -664,9 +664,8 @@ def customer_value(
       sum(tenure)`` with ``t0 = 182`` days of prior weight, so a customer seen for one day
       is not extrapolated to an order a day. ``P(active) = exp(-recency x rate)`` is the
       chance of a silence this long if they were still buying at that rate: a customer
-      quiet for many of their usual gaps has probably left. (On the shop its rank
-      correlation with the planted next-half-year value comes close to BG/NBD +
-      Gamma-Gamma's — notebook 02 compares them.)
+      quiet for many of their usual gaps has probably left. (Notebook 02 compares its rank
+      correlation with the planted future value against BG/NBD + Gamma-Gamma's.)
     * ``loyalty`` — number of distinct calendar months with an order (a long, steady
       relationship beats one burst).
     * ``growth`` — momentum: money paid in the recent half of the window minus the earlier
