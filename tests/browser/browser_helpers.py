@@ -60,7 +60,7 @@ class Tab:
         try:
             self.page.wait_for_function(
                 "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                timeout=15_000)
+                timeout=30_000)
         except Exception as exc:  # playwright's TimeoutError: say what the page did instead
             raise AssertionError(f"MathJax did not start: {self.problems()}") from exc
         self.page.evaluate("() => MathJax.startup.promise.then(() => true)")

@@ -167,7 +167,7 @@ def test_decks_render_offline_with_figures_formulas_and_notes(built_site, open_p
         path = built_site["slides"] / f"{stem}.html"
         nb = _notebook(built_site["notebooks"] / f"{stem}.ipynb")
         tab = open_page(path)
-        tab.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=15_000)
+        tab.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
         tab.page.evaluate("() => Reveal.configure({transition: 'none'})")  # no waiting on slides
         total = tab.page.evaluate("() => Reveal.getTotalSlides()")
         sections = tab.page.evaluate("() => document.querySelectorAll('.slides > section').length")
@@ -211,7 +211,7 @@ def test_decks_render_offline_with_figures_formulas_and_notes(built_site, open_p
                 tab.page.keyboard.press("s")
             speaker = popup.value
             speaker.wait_for_function("text => document.body.innerText.includes(text)", arg=notes,
-                                      timeout=10_000)
+                                      timeout=30_000)
             speaker.screenshot(path=str(screenshot_path("speaker-view")))
 
 
