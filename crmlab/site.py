@@ -114,7 +114,7 @@ body.crmlab-index { font: 16px/1.5 system-ui, "Noto Sans CJK TC", "Noto Sans TC"
 .crmlab-index .table-wrap { overflow-x: auto; }
 .crmlab-index table { border-collapse: collapse; width: 100%; }
 .crmlab-index th, .crmlab-index td { border-bottom: 1px solid #d0d7de; padding: .45rem .6rem;
-  text-align: left; vertical-align: top; overflow-wrap: break-word; }
+  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 .crmlab-index td.slides, .crmlab-index th { white-space: nowrap; }
 .crmlab-index th { background: #f4f6f8; }
 .crmlab-index td.num { text-align: right; white-space: nowrap; }
@@ -287,6 +287,11 @@ def course_pages(site: Path, notebooks: Iterable[Path]) -> list[Page]:
     return pages
 
 
+def _breakable(name: str) -> str:
+    """``name`` escaped, with a line-break opportunity after each ``_`` (long file names)."""
+    return html.escape(name).replace("_", "_<wbr>")
+
+
 def _link(href: str, text: str, cls: str = "", rel: str = "") -> str:
     attrs = f' class="{cls}"' if cls else ""
     attrs += f' rel="{rel}"' if rel else ""
@@ -377,15 +382,15 @@ def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
         stem = src.stem
         unit, modules = COURSE_MAP.get(stem, ("-", "-"))
         title = html.escape(_title(_read(src), stem))
-        page = f'<a href="{stem}.html">{html.escape(stem)}</a>' if (site / f"{stem}.html").is_file() \
-            else html.escape(stem)
+        page = f'<a href="{stem}.html">{_breakable(stem)}</a>' if (site / f"{stem}.html").is_file() \
+            else _breakable(stem)
         deck = (f'<a href="../slides/{stem}.html">slides</a>'
                 if (out_dir / "slides" / f"{stem}.html").is_file() else "-")
         ex_cells = []
         for name in sorted(exercise_pages):
             if _number(name) == _number(stem):
                 ex_stem = name[: -len(".html")]
-                link = f'<a href="{html.escape(name)}">{html.escape(ex_stem)}</a>'
+                link = f'<a href="{html.escape(name)}">{_breakable(ex_stem)}</a>'
                 if ex_stem in released:
                     rel = os.path.relpath(released[ex_stem], site)
                     link += f' (<a href="{html.escape(rel)}" download>.ipynb</a>)'

@@ -109,6 +109,8 @@ def test_index_reads_at_1280px_and_on_a_phone(built_site, open_page):
     wide = open_page(index, width=1280, height=800)
     overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     assert wide.page.evaluate(overflow) <= 0, "the index scrolls sideways at 1280 px"
+    inner = "() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth; }"
+    assert wide.page.evaluate(inner) <= 0, "the course map's table is cut off at 1280 px"
     rows = wide.page.evaluate("() => document.querySelectorAll('tbody tr').length")
     assert rows == len(NOTEBOOKS)
     assert wide.page.evaluate("() => getComputedStyle(document.querySelector('tbody tr')).display") \
@@ -119,6 +121,7 @@ def test_index_reads_at_1280px_and_on_a_phone(built_site, open_page):
 
     phone = open_page(index, width=390, height=844)
     assert phone.page.evaluate(overflow) <= 0, "the index scrolls sideways on a phone"
+    assert phone.page.evaluate(inner) <= 0, "the course map's cards are cut off on a phone"
     assert phone.page.evaluate("() => getComputedStyle(document.querySelector('tbody tr')).display") \
         == "block", "rows are not cards on a phone"
     check_loaded_cleanly(phone, 0)

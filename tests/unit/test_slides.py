@@ -274,7 +274,7 @@ def test_published_site_links_pages_in_course_order_and_works_offline(tmp_path):
     index = pages["index.html"]
     assert 'name="viewport"' in index and 'href="../assets/crmlab.css"' in index
     assert '<a href="../slides/01_rfm.html">slides</a>' in index
-    assert '<a href="01_rfm_exercises.html">01_rfm_exercises</a>' in index
+    assert '<a href="01_rfm_exercises.html">01_<wbr>rfm_<wbr>exercises</a>' in index
     assert 'href="../exercises/01_rfm_exercises.ipynb" download' in index
     assert index.count("<tr>") == 1 + 3  # header + every notebook of the course, built or not
     assert "@media (max-width: 760px)" in (out / "assets" / "crmlab.css").read_text()
