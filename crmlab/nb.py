@@ -33,7 +33,9 @@ definitions, questions); readings come from code::
     ))
 
 :func:`say` displays Markdown (it reads as prose in JupyterLab, in the HTML site and in nbval);
-:func:`claim` checks a qualitative statement and returns the reading that holds. Both readings
+:func:`claim` checks a qualitative statement and returns the reading that holds
+(:func:`choose` does the same for more than two readings, :func:`num` formats a number without
+a ``-0.00``; :func:`compare` gives the comparison word with a tolerance). Both readings
 are written out in the source, so a reader of the notebook sees what the other world would
 say, and the world sweep (``make worlds``) counts how often each alternative is taken
 (:func:`read_claims`). Cells tagged ``reading`` have their code hidden in the HTML site.
@@ -231,6 +233,46 @@ def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | N
 _DOLLAR = re.compile(r"(?<!\\)\$")
 
 
+def choose(cases: list[tuple[bool | np.bool_, str]], otherwise: str, *, name: str) -> str:
+    """The first reading whose condition holds, else ``otherwise``: a claim with several readings.
+
+    For a result read on a scale with more than two bands (a silhouette below 0.25, 0.25-0.5,
+    above 0.5; a direction that can be up, down or neither)::
+
+        choose([(s > 0.5, "strong structure"), (s > 0.25, "weak structure")],
+               "no substantial structure", name="silhouette_band")
+
+    The world sweep counts every reading after the first as an alternative (``holds`` is true
+    only for the first case), and records which one was taken (``choice``: 0, 1, ... and
+    ``len(cases)`` for ``otherwise``).
+    """
+    if not cases or not all(isinstance(c, tuple) and len(c) == 2 for c in cases):
+        raise ValueError("choose: pass a list of (condition, reading) pairs, e.g. [(p < 0.05, 'differs')]")
+    chosen = len(cases)
+    for i, (holds, _) in enumerate(cases):
+        if isinstance(holds, np.ndarray | pd.Series) or not isinstance(holds, bool | np.bool_):
+            raise ValueError(f"choose: condition {i} must be a single True/False, got {type(holds).__name__}")
+        if holds and chosen == len(cases):
+            chosen = i
+    text = claim(chosen == 0, cases[0][1], cases[chosen][1] if chosen < len(cases) else otherwise, name=name)
+    _pending_claims[-1]["choice"] = chosen
+    return text
+
+
+def num(value: float, digits: int = 2, *, signed: bool = False) -> str:
+    """``value`` with ``digits`` decimals and thousands separators, never ``-0.00``.
+
+    ``signed=True`` always shows the sign (``+0.35``, ``-1.20``) for differences.
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"num: {value} is not a finite number; say what is undefined instead")
+    text = f"{value:{'+' if signed else ''},.{digits}f}"
+    if float(text.replace(",", "")) == 0:  # -0.00 and +0.00 read as 0.00
+        text = f"{0.0:,.{digits}f}"
+    return text
+
+
 def say(*parts: str, sep: str = " ", math: bool = False) -> None:
     """Display Markdown prose made from computed parts (a reading of the results above).
 
@@ -282,7 +324,10 @@ def read_claims(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:
             continue
         for out in cell.get("outputs", []):
             for item in out.get("metadata", {}).get(CLAIMS_METADATA, []) or []:
-                found.append({"name": item.get("name", ""), "holds": bool(item.get("holds")), "cell": index})
+                entry = {"name": item.get("name", ""), "holds": bool(item.get("holds")), "cell": index}
+                if "choice" in item:
+                    entry["choice"] = int(item["choice"])
+                found.append(entry)
     return found
 
 

@@ -115,3 +115,32 @@ def test_world_outcomes_round_trip_and_merge(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ValueError, match="not a saved sweep"):
         load_outcomes(tmp_path / "bad.json")
+
+
+def test_choose_takes_the_first_band_that_holds(shown):
+    from crmlab.nb import choose
+
+    bands = lambda s: [(s > 0.5, "strong"), (s > 0.25, "weak")]  # noqa: E731
+    assert choose(bands(0.7), "none", name="band") == "strong"
+    assert choose(bands(0.3), "none", name="band") == "weak"
+    assert choose(bands(0.1), "none", name="band") == "none"
+    say("x")
+    assert shown[0][1]["metadata"][CLAIMS_METADATA] == [
+        {"name": "band", "holds": True, "choice": 0},
+        {"name": "band", "holds": False, "choice": 1},
+        {"name": "band", "holds": False, "choice": 2},
+    ]
+    with pytest.raises(ValueError, match="pairs"):
+        choose([], "none", name="band")
+    with pytest.raises(ValueError, match="single True/False"):
+        choose([(np.array([True]), "a")], "none", name="band")
+
+
+def test_num_never_prints_minus_zero():
+    from crmlab.nb import num
+
+    assert num(-0.001) == "0.00" and num(-0.004, signed=True) == "0.00"
+    assert num(1234.567, 1) == "1,234.6" and num(0.35, signed=True) == "+0.35"
+    assert num(-1.2, signed=True) == "-1.20"
+    with pytest.raises(ValueError, match="finite"):
+        num(float("inf"))
