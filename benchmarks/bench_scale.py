@@ -101,14 +101,19 @@ def first_blocks(world: Path, rows: int, folder: Path) -> tuple[str, int]:
 # (module-level functions: harness.peak_rss runs them in a fresh process)
 
 
+def _duck(memory_limit: str | None) -> object:
+    """A DuckDB connection that spills (when it must) under the benchmark's data folder."""
+    spill = data_dir() / "duckdb_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    return scale.duckdb_connection(memory_limit=memory_limit, temp_directory=str(spill))
+
+
 def duck_rfm(glob: str, memory_limit: str | None = None) -> pd.DataFrame:
-    con = scale.duckdb_connection(memory_limit=memory_limit)
-    return scale.rfm_table(glob, SNAPSHOT, con=con)
+    return scale.rfm_table(glob, SNAPSHOT, con=_duck(memory_limit))
 
 
 def duck_btyd(glob: str, memory_limit: str | None = None) -> pd.DataFrame:
-    con = scale.duckdb_connection(memory_limit=memory_limit)
-    return scale.btyd_summary(glob, con=con)
+    return scale.btyd_summary(glob, con=_duck(memory_limit))
 
 
 def _read(glob: str) -> pd.DataFrame:
@@ -189,7 +194,7 @@ def _last_order(rfm_out: pd.DataFrame) -> pd.Timestamp:
 
 def duckdb_section(glob: str, n_rows: int, repeat: int, sample_share: float,
                    memory: bool) -> tuple[str, pd.DataFrame]:
-    con = scale.duckdb_connection(memory_limit=None)
+    con = _duck(None)
     threads = con.sql("SELECT current_setting('threads')").fetchall()[0][0]
     rows, lines = [], []
     results = {}
@@ -238,7 +243,7 @@ def spark_section(glob: str, n_rows: int, repeat: int) -> str:
     t0 = time.perf_counter()
     spark = scale.spark_session("local[2]")
     start = time.perf_counter() - t0
-    con = scale.duckdb_connection(memory_limit=None)
+    con = _duck(None)
     rows, lines = [], []
     for name, fn in (("RFM table", scale.rfm_table), ("BTYD summary (weeks)", scale.btyd_summary)):
         cmp = harness.compare(lambda f=fn: f(glob, engine="spark", con=spark),
@@ -259,7 +264,7 @@ def spark_section(glob: str, n_rows: int, repeat: int) -> str:
 
 def bgnbd_section(summary: pd.DataFrame, repeat: int, planted: dict, glob: str) -> str:
     summary = summary.drop(columns=["customer_id"])
-    con = scale.duckdb_connection(memory_limit=None)
+    con = _duck(None)
     t_eng, eng = harness.timeit_result(lambda: scale.btyd_summary(glob, con=con, triples=True),
                                        repeat=1, warmup=0)
     t_fe, fitted_eng = harness.timeit_result(
