@@ -24,7 +24,10 @@ SL_TARGET, ANSWER_SECONDS, SHRINKAGE = 0.8, 20.0, 0.3
 
 
 def _metrics(shop) -> pd.DataFrame:
-    return S.ticket_metrics(shop.tickets, end=shop.end_ts)
+    # tickets opened after the data end have not happened yet at end (ticket_metrics refuses
+    # them, naming the fix); some seeds plant one, so a student filters them out first
+    t = shop.tickets
+    return S.ticket_metrics(t.loc[t["created_ts"] <= shop.end_ts], end=shop.end_ts)
 
 
 @question("support_channel_share", compare=compare_nonzero_labels,

@@ -161,6 +161,7 @@ def _weekly(shop, rule: A.ComplaintRule = REPORT_RULE) -> pd.DataFrame:
     """Complaints as seen at the end of the week they were raised in (not after the data end),
     flagged only by what is known then: category and priority, not a later reopening."""
     t = shop.tickets
+    t = t.loc[t["created_ts"] <= shop.end_ts]  # a ticket opened after the data end is not reported
     parts = []
     for per, group in t.groupby(t["created_ts"].dt.to_period("W"), sort=True):
         end = min(per.end_time.floor("s"), shop.end_ts)
@@ -211,7 +212,9 @@ def csat_quarterly(shop) -> pd.Series:
 
 
 def _experiences(shop) -> pd.DataFrame:
-    return A.order_experiences(shop.orders, shop.returns, shop.tickets, end=shop.end_ts)
+    t = shop.tickets  # tickets opened after the data end are refused (as in notebook 10)
+    return A.order_experiences(shop.orders, shop.returns, t.loc[t["created_ts"] <= shop.end_ts],
+                               end=shop.end_ts)
 
 
 @question("after_driver_coefs", ignore_row_order=True, rtol=1e-5,
