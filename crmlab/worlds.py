@@ -221,12 +221,34 @@ def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -
     if failures:
         lines += ["", "## Failures", ""]
         lines += [f"- `{o.world}` / `{o.notebook}` cell {o.cell}: {o.error}" for o in failures]
-    alts = [o for o in outcomes if o.alternatives]
-    if alts:
-        lines += ["", "## Alternative readings taken", ""]
-        lines += [f"- `{o.world}` / `{o.notebook}`: " + ", ".join(f"`{a}`" for a in o.alternatives)
-                  for o in alts]
+    lines += _alternatives_markdown(outcomes, [w.name for w in worlds])
     return "\n".join(lines) + "\n"
+
+
+def _alternatives_markdown(outcomes: list[Outcome], world_names: list[str]) -> list[str]:
+    """Per notebook and claim, the worlds that took the alternative reading.
+
+    A claim whose alternative is taken in every world is worth a look by the author: its first
+    reading is never what the course says.
+    """
+    taken: dict[str, dict[str, list[str]]] = {}
+    for o in outcomes:
+        for name in o.alternatives:
+            taken.setdefault(o.notebook, {}).setdefault(name, []).append(o.world)
+    if not taken:
+        return []
+    lines = ["", "## Alternative readings taken", "",
+             "Per notebook, each claim (`crmlab.nb.claim` / `choose` name) whose alternative reading "
+             "was printed, and in which worlds.", ""]
+    ran = {(o.world, o.notebook) for o in outcomes if o.ok}
+    for nb in sorted(taken):
+        n_ran = sum((w, nb) in ran for w in world_names)
+        parts = []
+        for name, worlds in sorted(taken[nb].items()):
+            where = f"every world, {n_ran}" if len(worlds) == n_ran else ", ".join(f"`{w}`" for w in worlds)
+            parts.append(f"`{name}` ({where})")
+        lines.append(f"- `{nb}`: " + "; ".join(parts))
+    return lines
 
 
 def save_outcomes(outcomes: list[Outcome], path: str | os.PathLike) -> Path:

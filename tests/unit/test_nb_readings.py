@@ -98,7 +98,8 @@ def test_world_matrix_lists_failures_and_alternatives():
         Outcome("tiny-7", "05_clv_and_churn", False, 1.0, cell=12, error="ValueError: boom"),
     ])
     assert "| `tiny-7` |" in text and "ok 3 s, alt 1" in text and "**failed** cell 12" in text
-    assert "**1 of 2**" in text and "ValueError: boom" in text and "`pareto`" in text
+    assert "**1 of 2**" in text and "ValueError: boom" in text
+    assert "- `02_rfm_and_value`: `pareto` (every world, 1)" in text
 
 
 def test_world_outcomes_round_trip_and_merge(tmp_path):
