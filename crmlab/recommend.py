@@ -798,46 +798,90 @@ def ranking_metrics(
     *,
     user_col: str = "customer_id",
     item_col: str = "product_id",
+    relevance_col: str | None = None,
+    gain: str = "linear",
 ) -> pd.DataFrame:
-    """Per-user precision@k, recall@k, NDCG@k, AP@k and hit@k (binary relevance).
+    """Per-user precision@k, recall@k, NDCG@k, AP@k and hit@k, binary or graded relevance.
 
-    One row per user in ``relevant`` (users with at least one relevant item; a user with
-    no recommendations scores 0). With ``hits`` the relevant items among the first ``k``
+    One row per user with at least one relevant item in ``relevant`` (a user with no
+    recommendations scores 0). With ``hits`` the relevant items among the first ``k``
     recommendations (by ``rank``) and ``R`` the user's relevant items:
 
     * precision = hits / k (a short list is not rewarded for being short);
     * recall = hits / |R|;
-    * NDCG = Σ_hits 1/log2(rank+1) ÷ Σ_{r ≤ min(|R|, k)} 1/log2(r+1) (Järvelin & Kekäläinen);
+    * NDCG = DCG / ideal DCG with DCG = Σ_{rank ≤ k} gain(item)/log2(rank+1) and the ideal
+      DCG that of the user's relevant items in the best order, top ``k`` (Järvelin &
+      Kekäläinen 2002);
     * AP = Σ_hits precision@rank ÷ min(|R|, k) (the usual MAP@k normalisation);
     * hit = 1 if hits > 0.
+
+    **Binary relevance** (``relevance_col=None``, the default): every row of ``relevant``
+    is a relevant item with gain 1 (repeated rows count once).
+
+    **Graded relevance** (``relevance_col``: a column of ``relevant`` with grades >= 0, such
+    as a rating or the number of purchases): an item is relevant when its grade is > 0,
+    which is what precision, recall, AP and hit count; NDCG weighs each item by its grade,
+    ``gain="linear"`` (the grade itself, as scikit-learn's ``ndcg_score``) or
+    ``"exponential"`` (2^grade - 1, Burges et al. 2005, which stresses the top grades).
+    With every grade 1 both give the binary NDCG. Each (user, item) must appear once;
+    users whose grades are all 0 have nothing relevant and get no row (their number is in
+    ``attrs["n_users_without_relevant"]``).
     """
     k = _check_k(k)
     _require_frame(recommendations, "recommendations", [user_col, item_col, "rank"])
-    _require_frame(relevant, "relevant", [user_col, item_col])
-    rel = relevant[[user_col, item_col]].drop_duplicates()
+    if gain not in ("linear", "exponential"):
+        raise ValueError(f"gain={gain!r}: use 'linear' (the grade) or 'exponential' (2^grade - 1).")
+    keys = [user_col, item_col]
+    if relevance_col is None:
+        _require_frame(relevant, "relevant", keys)
+        rel = relevant[keys].drop_duplicates().assign(_grade=1.0)
+    else:
+        _require_frame(relevant, "relevant", [*keys, relevance_col])
+        grade = relevant[relevance_col]
+        if not pd.api.types.is_numeric_dtype(grade) or pd.api.types.is_bool_dtype(grade):
+            raise ValueError(f"relevant.{relevance_col} must hold numeric grades >= 0 (a rating, a "
+                             "purchase count); convert it with pd.to_numeric.")
+        g = grade.to_numpy(dtype=float)
+        if not np.isfinite(g).all() or (g < 0).any():
+            raise ValueError(f"relevant.{relevance_col} has {int((~np.isfinite(g) | (g < 0)).sum())} "
+                             "missing, infinite or negative grade(s); grades are >= 0 (0 = not relevant).")
+        dup = relevant.duplicated(keys)
+        if dup.any():
+            raise ValueError(f"relevant: {int(dup.sum())} repeated ({user_col}, {item_col}) pair(s) with "
+                             f"grades; aggregate them first, e.g. relevant.groupby([{user_col!r}, "
+                             f"{item_col!r}], as_index=False)[{relevance_col!r}].sum().")
+        rel = relevant[keys].assign(_grade=g)
+    users_all = pd.unique(rel[user_col])
+    rel = rel.loc[rel["_grade"] > 0]
+    rel = rel.assign(_gain=rel["_grade"] if gain == "linear" else np.exp2(rel["_grade"]) - 1.0)
     n_rel = rel.groupby(user_col).size().rename("n_relevant")
     recs = recommendations.loc[recommendations["rank"] <= k, [user_col, item_col, "rank"]]
     recs = recs.loc[recs[user_col].isin(n_rel.index)]
-    hits = recs.merge(rel, on=[user_col, item_col], how="inner").sort_values([user_col, "rank"])
+    hits = recs.merge(rel, on=keys, how="inner").sort_values([user_col, "rank"])
     hits = hits.assign(n_hit=hits.groupby(user_col).cumcount() + 1)
-    hits = hits.assign(gain=1.0 / np.log2(hits["rank"] + 1.0),
+    hits = hits.assign(dgain=hits["_gain"] / np.log2(hits["rank"] + 1.0),
                        prec_at=hits["n_hit"] / hits["rank"])
-    agg = hits.groupby(user_col).agg(hits=("rank", "size"), dcg=("gain", "sum"),
+    agg = hits.groupby(user_col).agg(hits=("rank", "size"), dcg=("dgain", "sum"),
                                      sum_prec=("prec_at", "sum"))
-    out = pd.DataFrame(index=n_rel.index).join(n_rel).join(agg).fillna(0.0)
-    discounts = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
-    ideal = discounts[np.minimum(out["n_relevant"].to_numpy(dtype=np.int64), k) - 1]
+    # ideal DCG: the user's gains in decreasing order, the first k discounted
+    best = rel.sort_values([user_col, "_gain"], ascending=[True, False], kind="stable")
+    pos = best.groupby(user_col).cumcount().to_numpy()
+    best = best.assign(_pos=pos).loc[pos < k]
+    ideal = (best["_gain"] / np.log2(best["_pos"] + 2.0)).groupby(best[user_col]).sum().rename("ideal")
+    out = pd.DataFrame(index=n_rel.index).join(n_rel).join(agg).join(ideal).fillna(0.0)
     denom = np.minimum(out["n_relevant"].to_numpy(dtype=float), k)
-    return pd.DataFrame({
+    result = pd.DataFrame({
         user_col: out.index.to_numpy(),
         "n_relevant": out["n_relevant"].to_numpy(dtype=np.int64),
         "hits": out["hits"].to_numpy(dtype=np.int64),
         "precision": out["hits"].to_numpy() / k,
         "recall": out["hits"].to_numpy() / out["n_relevant"].to_numpy(),
-        "ndcg": out["dcg"].to_numpy() / ideal,
+        "ndcg": out["dcg"].to_numpy() / out["ideal"].to_numpy(),
         "ap": out["sum_prec"].to_numpy() / denom,
         "hit": (out["hits"].to_numpy() > 0).astype(float),
     })
+    result.attrs["n_users_without_relevant"] = int(len(users_all) - len(n_rel))
+    return result
 
 
 def catalog_coverage(recommendations: pd.DataFrame, n_items: int, *,

@@ -3,6 +3,8 @@ bad input, and recovery of the shop's planted preferences."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -394,3 +396,69 @@ def test_cold_start_bad_input():
                                    products, pop, k=2)
     # one home product, topped up with the overall best seller
     assert out["product_id"].tolist() == [2, 1] and out["reason"].tolist() == ["interest:home", "popular"]
+
+
+def test_graded_ndcg_reproduces_published_examples():
+    # Wikipedia, "Discounted cumulative gain" (the worked example): six documents ranked
+    # D1..D6 with grades 3, 2, 3, 0, 1, 2, two more relevant ones (D7: 3, D8: 2) not shown:
+    # DCG6 = 6.861, IDCG6 = 8.740, nDCG6 = 0.785 (linear gains).
+    docs = [f"D{i}" for i in range(1, 9)]
+    recs = pd.DataFrame({"customer_id": 1, "rank": range(1, 7), "product_id": docs[:6]})
+    rel = pd.DataFrame({"customer_id": 1, "product_id": docs, "grade": [3, 2, 3, 0, 1, 2, 3, 2]})
+    m = rec.ranking_metrics(recs, rel, k=6, relevance_col="grade").iloc[0]
+    assert round(m["ndcg"], 3) == 0.785
+    assert m["n_relevant"] == 7 and m["hits"] == 5  # D4 has grade 0: not relevant
+    # scikit-learn's ndcg_score documentation: y_true [[10, 0, 0, 1, 5]] scored
+    # [[.1, .2, .3, 4, 70]] -> 0.69...; scored [[.05, 1.1, 1., .5, .0]] -> 0.49..., k=4 -> 0.35...
+    y_true = np.array([10, 0, 0, 1, 5])
+    for scores, k, printed in (([.1, .2, .3, 4, 70], 5, 0.69), ([.05, 1.1, 1., .5, .0], 5, 0.49),
+                               ([.05, 1.1, 1., .5, .0], 4, 0.35)):
+        order = np.argsort(-np.asarray(scores), kind="stable")
+        recs = pd.DataFrame({"customer_id": 1, "rank": range(1, 6), "product_id": order})
+        rel = pd.DataFrame({"customer_id": 1, "product_id": range(5), "grade": y_true})
+        ours = rec.ranking_metrics(recs, rel, k=k, relevance_col="grade")["ndcg"].iloc[0]
+        assert math.floor(ours * 100) / 100 == printed
+        assert ours == pytest.approx(ndcg_score(y_true[None, :], np.asarray([scores]), k=k), rel=1e-12)
+
+
+def test_graded_ndcg_matches_sklearn_on_random_graded_rankings():
+    rng = np.random.default_rng(5)
+    n_items, k = 25, 8
+    theirs, recs, rels = [], [], []
+    for user in range(40):
+        scores = rng.permutation(n_items).astype(float)
+        grades = np.where(rng.random(n_items) < 0.3, rng.integers(1, 6, n_items), 0)
+        if grades.sum() == 0:
+            grades[0] = 2
+        theirs.append(ndcg_score(grades[None, :], scores[None, :], k=k))
+        recs.append(pd.DataFrame({"customer_id": user, "rank": np.arange(1, n_items + 1),
+                                  "product_id": np.argsort(-scores)}))
+        rels.append(pd.DataFrame({"customer_id": user, "product_id": np.arange(n_items),
+                                  "purchases": grades}))
+    ours = rec.ranking_metrics(pd.concat(recs), pd.concat(rels), k=k, relevance_col="purchases")
+    np.testing.assert_allclose(ours.sort_values("customer_id")["ndcg"], theirs, rtol=1e-12)
+
+
+def test_graded_relevance_keeps_the_binary_form_and_checks_its_input():
+    binary = rec.ranking_metrics(RECS, REL, k=5)
+    ones = rec.ranking_metrics(RECS, REL.assign(grade=1), k=5, relevance_col="grade")
+    pd.testing.assert_frame_equal(binary, ones)
+    expo = rec.ranking_metrics(RECS, REL.assign(grade=1), k=5, relevance_col="grade", gain="exponential")
+    np.testing.assert_allclose(expo["ndcg"], binary["ndcg"])  # 2^1 - 1 = 1
+    # exponential gains (Burges et al. 2005) by hand: user 1's list A..E, grades B=2, E=1, X=3
+    graded = REL.assign(grade=[2, 1, 3, 1, 1])
+    m = rec.ranking_metrics(RECS, graded, k=5, relevance_col="grade", gain="exponential").iloc[0]
+    dcg = 3 / math.log2(3) + 1 / math.log2(6)
+    idcg = 7 / 1 + 3 / math.log2(3) + 1 / 2
+    assert m["ndcg"] == pytest.approx(dcg / idcg)
+    # a user with only grade-0 items has nothing relevant: no row, counted in attrs
+    zero = rec.ranking_metrics(RECS, REL.assign(grade=[1, 1, 1, 1, 0]), k=5, relevance_col="grade")
+    assert set(zero["customer_id"]) == {1, 2} and zero.attrs["n_users_without_relevant"] == 1
+    with pytest.raises(ValueError, match="negative"):
+        rec.ranking_metrics(RECS, REL.assign(grade=-1), k=5, relevance_col="grade")
+    with pytest.raises(ValueError, match="repeated"):
+        rec.ranking_metrics(RECS, pd.concat([REL, REL]).assign(grade=1), k=5, relevance_col="grade")
+    with pytest.raises(ValueError, match="gain="):
+        rec.ranking_metrics(RECS, REL, k=5, gain="log")
+    with pytest.raises(ValueError, match="grade"):
+        rec.ranking_metrics(RECS, REL, k=5, relevance_col="grade")
