@@ -709,8 +709,28 @@ def simulate_nested_booking(fares: Sequence[float], means: Sequence[float],
 # ---------------------------------------------------------------------------------------
 
 
-def _gvr_inputs(inventory: object, time_left: object, scale: float, alpha: float,
-                where: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+def _gvr_inputs(inventory: object, time_left: object, scale: float | None, alpha: float | None,
+                where: str, lambda_t: object = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Validated (n, t, a, alpha). With ``lambda_t`` (lambda* t, the literature's load) the
+    clock is set so that ``a t / e = lambda_t``: ``a = e`` and ``t = lambda_t``."""
+    if alpha is None:
+        raise ValueError(f"{where}: 'alpha' (the price sensitivity of lambda(p) = a exp(-alpha p)) "
+                         "is needed.")
+    if lambda_t is not None:
+        if scale is not None or time_left is not None:
+            raise ValueError(
+                f"{where}: pass either time_left and scale, or lambda_t (= scale * time_left / e, "
+                "the expected demand over the time left at the price 1/alpha), not both."
+            )
+        lt = np.asarray(lambda_t, dtype=float)
+        if np.any(lt < 0) or not np.all(np.isfinite(lt)):
+            raise ValueError(f"{where}: 'lambda_t' must be finite and >= 0, got {lambda_t!r}")
+        time_left, scale = lt, math.e
+    if scale is None or time_left is None:
+        raise ValueError(
+            f"{where}: pass time_left and scale (demand rate a at price 0 in lambda(p) = a exp(-alpha p)), "
+            "or lambda_t=lambda* t as Gallego & van Ryzin (1994) state their results."
+        )
     a = _scalar(scale, "scale", where=where, minimum=0)
     al = _scalar(alpha, "alpha", where=where, minimum=0)
     n = np.asarray(inventory, dtype=float)
@@ -722,29 +742,39 @@ def _gvr_inputs(inventory: object, time_left: object, scale: float, alpha: float
     return n, t, a, al
 
 
-def gvr_deterministic_price(inventory: object, time_left: object, scale: float,
-                            alpha: float) -> np.ndarray:
+def gvr_deterministic_price(inventory: object, time_left: object = None, scale: float | None = None,
+                            alpha: float | None = None, *, lambda_t: object = None) -> np.ndarray:
     """Fixed price of the deterministic (fluid) Gallego--van Ryzin problem.
 
     Sell at the revenue-maximizing ``1/alpha`` if that would not sell out (``n >= a t / e``);
     otherwise at the run-out price ``ln(a t / n) / alpha`` that sells exactly ``n`` in ``t``.
     Infinite when nothing is left to sell.
+
+    The demand may be given as ``time_left`` and ``scale`` (``a``), or as ``lambda_t``
+    (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
+    at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
+    state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
     """
-    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_price")
+    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_price", lambda_t)
     with np.errstate(divide="ignore"):
         runout = np.where(n > 0, np.log(np.where(n > 0, a * t / np.where(n > 0, n, 1), 1.0)),
                           np.inf) / al
     return np.where(n > 0, np.maximum(1.0 / al, runout), np.inf)
 
 
-def gvr_deterministic_revenue(inventory: object, time_left: object, scale: float,
-                              alpha: float) -> np.ndarray:
+def gvr_deterministic_revenue(inventory: object, time_left: object = None, scale: float | None = None,
+                              alpha: float | None = None, *, lambda_t: object = None) -> np.ndarray:
     """Revenue of the deterministic problem, ``p_D * min(n, a t / e)``.
 
     Gallego & van Ryzin (1994, Theorem 1) show it is an upper bound on the expected revenue
     of any pricing policy for the stochastic problem.
+
+    The demand may be given as ``time_left`` and ``scale`` (``a``), or as ``lambda_t``
+    (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
+    at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
+    state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
     """
-    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_revenue")
+    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_revenue", lambda_t)
     n, t = np.broadcast_arrays(n, t)
     active = (n > 0) & (t > 0)
     sold = np.minimum(n, a * t / math.e)
@@ -752,14 +782,20 @@ def gvr_deterministic_revenue(inventory: object, time_left: object, scale: float
     return np.where(active, price * sold, 0.0)
 
 
-def gvr_value(inventory: object, time_left: object, scale: float, alpha: float) -> np.ndarray:
+def gvr_value(inventory: object, time_left: object = None, scale: float | None = None,
+              alpha: float | None = None, *, lambda_t: object = None) -> np.ndarray:
     """Optimal expected revenue ``J*(n, t)`` of the stochastic problem (continuous time).
 
     Closed form for exponential demand (Gallego & van Ryzin 1994, section 3):
     ``J*(n, t) = (1/alpha) * ln( sum_{i=0}^{n} (lambda* t)^i / i! )`` with
     ``lambda* = a / e`` the demand rate at the revenue-maximizing price ``1/alpha``.
+
+    The demand may be given as ``time_left`` and ``scale`` (``a``), or as ``lambda_t``
+    (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
+    at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
+    state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
     """
-    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_value")
+    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_value", lambda_t)
     lam_t = a * t / math.e
 
     def one(n_i: float, lt: float) -> float:
@@ -771,12 +807,18 @@ def gvr_value(inventory: object, time_left: object, scale: float, alpha: float) 
     return np.vectorize(one, otypes=[float])(n, lam_t)
 
 
-def gvr_price(inventory: object, time_left: object, scale: float, alpha: float) -> np.ndarray:
+def gvr_price(inventory: object, time_left: object = None, scale: float | None = None,
+              alpha: float | None = None, *, lambda_t: object = None) -> np.ndarray:
     """Optimal price ``p*(n, t) = 1/alpha + J*(n, t) - J*(n - 1, t)`` (continuous time).
 
     Falls as more units are left, rises as more time is left. Infinite when ``n = 0``.
+
+    The demand may be given as ``time_left`` and ``scale`` (``a``), or as ``lambda_t``
+    (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
+    at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
+    state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
     """
-    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_price")
+    n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_price", lambda_t)
     safe = np.maximum(n, 1)
     delta = gvr_value(safe, t, a, al) - gvr_value(safe - 1, t, a, al)
     return np.where(n > 0, 1.0 / al + delta, np.inf)

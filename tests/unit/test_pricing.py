@@ -701,3 +701,27 @@ def test_price_policy_report() -> None:
     assert rep.loc["55+", "share_above_personal"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="lacks column"):
         P.price_policy_report(frame, "region", ["uniform"])
+
+
+def test_gvr_closed_forms_take_lambda_t_as_the_literature_states_them() -> None:
+    # Gallego & van Ryzin (1994) state J*(n, t) through lambda* t = a t / e only:
+    # J*(n, t) = ln(sum_{i<=n} (lambda* t)^i / i!) / alpha, and the deterministic bound
+    # J_D = p_D min(n, lambda* t) with p_D = max(1, 1 + ln(lambda* t / n)) / alpha.
+    t = 2.0
+    lt = A * t / math.e
+    for fn in (P.gvr_value, P.gvr_price, P.gvr_deterministic_price, P.gvr_deterministic_revenue):
+        np.testing.assert_allclose(fn(np.arange(0, 6), alpha=ALPHA, lambda_t=lt),
+                                   fn(np.arange(0, 6), t, A, ALPHA), rtol=1e-12)
+    # a table by load, as the paper tabulates: n = 1 gives ln(1 + lambda* t) / alpha
+    loads = np.array([0.5, 1.0, 2.0, 5.0])
+    np.testing.assert_allclose(P.gvr_value(1, alpha=ALPHA, lambda_t=loads), np.log1p(loads) / ALPHA)
+    # J* / J_D: the stochastic optimum never beats the deterministic bound (GvR 1994, Theorem 1)
+    ratio = P.gvr_value(10, alpha=ALPHA, lambda_t=loads) / P.gvr_deterministic_revenue(
+        10, alpha=ALPHA, lambda_t=loads)
+    assert np.all(ratio <= 1 + 1e-12) and np.all(ratio > 0.5)
+    with pytest.raises(ValueError, match="not both"):
+        P.gvr_value(2, 1.0, A, ALPHA, lambda_t=lt)
+    with pytest.raises(ValueError, match="lambda_t"):
+        P.gvr_value(2, alpha=ALPHA)
+    with pytest.raises(ValueError, match="alpha"):
+        P.gvr_value(2, lambda_t=lt)
