@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -1058,18 +1059,38 @@ def loyalty_deferral(orders: pd.DataFrame, ledger: pd.DataFrame, expected_redemp
     return pd.DataFrame(rows)
 
 
-def markov_member_value(transition: pd.DataFrame, reward: pd.Series | Mapping[str, float], discount: float,
-                        absorbing: Sequence[str] | None = None) -> pd.DataFrame:
+def markov_member_value(transition: pd.DataFrame, reward: pd.Series | Mapping[str, float],
+                        discount: float | None = None, absorbing: Sequence[str] | None = None, *,
+                        discount_rate: float | None = None) -> pd.DataFrame:
     """Expected discounted value of a member in each state of an absorbing Markov chain.
 
     ``transition`` is a square matrix of period-to-period probabilities (rows sum to 1) over
     states; ``absorbing`` states (default: those that stay put with probability 1, e.g.
     ``lapsed``) earn nothing and never leave. With Q the transient block, r the reward per
-    period and d the discount factor per period, the value of starting in each transient state
-    is V = sum_t d^t Q^t r = (I - dQ)^(-1) r (the reward of the current period included).
-    Also returned: ``expected_periods`` before absorption, N 1 with N = (I - Q)^(-1) the
-    fundamental matrix (infinite when absorption is not certain).
+    period and d = 1 / (1 + ``discount_rate``) the discount factor per period, the value of
+    starting in each transient state is V = sum_t d^t Q^t r = (I - dQ)^(-1) r (the reward of
+    the current period included). Also returned: ``expected_periods`` before absorption,
+    N 1 with N = (I - Q)^(-1) the fundamental matrix (infinite when absorption is not certain).
+
+    ``discount_rate`` is the rate per period, like :func:`tier_chain`'s
+    ``annual_discount_rate`` (for 10% a year and quarterly periods: ``1.10 ** 0.25 - 1``).
+    The former ``discount`` (the factor d itself) still works but is deprecated.
     """
+    if discount is not None:
+        if discount_rate is not None:
+            raise ValueError("markov_member_value(): pass discount_rate (the rate per period) only, not also "
+                             "the deprecated discount factor.")
+        warnings.warn("markov_member_value(discount=d) is deprecated: pass discount_rate=1/d - 1, the rate "
+                      "per period (as tier_chain's annual_discount_rate is a rate).", DeprecationWarning,
+                      stacklevel=2)
+    elif discount_rate is None:
+        raise ValueError("markov_member_value(): pass discount_rate, the discount rate per period (e.g. "
+                         "1.10 ** 0.25 - 1 for 10% a year with quarterly periods; 0 for no discounting).")
+    else:
+        if not np.isfinite(discount_rate) or discount_rate < 0:
+            raise ValueError(f"markov_member_value(): discount_rate={discount_rate!r} must be a rate >= 0 per "
+                             "period, e.g. 0.024 for 10% a year with quarterly periods.")
+        discount = 1.0 / (1.0 + discount_rate)
     if not isinstance(transition, pd.DataFrame) or list(transition.index) != list(transition.columns):
         raise ValueError("markov_member_value(): transition must be a square DataFrame with the same states as "
                          "index and columns.")
@@ -1098,8 +1119,8 @@ def markov_member_value(transition: pd.DataFrame, reward: pd.Series | Mapping[st
     try:
         V = np.linalg.solve(eye - discount * Q, r.loc[transient].to_numpy())
     except np.linalg.LinAlgError:
-        raise ValueError("markov_member_value(): with discount=1 the chain never ends (no absorbing state is "
-                         "reachable); use a discount below 1.") from None
+        raise ValueError("markov_member_value(): with discount_rate=0 the chain never ends (no absorbing state "
+                         "is reachable); use a discount rate above 0.") from None
     try:
         steps = np.linalg.solve(eye - Q, np.ones(len(ti)))
         if np.any(steps < 0) or not np.all(np.isfinite(steps)):
@@ -1203,7 +1224,8 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
     reward_chain = reward.copy()
     reward_chain["lapsed"] = 0.0
     discount = (1 + annual_discount_rate) ** (-period_months / 12)
-    values = markov_member_value(trans, reward_chain, discount, absorbing=["lapsed", *empty])
+    values = markov_member_value(trans, reward_chain, absorbing=["lapsed", *empty],
+                                 discount_rate=(1 + annual_discount_rate) ** (period_months / 12) - 1)
     return TierChain(counts.astype("int64"), trans, reward, values, period_months, discount, reactivated, notes)
 
 

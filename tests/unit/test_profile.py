@@ -382,13 +382,15 @@ def test_ifrs15_kpmg_variant():
 
 
 def test_markov_member_value_hand_chain():
-    # Two tiers + absorbing 'lapsed'. Q = [[.5, .2], [.1, .7]], r = [100, 300], discount 0.9.
+    # Two tiers + absorbing 'lapsed'. Q = [[.5, .2], [.1, .7]], r = [100, 300], discount factor
+    # 0.9 = 1 / (1 + 1/9): discount_rate 1/9 per period.
     # I - 0.9Q = [[.55, -.18], [-.09, .37]], det = .1873;
     # V = adj(I - 0.9Q) r / det = [(.37*100 + .18*300), (.09*100 + .55*300)] / .1873 = [91, 174] / .1873.
     # Expected periods: (I - Q)^-1 1 = [[.3, .2], [.1, .5]] 1 / .13 = [.5, .6] / .13.
     P_ = pd.DataFrame([[0.5, 0.2, 0.3], [0.1, 0.7, 0.2], [0.0, 0.0, 1.0]],
                       index=["silver", "gold", "lapsed"], columns=["silver", "gold", "lapsed"])
-    v = P.markov_member_value(P_, {"silver": 100, "gold": 300, "lapsed": 0}, 0.9).set_index("state")
+    v = P.markov_member_value(P_, {"silver": 100, "gold": 300, "lapsed": 0},
+                              discount_rate=1 / 9).set_index("state")
     det = Fraction(1873, 10_000)
     assert v.loc["silver", "expected_value"] == pytest.approx(float(Fraction(91) / det), rel=1e-12)
     assert v.loc["gold", "expected_value"] == pytest.approx(float(Fraction(174) / det), rel=1e-12)
@@ -401,12 +403,23 @@ def test_markov_member_value_hand_chain():
     np.testing.assert_allclose(v["expected_value"].to_numpy(), series, rtol=1e-10)
     # One state that stays with probability q: V = r / (1 - d q) (geometric series).
     one = pd.DataFrame([[0.8, 0.2], [0.0, 1.0]], index=["m", "x"], columns=["m", "x"])
-    assert P.markov_member_value(one, {"m": 50.0, "x": 0.0}, 0.95)["expected_value"].item() == pytest.approx(
-        50 / (1 - 0.95 * 0.8))
+    assert P.markov_member_value(one, {"m": 50.0, "x": 0.0}, discount_rate=1 / 0.95 - 1)[
+        "expected_value"].item() == pytest.approx(50 / (1 - 0.95 * 0.8))
     with pytest.raises(ValueError, match="every row of transition"):
-        P.markov_member_value(P_ * 2, {"silver": 1, "gold": 1}, 0.9)
+        P.markov_member_value(P_ * 2, {"silver": 1, "gold": 1}, discount_rate=0.1)
     with pytest.raises(ValueError, match="absorbing states earn nothing"):
-        P.markov_member_value(P_, {"silver": 1, "gold": 1, "lapsed": 5}, 0.9)
+        P.markov_member_value(P_, {"silver": 1, "gold": 1, "lapsed": 5}, discount_rate=0.1)
+    # the discount factor (the former third argument) still works, with a DeprecationWarning
+    # naming the new argument; a rate and a factor together, or neither, are refused
+    with pytest.warns(DeprecationWarning, match="discount_rate"):
+        old = P.markov_member_value(P_, {"silver": 100, "gold": 300, "lapsed": 0}, 0.9)
+    np.testing.assert_allclose(old["expected_value"], v["expected_value"].to_numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="not also"):
+        P.markov_member_value(P_, {"silver": 1, "gold": 1}, 0.9, discount_rate=0.1)
+    with pytest.raises(ValueError, match="pass discount_rate"):
+        P.markov_member_value(P_, {"silver": 1, "gold": 1})
+    with pytest.raises(ValueError, match="rate >= 0"):
+        P.markov_member_value(P_, {"silver": 1, "gold": 1}, discount_rate=-0.1)
 
 
 def hand_ledger() -> pd.DataFrame:
@@ -477,7 +490,9 @@ def test_tier_migration_and_chain(small):
     absorbing = [s for s in chain.transition.index if s not in set(chain.values["state"])]
     reward = chain.reward.copy()
     reward[absorbing] = 0.0
-    again = P.markov_member_value(chain.transition, reward, chain.discount, absorbing=absorbing)
+    # tier_chain's per-period factor (1 + annual rate)^(-months/12) is the rate (1 + annual)^(months/12) - 1
+    again = P.markov_member_value(chain.transition, reward, absorbing=absorbing,
+                                  discount_rate=1 / chain.discount - 1)
     np.testing.assert_allclose(again["expected_value"], chain.values["expected_value"])
     v = chain.values.set_index("state")["expected_value"]
     # On the shipped shop higher tiers are worth more (they spend more and stay longer).
