@@ -805,7 +805,48 @@ def csat_score(scores: object, *, level: float = 0.95) -> dict[str, float]:
             "low": float(low), "high": float(high), "mean_score": float(valid.mean()) if n else np.nan}
 
 
-def nps_score(scores: object, *, level: float = 0.95, method: str = "wald") -> dict[str, float]:
+def _nps_counts(counts: object) -> tuple[int, int, int]:
+    """(promoters, passives, detractors) from counts by group or by score 0-10."""
+    groups = ("promoters", "passives", "detractors")
+    if isinstance(counts, pd.Series):
+        counts = counts.to_dict()
+    if isinstance(counts, Mapping) and counts and set(counts) <= set(groups):
+        keys: list[object] = list(groups)
+        values = [counts.get(g, 0) for g in groups]
+    else:
+        if isinstance(counts, Mapping):
+            keys, values = list(counts.keys()), list(counts.values())
+        else:
+            values = list(np.asarray(counts, dtype="object").ravel())
+            if len(values) != 11:
+                raise ValueError(f"nps_score(counts=...): a sequence of counts needs 11 values, one per score "
+                                 f"0-10; got {len(values)}. Or pass a mapping score -> count, or "
+                                 "{'promoters': .., 'passives': .., 'detractors': ..}.")
+            keys = list(range(11))
+        bad = [k for k in keys if not (isinstance(k, int | np.integer) and 0 <= k <= 10)]
+        if bad:
+            raise ValueError("nps_score(counts=...): the keys must be the scores 0-10 (or 'promoters', "
+                             f"'passives', 'detractors'); got {bad[:5]}.")
+    whole = []
+    for k, v in zip(keys, values, strict=True):
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = float("nan")
+        if not np.isfinite(f) or f < 0 or f != round(f):
+            raise ValueError(f"nps_score(counts=...): the count for {k!r} must be a whole number >= 0, "
+                             f"got {v!r}.")
+        whole.append(int(f))
+    if keys == list(groups):
+        return whole[0], whole[1], whole[2]
+    by_score = dict(zip(keys, whole, strict=True))
+    return (sum(n for k, n in by_score.items() if k >= 9),
+            sum(n for k, n in by_score.items() if 7 <= k <= 8),
+            sum(n for k, n in by_score.items() if k <= 6))
+
+
+def nps_score(scores: object = None, *, counts: object = None, level: float = 0.95,
+              method: str = "wald") -> dict[str, float]:
     """Net Promoter Score (淨推薦值) with its standard error and confidence interval.
 
     NPS = 100 x (p_P - p_D) with p_P the share of promoters (9-10) and p_D of detractors
@@ -817,14 +858,25 @@ def nps_score(scores: object, *, level: float = 0.95, method: str = "wald") -> d
     first (better coverage for small n, never a zero-width interval). The interval is
     clipped to [-100, 100].
 
+    Input: the raw 0-10 answers (``scores``), or ``counts`` (keyword) when only a tally is at
+    hand, as published reports give it: ``{"promoters": 50, "passives": 30, "detractors": 20}``,
+    a mapping score -> count, or 11 counts for the scores 0..10.
+
     Returns ``n``, ``missing``, ``promoters``, ``passives``, ``detractors``, ``nps``, ``se``,
     ``low``, ``high`` (points).
     """
-    valid, missing = _scores(scores, "nps")
+    if (scores is None) == (counts is None):
+        raise ValueError("nps_score(): pass either the raw 0-10 scores or counts= (by group or by score), "
+                         "exactly one of them.")
     z = _level(level)
-    n = valid.size
-    prom = int((valid >= 9).sum())
-    det = int((valid <= 6).sum())
+    if counts is not None:
+        prom, passive, det = _nps_counts(counts)
+        n, missing = prom + passive + det, 0
+    else:
+        valid, missing = _scores(scores, "nps")
+        n = valid.size
+        prom = int((valid >= 9).sum())
+        det = int((valid <= 6).sum())
     if method not in ("wald", "adjusted"):
         raise ValueError(f"method={method!r} must be 'wald' or 'adjusted'.")
     nps = 100 * (prom - det) / n if n else np.nan

@@ -639,3 +639,31 @@ def test_drivers_rank_a_separated_driver_last(tiny):
     assert table.loc["defect", "rank"] > table["identified"].sum() and table.loc["defect", "share"] == 0
     assert table.loc[table["identified"], "share"].sum() == pytest.approx(1.0)
     assert table.loc[table["identified"], "rank"].max() == int(table["identified"].sum())
+
+
+def test_nps_from_counts_equals_the_raw_scores():
+    # the hand-built distribution above, given as a tally (as reports publish it)
+    raw_scores = [10] * 25 + [9] * 25 + [8] * 15 + [7] * 15 + [6] * 10 + [0] * 10
+    keys = ("n", "promoters", "passives", "detractors", "nps", "se", "low", "high")
+    for method in ("wald", "adjusted"):
+        raw = A.nps_score(raw_scores, method=method)
+        for counts in ({"promoters": 50, "passives": 30, "detractors": 20},
+                       {10: 25, 9: 25, 8: 15, 7: 15, 6: 10, 0: 10},
+                       [10, 0, 0, 0, 0, 0, 10, 15, 15, 25, 25],
+                       pd.Series({0: 10, 6: 10, 7: 15, 8: 15, 9: 25, 10: 25}),
+                       pd.Series({"promoters": 50, "passives": 30, "detractors": 20})):
+            out = A.nps_score(counts=counts, method=method)
+            for key in keys:
+                assert out[key] == pytest.approx(raw[key]), (method, counts, key)
+    with pytest.raises(ValueError, match="exactly one"):
+        A.nps_score()
+    with pytest.raises(ValueError, match="exactly one"):
+        A.nps_score(raw_scores, counts={"promoters": 1})
+    with pytest.raises(ValueError, match="whole number >= 0"):
+        A.nps_score(counts={"promoters": -1, "passives": 3, "detractors": 2})
+    with pytest.raises(ValueError, match="whole number >= 0"):
+        A.nps_score(counts={10: -1, 9: 5, 3: 2})
+    with pytest.raises(ValueError, match="11 values"):
+        A.nps_score(counts=[1, 2, 3])
+    with pytest.raises(ValueError, match="scores 0-10"):
+        A.nps_score(counts={11: 4, 10: 2})
