@@ -901,6 +901,11 @@ def test_mbgnbd_likelihood_and_predictions_match_integration_and_lifetimes(mbgnb
     assert mbgnbd_cdnow.predict_purchases(39, row).iloc[0] == pytest.approx(float(np.ravel(e_ref)[0]), rel=1e-9)
     assert mbgnbd_cdnow.p_alive(row).iloc[0] == pytest.approx(float(np.ravel(pa_ref)[0]), rel=1e-9)
     np.testing.assert_allclose(mbgnbd_cdnow.expected_purchases_new([1.0, 39.0, 78.0]), new_ref, rtol=1e-9)
+    # P(X(t) = n) for a new customer: lifetimes' ModifiedBetaGeoFitter (Batislam et al. 2007)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pmf_ref = [float(np.ravel(ref.probability_of_n_purchases_up_to_time(39, n))[0]) for n in range(6)]
+    np.testing.assert_allclose(mbgnbd_cdnow.probability_of_purchases(39, np.arange(6)), pmf_ref, rtol=1e-9)
 
 
 def test_mbgnbd_recovers_parameters_from_its_own_story():
