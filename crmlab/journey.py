@@ -354,16 +354,31 @@ def funnel(
     long = counts.reset_index(names=None if by_cols else "_all").melt(
         id_vars=by_cols or ["_all"], value_vars=steps, var_name="step", value_name="sessions"
     )
-    long["step_no"] = _codes(long["step"], steps).astype("int64")
+    return funnel_from_counts(long, steps, by_cols, level=level)
+
+
+def funnel_from_counts(counts: pd.DataFrame, steps: Sequence[str], by: Sequence[str] = (),
+                       level: float = 0.95) -> pd.DataFrame:
+    """The funnel table from the number of sessions that reached each step.
+
+    ``counts`` has one row per step (per group of ``by``) with columns ``step`` and
+    ``sessions``: what :func:`funnel` counts in memory and ``crmlab.scale.funnel`` counts in
+    an engine. Returns the columns of :func:`funnel`: each step's rate from the previous step
+    with its Wilson interval, the overall rate from the first step, and the drop-offs.
+    """
+    steps = list(steps)
+    by_cols = list(by)
     keys = by_cols or ["_all"]
+    long = counts if by_cols else counts.assign(_all=0)
+    long = long.assign(step_no=_codes(long["step"], steps).astype("int64"))
     long = long.sort_values([*keys, "step_no"], kind="stable").reset_index(drop=True)
     prev = long.groupby(keys, observed=True, sort=False)["sessions"].shift(1)
     first = long.groupby(keys, observed=True, sort=False)["sessions"].transform("first")
     has_prev = prev.notna() & (prev > 0)
-    rate = (long["sessions"] / prev).where(has_prev)
     low, high = wilson_interval(long["sessions"].where(has_prev, 0).to_numpy(),
                                 prev.where(has_prev, 0).to_numpy(), level=level)
-    long["step_rate"] = rate.astype("float64")
+    long["sessions"] = long["sessions"].astype("int64")
+    long["step_rate"] = (long["sessions"] / prev).where(has_prev).astype("float64")
     long["ci_low"] = np.where(has_prev, low, np.nan)
     long["ci_high"] = np.where(has_prev, high, np.nan)
     long["overall_rate"] = (long["sessions"] / first).where(first > 0).astype("float64")

@@ -1168,7 +1168,7 @@ def funnel(sessions: object, by: str | Sequence[str] | None = None, *,
 
 def _funnel_from_counts(counts: pd.DataFrame, by_cols: list[str], depth_col: str,
                         steps: list[str], level: float, func: str) -> pd.DataFrame:
-    from crmlab.journey import wilson_interval
+    from crmlab.journey import funnel_from_counts
 
     for col in by_cols:
         _fail_count(counts.loc[counts[col].isna(), "n"].sum(),
@@ -1194,24 +1194,8 @@ def _funnel_from_counts(counts: pd.DataFrame, by_cols: list[str], depth_col: str
         wide["_all"] = 0
     totals = wide.groupby(keys, sort=True)[steps].sum().reset_index()
     long = totals.melt(id_vars=keys, value_vars=steps, var_name="step", value_name="sessions")
-    long["step_no"] = pd.Index(steps).get_indexer(long["step"]).astype("int64")
-    long = long.sort_values([*keys, "step_no"], kind="stable").reset_index(drop=True)
-    prev = long.groupby(keys, sort=False)["sessions"].shift(1)
-    first = long.groupby(keys, sort=False)["sessions"].transform("first")
-    has_prev = prev.notna() & (prev > 0)
-    low, high = wilson_interval(long["sessions"].where(has_prev, 0).to_numpy(),
-                                prev.where(has_prev, 0).to_numpy(), level=level)
-    long["sessions"] = long["sessions"].astype("int64")
-    long["step_rate"] = (long["sessions"] / prev).where(has_prev).astype("float64")
-    long["ci_low"] = np.where(has_prev, low, np.nan)
-    long["ci_high"] = np.where(has_prev, high, np.nan)
-    long["overall_rate"] = (long["sessions"] / first).where(first > 0).astype("float64")
-    long["dropped"] = (prev - long["sessions"]).fillna(0).astype("int64")
-    long["drop_off_rate"] = 1.0 - long["step_rate"]
-    long["step"] = pd.Categorical(long["step"], categories=steps, ordered=True)
-    cols = [*by_cols, "step", "step_no", "sessions", "step_rate", "ci_low", "ci_high",
-            "overall_rate", "dropped", "drop_off_rate"]
-    return long[cols]
+    return funnel_from_counts(long.drop(columns=["_all"], errors="ignore"), steps, by_cols,
+                              level=level)
 
 
 # --------------------------------------------------------------------------------------
