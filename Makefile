@@ -41,7 +41,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install workspace lab materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install student-wheel workspace lab materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
 	@sed -n "1,18p" Makefile
@@ -96,6 +96,16 @@ browser-deps:
 				|| echo "browser tests: could not install" $$missing "(tests/browser will skip)"; \
 		else echo "browser tests: missing" $$missing "and not root (tests/browser will skip)"; fi; \
 	fi
+
+# crmlab for an exam machine: a wheel without crmlab/exercises/answers (released exam notebooks
+# never load it; a student with the full package could). Install it on the students' image.
+student-wheel: $(STAMP)
+	rm -rf $(OUT)/student-src && mkdir -p $(OUT)/student-src $(OUT)/dist
+	git ls-files -z crmlab pyproject.toml README.md | xargs -0 cp --parents -t $(OUT)/student-src
+	rm -rf $(OUT)/student-src/crmlab/exercises/answers
+	$(BIN)/python -m pip wheel --quiet --no-deps -w $(OUT)/dist $(OUT)/student-src
+	@! unzip -l $(OUT)/dist/crmlab-*.whl | grep -q "exercises/answers" && \
+		echo "$(OUT)/dist: crmlab wheel without the answer code"
 
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
