@@ -122,7 +122,7 @@ def _headings(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-HEADED = EXERCISES  # the course notebooks join when their headings are corrected
+HEADED = NOTEBOOKS + EXERCISES
 
 
 @pytest.mark.parametrize("path", HEADED, ids=[f"{p.parent.name}/{p.stem}" for p in HEADED])
