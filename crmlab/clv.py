@@ -739,7 +739,8 @@ def _pmf_table(pmf_new, t, x, summary, p_alive, posterior) -> pd.Series | np.nda
 
 
 class _BTYDBase:
-    """Shared fit plumbing for the transaction models (BG/NBD, Pareto/NBD)."""
+    """Shared plumbing for the transaction models (BG/NBD, MBG/NBD, Pareto/NBD, NBD): input
+    preparation, the fitted check, per-customer log-likelihoods from ``_loglik_terms``."""
 
     param_names: tuple[str, ...] = ()
     _name = "model"
@@ -766,6 +767,16 @@ class _BTYDBase:
         self.n_distinct_ = int(w.size)
         scale = 10.0 / T.max()  # internal time unit: the longest history is 10 units
         return x, tx * scale, T * scale, w, scale
+
+    def _arrays(self, summary):
+        self._check_fitted()
+        return _summary_arrays(summary)
+
+    def log_likelihood(self, summary: pd.DataFrame) -> pd.Series:
+        """Each customer's log-likelihood under the fitted parameters."""
+        x, tx, T = self._arrays(summary)
+        return _as_series(self._loglik_terms(self.params_.to_numpy(), x, tx, T), summary,
+                          "log_likelihood")
 
     @property
     def params(self) -> pd.Series:
@@ -1053,16 +1064,6 @@ class BetaGeoModel(_BTYDBase):
             parts.append(f"{', '.join(rest)} on the edge of the parameter space")
         return "; ".join(parts)
 
-    def _arrays(self, summary):
-        self._check_fitted()
-        return _summary_arrays(summary)
-
-    def log_likelihood(self, summary: pd.DataFrame) -> pd.Series:
-        """Each customer's log-likelihood under the fitted parameters."""
-        x, tx, T = self._arrays(summary)
-        return _as_series(self._loglik_terms(self.params_.to_numpy(), x, tx, T), summary,
-                          "log_likelihood")
-
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(customer is still alive at T | frequency, recency, T) — FHL 2005 eq. (11).
 
@@ -1288,10 +1289,6 @@ class ParetoNBDModel(_BTYDBase):
         self.n_iter_ = res.n_iter
         return self
 
-    def _arrays(self, summary):
-        self._check_fitted()
-        return _summary_arrays(summary)
-
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """P(alive at T | x, t_x, T) = alive part / (alive part + died part)."""
         x, tx, T = self._arrays(summary)
@@ -1403,16 +1400,6 @@ class NBDModel(_BTYDBase):
         self.log_likelihood_ = float(w @ self._loglik_terms(params, x, tx / scale, T / scale))
         self.n_iter_ = res.n_iter
         return self
-
-    def _arrays(self, summary):
-        self._check_fitted()
-        return _summary_arrays(summary)
-
-    def log_likelihood(self, summary: pd.DataFrame) -> pd.Series:
-        """Each customer's log-likelihood under the fitted parameters."""
-        x, tx, T = self._arrays(summary)
-        return _as_series(self._loglik_terms(self.params_.to_numpy(), x, tx, T), summary,
-                          "log_likelihood")
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """Always 1: in the NBD story nobody leaves."""
