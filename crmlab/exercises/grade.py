@@ -34,7 +34,7 @@ import pandas as pd
 from crmlab.exercises import keys as keyfiles
 from crmlab.exercises.collect import Submission, collect, relative, tamper_reasons, unpack
 from crmlab.exercises.compare import Verdict, type_name
-from crmlab.exercises.registry import CONVENTIONS, MISTAKES, get_question
+from crmlab.exercises.registry import CONVENTIONS, MISTAKES, get_question, matching
 from crmlab.exercises.release import CHECK_CALL_RE, find_notebooks
 from crmlab.exercises.rubric import OpenQuestion, answered, open_questions, student_answer
 from crmlab.exercises.runner import TIMEOUT_ENAME, RunResult, run_submission
@@ -157,32 +157,17 @@ def _mistake_finder(variant: Variant, table: Mapping[str, list] | None = None
     """``(question_id, answer) -> label`` of the registered typical mistake it matches
     (or, with ``table=CONVENTIONS``, of the other defensible convention it follows)."""
     table = MISTAKES if table is None else table
-    cache: dict[str, list[tuple[str, Any]]] = {}
+    cache: dict = {}
     shop: list[Any] = []
 
     def find(question_id: str, answer: Any) -> str:
         if not table.get(question_id):
             return ""
-        if question_id not in cache:
-            if not shop:
-                from crmlab.data import get_shop
+        if not shop:  # the student's shop, loaded once and only when a question needs it
+            from crmlab.data import get_shop
 
-                shop.append(get_shop(variant.data, seed=variant.seed))
-            values = []
-            for label, func in table[question_id]:
-                try:
-                    values.append((label, func(shop[0])))
-                except Exception:  # a mistake that cannot be made on this shop: skip it
-                    continue
-            cache[question_id] = values
-        q = get_question(question_id)
-        for label, value in cache[question_id]:
-            try:
-                if q.judge(answer, value).ok:
-                    return label
-            except Exception:
-                continue
-        return ""
+            shop.append(get_shop(variant.data, seed=variant.seed))
+        return matching(table, question_id, answer, shop[0], cache)
 
     return find
 
