@@ -300,6 +300,31 @@ def write_notebook(path: Path, params: str, *cells: str, title: str = "# Test æ¸
     return path
 
 
+def lifetimes_data_file(name: str) -> Path:
+    """A CDNOW file shipped in the ``lifetimes`` wheel (a dev dependency), or skip the test.
+
+    The tests read the real CDNOW files from there: nothing is downloaded at run time.
+    """
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("lifetimes")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("lifetimes is not installed (pip install -e '.[dev]'); CDNOW ships in its wheel")
+    for f in dist.files or []:
+        if f.name == name and "datasets" in f.parts:
+            path = Path(dist.locate_file(f))
+            if path.is_file():
+                return path
+    pytest.skip(f"the lifetimes distribution has no datasets/{name}")
+
+
+@pytest.fixture(scope="session")
+def lifetimes_file():
+    """The :func:`lifetimes_data_file` helper, as a fixture."""
+    return lifetimes_data_file
+
+
 @pytest.fixture
 def make_notebook():
     """The :func:`write_notebook` helper, as a fixture."""

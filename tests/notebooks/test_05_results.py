@@ -9,9 +9,7 @@ stayers.
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
-from pathlib import Path
 
 import pytest
 
@@ -94,25 +92,17 @@ def test_model_checks_account_for_every_customer_and_purchase(results):
     assert results["cdnow"] == {"available": False}  # CDNOW_PATH = None: the section is skipped
 
 
-def _lifetimes_cdnow_sample():
-    try:
-        dist = importlib.metadata.distribution("lifetimes")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("lifetimes is not installed (pip install -e '.[dev]'); CDNOW ships in its wheel")
-    for f in dist.files or []:
-        if f.name == "CDNOW_sample.txt" and "datasets" in f.parts:
-            return str(Path(dist.locate_file(f)))
-    pytest.skip("the lifetimes distribution has no datasets/CDNOW_sample.txt")
 
 
-def test_real_data_section_reproduces_the_published_cdnow_estimates(executed_notebook):
+def test_real_data_section_reproduces_the_published_cdnow_estimates(executed_notebook, lifetimes_file):
     # Section 9 on the CDNOW sample (the 2,357 customers of the papers' tables), as shipped
     # in the lifetimes wheel. Published estimates (weeks): BG/NBD r=0.243, alpha=4.414,
     # a=0.793, b=2.426, LL=-9582.4 and Pareto/NBD r=0.553, alpha=10.578, s=0.606,
     # beta=11.669, LL=-9595.0 (Fader, Hardie & Lee 2005, Marketing Science 24(2));
     # MBG/NBD r=0.525, alpha=6.183, a=0.891, b=1.614 (Batislam et al. 2007's model as
     # estimated by the R package BTYDplus); 1,882 holdout repeat purchases (FHL 2005).
-    cd = read_results(executed_notebook(NOTEBOOK, CDNOW_PATH=_lifetimes_cdnow_sample()))["cdnow"]
+    sample = str(lifetimes_file("CDNOW_sample.txt"))
+    cd = read_results(executed_notebook(NOTEBOOK, CDNOW_PATH=sample))["cdnow"]
     assert cd["available"] and cd["customers"] == 2357 and cd["calibration_customers"] == 2357
     assert cd["report"]["rows read"] == 6919 and cd["report"]["rows kept"] == 6919
     assert cd["holdout_actual"] == 1882

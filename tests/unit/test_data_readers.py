@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,25 +69,14 @@ def test_read_cdnow_recognises_a_header_line(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def _lifetimes_file(name: str) -> Path:
-    try:
-        dist = importlib.metadata.distribution("lifetimes")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("lifetimes is not installed (pip install -e '.[dev]'); CDNOW ships in its wheel")
-    for f in dist.files or []:
-        if f.name == name and "datasets" in f.parts:
-            path = Path(dist.locate_file(f))
-            if path.is_file():
-                return path
-    pytest.skip(f"the lifetimes distribution has no datasets/{name}")
 
 
-def test_read_cdnow_master_keeps_every_customer():
+def test_read_cdnow_master_keeps_every_customer(lifetimes_file):
     # The CDNOW master file (Fader & Hardie's dataset page; FHL 2005, Marketing Science 24(2))
     # has 69,659 purchases by 23,570 customers, the 1997 Q1 cohort. 80 purchases are $0.00,
     # and 68 customers bought only at $0.00: dropping those lines (the old rule "non-positive
     # amount") left 23,502 customers. The lifetimes copy starts with a header line.
-    shop = read_cdnow(_lifetimes_file("CDNOW_master.txt"))
+    shop = read_cdnow(lifetimes_file("CDNOW_master.txt"))
     rep = shop.report.set_index("step")["rows"]
     assert rep["rows read"] == 69_659 and rep["rows kept"] == 69_659
     assert rep["malformed line"] == 0
@@ -101,17 +87,17 @@ def test_read_cdnow_master_keeps_every_customer():
     assert str(shop.orders["order_ts"].max().date()) == "1998-06-30"
 
 
-def test_cdnow_sample_through_the_reader_reproduces_the_published_summary():
+def test_cdnow_sample_through_the_reader_reproduces_the_published_summary(lifetimes_file):
     # The published calibration summary of the 2,357-customer sample (FHL 2005; the
     # "cdnowSummary" of Fader & Hardie's BG/NBD Excel note and of R BTYD, shipped in lifetimes
     # as cdnow_customers_summary_with_transactions.csv: x, t_x, T in weeks, zbar in $, rounded
     # to 2 decimals), from the raw sample file through read_cdnow and clv.summarize: daily
     # periods in weeks, calibration to 1997-09-30 (39 weeks), holdout to 1998-06-30.
-    shop = read_cdnow(_lifetimes_file("CDNOW_sample.txt"))
+    shop = read_cdnow(lifetimes_file("CDNOW_sample.txt"))
     assert shop.customers["customer_id"].nunique() == 2357  # 8 customers bought only at $0.00
     summ = summarize(shop.orders, "customer_id", "order_ts", "amount", freq="D", freq_multiplier=7,
                      calibration_end="1997-09-30", observation_end="1998-06-30")
-    ref = pd.read_csv(_lifetimes_file("cdnow_customers_summary_with_transactions.csv"))
+    ref = pd.read_csv(lifetimes_file("cdnow_customers_summary_with_transactions.csv"))
     assert len(summ) == len(ref) == 2357
     assert (summ["customer_id"].to_numpy() == ref["ID"].to_numpy()).all()
     assert (summ["frequency_cal"].to_numpy() == ref["x"].to_numpy()).all()
