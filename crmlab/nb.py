@@ -216,7 +216,7 @@ def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | N
     false reading, whatever the seed or size. ``name`` (an identifier) lets the world sweep
     report which reading each world took; the outcome is attached to the next :func:`say`.
     """
-    if isinstance(holds, np.ndarray | pd.Series) or not isinstance(holds, bool | np.bool_):
+    if not isinstance(holds, bool | np.bool_):  # an array or Series must be reduced first
         raise ValueError(
             f"claim: holds must be a single True/False, got {type(holds).__name__}; reduce it "
             "first, e.g. (share > 0.5).all() or bool(p_value < 0.05)"
@@ -250,7 +250,7 @@ def choose(cases: list[tuple[bool | np.bool_, str]], otherwise: str, *, name: st
         raise ValueError("choose: pass a list of (condition, reading) pairs, e.g. [(p < 0.05, 'differs')]")
     chosen = len(cases)
     for i, (holds, _) in enumerate(cases):
-        if isinstance(holds, np.ndarray | pd.Series) or not isinstance(holds, bool | np.bool_):
+        if not isinstance(holds, bool | np.bool_):
             raise ValueError(f"choose: condition {i} must be a single True/False, got {type(holds).__name__}")
         if holds and chosen == len(cases):
             chosen = i

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,19 +64,13 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
     if root.exists() and not root.is_dir():
         raise ValueError(f"workspace: {root} exists and is not a folder; choose another WORKSPACE")
     report = WorkspaceReport(root)
-    _copy_missing(notebooks, root / "notebooks", report)
+    _copy_missing(notebooks, root / "notebooks", report, shutil.copyfile)
     if release_exercises and (course / "exercises").is_dir():
         from crmlab.exercises.release import release
 
-        folder = root / "exercises"
-        folder.mkdir(parents=True, exist_ok=True)
-        for src in sorted((course / "exercises").glob("[0-9][0-9]_*.ipynb")):
-            dest = folder / src.name
-            if dest.exists():
-                report.kept.append(f"exercises/{src.name}")
-            else:
-                release(src, dest)  # the student version: solutions removed, outputs cleared
-                report.added.append(f"exercises/{src.name}")
+        # the student version: solutions removed, outputs cleared
+        _copy_missing(sorted((course / "exercises").glob("[0-9][0-9]_*.ipynb")),
+                      root / "exercises", report, release)
     for name in LINKED:
         target, link = course / name, root / name
         if target.is_dir() and not link.exists() and not link.is_symlink():
@@ -84,7 +79,9 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
     return report
 
 
-def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport) -> None:
+def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport,
+                  write: Callable[[Path, Path], object]) -> None:
+    """``write(src, dest)`` each file the folder does not have yet; keep the ones it has."""
     folder.mkdir(parents=True, exist_ok=True)
     for src in files:
         dest = folder / src.name
@@ -92,5 +89,5 @@ def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport) -> N
         if dest.exists():
             report.kept.append(rel)
         else:
-            shutil.copyfile(src, dest)
+            write(src, dest)
             report.added.append(rel)

@@ -109,7 +109,7 @@ def _run_one(source: Path, output: Path, params: dict[str, Any], world_name: str
              timeout: int | None) -> Outcome:
     """Execute one notebook in one world (in a worker process); never raises."""
     from crmlab.build import NotebookExecutionError, execute_notebook
-    from crmlab.nb import read_claims, read_results
+    from crmlab.nb import _load_notebook, read_claims, read_results
 
     start = time.perf_counter()
     try:
@@ -120,10 +120,11 @@ def _run_one(source: Path, output: Path, params: dict[str, Any], world_name: str
     except Exception as exc:  # a dead kernel or a timeout: report it in the matrix
         return Outcome(world_name, source.stem, False, time.perf_counter() - start,
                        error=f"{type(exc).__name__}: {exc}"[:300])
-    claims = read_claims(output)
+    executed = _load_notebook(output, "worlds")  # read once for results and claims
+    claims = read_claims(executed)
     return Outcome(
         world_name, source.stem, True, time.perf_counter() - start,
-        n_results=len(read_results(output)), n_claims=len(claims),
+        n_results=len(read_results(executed)), n_claims=len(claims),
         alternatives=[c["name"] or f"cell {c['cell']}" for c in claims if not c["holds"]],
     )
 
