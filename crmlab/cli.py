@@ -142,6 +142,12 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     from crmlab.build import code_size, discover, execute_in_place, worker_setup
 
     targets = discover(args.notebooks, args.names or None)
+    if args.links:
+        from crmlab.build import refresh_navigation
+
+        for nb in targets:
+            print(f"{nb.stem}: {'updated' if refresh_navigation(nb) else 'up to date'}")
+        return 0
     if args.jobs == 1:
         for nb in targets:
             secs = execute_in_place(nb)
@@ -245,6 +251,9 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
     n.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     n.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
+    n.add_argument("--links", action="store_true",
+                   help="only refresh each notebook's last cell (links to its exercises, the next "
+                        "notebook, the glossary) from crmlab.build.COURSE_MAP; nothing is executed")
     n.set_defaults(func=_cmd_notebooks)
 
     w = sub.add_parser("worlds", help="execute the course in many worlds (seeds, sizes, knobs)")

@@ -69,6 +69,9 @@ MAX_RECORD_CHARS = 100_000
 def setup_notebook(seed: int = 42) -> np.random.Generator:
     """Prepare a notebook: the workbook's plot theme, pandas display options and seeds.
 
+    With ``CRMLAB_CHECK_FIGURES`` set (the notebook test tier), every figure shown is checked
+    by :func:`crmlab.plots.layout_problems`.
+
     Seeds Python's ``random`` and NumPy's legacy global RNG (for third-party code that uses
     them) and returns a fresh ``numpy.random.Generator`` for the notebook's own randomness.
     """
@@ -79,6 +82,8 @@ def setup_notebook(seed: int = 42) -> np.random.Generator:
     from crmlab import plots
 
     plots.set_theme()
+    if os.environ.get("CRMLAB_CHECK_FIGURES"):
+        plots.watch_figures()  # the test tier: report unreadable figures (plots.layout_problems)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 30)
     pd.set_option("display.min_rows", 10)

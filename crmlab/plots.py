@@ -282,3 +282,173 @@ def repeat_tracking(
     if title:
         ax.set_title(title)
     return ax
+
+
+# --- Figure checks ---------------------------------------------------------------------------
+# A figure in the course must be readable as a slide: a title, labelled axes, tick labels that
+# do not run into each other, a legend that does not sit on the data, bars inside the axes.
+# layout_problems() finds these on a drawn figure; watch_figures() runs it on every figure a
+# notebook shows when CRMLAB_CHECK_FIGURES is set (the notebook test tier sets it).
+
+#: Output mimetype of a figure problem found while a notebook runs (read by the test tier).
+FIGURE_PROBLEM_MIMETYPE = "application/vnd.crmlab.figure-problem+json"
+
+
+def _boxes_overlap(a, b, slack: float = 1.0) -> bool:
+    """True when two display-space boxes overlap by more than ``slack`` pixels both ways."""
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > slack) and (min(a.y1, b.y1) - max(a.y0, b.y0) > slack)
+
+
+def _tick_label_overlaps(ax: Axes, renderer) -> list[str]:
+    """Names of the axes' x/y axis whose visible tick labels overlap each other."""
+    found = []
+    for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        labels = [t for t in axis.get_ticklabels(which="both")
+                  if t.get_visible() and t.get_text().strip()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        clashes = [(labels[i].get_text(), labels[j].get_text())
+                   for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                   if _boxes_overlap(boxes[i], boxes[j])]
+        if clashes:
+            found.append(f"{name} tick labels overlap ({len(clashes)} pair(s), e.g. "
+                         f"{clashes[0][0]!r} and {clashes[0][1]!r})")
+    return found
+
+
+def _data_points(ax: Axes):
+    """Display coordinates of the axes' line vertices and scatter points (finite ones)."""
+    import numpy as np
+
+    points = []
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        if len(xy) and not _is_reference_line(xy):
+            points.append(line.get_transform().transform(xy))
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets(), dtype=float)
+        if coll.get_visible() and offsets.ndim == 2 and len(offsets) > 0:
+            points.append(coll.get_offset_transform().transform(offsets))
+    if not points:
+        return np.empty((0, 2))
+    allp = np.vstack(points)
+    return allp[np.isfinite(allp).all(axis=1)]
+
+
+def _is_reference_line(xy) -> bool:
+    """A horizontal or vertical line of two points (axhline/axvline, a target): not data."""
+    return len(xy) == 2 and (xy[0, 0] == xy[1, 0] or xy[0, 1] == xy[1, 1])
+
+
+def _legend_on_data(ax: Axes, renderer) -> list[str]:
+    """A problem when the axes' legend (inside the axes) covers data points or bars."""
+    legend = ax.get_legend()
+    if legend is None or not legend.get_visible():
+        return []
+    box = legend.get_window_extent(renderer)
+    if not _boxes_overlap(box, ax.get_window_extent(renderer), slack=0):
+        return []  # placed outside the axes
+    points = _data_points(ax)
+    inside = ((points[:, 0] > box.x0) & (points[:, 0] < box.x1)
+              & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)).sum() if len(points) else 0
+    bars = sum(1 for p in ax.patches if p.get_visible() and _is_bar(p)
+               and _boxes_overlap(box, p.get_window_extent(renderer), slack=2))
+    if inside or bars:
+        what = ", ".join(s for s in (f"{inside} data point(s)" if inside else "",
+                                      f"{bars} bar(s)" if bars else "") if s)
+        return [f"the legend covers {what}: move it (loc=..., bbox_to_anchor outside, or fewer entries)"]
+    return []
+
+
+def _is_bar(patch) -> bool:
+    from matplotlib.patches import Rectangle
+
+    return isinstance(patch, Rectangle) and patch.get_width() != 0 and patch.get_height() != 0
+
+
+def _bars_off_axes(ax: Axes) -> list[str]:
+    """A problem when a bar runs past the axis limits (its end is not shown)."""
+    import numpy as np
+
+    x0, x1 = sorted(ax.get_xlim())
+    y0, y1 = sorted(ax.get_ylim())
+    off = 0
+    for p in ax.patches:
+        if not (p.get_visible() and _is_bar(p)) or p.get_transform() != ax.transData:
+            continue
+        bx, by = p.get_x(), p.get_y()
+        ends = np.array([bx, bx + p.get_width()]), np.array([by, by + p.get_height()])
+        if not (np.isfinite(ends[0]).all() and np.isfinite(ends[1]).all()):
+            continue
+        span_x, span_y = (x1 - x0) * 1e-6, (y1 - y0) * 1e-6
+        if (ends[0].max() > x1 + span_x or ends[0].min() < x0 - span_x
+                or ends[1].max() > y1 + span_y or ends[1].min() < y0 - span_y):
+            off += 1
+    return [f"{off} bar(s) run past the axis limits"] if off else []
+
+
+def _has_content(ax: Axes) -> bool:
+    return bool(ax.get_lines() or ax.collections or ax.patches or ax.images)
+
+
+def layout_problems(fig) -> list[str]:
+    """The readability problems of a figure, one sentence each (empty when there are none).
+
+    Checked on every axes that shows data: a title (the axes' or the figure's), labels on
+    both axes (unless the axis is hidden or has no tick labels, as a pie or a heatmap's
+    category axis may), tick labels that do not overlap, a legend that does not cover data
+    points or bars, and no bar running past the axis limits.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    problems = []
+    for i, ax in enumerate(fig.get_axes()):
+        if not ax.get_visible() or not ax.axison or not _has_content(ax):
+            continue
+        where = f"axes {i + 1}" + (f" ({ax.get_title()!r})" if ax.get_title() else "")
+        found = []
+        if not (ax.get_title() or ax.get_title(loc="left") or suptitle):
+            found.append("no title")
+        for name, axis, label in (("x", ax.xaxis, ax.get_xlabel()), ("y", ax.yaxis, ax.get_ylabel())):
+            shows_ticks = any(t.get_visible() and t.get_text().strip() for t in axis.get_ticklabels())
+            if axis.get_visible() and shows_ticks and not label.strip():
+                found.append(f"no {name}-axis label")
+        found += _tick_label_overlaps(ax, renderer)
+        found += _legend_on_data(ax, renderer)
+        found += _bars_off_axes(ax)
+        problems += [f"{where}: {p}" for p in found]
+    return problems
+
+
+def watch_figures() -> bool:
+    """Report :func:`layout_problems` of every figure the IPython kernel displays.
+
+    Each problem becomes an output of the cell that drew the figure, with mimetype
+    :data:`FIGURE_PROBLEM_MIMETYPE` and a readable ``text/plain``; the notebook test tier
+    fails on them. Returns False outside IPython (nothing to watch).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the course
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
+
+    def check_then_draw(fig):
+        problems = layout_problems(fig)
+        if problems:
+            from IPython.display import display
+
+            display({FIGURE_PROBLEM_MIMETYPE: {"problems": problems},
+                     "text/plain": "figure problems: " + "; ".join(problems)}, raw=True)
+        return previous(fig) if previous is not None else None
+
+    png.for_type(Figure, check_then_draw)
+    return True

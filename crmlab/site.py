@@ -380,7 +380,7 @@ def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
     rows = []
     for src in notebooks:
         stem = src.stem
-        unit, modules = COURSE_MAP.get(stem, ("-", "-"))
+        unit, modules = COURSE_MAP[stem][:2] if stem in COURSE_MAP else ("-", "-")
         title = html.escape(_title(_read(src), stem))
         page = f'<a href="{stem}.html">{_breakable(stem)}</a>' if (site / f"{stem}.html").is_file() \
             else _breakable(stem)

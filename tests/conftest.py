@@ -37,6 +37,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+# Notebooks executed by the tests check every figure they show (crmlab.plots.layout_problems);
+# tests/notebooks/test_lecture_shape.py fails on the problems they report.
+os.environ.setdefault("CRMLAB_CHECK_FIGURES", "1")
 TEST_PARAMS_FILE = ROOT / "tests" / "notebooks" / "test_params.yaml"
 AHEAD = pytest.StashKey["_AheadOfTime"]()
 
