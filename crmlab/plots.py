@@ -284,6 +284,21 @@ def repeat_tracking(
     return ax
 
 
+# --- Charts of notebooks 00-04 (units 0-2: profile, RFM, journey, segments) ----------------
+# (end of the charts of notebooks 00-04)
+
+# --- Charts of notebooks 05-07 (CLV, recommendations, pricing) ------------------------------
+# (end of the charts of notebooks 05-07)
+
+# --- Charts of notebooks 08-10 (offers, support, after-sales) -------------------------------
+# (end of the charts of notebooks 08-10)
+
+# --- Charts of notebooks 11-13 (feedback, scorecard, scale) ---------------------------------
+# (end of the charts of notebooks 11-13)
+
+# --- Live what-if demos (ipywidgets; computation in the unit modules) -----------------------
+# (end of the demo charts)
+
 # --- Figure checks ---------------------------------------------------------------------------
 # A figure in the course must be readable as a slide: a title, labelled axes, tick labels that
 # do not run into each other, a legend that does not sit on the data, bars inside the axes.
