@@ -291,6 +291,137 @@ def repeat_tracking(
 # (end of the charts of notebooks 05-07)
 
 # --- Charts of notebooks 08-10 (offers, support, after-sales) -------------------------------
+def estimate_intervals(
+    table: pd.DataFrame,
+    label: str,
+    estimate: str = "uplift",
+    low: str = "uplift_low",
+    high: str = "uplift_high",
+    truth: str | None = None,
+    ax: Axes | None = None,
+    title: str = "Uplift in conversion, treatment - holdout",
+    xlabel: str = "uplift (percentage points)",
+    level: float = 0.95,
+) -> Axes:
+    """One row per line of ``table``: the estimate with its interval (a forest plot), the true
+    value as a cross when ``truth`` names a column, and a grey line at 0 (notebook 08)."""
+    _require(table, [label, estimate, low, high] + ([truth] if truth else []), "estimate_intervals", "crmlab.offers.ab_test (one row per campaign)")
+    ax = _ax(ax, (7, 0.25 * len(table) + 1.2))
+    ypos = list(range(len(table)))
+    est = table[estimate].to_numpy(float)
+    ax.errorbar(est, ypos, xerr=[est - table[low].to_numpy(float), table[high].to_numpy(float) - est],
+                fmt="o", capsize=2, label=f"estimate, {level:.0%} interval")
+    if truth:
+        ax.plot(table[truth], ypos, "x", color="C3", label="truth (simulator)")
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(ypos, table[label].astype(str))
+    ax.invert_yaxis()
+    percent_axis(ax, "x", decimals=0)
+    ax.set(title=title, xlabel=xlabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return ax
+
+
+def detectable_effect(curves: pd.DataFrame, points: pd.DataFrame | None = None,
+                      ax: Axes | None = None, ratio: float = 4.0) -> Axes:
+    """Smallest detectable uplift against the held-out group's size (log x), one line per
+    baseline rate (``curves``: holdout, baseline, mde), the shop's campaigns as dots
+    (``points``: n_control, mde) (notebook 08)."""
+    _require(curves, ["holdout", "baseline", "mde"], "detectable_effect", "crmlab.offers.minimum_detectable_uplift, tabulated")
+    ax = _ax(ax, (6, 3.2))
+    for base, part in curves.groupby("baseline", sort=True):
+        ax.plot(part["holdout"], part["mde"], label=f"baseline {base:.0%}")
+    if points is not None:
+        _require(points, ["n_control", "mde"], "detectable_effect", "crmlab.offers.minimum_detectable_uplift, tabulated")
+        ax.scatter(points["n_control"], points["mde"], s=12, color="k", zorder=3, label="shop's campaigns")
+    percent_axis(ax, "y", decimals=0)
+    ax.set(xscale="log", xlabel=f"held-out members, log scale (treated = {ratio:g}x)",
+           ylabel="detectable uplift (80% power)", title="Smallest uplift a holdout can detect")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def segment_estimates(table: pd.DataFrame, ax: Axes | None = None,
+                      title: str = "Uplift in conversion by hidden segment") -> Axes:
+    """Per segment (the index): the holdout estimate with its interval (columns ``holdout
+    estimate``, ``low``, ``high``) and every other numeric column as a marker; a column
+    named ``truth`` is drawn as a black cross (notebook 08)."""
+    _require(table, ["holdout estimate", "low", "high"], "segment_estimates", "crmlab.offers.ab_test by segment, joined with the models' means")
+    ax = _ax(ax, (6.5, 3.2))
+    xs = list(range(len(table)))
+    est = table["holdout estimate"].to_numpy(float)
+    ax.errorbar([x - 0.2 for x in xs], est, yerr=[est - table["low"].to_numpy(float),
+                                                   table["high"].to_numpy(float) - est],
+                fmt="o", capsize=3, label="holdout estimate (95%)")
+    others = [c for c in table.columns if c not in ("holdout estimate", "low", "high")]
+    for j, col in enumerate(others):
+        style = {"marker": "x", "color": "k", "ms": 9} if col == "truth" else {"marker": "s^Dv"[j % 4]}
+        ax.plot([x + 0.1 * j for x in xs], table[col], ls="none", label=col, **style)
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(xs, table.index.astype(str))
+    percent_axis(ax, "y", decimals=0)
+    ax.set(title=title, xlabel="segment (hidden from the shop)", ylabel="uplift (percentage points)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def gain_curves(curves: dict[str, pd.DataFrame], ax: Axes | None = None,
+                title: str = "Qini curves (normalized coefficient)",
+                ylabel: str = "incremental conversions") -> Axes:
+    """Cumulative gain against the share targeted, one line per ranking (``curves``: name ->
+    table with columns fraction, gain), and the random ranking as a dashed line from 0 to the
+    common end point (Qini and true-gain curves of notebook 08)."""
+    ax = _ax(ax, (6, 3.6))
+    end = 0.0
+    for name, curve in curves.items():
+        _require(curve, ["fraction", "gain"], "gain_curves", "crmlab.offers.uplift_curves, renamed to fraction/gain")
+        ax.plot(curve["fraction"], curve["gain"], label=name)
+        end = float(curve["gain"].iloc[-1])
+    ax.plot([0, 1], [0, end], "k--", lw=1, label="random")
+    percent_axis(ax, "x")
+    ax.set(xlabel="share of contacts targeted (ranked by score)", ylabel=ylabel, title=title)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def policy_profit(policies: pd.DataFrame, value: str = "profit", ax: Axes | None = None,
+                  ylabel: str = "estimated profit (NT$)") -> Axes:
+    """Profit of each targeting policy against the share targeted (``policies`` as returned by
+    :func:`crmlab.offers.policy_comparison`): one line per model, "everyone" as a square at
+    100%, "nobody" as the line at 0 (notebook 08)."""
+    _require(policies, ["policy", "fraction", value], "policy_profit", "crmlab.offers.policy_comparison")
+    ax = _ax(ax, (6, 3.4))
+    for name, part in policies.loc[~policies["policy"].isin(["everyone", "nobody"])].groupby(
+            "policy", sort=False):
+        ax.plot(part["fraction"], part[value], "o-", label=name)
+    every = policies.loc[policies["policy"] == "everyone", value]
+    if len(every):
+        ax.plot([1.0], [float(every.iloc[0])], "s", color="k", label="everyone")
+    ax.axhline(0, color="grey", lw=1, label="nobody")
+    percent_axis(ax, "x")
+    money_axis(ax, "y")
+    ax.set(xlabel="share of contacts targeted", ylabel=ylabel, title="Campaign profit by targeting policy")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: str,
+                  ax: Axes | None = None, title: str = "", xlabel: str = "",
+                  scale: float = 1.0) -> Axes:
+    """Horizontal bars of ``value`` per ``label`` with the interval [low, high] as error bars,
+    divided by ``scale`` (e.g. 1000 for NT$ thousand) and a grey line at 0 (notebook 08)."""
+    _require(table, [label, value, low, high], "interval_bars", "crmlab.offers.roi_by")
+    ax = _ax(ax, (6, 0.45 * len(table) + 1.4))
+    v, lo, hi = (table[c].to_numpy(float) / scale for c in (value, low, high))
+    ypos = list(range(len(table)))
+    ax.barh(ypos, v, color="C0")
+    ax.errorbar(v, ypos, xerr=[v - lo, hi - v], fmt="none", color="k", capsize=3)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(ypos, table[label].astype(str))
+    ax.set(title=title, xlabel=xlabel)
+    return ax
+
+
 # (end of the charts of notebooks 08-10)
 
 # --- Charts of notebooks 11-13 (feedback, scorecard, scale) ---------------------------------
@@ -390,16 +521,18 @@ def _bars_off_axes(ax: Axes) -> list[str]:
     y0, y1 = sorted(ax.get_ylim())
     off = 0
     for p in ax.patches:
-        if not (p.get_visible() and _is_bar(p)) or p.get_transform() != ax.transData:
+        if not (p.get_visible() and _is_bar(p)) or p.get_data_transform() != ax.transData:
             continue
         bx, by = p.get_x(), p.get_y()
         ends = np.array([bx, bx + p.get_width()]), np.array([by, by + p.get_height()])
         if not (np.isfinite(ends[0]).all() and np.isfinite(ends[1]).all()):
             continue
         span_x, span_y = (x1 - x0) * 1e-6, (y1 - y0) * 1e-6
-        if (ends[0].max() > x1 + span_x or ends[0].min() < x0 - span_x
-                or ends[1].max() > y1 + span_y or ends[1].min() < y0 - span_y):
-            off += 1
+        past_x = ax.get_xscale() == "linear" and (ends[0].max() > x1 + span_x
+                                                  or ends[0].min() < x0 - span_x)
+        past_y = ax.get_yscale() == "linear" and (ends[1].max() > y1 + span_y
+                                                  or ends[1].min() < y0 - span_y)
+        off += bool(past_x or past_y)
     return [f"{off} bar(s) run past the axis limits"] if off else []
 
 

@@ -180,3 +180,25 @@ def _table() -> str:
 
 if __name__ == "__main__":
     sys.stdout.write(_table() + "\n")
+
+
+def test_the_template_has_the_lecture_shape(tmp_path):
+    """notebooks/_template.ipynb (the start of a new notebook) runs, with readable figures, and
+    has every part the course asks for."""
+    from crmlab.build import execute_notebook
+
+    template = NOTEBOOKS / "_template.ipynb"
+    out = tmp_path / "template.ipynb"
+    execute_notebook(template, out, None, cwd=NOTEBOOKS)
+    nb = committed(out)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for part in ("Learning objectives", "## Summary", "Try it", "## Next"):
+        assert part in text, f"the template lacks {part!r}"
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert NAVIGATION_TAG in nb.cells[-1].metadata.get("tags", [])
+    figures = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and has_figure(c)]
+    assert figures and all("reading" in nb.cells[i + 1].metadata.get("tags", []) for i in figures)
+    problems = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if FIGURE_PROBLEM_MIMETYPE in o.get("data", {})]
+    assert not problems
+    assert all(len(c.source.splitlines()) <= MAX_CELL_LINES for c in nb.cells if c.cell_type == "code")
