@@ -41,9 +41,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import as_frame, require_columns
+from crmlab._checks import Reads, as_frame, reads, require_columns
 
 __all__ = [
+    "RELATIONSHIP_PARTS",
+    "SIX_PART_WEIGHTS",
+    "relationship_value_parts",
+    "weight_sensitivity",
     "RFM_SEGMENTS",
     "VALUE_WEIGHTS",
     "rfm_table",
@@ -62,32 +66,17 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
-def _require_frame(table: Any, name: str, func: str) -> pd.DataFrame:
-    return as_frame(table, name, func=func)
+#: The order log as rfm_table and customer_value read it (checked by crmlab._checks.reads):
+#: the column arguments name the caller's columns; with ``order_col`` (line-level data) the
+#: order id repeats on purpose, otherwise a repeated ``order_id`` is an error.
+_ORDERS = Reads("orders", ("customer_id", "order_ts", "amount"),
+                rename={"customer_id": "customer_col", "order_ts": "date_col", "amount": "amount_col"},
+                nonempty=True)
 
 
-def _require_columns(table: pd.DataFrame, name: str, func: str, columns: Mapping[str, str]) -> None:
-    """``columns`` maps a column name to the keyword argument that names it."""
-    require_columns(table, name, columns, func=func)
-
-
-def _day_numbers(dates: pd.Series, name: str, col: str, func: str) -> np.ndarray:
-    """Calendar day numbers (days since 1970-01-01, int64) of a datetime column."""
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        raise ValueError(
-            f"{func}: {name}.{col} must be a datetime column, got dtype {dates.dtype}; "
-            f"convert it with {name}['{col}'] = pd.to_datetime({name}['{col}'])."
-        )
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)  # local wall-clock time, as the shop stores it
-    values = dates.to_numpy()
-    bad = np.isnat(values)
-    if bad.any():
-        raise ValueError(
-            f"{func}: {name}.{col} has {int(bad.sum())} missing dates (NaT); drop or fix those "
-            f"rows first, e.g. {name} = {name}.dropna(subset=['{col}']) (and report how many)."
-        )
-    return values.astype("datetime64[D]").astype(np.int64)
+def _day_numbers(dates: pd.Series) -> np.ndarray:
+    """Calendar day numbers (days since 1970-01-01, int64) of a checked datetime column."""
+    return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def _amounts(values: pd.Series, name: str, col: str, func: str, *, allow_negative: bool = False) -> np.ndarray:
@@ -109,15 +98,6 @@ def _amounts(values: pd.Series, name: str, col: str, func: str, *, allow_negativ
             f"cancellations?); keep only orders in {name} and pass refunds with returns=."
         )
     return arr
-
-
-def _ids(values: pd.Series, name: str, col: str, func: str) -> pd.Series:
-    if values.isna().any():
-        raise ValueError(
-            f"{func}: {name}.{col} has {int(values.isna().sum())} missing customer ids; drop the "
-            "anonymous orders first (they cannot be scored) and report how many."
-        )
-    return values
 
 
 def _snapshot_day(snapshot: Any, func: str) -> int:
@@ -190,6 +170,9 @@ def _group_reduce(codes: np.ndarray, k: int, day: np.ndarray, amount: np.ndarray
 # --------------------------------------------------------------------------------------
 
 
+@reads(orders=Reads(**{**_ORDERS.__dict__, "lines_arg": "order_col"}),
+       returns=Reads("returns", ("order_id", "refund_amount"), rename={"refund_amount": "refund_col"},
+                     optional=True))
 def rfm_table(
     orders: pd.DataFrame,
     snapshot: Any = None,
@@ -225,20 +208,18 @@ def rfm_table(
     order's date to the snapshot date) and, with ``returns``, ``refunds`` (float64).
     ``attrs`` records the ``snapshot`` and the ``monetary_basis``.
 
-    Raises ``ValueError`` naming the table, column and fix for a missing column, a
-    non-numeric or negative amount, missing dates or ids, or a snapshot before the data.
+    Raises ``ValueError`` naming the table, column and fix (the input contract of
+    :func:`crmlab._checks.reads`, from the schema) for a missing column, a non-numeric,
+    infinite or negative amount, missing, time-zone aware or implausible (far-future) dates,
+    missing ids, a repeated ``order_id`` (each order counted twice; line-level data passes
+    ``order_col``), or a snapshot before the data.
     """
     func = "rfm_table"
-    _require_frame(orders, "orders", func)
-    needed = {customer_col: "customer_col", date_col: "date_col", amount_col: "amount_col"}
     if order_col is not None:
-        needed[order_col] = "order_col"
-    _require_columns(orders, "orders", func, needed)
-    if len(orders) == 0:
-        raise ValueError(f"{func}: the orders table is empty; there is nobody to score.")
-    ids = _ids(orders[customer_col], "orders", customer_col, func)
-    day = _day_numbers(orders[date_col], "orders", date_col, func)
-    amount = _amounts(orders[amount_col], "orders", amount_col, func)
+        require_columns(orders, "orders", {order_col: "order_col"}, func=func)
+    ids = orders[customer_col]
+    day = _day_numbers(orders[date_col])
+    amount = orders[amount_col].to_numpy(dtype="float64")
     first_day, last_day = int(day.min()), int(day.max())
     snap = last_day + 1 if snapshot is None else _snapshot_day(snapshot, func)
     _check_snapshot(snap, first_day, last_day, "orders", date_col, func)
@@ -287,15 +268,13 @@ def _refunds_per_customer(
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Refunds summed per customer of ``out`` (matched through the orders' ids)."""
     func = "rfm_table"
-    _require_frame(returns, "returns", func)
-    _require_columns(returns, "returns", func, {"order_id": "(rename to) order_id", refund_col: "refund_col"})
     key = order_col or "order_id"
     if key not in orders.columns:
         raise ValueError(
             f"{func}: to deduct returns the orders table needs an order id column ('{key}'); "
             "pass order_col= naming it, or leave returns=None for the gross paid amount."
         )
-    refund = _amounts(returns[refund_col], "returns", refund_col, func)
+    refund = returns[refund_col].to_numpy(dtype="float64")
     per_order = pd.Series(refund).groupby(returns["order_id"].to_numpy()).sum()
     owner = orders[[key, customer_col]].drop_duplicates(subset=key).set_index(key)[customer_col]
     matched = per_order.index.isin(owner.index)
@@ -367,7 +346,7 @@ def rfm_scores(
     string column ``rfm_code`` (e.g. "545").
     """
     func = "rfm_scores"
-    _require_frame(table, "rfm", func)
+    as_frame(table, "rfm", func=func)
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or not 2 <= bins <= 9:
         raise ValueError(f"{func}: bins={bins!r} must be an integer from 2 to 9 (5 gives quintiles).")
     if ties not in ("first", "average"):
@@ -375,7 +354,7 @@ def rfm_scores(
             f"{func}: ties={ties!r}; use 'average' (equal values, equal score) or 'first' (equal-sized groups)."
         )
     cols = {recency_col: "recency_col", frequency_col: "frequency_col", monetary_col: "monetary_col"}
-    _require_columns(table, "rfm", func, cols)
+    require_columns(table, "rfm", func=func, columns=cols)
     for col in cols:
         _amounts(table[col], "rfm", col, func, allow_negative=(col == monetary_col))
     out = table.copy()
@@ -441,9 +420,9 @@ RFM_SEGMENTS = pd.DataFrame(
 
 
 def _check_scheme(scheme: pd.DataFrame, func: str) -> pd.DataFrame:
-    _require_frame(scheme, "scheme", func)
+    as_frame(scheme, "scheme", func=func)
     cols = {c: "scheme" for c in ("segment", "r_min", "r_max", "f_min", "f_max")}
-    _require_columns(scheme, "scheme", func, cols)
+    require_columns(scheme, "scheme", func=func, columns=cols)
     if scheme["segment"].duplicated().any():
         dup = scheme.loc[scheme["segment"].duplicated(), "segment"].tolist()
         raise ValueError(f"{func}: scheme.segment names must be unique; {dup} appear twice.")
@@ -476,7 +455,7 @@ def rfm_segments(
     follow the scheme's order (then the fallback).
     """
     func = "rfm_segments"
-    _require_frame(scores, "scores", func)
+    as_frame(scores, "scores", func=func)
     need = {"R": "rfm_scores()", "F": "rfm_scores()"}
     if use_monetary:
         need["M"] = "rfm_scores()"
@@ -524,10 +503,10 @@ def segment_summary(
     Segments with no customers are kept (0 customers) so the table always lists the map.
     """
     func = "segment_summary"
-    _require_frame(segmented, "segmented", func)
-    _require_columns(segmented, "segmented", func,
-                     {"segment": "rfm_segments()", "recency": "rfm_table()", "frequency": "rfm_table()",
-                      monetary_col: "monetary_col"})
+    as_frame(segmented, "segmented", func=func)
+    require_columns(segmented, "segmented", func=func,
+                    columns={"segment": "rfm_segments()", "recency": "rfm_table()",
+                             "frequency": "rfm_table()", monetary_col: "monetary_col"})
     rules = RFM_SEGMENTS if scheme is None else scheme
     g = segmented.groupby("segment", observed=False)
     out = pd.DataFrame({
@@ -634,16 +613,31 @@ VALUE_WEIGHTS: dict[str, float] = {"current": 0.35, "future": 0.35, "loyalty": 0
 
 VALUE_TIERS = ("High", "Medium", "Low")
 
+#: The three further parts of the source's six-part comprehensive value model (客戶綜合價值):
+#: credit (信用度), capital value (資本價值: referrals, word of mouth) and e-value (e價值: online
+#: behaviour). :func:`relationship_value_parts` measures them; pass them to
+#: :func:`customer_value` as ``parts``.
+RELATIONSHIP_PARTS = ("credit", "capital", "e_value")
+
+#: Weights of the six-part model (current, potential = future, loyalty, credit, capital,
+#: e-value). They state the shop's priorities, not a prediction: notebook 02 shows how the
+#: ranking moves when they change (:func:`weight_sensitivity`). Momentum (``growth``) is left
+#: at 0 here: the future part already looks ahead.
+SIX_PART_WEIGHTS: dict[str, float] = {"current": 0.25, "future": 0.25, "loyalty": 0.15,
+                                      "growth": 0.0, "credit": 0.1, "capital": 0.1, "e_value": 0.15}
+
 #: Prior weight (days) of the population order rate in the future-value proxy.
 PRIOR_DAYS = 182.0
 
 
+@reads(orders=_ORDERS)
 def customer_value(
     orders: pd.DataFrame,
     snapshot: Any = None,
     *,
     future: pd.Series | None = None,
     weights: Mapping[str, float] | None = None,
+    parts: pd.DataFrame | None = None,
     window_days: int = 365,
     customer_col: str = "customer_id",
     date_col: str = "order_ts",
@@ -676,15 +670,25 @@ def customer_value(
     :data:`VALUE_WEIGHTS`) must be non-negative and are normalised to sum 1.
     ``value_tier`` is High (top 20% of scores), Medium (next 30%) or Low (the rest).
 
-    Returns one row per customer sorted by id: ``customer_col``, the four raw components,
+    ``parts`` adds the source's other parts (a DataFrame indexed by customer id with columns
+    from :data:`RELATIONSHIP_PARTS`, e.g. from :func:`relationship_value_parts`); every buyer
+    must have a row. With ``parts`` the default weights are :data:`SIX_PART_WEIGHTS`.
+
+    Returns one row per customer sorted by id: ``customer_col``, the raw components,
     ``<component>_score`` for each, ``value_score`` and ``value_tier``.
     """
     func = "customer_value"
-    w = dict(VALUE_WEIGHTS if weights is None else weights)
-    unknown = set(w) - set(VALUE_WEIGHTS)
+    components = list(VALUE_WEIGHTS)
+    if parts is not None:
+        extra = _check_parts(parts, func)
+        components += [c for c in RELATIONSHIP_PARTS if c in extra.columns]
+    default = VALUE_WEIGHTS if parts is None else SIX_PART_WEIGHTS
+    w = dict(default if weights is None else weights)
+    unknown = set(w) - set(components)
     if unknown:
-        raise ValueError(f"{func}: unknown weight(s) {sorted(unknown)}; use {sorted(VALUE_WEIGHTS)}.")
-    w = {k: float(w.get(k, 0.0)) for k in VALUE_WEIGHTS}
+        raise ValueError(f"{func}: unknown weight(s) {sorted(unknown)}; use {sorted(components)}"
+                         + ("" if parts is not None else " (credit, capital, e_value need parts=)") + ".")
+    w = {k: float(w.get(k, 0.0)) for k in components}
     if any(not np.isfinite(v) or v < 0 for v in w.values()) or sum(w.values()) <= 0:
         raise ValueError(f"{func}: weights must be non-negative numbers with a positive sum, got {w}.")
     total_w = sum(w.values())
@@ -694,7 +698,7 @@ def customer_value(
 
     rfm = rfm_table(orders, snapshot, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     snap = _snapshot_day(rfm.attrs["snapshot"], func)
-    day = _day_numbers(orders[date_col], "orders", date_col, func)
+    day = _day_numbers(orders[date_col])
     amount = orders[amount_col].to_numpy(dtype="float64")
     codes = pd.Index(rfm[customer_col]).get_indexer(orders[customer_col])
     n = len(rfm)
@@ -735,8 +739,17 @@ def customer_value(
         "loyalty": loyalty.astype(np.int64),
         "growth": recent - earlier,
     })
+    if parts is not None:
+        ids = out[customer_col].to_numpy()
+        missing = pd.Index(ids).difference(extra.index)
+        if len(missing):
+            raise ValueError(f"{func}: parts has no row for {len(missing)} buyer(s), e.g. "
+                             f"{list(missing[:3])}; compute parts for every customer "
+                             "(relationship_value_parts does).")
+        for comp in components[len(VALUE_WEIGHTS):]:
+            out[comp] = extra[comp].reindex(ids).to_numpy(dtype="float64")
     score = np.zeros(n)
-    for comp in VALUE_WEIGHTS:
+    for comp in components:
         pct = out[comp].rank(method="average", pct=True).to_numpy()
         out[f"{comp}_score"] = pct
         score += w[comp] * pct
@@ -747,3 +760,107 @@ def customer_value(
     out.attrs = {"snapshot": rfm.attrs["snapshot"], "weights": w, "window_days": int(window_days),
                  "future": "given" if future is not None else "proxy"}
     return out
+
+
+def _check_parts(parts: Any, func: str) -> pd.DataFrame:
+    """``parts`` of :func:`customer_value`: a frame indexed by unique customer ids whose
+    columns are finite numbers from :data:`RELATIONSHIP_PARTS`."""
+    if not isinstance(parts, pd.DataFrame):
+        raise ValueError(f"{func}: parts must be a DataFrame indexed by customer id "
+                         "(see relationship_value_parts), or None.")
+    unknown = set(parts.columns) - set(RELATIONSHIP_PARTS)
+    if unknown or parts.empty:
+        raise ValueError(f"{func}: parts columns must be among {list(RELATIONSHIP_PARTS)}, got "
+                         f"{list(parts.columns)}.")
+    if parts.index.duplicated().any():
+        raise ValueError(f"parts: {int(parts.index.duplicated().sum())} duplicated customer id(s) in "
+                         "the index; keep one row per customer.")
+    for col in parts.columns:
+        values = pd.to_numeric(parts[col], errors="coerce").to_numpy(dtype="float64")
+        if not np.isfinite(values).all():
+            raise ValueError(f"parts: column '{col}' must hold finite numbers (found missing, "
+                             "text or infinite values); fill them first.")
+    return parts
+
+
+def relationship_value_parts(
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    returns: pd.DataFrame,
+    sessions: pd.DataFrame,
+    reviews: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The three parts of the six-part value model that past money does not show, per customer.
+
+    * ``credit`` (信用度): 1 - refunded / paid, in [0, 1] (1 = never took money back; customers
+      with no paid orders get 1: nothing to doubt yet).
+    * ``capital`` (資本價值): money (NT$) paid by the customers this customer referred
+      (``customers.referred_by``): the value of word of mouth the shop can trace.
+    * ``e_value`` (e價值): online actions: sessions + reviews written + favourites (``events``
+      of type ``favorite``, when given).
+
+    One row per customer in ``customers``, indexed by ``customer_id``.
+    """
+    from crmlab._checks import require_columns
+
+    for name, table, cols in (("customers", customers, ["customer_id", "referred_by"]),
+                              ("orders", orders, ["customer_id", "amount"]),
+                              ("returns", returns, ["customer_id", "refund_amount"]),
+                              ("sessions", sessions, ["customer_id"]),
+                              ("reviews", reviews, ["customer_id"])):
+        require_columns(table, name, cols)
+    ids = pd.Index(customers["customer_id"])
+    if ids.has_duplicates:
+        raise ValueError(f"customers: {int(ids.duplicated().sum())} duplicated customer_id(s); "
+                         "keep one row per customer.")
+    paid = orders.groupby("customer_id")["amount"].sum().reindex(ids, fill_value=0.0)
+    refunded = returns.groupby("customer_id")["refund_amount"].sum().reindex(ids, fill_value=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        credit = np.where(paid > 0, 1.0 - refunded / paid, 1.0)
+    referrer = customers.set_index("customer_id")["referred_by"]
+    spend_by_referrer = paid.groupby(referrer.reindex(ids).to_numpy()).sum()
+    capital = spend_by_referrer.reindex(ids, fill_value=0.0)
+    actions = (sessions.groupby("customer_id").size().reindex(ids, fill_value=0)
+               + reviews.groupby("customer_id").size().reindex(ids, fill_value=0))
+    if events is not None:
+        require_columns(events, "events", ["customer_id", "event_type"])
+        fav = events.loc[events["event_type"] == "favorite"]
+        actions = actions + fav.groupby("customer_id").size().reindex(ids, fill_value=0)
+    return pd.DataFrame({"credit": np.clip(credit, 0.0, 1.0), "capital": capital.to_numpy(dtype="float64"),
+                         "e_value": actions.to_numpy(dtype="float64")}, index=ids)
+
+
+def weight_sensitivity(value: pd.DataFrame, weight_sets: Mapping[str, Mapping[str, float]],
+                       *, top: float = 0.2, customer_col: str = "customer_id") -> pd.DataFrame:
+    """How the value ranking moves with the weights (weights state priorities, not a prediction).
+
+    ``value`` is a :func:`customer_value` result; each entry of ``weight_sets`` re-weights its
+    ``<component>_score`` columns. The first set is the reference. Returns one row per set:
+    ``spearman`` with the reference score, ``top_overlap`` (share of the reference's top
+    ``top`` customers still in this set's top) and ``top_customers`` (how many that is).
+    """
+    func = "weight_sensitivity"
+    if not weight_sets:
+        raise ValueError(f"{func}: give at least one weight set, e.g. {{'shop': SIX_PART_WEIGHTS}}.")
+    if not 0 < top < 1:
+        raise ValueError(f"{func}: top={top!r} must be a share between 0 and 1, e.g. 0.2.")
+    scores = {}
+    for name, weights in weight_sets.items():
+        cols = {k: f"{k}_score" for k, v in weights.items() if v}
+        absent = [c for c in cols.values() if c not in value.columns]
+        if absent or any(v < 0 for v in weights.values()) or not cols:
+            raise ValueError(f"{func}: weight set {name!r} needs non-negative weights on columns "
+                             f"the value table has (missing: {absent}).")
+        total = sum(weights[k] for k in cols)
+        scores[name] = sum(weights[k] / total * value[c] for k, c in cols.items())
+    k = max(1, int(round(top * len(value))))
+    ref_name = next(iter(scores))
+    ref_top = set(scores[ref_name].nlargest(k).index)
+    rows = []
+    for name, sc in scores.items():
+        rows.append({"weights": name,
+                     "spearman": float(sc.rank().corr(scores[ref_name].rank())),
+                     "top_overlap": len(ref_top & set(sc.nlargest(k).index)) / k,
+                     "top_customers": k})
+    return pd.DataFrame(rows)

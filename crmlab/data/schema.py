@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 
 @dataclass(frozen=True)
 class Column:
@@ -505,6 +507,36 @@ _add(
 )
 
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+#: Parameter names that stand for a shop table under a shorter name (``contacts`` for
+#: ``campaign_contacts``); the input contract (:func:`crmlab._checks.reads`) uses them.
+TABLE_ALIASES: dict[str, str] = {
+    "contacts": "campaign_contacts",
+    "items": "order_items",
+    "ledger": "loyalty_ledger",
+    "mentions": "social_mentions",
+}
+
+#: The plausible range of every timestamp in the shop. A date before ``EARLIEST_DATE`` or more
+#: than ``FUTURE_YEARS`` years after today is a typo (2099 for 2025, 1900 for a missing value
+#: in a spreadsheet), not data: one such order would move every default snapshot ("the day
+#: after the last order") by decades and turn every recency into nonsense. The input contract
+#: rejects it, naming the rows; pass the real date, or drop the row and report it.
+EARLIEST_DATE = pd.Timestamp("1970-01-02")
+FUTURE_YEARS = 5
+
+
+def latest_plausible_date() -> pd.Timestamp:
+    """The latest timestamp the contract accepts: today plus :data:`FUTURE_YEARS` years."""
+    return pd.Timestamp.now().normalize() + pd.DateOffset(years=FUTURE_YEARS)
+
+
+def key_columns(table: str) -> list[str]:
+    """The primary key of ``table`` as a list of column names (empty without a key)."""
+    key = TABLES[table].key
+    if key is None:
+        return []
+    return [key] if isinstance(key, str) else list(key)
 
 
 def schema_markdown() -> str:

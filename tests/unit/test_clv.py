@@ -210,7 +210,7 @@ def test_summarize_bad_input():
         summarize(SMALL_LOG, observation_end="soon")
     nat = SMALL_LOG.copy()
     nat.loc[0, "order_ts"] = pd.NaT
-    with pytest.raises(ValueError, match="missing dates"):
+    with pytest.raises(ValueError, match="missing timestamps"):
         summarize(nat)
 
 

@@ -126,7 +126,7 @@ def test_features_bad_input():
         sg.customer_features(customers.drop(columns="signup_ts"), orders)
     with pytest.raises(ValueError, match=r"orders has 1 rows whose customer_id is not in customers"):
         sg.customer_features(customers[customers.customer_id != 2], orders)
-    with pytest.raises(ValueError, match=r"orders\.order_ts has 1 missing dates"):
+    with pytest.raises(ValueError, match=r"orders: column 'order_ts' has 1 missing timestamps"):
         sg.customer_features(customers, orders.assign(order_ts=orders["order_ts"].where(orders.index != 0)))
     with pytest.raises(ValueError, match=r"orders\.amount must be numeric"):
         sg.customer_features(customers, orders.assign(amount=["1", "2", "3"]))
