@@ -1577,3 +1577,9 @@ def _add_call_columns(out: pd.DataFrame, calls: pd.DataFrame, *, freq: str | Non
         call_service_level=("within", "mean"), abandon_rate=("ab", "mean"),
         asa_seconds=("wait_ans", "mean")).reset_index()
     return out.merge(g, on=group, how="left")
+
+
+# --------------------------------------------------------------------------------------
+# online customer service (網路客服) and smart service (智能客服): issue 24
+# --------------------------------------------------------------------------------------
+# (end of online and smart service)
