@@ -1540,3 +1540,68 @@ def assign_offers(candidates: pd.DataFrame, budget: float, method: str = "greedy
     out.attrs = {"total_value": float(v[chosen].sum()), "total_cost": float(c[chosen].sum()),
                  "budget": b, "method": method}
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# live what-if demo: targeting threshold -> incremental profit (crmlab.demos.targeting_demo)
+# ---------------------------------------------------------------------------------------
+
+
+def targeting_profit(y: Any, treatment: Any, score: Any, threshold: float, *,
+                     value_per_conversion: float, cost_per_contact: float = 0.0,
+                     cost_per_conversion: float = 0.0) -> dict[str, Any]:
+    """Incremental profit of sending to every contact whose (uplift) ``score`` >= ``threshold``.
+
+    The experiment evaluates the policy as :func:`policy_comparison` does: among the targeted
+    contacts, ``uplift = conversion (treated) - conversion (holdout)`` and ``incremental =
+    uplift x n_targeted``; ``cost = cost_per_contact x n + cost_per_conversion x conversion
+    (treated) x n`` (the coupon is paid on every treated conversion); ``profit = incremental x
+    value_per_conversion - cost``. Where the targeted group holds only one arm there is no
+    estimate (NaN); targeting nobody earns 0.
+
+    Returns the figures at ``threshold`` (``n_targeted``, ``share_targeted``, ``incremental``,
+    ``cost``, ``profit``), the best threshold on the data (``best_threshold``,
+    ``best_profit``), ``break_even`` (:func:`break_even_uplift` with the holdout's conversion
+    rate as base rate and every treated buyer redeeming, or NaN when no uplift pays) and
+    ``curve``: the same figures for every distinct score, highest first (from
+    :func:`uplift_curves`).
+    """
+    func = "targeting_profit"
+    yy, w, s = _curve_inputs(y, treatment, score, func)
+    try:
+        thr = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"{func}: threshold={threshold!r} must be a number (a score).") from None
+    if math.isnan(thr):
+        raise ValueError(f"{func}: threshold is NaN; pass a score, e.g. 0.0.")
+    v, c, d = float(value_per_conversion), float(cost_per_contact), float(cost_per_conversion)
+    if min(c, d) < 0:
+        raise ValueError(f"{func}: costs must be non-negative (cost_per_contact={c}, "
+                         f"cost_per_conversion={d}).")
+    steps = uplift_curves(yy, w, s)
+    n, n_t, n_c = (steps[k].to_numpy() for k in ("n", "n_treatment", "n_control"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conv_t = np.where(n_t > 0, steps["y_treatment"].to_numpy() / n_t, 0.0)
+        both = (n_t > 0) & (n_c > 0)
+        incremental = np.where(n == 0, 0.0, np.where(both, steps["uplift"].to_numpy(), np.nan))
+    cost = c * n + d * conv_t * n
+    profit = incremental * v - cost
+    curve = pd.DataFrame({"threshold": np.r_[np.inf, np.unique(s)[::-1]], "n_targeted": n,
+                          "share_targeted": steps["fraction"].to_numpy(),
+                          "incremental": incremental, "cost": cost, "profit": profit})
+    i = int(np.searchsorted(n, int((s >= thr).sum())))  # ties are one step: an exact match
+    best = int(np.nanargmax(profit))
+    base_rate = float(yy[~w].mean())
+    try:
+        be = break_even_uplift(v, c, base_rate=min(max(base_rate, 0.0), 1.0),
+                               redemption_rate=1.0, discount_per_redemption=d)
+    except ValueError:  # each extra conversion costs more in coupons than it earns
+        be = float("nan")
+    out: dict[str, Any] = {k: float(curve[k].iloc[i]) for k in ("share_targeted", "incremental",
+                                                                 "cost", "profit")}
+    out.update(threshold=thr, n_targeted=int(n[i]), best_threshold=float(curve["threshold"].iloc[best]),
+               best_profit=float(profit[best]), break_even=float(be), curve=curve)
+    return out
+
+
+__all__ += ["targeting_profit"]

@@ -1583,3 +1583,54 @@ def _add_call_columns(out: pd.DataFrame, calls: pd.DataFrame, *, freq: str | Non
 # online customer service (網路客服) and smart service (智能客服): issue 24
 # --------------------------------------------------------------------------------------
 # (end of online and smart service)
+
+
+# --------------------------------------------------------------------------------------
+# live what-if demo: agents -> service level and waiting time (crmlab.demos.staffing_demo)
+# --------------------------------------------------------------------------------------
+
+
+def staffing_what_if(
+    agents: int,
+    calls: float,
+    aht_seconds: float,
+    *,
+    period_seconds: float = 3600.0,
+    target_seconds: float = 20.0,
+    max_wait_seconds: float = 120.0,
+) -> dict[str, Any]:
+    """What ``agents`` on the phones give under Erlang C: service level, ASA, P(wait).
+
+    ``calls`` arrive per ``period_seconds`` and take ``aht_seconds`` each. Returns the row of
+    :func:`staffing_table` for ``agents`` (``load, agents, occupancy, p_wait, service_level,
+    asa_seconds``) plus ``curve`` (the staffing table from the smallest stable count until
+    the service level passes 99.9%, and at least up to ``agents``) and ``waits``: the share
+    of calls answered within ``wait_seconds`` (0 to ``max_wait_seconds``) with these agents,
+    from :func:`service_level`. Raises ``ValueError`` when ``agents`` cannot keep up
+    (offered load >= agents).
+    """
+    n = _check_queue(agents, 1.0)[0]
+    if n.ndim != 0:
+        raise ValueError(f"agents={agents!r} must be one whole number of agents.")
+    n_agents = int(n)
+    table = staffing_table(calls, aht_seconds, period_seconds=period_seconds,
+                           target_seconds=target_seconds)
+    load = float(table["load"].iloc[0])
+    _unstable(np.asarray(n_agents), np.asarray(load))
+    if n_agents > int(table["agents"].iloc[-1]):
+        table = staffing_table(calls, aht_seconds, period_seconds=period_seconds,
+                               target_seconds=target_seconds,
+                               agents=range(int(table["agents"].iloc[0]), n_agents + 1))
+    top = _positive(max_wait_seconds, "max_wait_seconds")
+    wait = np.linspace(0.0, top, 25)
+    answered = [float(service_level(n_agents, load, aht_seconds, t)) for t in wait]
+    row = table.loc[table["agents"] == n_agents].iloc[0]
+    out: dict[str, Any] = {k: float(row[k]) for k in ("load", "occupancy", "p_wait",
+                                                       "service_level", "asa_seconds")}
+    out.update(agents=n_agents, calls=float(calls), aht_seconds=float(aht_seconds),
+               target_seconds=float(target_seconds), curve=table,
+               waits=pd.DataFrame({"wait_seconds": wait, "answered_within": answered}))
+    return out
+
+
+__all__ += ["staffing_what_if"]
