@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -220,6 +221,24 @@ def contract_of(fn: Callable[..., Any]) -> dict[str, Reads] | None:
     return getattr(fn, "__contract__", None)
 
 
+_TRUSTED: dict[tuple, bool] | None = None  # inside trusting(): tables already checked
+
+
+@contextmanager
+def trusting() -> Iterator[None]:
+    """Check each (table, argument) once while inside: a report that calls many indicators on
+    the same unchanged shop tables (:func:`crmlab.kpi.kpi_history`) pays for the contract once."""
+    global _TRUSTED
+    outer = _TRUSTED
+    if outer is None:
+        _TRUSTED = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _TRUSTED = None
+
+
 def check_table(
     df: object,
     table: str,
@@ -245,6 +264,12 @@ def check_table(
     """
     from crmlab.data.schema import TABLES, key_columns
 
+    memo = None
+    if _TRUSTED is not None and isinstance(df, pd.DataFrame):
+        memo = (id(df), table, tuple(columns), tuple(sorted((names or {}).items())), unique,
+                nonempty, tuple(extra), label, func)
+        if memo in _TRUSTED:
+            return df
     shown = label or table
     frame = as_frame(df, shown, func=func)
     schema = TABLES[table]
@@ -264,6 +289,8 @@ def check_table(
         key = [names.get(c, c) for c in key_columns(table)]
         if key and all(c in frame.columns for c in key):
             _check_unique(frame, shown, key, func)
+    if memo is not None and _TRUSTED is not None:
+        _TRUSTED[memo] = True
     return frame
 
 
@@ -320,6 +347,12 @@ def _check_number(values: pd.Series, table: str, name: str, col: Any, is_id: boo
         raise ValueError(f"{p}{table}.{name} has {int(inf.sum())} infinite values; an amount or "
                          "count is a finite number -- fix or drop those rows (an overflow in an "
                          "export or a division by zero upstream).")
+    if col.kind in ("int", "Int") and col.min is not None and col.max is not None:
+        off = (present < col.min) | (present > col.max) | (present != np.round(present))
+        if off.any():
+            raise ValueError(f"{p}{table}: column '{name}' must hold whole {name} from {col.min:g} "
+                             f"to {col.max:g}; {int(off.sum())} value(s) do not (e.g. "
+                             f"{present[off][0]!r}) -- fix or drop those rows first.")
     if col.kind in ("int", "Int") and len(present) and not pd.api.types.is_integer_dtype(dtype):
         frac = present != np.round(present)
         if frac.any():

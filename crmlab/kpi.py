@@ -113,7 +113,9 @@ from crmlab import aftersales, offers, support
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_timestamp as _timestamp
 from crmlab._checks import datetime_column as _datetime
+from crmlab._checks import reads
 from crmlab._checks import require_columns as _require
+from crmlab._checks import trusting as _trusting
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -231,7 +233,8 @@ def _sharing(shop_wide: bool = False) -> Iterator[None]:
         _SHARED = {}
     _SHOP_WIDE = outer_wide or shop_wide
     try:
-        yield
+        with _trusting():  # the tables do not change during one report: check them once
+            yield
     finally:
         _SHOP_WIDE = outer_wide
         if outer is None:
@@ -260,23 +263,27 @@ def _period_orders(orders: pd.DataFrame, start: object, end: object,
     return o.loc[_between(o["order_ts"], s, e)]
 
 
+@reads(orders="customer_id order_ts amount")
 def revenue(orders: pd.DataFrame, start: object, end: object) -> float:
     """Revenue (營收): paid ``amount`` of the orders placed in ``[start, end)``, NT$ (0 if none)."""
     o = _period_orders(orders, start, end, ("customer_id", "order_ts", "amount"))
     return float(o["amount"].sum())
 
 
+@reads(orders="customer_id order_ts")
 def active_customers(orders: pd.DataFrame, start: object, end: object) -> int:
     """Active customers (活躍顧客數): distinct customers with an order in ``[start, end)``."""
     return int(_period_orders(orders, start, end)["customer_id"].nunique())
 
 
+@reads(orders="customer_id order_ts amount")
 def average_order_value(orders: pd.DataFrame, start: object, end: object) -> float:
     """Average order value (客單價, AOV): revenue / orders of the period, NT$; NaN without orders."""
     o = _period_orders(orders, start, end, ("customer_id", "order_ts", "amount"))
     return float(o["amount"].mean()) if len(o) else float("nan")
 
 
+@reads(orders="customer_id order_ts")
 def purchase_frequency(orders: pd.DataFrame, start: object, end: object) -> float:
     """Purchase frequency (購買頻率): orders per active customer in the period; NaN without orders.
 
@@ -293,6 +300,7 @@ def _last_order(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series:
     return o.groupby("customer_id", sort=True)["order_ts"].max()
 
 
+@reads(orders="customer_id order_ts")
 def active_base(orders: pd.DataFrame, at: object, lapse_days: float = LAPSE_DAYS) -> pd.Series:
     """The active base at time ``at``: each customer with an order in ``[at - lapse_days, at)``
     and the days from their last order to ``at`` (a Series indexed by ``customer_id``)."""
@@ -303,6 +311,7 @@ def active_base(orders: pd.DataFrame, at: object, lapse_days: float = LAPSE_DAYS
     return ((t - last) / pd.Timedelta(days=1)).rename("days_since_last_order")
 
 
+@reads(orders="customer_id order_ts")
 def recency_days(orders: pd.DataFrame, start: object, end: object,
                  lapse_days: float = LAPSE_DAYS) -> float:
     """Recency (最近購買天數): mean days from the last order to ``end`` over the active base at
@@ -317,6 +326,7 @@ def recency_days(orders: pd.DataFrame, start: object, end: object,
 # --------------------------------------------------------------------------------------
 
 
+@reads(orders="customer_id order_ts")
 def repeat_purchase_rate(orders: pd.DataFrame, start: object, end: object) -> float:
     """Repeat purchase rate (回購率): share of the period's active customers for whom an order
     in the period was a repeat purchase (they had ordered before it, in or before the period).
@@ -334,6 +344,7 @@ def repeat_purchase_rate(orders: pd.DataFrame, start: object, end: object) -> fl
     return float((n_orders >= 2).mean())
 
 
+@reads(orders="customer_id order_ts")
 def retention_rate(orders: pd.DataFrame, start: object, end: object,
                    window_days: float | None = None) -> float:
     """Retention rate (顧客保留率): of the customers who ordered in the previous window
@@ -349,6 +360,7 @@ def retention_rate(orders: pd.DataFrame, start: object, end: object,
     return len(before & now) / len(before)
 
 
+@reads(orders="customer_id order_ts")
 def churn_rate(orders: pd.DataFrame, start: object, end: object,
                lapse_days: float = LAPSE_DAYS) -> float:
     """Churn rate (流失率): of the active base at ``start`` (an order in the ``lapse_days``
@@ -364,6 +376,7 @@ def churn_rate(orders: pd.DataFrame, start: object, end: object,
     return float((~base.index.isin(still.index)).mean())
 
 
+@reads(orders="customer_id order_ts")
 def at_risk_share(orders: pd.DataFrame, start: object, end: object, warn_days: float = WARN_DAYS,
                   lapse_days: float = LAPSE_DAYS) -> float:
     """Churn early warning (流失預警): of the active base at ``end``, the share whose last order
@@ -378,6 +391,7 @@ def at_risk_share(orders: pd.DataFrame, start: object, end: object, warn_days: f
     return float((base > warn).mean()) if len(base) else float("nan")
 
 
+@reads(customers="customer_id signup_ts referred_by")
 def referral_rate(customers: pd.DataFrame, start: object, end: object) -> float:
     """Referral rate (推薦率): share of the members who signed up in ``[start, end)`` that an
     existing member referred (``referred_by`` not missing). NaN without signups."""
@@ -404,6 +418,7 @@ def _surveys(surveys: pd.DataFrame, start: object, end: object, touchpoint: str 
     return sv.loc[keep]
 
 
+@reads(surveys="survey_type sent_ts score")
 def order_csat(surveys: pd.DataFrame, start: object, end: object, touchpoint: str = "order") -> float:
     """Shopping-experience CSAT (購物體驗滿意度): share of 4-5 answers (1-5 scale) to the CSAT
     surveys about ``touchpoint`` sent in the period (:func:`crmlab.aftersales.survey_metrics`).
@@ -412,6 +427,7 @@ def order_csat(surveys: pd.DataFrame, start: object, end: object, touchpoint: st
     return float(aftersales.survey_metrics(sv, "csat")["csat"].iloc[0])
 
 
+@reads(surveys="survey_type sent_ts score")
 def nps(surveys: pd.DataFrame, start: object, end: object) -> float:
     """Net Promoter Score (淨推薦值), points: 100 x (share 9-10 - share 0-6) of the NPS answers
     to surveys sent in the period (:func:`crmlab.aftersales.survey_metrics`). NaN without answers."""
@@ -419,6 +435,7 @@ def nps(surveys: pd.DataFrame, start: object, end: object) -> float:
     return float(aftersales.survey_metrics(sv, "nps")["nps"].iloc[0])
 
 
+@reads(tickets="created_ts csat")
 def service_csat(tickets: pd.DataFrame, start: object, end: object) -> float:
     """Service CSAT (服務滿意度): share of 4-5 post-ticket CSAT answers (``tickets.csat``) on
     tickets created in the period (:func:`crmlab.aftersales.csat_score`). NaN without answers."""
@@ -429,6 +446,7 @@ def service_csat(tickets: pd.DataFrame, start: object, end: object) -> float:
     return float(aftersales.csat_score(answered)["csat"])
 
 
+@reads(reviews="ts stars")
 def product_rating(reviews: pd.DataFrame, start: object, end: object,
                    product_ids: Iterable[int] | None = None) -> float:
     """Product satisfaction (商品滿意度): mean stars (1-5) of the reviews posted in the period,
@@ -485,6 +503,7 @@ def _order_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Da
     return aftersales.return_lines(o, items, rr)
 
 
+@reads(orders="order_id customer_id order_ts", order_items="order_id line_no", returns="order_id line_no requested_ts")
 def return_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame,
                 start: object, end: object) -> float:
     """Return rate (退貨率): share of the order lines of the period's orders that were returned
@@ -494,6 +513,7 @@ def return_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Dat
     return float(lines["returned"].mean()) if len(lines) else float("nan")
 
 
+@reads(orders="order_id customer_id order_ts", order_items="order_id line_no", returns="order_id line_no requested_ts")
 def defect_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame,
                 start: object, end: object) -> float:
     """Defect rate (瑕疵率): share of the order lines of the period's orders returned as
@@ -527,6 +547,7 @@ def _period_campaigns(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: ob
     return cc.loc[cc["campaign_id"].isin(cp["campaign_id"]).to_numpy()], cp
 
 
+@reads(contacts="campaign_id group sent opened", campaigns="campaign_id send_ts")
 def open_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object) -> float:
     """Open rate (開信率): opened / sent messages of the campaigns sent in the period (treated
     contacts; the holdout gets nothing). NaN when nothing was sent."""
@@ -536,6 +557,7 @@ def open_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, en
     return float(cc["opened"].to_numpy(dtype=bool)[sent].mean()) if sent.any() else float("nan")
 
 
+@reads(contacts="campaign_id group sent clicked", campaigns="campaign_id send_ts")
 def click_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object) -> float:
     """Click rate (點擊率): clicked / sent messages of the campaigns sent in the period. NaN
     when nothing was sent."""
@@ -549,6 +571,7 @@ _READ_COLUMNS = ["campaign_id", "n_treatment", "n_control", "conv_treatment", "c
                  "uplift", "value_diff", "incremental_value"]
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts")
 def campaign_reads(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object,
                    channel: str | None = None) -> pd.DataFrame:
     """Each campaign sent in the period (optionally on one ``channel``) read against its
@@ -600,6 +623,7 @@ def _reads_of(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
     return offers.ab_test(sub, by="campaign_id", value="revenue"), unreadable
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts")
 def conversion_uplift(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object,
                       channel: str | None = None) -> float:
     """Conversion uplift (轉換提升), as a share: the Mantel--Haenszel pooled difference between
@@ -610,6 +634,7 @@ def conversion_uplift(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: ob
     return float(offers.pooled_uplift(reads)["uplift"]) if len(reads) else float("nan")
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts")
 def incremental_revenue_per_contact(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object,
                                     end: object, channel: str | None = None) -> float:
     """Channel effect (渠道效果): incremental revenue per treated contact, NT$ -- each campaign's
@@ -621,6 +646,7 @@ def incremental_revenue_per_contact(contacts: pd.DataFrame, campaigns: pd.DataFr
     return float(reads["incremental_value"].sum() / reads["n_treatment"].sum())
 
 
+@reads(contacts="campaign_id group", campaigns="campaign_id send_ts channel")
 def channel_effect(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object,
                    end: object) -> pd.DataFrame:
     """Per send channel: campaigns read, treated and holdout contacts, ``conversion_uplift``
@@ -641,6 +667,7 @@ def channel_effect(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: objec
                                        "conversion_uplift", "incremental_revenue_per_contact"])
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts window_days cost_per_contact", orders="order_id customer_id order_ts", order_items="order_id product_id", products="product_id")
 def campaign_money(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
                    order_items: pd.DataFrame, products: pd.DataFrame, start: object,
                    end: object) -> pd.DataFrame:
@@ -688,6 +715,7 @@ def _money_of(contacts: pd.DataFrame, campaigns: pd.DataFrame, reads: pd.DataFra
     return econ
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts window_days cost_per_contact", orders="order_id customer_id order_ts", order_items="order_id product_id", products="product_id")
 def campaign_roi(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
                  order_items: pd.DataFrame, products: pd.DataFrame, start: object, end: object) -> float:
     """Campaign ROI (行銷投資報酬率): (incremental margin - spend) / spend summed over the
@@ -698,6 +726,7 @@ def campaign_roi(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.Dat
     return float(econ["net_profit"].sum()) / spend if spend > 0 else float("nan")
 
 
+@reads(contacts="campaign_id group converted revenue", campaigns="campaign_id send_ts window_days cost_per_contact", orders="order_id customer_id order_ts", order_items="order_id product_id", products="product_id")
 def cost_benefit_ratio(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
                        order_items: pd.DataFrame, products: pd.DataFrame, start: object,
                        end: object) -> float:
@@ -736,6 +765,7 @@ def _sla(tickets: pd.DataFrame, start: object, end: object, which: str,
     return float(met / (met + breached)) if met + breached else float("nan")
 
 
+@reads(tickets="ticket_id created_ts priority")
 def sla_first_response(tickets: pd.DataFrame, start: object, end: object,
                        targets: pd.DataFrame = support.SLA_TARGETS, clock: str = "business") -> float:
     """First-response SLA attainment (首次回應達成率): tickets created in the period answered
@@ -744,6 +774,7 @@ def sla_first_response(tickets: pd.DataFrame, start: object, end: object,
     return _sla(tickets, start, end, "frt", targets, clock)
 
 
+@reads(tickets="ticket_id created_ts priority")
 def sla_resolution(tickets: pd.DataFrame, start: object, end: object,
                    targets: pd.DataFrame = support.SLA_TARGETS, clock: str = "business") -> float:
     """Resolution SLA attainment (解決時效達成率): like :func:`sla_first_response` for the
@@ -751,6 +782,7 @@ def sla_resolution(tickets: pd.DataFrame, start: object, end: object,
     return _sla(tickets, start, end, "resolution", targets, clock)
 
 
+@reads(calls="arrival_ts wait_seconds abandoned")
 def call_service_level(calls: pd.DataFrame, start: object, end: object,
                        target_seconds: float = 20.0) -> float:
     """Call service level (電話服務水準): share of the calls offered in the period answered

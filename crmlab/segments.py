@@ -31,7 +31,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from crmlab.rfm import _day_numbers, _require_columns, _require_frame, _snapshot_day, rfm_table
+from crmlab._checks import Reads, as_frame, reads
+from crmlab.rfm import _day_numbers, _snapshot_day, rfm_table
 
 __all__ = [
     "LOG_COLUMNS",
@@ -104,6 +105,11 @@ def _label_order(values: pd.Series) -> list[str]:
     return sorted(values.dropna().astype("str").unique().tolist())
 
 
+@reads(customers="customer_id signup_ts",
+       orders=Reads("orders", ("order_id", "customer_id", "order_ts", "amount"), nonempty=True),
+       order_items=Reads("order_items", ("order_id", "product_id", "line_amount"), optional=True),
+       products=Reads("products", ("product_id", "category"), optional=True),
+       sessions=Reads("sessions", ("customer_id", "start_ts", "n_events", "converted"), optional=True))
 def customer_features(
     customers: pd.DataFrame,
     orders: pd.DataFrame,
@@ -134,27 +140,12 @@ def customer_features(
     the columns of each group.
     """
     func = "customer_features"
-    _require_frame(customers, "customers", func)
-    _require_frame(orders, "orders", func)
-    _require_columns(customers, "customers", func, {"customer_id": "(rename to) customer_id",
-                                                    "signup_ts": "(rename to) signup_ts"})
-    _require_columns(orders, "orders", func, {c: f"(rename to) {c}" for c in
-                                              ("order_id", "customer_id", "order_ts", "amount")})
-    if customers["customer_id"].duplicated().any():
-        raise ValueError(
-            f"{func}: customers.customer_id has {int(customers['customer_id'].duplicated().sum())} "
-            "duplicated ids; keep one row per member (customers.drop_duplicates('customer_id'))."
-        )
     cust = customers.sort_values("customer_id").reset_index(drop=True)
     n = len(cust)
     index = pd.Index(cust["customer_id"])
-    last_days = [int(_day_numbers(orders["order_ts"], "orders", "order_ts", func).max())]
-    if sessions is not None:
-        _require_frame(sessions, "sessions", func)
-        _require_columns(sessions, "sessions", func, {c: f"(rename to) {c}" for c in
-                                                      ("customer_id", "start_ts", "n_events", "converted")})
-        if len(sessions):
-            last_days.append(int(_day_numbers(sessions["start_ts"], "sessions", "start_ts", func).max()))
+    last_days = [int(_day_numbers(orders["order_ts"]).max())]
+    if sessions is not None and len(sessions):
+        last_days.append(int(_day_numbers(sessions["start_ts"]).max()))
     snap = max(last_days) + 1 if snapshot is None else _snapshot_day(snapshot, func)
     snap_ts = pd.Timestamp(np.datetime64(snap, "D"))
 
@@ -186,7 +177,7 @@ def customer_features(
     # RFM and price sensitivity
     rfm = rfm_table(orders, snap_ts, customer_col="customer_id", date_col="order_ts", amount_col="amount")
     pos = index.get_indexer(rfm["customer_id"])
-    signup = _day_numbers(cust["signup_ts"], "customers", "signup_ts", func)
+    signup = _day_numbers(cust["signup_ts"])
     recency = np.maximum(snap - signup, 0).astype("float64")
     recency[pos] = rfm["recency"].to_numpy()
     freq = np.zeros(n)
@@ -207,15 +198,7 @@ def customer_features(
 
     # what they buy: category shares of spend
     if order_items is not None and products is not None:
-        _require_frame(order_items, "order_items", func)
-        _require_frame(products, "products", func)
-        _require_columns(order_items, "order_items", func, {c: f"(rename to) {c}" for c in
-                                                            ("order_id", "product_id", "line_amount")})
-        _require_columns(products, "products", func, {"product_id": "(rename to) product_id",
-                                                      "category": "(rename to) category"})
-        owner = pd.Series(ocode, index=pd.Index(orders["order_id"]))
-        if owner.index.duplicated().any():
-            raise ValueError(f"{func}: orders.order_id has duplicates; keep one row per order.")
+        owner = pd.Series(ocode, index=pd.Index(orders["order_id"]))  # order_id is unique (contract)
         icode = owner.reindex(order_items["order_id"].to_numpy()).to_numpy()
         if np.isnan(icode).any():
             raise ValueError(
@@ -298,7 +281,7 @@ def feature_groups(features: pd.DataFrame) -> dict[str, list[str]]:
 
 def _split_columns(features: pd.DataFrame, columns: Sequence[str] | None) -> tuple[list[str], list[str]]:
     func = "segmentation_pipeline"
-    _require_frame(features, "features", func)
+    as_frame(features, "features", func=func)
     cols = [c for c in features.columns if c != "customer_id"] if columns is None else list(columns)
     missing = [c for c in cols if c not in features.columns]
     if missing:
@@ -435,7 +418,7 @@ def choose_k(
 
 
 def _check_labels(features: pd.DataFrame, labels: Any, func: str) -> pd.Series:
-    _require_frame(features, "features", func)
+    as_frame(features, "features", func=func)
     lab = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
     if len(lab) != len(features):
         raise ValueError(f"{func}: got {len(lab)} labels for {len(features)} customers; pass one label per row.")
