@@ -76,7 +76,8 @@ FUNNEL_STEPS: tuple[str, ...] = schema.FUNNEL_STEPS
 #: Default weights of the hot-product score (they are normalised to sum to 1).
 HOT_WEIGHTS: dict[str, float] = {
     "weekly_sales": 0.4,
-    "first_buyer_share": 0.2,
+    "first_visitor_conversion": 0.2,
+    "first_buyer_share": 0.0,
     "favorites": 0.2,
     "views": 0.2,
 }
@@ -966,14 +967,19 @@ def hot_products(
     ``(end - weeks, end]``. Signals per product:
 
     * ``weekly_sales`` — units sold in the window / ``weeks``;
+    * ``first_visitor_conversion`` — the course source's signal: of the customers who viewed
+      the product for the first time ever in the window (first-time visitors of its page),
+      the share who bought it after that view, by ``end``; 0 where nobody saw it for the
+      first time;
     * ``first_buyer_share`` — of the window's orders containing the product, the share that
-      were the customer's first order ever (does it bring in new customers?); 0 if unsold;
+      were the customer's first order ever (does it bring in new customers?); 0 if unsold
+      (weight 0 by default: a different question from the source's);
     * ``favorites`` — ``favorite`` events in the window;
     * ``views`` — ``product_view`` events in the window.
 
     Each signal is standardised across products (z-score, population sd; a constant signal
     scores 0) and ``score = sum_k w_k z_k`` with ``weights`` normalised to sum to 1 (default
-    :data:`HOT_WEIGHTS`: sales 0.4, the others 0.2 each). Products are those of ``products``
+    :data:`HOT_WEIGHTS`: sales 0.4; first-visitor conversion, favourites and views 0.2 each). Products are those of ``products``
     if given (with ``name``/``category`` when present), else every product seen in the
     window. Sorted by ``score`` (descending) with ``rank`` 1..n.
     """
@@ -992,7 +998,7 @@ def hot_products(
     _frame(events, "events")
     _require(orders, "orders", ["order_id", "customer_id", "order_ts"])
     _require(order_items, "order_items", ["order_id", "product_id", "quantity"])
-    _require(events, "events", ["ts", "event_type", "product_id"])
+    _require(events, "events", ["ts", "event_type", "product_id", "customer_id"])
     order_ts = _datetime(orders, "orders", "order_ts")
     ev_ts = _datetime(events, "events", "ts")
     end = order_ts.max() if end is None else _timestamp(end, "end")
@@ -1010,6 +1016,7 @@ def hot_products(
     ev_type = ev["event_type"].astype("str")
     favs = ev.loc[ev_type == "favorite"].groupby("product_id").size()
     views = ev.loc[ev_type == "product_view"].groupby("product_id").size()
+    first_conv = _first_visitor_conversion(orders, order_items, events, ev_ts, start, end)
     if products is not None:
         _frame(products, "products")
         _require(products, "products", ["product_id"])
@@ -1019,6 +1026,7 @@ def hot_products(
     out = pd.DataFrame(index=ids)
     out.index.name = "product_id"
     out["weekly_sales"] = sales.reindex(ids, fill_value=0).astype("float64").to_numpy()
+    out["first_visitor_conversion"] = first_conv.reindex(ids).astype("float64").fillna(0.0).to_numpy()
     out["first_buyer_share"] = first_share.reindex(ids).astype("float64").fillna(0.0).to_numpy()
     out["favorites"] = favs.reindex(ids, fill_value=0).astype("int64").to_numpy()
     out["views"] = views.reindex(ids, fill_value=0).astype("int64").to_numpy()
@@ -1036,6 +1044,23 @@ def hot_products(
     out = out.sort_values(["score", "product_id"], ascending=[False, True], kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
+
+
+def _first_visitor_conversion(orders: pd.DataFrame, order_items: pd.DataFrame, events: pd.DataFrame,
+                              ev_ts: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Per product: of the customers who viewed it for the first time ever in ``(start, end]``,
+    the share who bought it after that view, by ``end``."""
+    views = events.loc[(events["event_type"].astype("str") == "product_view") & events["product_id"].notna(),
+                       ["customer_id", "product_id"]].assign(_ts=ev_ts)
+    first = views.sort_values("_ts", kind="stable").drop_duplicates(["customer_id", "product_id"])
+    first = first.loc[(first["_ts"] > start) & (first["_ts"] <= end)]
+    lines = (orders[["order_id", "customer_id", "order_ts"]]
+             .merge(order_items[["order_id", "product_id"]], on="order_id"))
+    lines = lines.loc[lines["order_ts"] <= end]
+    joined = first.merge(lines, on=["customer_id", "product_id"], how="left")
+    joined["bought"] = joined["order_ts"] >= joined["_ts"]
+    per_viewer = joined.groupby(["customer_id", "product_id"], as_index=False)["bought"].any()
+    return per_viewer.groupby("product_id")["bought"].mean()
 
 
 # --------------------------------------------------------------------------------------

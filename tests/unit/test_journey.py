@@ -500,7 +500,8 @@ def test_hot_products_hand_example():
     first_buyer_share 1/2, 0, 0: mean 1/6, sd sqrt(2)/6 -> z = sqrt(2), -sqrt(2)/2, -sqrt(2)/2.
     favorites 0, 0, 1 -> z = -sqrt(2)/2, -sqrt(2)/2, sqrt(2);
     views 3, 0, 3 -> z = sqrt(2)/2, -sqrt(2), sqrt(2)/2.
-    Score of product 1 (weights 0.4, 0.2, 0.2, 0.2):
+    first_visitor_conversion 1/2, 0, 0: the same z as first_buyer_share.
+    Score of product 1 (weights 0.4 sales, 0.2 first-visitor conversion, 0.2, 0.2):
     0.4 sqrt(1.5) + 0.2 (sqrt(2) - sqrt(2)/2 + sqrt(2)/2) = 0.4 sqrt(1.5) + 0.2 sqrt(2)."""
     orders = pd.DataFrame({
         "order_id": [1, 2, 3, 4, 5],
@@ -512,16 +513,22 @@ def test_hot_products_hand_example():
                           "quantity": [3, 1, 1, 5, 2]})
     events = pd.DataFrame({"ts": pd.to_datetime(["2024-05-04"] * 7 + ["2024-04-01"]),
                            "event_type": ["product_view"] * 3 + ["favorite"] + ["product_view"] * 4,
-                           "product_id": pd.array([1, 1, 1, 3, 3, 3, 3, 2], "Int64")})
+                           "product_id": pd.array([1, 1, 1, 3, 3, 3, 3, 2], "Int64"),
+                           "customer_id": [10, 10, 11, 12, 12, 12, 13, 11]})
     products = pd.DataFrame({"product_id": [1, 2, 3], "name": ["a", "b", "c"]})
     hp = J.hot_products(orders, items, events, products, end="2024-05-08", weeks=1)
     hp = hp.set_index("product_id").sort_index()
     assert hp["weekly_sales"].tolist() == [4.0, 2.0, 0.0]
     assert hp["first_buyer_share"].tolist() == [0.5, 0.0, 0.0]
+    # First-time viewers in the window: product 1 by 10 (who bought it on 05-02, before the
+    # view: not a conversion) and 11 (bought it on 05-05: a conversion) -> 1/2; product 3 by
+    # 12 and 13, neither buys it afterwards -> 0; product 2's only view is before the window.
+    assert hp["first_visitor_conversion"].tolist() == [0.5, 0.0, 0.0]
     assert hp["favorites"].tolist() == [0, 0, 1] and hp["views"].tolist() == [3, 0, 3]
     s2 = np.sqrt(2)
     assert hp["z_weekly_sales"].tolist() == pytest.approx([np.sqrt(1.5), 0, -np.sqrt(1.5)])
     assert hp["z_first_buyer_share"].tolist() == pytest.approx([s2, -s2 / 2, -s2 / 2])
+    assert hp["z_first_visitor_conversion"].tolist() == pytest.approx([s2, -s2 / 2, -s2 / 2])
     assert hp["z_views"].tolist() == pytest.approx([s2 / 2, -s2, s2 / 2])
     assert hp.loc[1, "score"] == pytest.approx(0.4 * np.sqrt(1.5) + 0.2 * s2)
     assert hp.loc[1, "rank"] == 1 and hp["name"].tolist() == ["a", "b", "c"]
