@@ -285,9 +285,449 @@ def repeat_tracking(
 
 
 # --- Charts of notebooks 00-04 (units 0-2: profile, RFM, journey, segments) ----------------
+def touchpoint_timeline(
+    timeline: pd.DataFrame,
+    order: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = "Every touchpoint on one line",
+) -> Axes:
+    """One row of dots per kind of touchpoint over time (a member's 360° timeline).
+
+    ``timeline`` has a datetime column ``ts`` and a column ``touchpoint``; ``order`` lists the
+    kinds top to bottom (kinds absent from the timeline are skipped). At most six date ticks.
+    """
+    import matplotlib.dates as mdates
+    import numpy as np
+
+    _require(timeline, ["ts", "touchpoint"], "timeline", "CustomerProfile.timeline")
+    kinds = [str(k) for k in timeline["touchpoint"].astype(str).unique()]
+    present = [k for k in (order or sorted(kinds)) if k in kinds]
+    ax = _ax(ax, figsize=(7.5, 3.2))
+    for i, kind in enumerate(present):
+        rows = timeline.loc[timeline["touchpoint"].astype(str) == kind]
+        ax.scatter(rows["ts"], np.full(len(rows), i), s=14, alpha=0.7)
+    ax.set_yticks(range(len(present)), present)
+    ax.invert_yaxis()
+    locator = mdates.AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("date")
+    ax.set_ylabel("touchpoint")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def attainment_bars(
+    attainment: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = "Quota attainment",
+) -> Axes:
+    """Horizontal bars of won value / target per sales rep, the weighted open pipeline stacked
+    on top, a dashed line at 100% and each total written at its bar's end.
+
+    ``attainment`` has columns ``owner``, ``attainment`` and ``projected_attainment`` (shares
+    of the target, as :func:`crmlab.profile.attainment` returns them). The axis runs past the
+    longest bar and its label, and the legend sits below the axes, off the bars.
+    """
+    _require(attainment, ["owner", "attainment", "projected_attainment"], "attainment",
+             "crmlab.profile.attainment")
+    ax = _ax(ax, figsize=(6.4, 3.4))
+    owners = attainment["owner"].astype(str).to_numpy()
+    won = attainment["attainment"].to_numpy(dtype=float)
+    total = attainment["projected_attainment"].to_numpy(dtype=float)
+    ax.barh(owners, won, label="won / target")
+    ax.barh(owners, total - won, left=won, alpha=0.4, label="+ weighted open pipeline")
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    for y, v in enumerate(total):
+        ax.text(v, y, f" {v:.0%}", va="center", fontsize="small")
+    ax.set_xlim(0, max(1.0, float(total.max())) * 1.25)
+    percent_axis(ax, "x")
+    ax.set_xlabel("share of target (dashed line = 100%)")
+    ax.set_ylabel("sales rep")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def stacked_weekly_bars(
+    counts: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "count",
+) -> Axes:
+    """Stacked bars of weekly counts: index = week start (datetime), one column per status.
+
+    Weeks are labelled ``MM-DD`` (every other one when there are more than eight); the
+    legend sits to the right of the axes, off the bars.
+    """
+    if counts.empty or not isinstance(counts.index, pd.DatetimeIndex):
+        raise ValueError("stacked_weekly_bars: pass a non-empty DataFrame indexed by week start "
+                         "(a DatetimeIndex), one column per status")
+    ax = _ax(ax, figsize=(7.5, 3.2))
+    shown = counts.set_axis(counts.index.strftime("%m-%d"))
+    shown.plot(kind="bar", stacked=True, width=0.85, rot=0, ax=ax)
+    if len(shown) > 8:
+        for i, label in enumerate(ax.get_xticklabels()):
+            label.set_visible(i % 2 == 0)
+    ax.set_xlabel("week starting (Monday)")
+    ax.set_ylabel(ylabel)
+    ax.legend(title=counts.columns.name, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def treemap(
+    sizes: pd.Series,
+    shade: pd.Series,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """A treemap: one box per item with area proportional to ``sizes`` and colour by ``shade``.
+
+    Layout: sort descending, split into two halves of equal weight along the longer side,
+    recurse (libraries such as ``squarify`` give squarer boxes). ``labels`` (default: the
+    index) are written in the boxes. Returns the Axes (its axis is turned off).
+    """
+    from matplotlib.patches import Rectangle
+
+    s = pd.Series(sizes, dtype="float64")
+    if len(s) == 0 or (s <= 0).any() or s.isna().any():
+        raise ValueError("treemap: sizes must be a non-empty Series of positive numbers; drop empty items")
+    order = s.sort_values(ascending=False).index
+    s, c = s.loc[order], pd.Series(shade, dtype="float64").reindex(order)
+    text = pd.Series(list(labels) if labels is not None else [str(i) for i in sizes.index],
+                     index=sizes.index).loc[order]
+
+    def split(values, x, y, w, h):
+        if len(values) == 1:
+            return [(x, y, w, h)]
+        cum = values.cumsum()
+        k = int(abs(cum[:-1] - cum[-1] / 2).argmin()) + 1
+        a = cum[k - 1] / cum[-1]
+        if w >= h:
+            return split(values[:k], x, y, w * a, h) + split(values[k:], x + w * a, y, w * (1 - a), h)
+        return split(values[:k], x, y, w, h * a) + split(values[k:], x, y + h * a, w, h * (1 - a))
+
+    ax = _ax(ax, figsize=(7.5, 4.2))
+    cmap, vmax = plt.get_cmap("Blues"), max(float(c.max()), 1e-12)
+    for (x0, y0, w, h), value, label in zip(split(s.to_numpy(), 0, 0, 1, 1), c, text, strict=True):
+        ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(0.15 + 0.8 * value / vmax),
+                               edgecolor="white", linewidth=2))
+        ax.text(x0 + w / 2, y0 + h / 2, label, ha="center", va="center", fontsize=7,
+                color="white" if value > 0.6 * vmax else "black")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def sankey(
+    flows: pd.DataFrame,
+    stages: Sequence[str],
+    ax: Axes | None = None,
+    title: str | None = None,
+    gap: float = 0.02,
+) -> Axes:
+    """A minimal Sankey diagram: stacked blocks per stage, bands between consecutive stages.
+
+    ``flows`` has columns ``from_stage``, ``to_stage``, ``source``, ``target`` and ``journeys``
+    (as :func:`crmlab.journey.path_flows` returns them). Block heights are shares of all
+    journeys; each block is labelled with its node and share.
+    """
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    _require(flows, ["from_stage", "to_stage", "source", "target", "journeys"], "flows",
+             "crmlab.journey.path_flows")
+    stages = list(stages)
+    total = flows.loc[flows["from_stage"] == stages[0], "journeys"].sum()
+    if total <= 0:
+        raise ValueError(f"sankey: no journeys leave the first stage {stages[0]!r}; check `stages`")
+    nodes = sorted(set(flows["source"].astype(str)) | set(flows["target"].astype(str)))
+    colours = dict(zip(nodes, [plt.get_cmap("tab10")(i % 10) for i in range(len(nodes))], strict=True))
+    ax = _ax(ax, figsize=(7.5, 4.2))
+    pos: dict[tuple[str, str], list[float]] = {}
+    for i, stage in enumerate(stages):
+        last = i == len(stages) - 1
+        side = flows.loc[flows["to_stage" if last else "from_stage"] == stage]
+        sizes = side.groupby(side["target" if last else "source"].astype(str))["journeys"].sum()
+        y = 0.0
+        for node, h in (sizes.sort_values(ascending=False) / total).items():
+            pos[(stage, node)] = [y, y]  # next outgoing, next incoming
+            ax.add_patch(plt.Rectangle((i - 0.04, y), 0.08, h, color=colours[node]))
+            ax.text(i + (0.06 if last else -0.06), y + h / 2, f"{node} {h:.0%}",
+                    ha="left" if last else "right", va="center", fontsize="x-small")
+            y += h + gap
+    for a, b in zip(stages[:-1], stages[1:], strict=False):
+        part = flows.loc[flows["from_stage"] == a].sort_values("journeys", ascending=False)
+        x0, x1 = stages.index(a) + 0.04, stages.index(b) - 0.04
+        xm = (x0 + x1) / 2
+        for src, tgt, n in zip(part["source"].astype(str), part["target"].astype(str), part["journeys"],
+                               strict=True):
+            h = n / total
+            y0, y1 = pos[(a, src)][0], pos[(b, tgt)][1]
+            pos[(a, src)][0] += h
+            pos[(b, tgt)][1] += h
+            verts = [(x0, y0), (xm, y0), (xm, y1), (x1, y1), (x1, y1 + h), (xm, y1 + h),
+                     (xm, y0 + h), (x0, y0 + h), (x0, y0)]
+            codes = [MplPath.MOVETO] + [MplPath.CURVE4] * 3 + [MplPath.LINETO] + [MplPath.CURVE4] * 3 \
+                + [MplPath.CLOSEPOLY]
+            ax.add_patch(PathPatch(MplPath(verts, codes), color=colours[src], alpha=0.35, lw=0))
+    ax.set_xlim(-0.8, len(stages) - 0.2)
+    ax.set_ylim(1 + gap * 8, -gap)
+    ax.set_xticks(range(len(stages)), stages)
+    ax.set_yticks([])
+    ax.set_xlabel("stage of the journey")
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4) -> Axes:
+    """Put ``axis`` on a log scale with at least ``min_ticks`` labelled ticks inside its limits.
+
+    Matplotlib labels only powers of ten, so a log axis spanning less than a decade or two
+    shows one or two numbers. Ticks are taken from 1-2-5 per decade, then 1-1.5-2-3-5-7, and
+    otherwise spaced evenly in log between the limits (two significant digits); labels are
+    plain numbers (``0.5``, ``2``, ``20``) and minor ticks are unlabelled.
+    """
+    import numpy as np
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"log_axis: axis must be 'x' or 'y', got {axis!r}")
+    if min_ticks < 2:
+        raise ValueError(f"log_axis: min_ticks must be at least 2, got {min_ticks}")
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    if not (lo > 0 and np.isfinite(hi)):
+        raise ValueError("log_axis: the axis limits must be positive; plot positive values only")
+    decades = 10.0 ** np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
+        ticks = [float(d * m) for d in decades for m in mantissas if lo <= d * m <= hi]
+        if len(ticks) >= min_ticks:
+            break
+    else:
+        ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, min_ticks + 2)[1:-1]]
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
+    return ax
+
+
 # (end of the charts of notebooks 00-04)
 
 # --- Charts of notebooks 05-07 (CLV, recommendations, pricing) ------------------------------
+def model_metric_bars(
+    table: pd.DataFrame,
+    metrics: Sequence[str],
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "ranking metric",
+) -> Axes:
+    """Grouped bars of ranking metrics (shares 0-1), one group per metric and one bar per model
+    (``table``: one row per model, e.g. :func:`crmlab.recommend.compare_models`); the legend
+    sits to the right of the axes, off the bars."""
+    _require(table, list(metrics), "model_metric_bars",
+             "crmlab.recommend.compare_models(models, train, test, k=K)")
+    ax = _ax(ax, figsize=(7.2, 3.4))
+    n = len(table)
+    width = 0.8 / max(n, 1)
+    colors = sns.color_palette(PALETTE, n)
+    for i, (model, row) in enumerate(table[list(metrics)].iterrows()):
+        pos = [m + (i - (n - 1) / 2) * width for m in range(len(metrics))]
+        ax.bar(pos, row.to_numpy(dtype=float), width, label=str(model), color=colors[i])
+    ax.set_xticks(range(len(metrics)), [str(m) for m in metrics])
+    percent_axis(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share (higher is better)")
+    ax.legend(title="model", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def support_lift_scatter(
+    pairs: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = "Product pairs by support and lift",
+    flag: str = "planted",
+) -> Axes:
+    """Product pairs on log axes: support (share of orders, x) against lift (y), pairs where
+    column ``flag`` is True drawn as diamonds on top. Ticks at 1, 2 and 5 times each power of
+    ten, without minor labels, so a log axis has several labels that do not run into each other."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    _require(pairs, ["support", "lift", flag], "support_lift_scatter",
+             "a pair table with columns support, lift and a True/False column")
+    ax = _ax(ax, figsize=(6.4, 3.6))
+    mask = pairs[flag].to_numpy(dtype=bool)
+    colors = sns.color_palette(PALETTE)
+    ax.scatter(pairs.loc[~mask, "support"], pairs.loc[~mask, "lift"], s=12, alpha=0.6,
+               color=colors[0], label=f"not {flag}")
+    ax.scatter(pairs.loc[mask, "support"], pairs.loc[mask, "lift"], s=40, marker="D",
+               color=colors[3], edgecolors="black", linewidths=0.5, label=flag, zorder=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:g}%"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.set_xlabel("support: share of orders holding both (log scale)")
+    ax.set_ylabel("lift (log scale, 1 = no relation)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def dated_line(
+    dates: Sequence | pd.DatetimeIndex,
+    values: Sequence[float],
+    marked: Sequence[bool] | None = None,
+    marked_label: str = "marked days",
+    ax: Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "",
+    money: bool = False,
+) -> Axes:
+    """A daily series as a thin line, the ``marked`` days as dots on it (sale days, event
+    nights), with a date axis of at most about seven concise labels, so they never overlap."""
+    import matplotlib.dates as mdates
+    import numpy as np
+
+    x = pd.DatetimeIndex(dates)
+    y = np.asarray(values, dtype=float)
+    if len(x) != len(y) or (marked is not None and len(marked) != len(y)):
+        raise ValueError("dated_line: dates, values and marked must have the same length; pass "
+                         "one value (and one True/False) per date")
+    ax = _ax(ax)
+    ax.plot(x, y, lw=0.8, color=sns.color_palette(PALETTE)[0])
+    if marked is not None:
+        m = np.asarray(marked, dtype=bool)
+        ax.scatter(x[m], y[m], s=12, color=sns.color_palette(PALETTE)[3], zorder=3, label=marked_label)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("date")
+    ax.set_ylabel(ylabel)
+    if money:
+        money_axis(ax)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def grouped_ratio_bars(
+    report: pd.DataFrame,
+    group: str,
+    columns: Sequence[str],
+    labels: Sequence[str],
+    ax: Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "ratio to the uniform price",
+) -> Axes:
+    """Bars of ratios (1 = the reference, drawn as a line) for each level of ``group`` and each
+    of ``columns`` (e.g. the mean personalized and capped price over the uniform price by age
+    band, :func:`crmlab.pricing.price_policy_report`); the legend sits right of the axes."""
+    import numpy as np
+
+    _require(report, [group, *columns], "grouped_ratio_bars",
+             "crmlab.pricing.price_policy_report(members, group, policies)")
+    if len(labels) != len(columns):
+        raise ValueError("grouped_ratio_bars: pass one label per column")
+    ax = _ax(ax)
+    x = np.arange(len(report))
+    width = 0.8 / len(columns)
+    colors = sns.color_palette(PALETTE)
+    for i, (col, label) in enumerate(zip(columns, labels, strict=True)):
+        ax.bar(x + (i - (len(columns) - 1) / 2) * width, report[col].to_numpy(dtype=float), width,
+               label=label, color=colors[i])
+    ax.axhline(1, color="grey", lw=1)
+    ax.set_xticks(x, report[group].astype("str").tolist())
+    ax.set_xlabel(group.replace("_", " "))
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def price_and_chance_by_month(
+    table: pd.DataFrame,
+    axes: Sequence[Axes] | None = None,
+    title: str | None = "Home sharing: one listing, night by month",
+) -> Sequence[Axes]:
+    """Two panels side by side, each on its own zero-based axis (no twin axis stretching small
+    swings): the price by month (bars, NT$) and the chance the night books at that price
+    (0-100%). ``table`` has columns month, price, booked_probability. Returns the two Axes."""
+    _require(table, ["month", "price", "booked_probability"], "price_and_chance_by_month",
+             "a table with one row per month (month, price, booked_probability)")
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    left, right = axes
+    colors = sns.color_palette(PALETTE)
+    months = table["month"].astype(int).to_numpy()
+    left.bar(months, table["price"], color=colors[0])
+    left.set(title="Price 60 days out", xlabel="month", ylabel="price per night (NT$)", ylim=(0, None))
+    money_axis(left)
+    right.plot(months, table["booked_probability"], "o-", color=colors[1])
+    right.set(title="Chance the night books at that price", xlabel="month",
+              ylabel="chance of booking", ylim=(0, 1))
+    percent_axis(right)
+    for ax in axes:
+        ax.set_xticks(months)
+    if title:
+        left.figure.suptitle(title, fontweight="bold")
+    return axes
+
+
+def step_paths(
+    paths: Sequence[pd.DataFrame],
+    x: str = "period",
+    y: str = "price",
+    levels: Sequence[float] | None = None,
+    axes: Sequence[Axes] | None = None,
+    title: str | None = None,
+    xlabel: str = "week",
+    ylabel: str = "price (NT$)",
+    panel: str = "season",
+) -> Sequence[Axes]:
+    """Small multiples: one panel per simulated path (price over time as steps), side by side on a
+    shared y axis, so no path hides behind another. ``levels`` (e.g. a markdown ladder) become
+    the y ticks. Returns the Axes."""
+    for p in paths:
+        _require(p, [x, y], "step_paths", f"a list of tables with columns {x!r} and {y!r}")
+    if not len(paths):
+        raise ValueError("step_paths: pass at least one path")
+    if axes is None:
+        fig, axes = plt.subplots(1, len(paths), figsize=(3.4 * len(paths), 3.2), sharey=True,
+                                 squeeze=False)
+        axes = list(axes[0])
+    color = sns.color_palette(PALETTE)[0]
+    for i, (ax, p) in enumerate(zip(axes, paths, strict=True)):
+        ax.step(p[x] + 1, p[y], where="post", color=color)
+        ax.set(title=f"{panel} {i + 1}", xlabel=xlabel)
+        if levels is not None:
+            ax.set_yticks(list(levels))
+    axes[0].set_ylabel(ylabel)
+    money_axis(axes[0])
+    if title:
+        axes[0].figure.suptitle(title, fontweight="bold")
+    return axes
+
+
 # (end of the charts of notebooks 05-07)
 
 # --- Charts of notebooks 08-10 (offers, support, after-sales) -------------------------------
@@ -425,9 +865,295 @@ def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: s
 # (end of the charts of notebooks 08-10)
 
 # --- Charts of notebooks 11-13 (feedback, scorecard, scale) ---------------------------------
+#: Traffic-light colours of the CRM scorecard (crmlab.kpi statuses); grey when there is no
+#: data or no target.
+TRAFFIC_LIGHTS: dict[str, str] = {"green": "#1b9e77", "amber": "#e6ab02", "red": "#d95f02",
+                                  "no data": "#bbbbbb", "no target": "#bbbbbb"}
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str, source: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what}: the table has no column(s) {missing}; pass the table of {source}")
+
+
+def format_in_unit(value: float, unit: str, change: bool = False) -> str:
+    """A scorecard number as a manager reads it: ``"71.4%"`` for a share, ``"NT$1,234"``-style
+    money, whole days; a ``change`` of a share in percentage points (``"+2.6 pp"``). "–" for
+    no data."""
+    if pd.isna(value):
+        return "–"
+    if change and unit == "share":
+        return f"{100 * value:+.1f} pp"
+    text = {"share": f"{value:.1%}", "NT$": f"{value:,.0f}", "points": f"{value:+.1f}",
+            "days": f"{value:.0f}", "count": f"{value:,.0f}"}.get(unit, f"{value:.2f}")
+    return ("+" if change and value >= 0 else "") + (text.lstrip("+") if change else text)
+
+
+def scorecard_table(scorecard: pd.DataFrame):
+    """The table of :func:`crmlab.kpi.scorecard` as a styled table (a pandas ``Styler``):
+    each number in its unit, the change (percentage points for shares), the target with ≥/≤
+    and the status cell in its traffic-light colour."""
+    _require_columns(scorecard, ["perspective", "label", "label_zh", "unit", "direction", "value",
+                                 "previous", "change", "target", "status"], "scorecard_table",
+                     "crmlab.kpi.scorecard(shop, period, freq)")
+    units = scorecard["unit"].tolist()
+    view = pd.DataFrame({
+        "perspective": scorecard["perspective"],
+        "indicator": scorecard["label"] + " " + scorecard["label_zh"],
+        "value": [format_in_unit(v, u) for v, u in zip(scorecard["value"], units, strict=True)],
+        "previous": [format_in_unit(v, u) for v, u in zip(scorecard["previous"], units, strict=True)],
+        "change": [format_in_unit(v, u, change=True) for v, u in zip(scorecard["change"], units, strict=True)],
+        "target": [("≥ " if d == "higher" else "≤ ") + format_in_unit(t, u)
+                   for t, u, d in zip(scorecard["target"], units, scorecard["direction"], strict=True)],
+        "status": scorecard["status"].astype(str),
+    })
+    return (view.style.set_uuid("scorecard").hide(axis="index")  # fixed ids: re-runs diff cleanly
+            .map(lambda s: f"background-color: {TRAFFIC_LIGHTS[s]}; color: white; font-weight: bold",
+                 subset=["status"]))
+
+
+def scorecard_gaps(scorecard: pd.DataFrame, ax: Axes | None = None, clip: float = 4.0,
+                   title: str | None = None) -> Axes:
+    """Each indicator's distance to its target in units of its tolerance (0 = on target, −1 =
+    the edge of amber, further left = red), this period (filled, in its light's colour) and the
+    previous one (hollow), joined by a line: level and direction at a glance. Distances are
+    clipped at ±``clip``. ``scorecard`` is the table of :func:`crmlab.kpi.scorecard`."""
+    import numpy as np
+
+    _require_columns(scorecard, ["label", "direction", "value", "previous", "target", "tolerance",
+                                 "status"], "scorecard_gaps", "crmlab.kpi.scorecard(shop, period, freq)")
+    sign = np.where(scorecard["direction"] == "higher", 1.0, -1.0)
+
+    def gap(values: pd.Series):
+        return np.clip(sign * (values - scorecard["target"]) / scorecard["tolerance"], -clip, clip)
+
+    now, before = gap(scorecard["value"]), gap(scorecard["previous"])
+    ax = _ax(ax, figsize=(7.5, 0.3 * len(scorecard) + 1.6))
+    edge = clip + 0.3
+    for lo, hi, colour, alpha in ((-edge, -1, "red", 0.08), (-1, 0, "amber", 0.12), (0, edge, "green", 0.08)):
+        ax.axvspan(lo, hi, color=TRAFFIC_LIGHTS[colour], alpha=alpha, lw=0)
+    y = np.arange(len(scorecard))[::-1]
+    for yi, b, n in zip(y, before, now, strict=True):
+        ax.plot([b, n], [yi, yi], color="grey", lw=0.8, zorder=1)
+    ax.scatter(before, y, facecolors="none", edgecolors="grey", s=30, label="previous period")
+    ax.scatter(now, y, c=[TRAFFIC_LIGHTS[s] for s in scorecard["status"].astype(str)], s=45, zorder=3,
+               label="this period")
+    ax.set_yticks(y, scorecard["label"].tolist(), fontsize="x-small")
+    ax.set(xlim=(-edge, edge), ylim=(-0.7, len(scorecard) - 0.3),
+           xlabel=f"distance to target (tolerances; clipped at ±{clip:g})", ylabel="indicator")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", frameon=False)
+    ax.set_title(title or "CRM scorecard: distance to target")
+    return ax
+
+
+def kpi_small_multiples(history: pd.DataFrame, ncols: int = 4,
+                        title: str = "CRM dashboard (dashed line: target; dots: traffic light)"):
+    """Small multiples of :func:`crmlab.kpi.kpi_history`: one panel per indicator (its own y
+    scale, labelled with its unit), the value per period as a line, each period's dot in its
+    traffic-light colour, the target dashed. Returns the array of Axes (one per panel; unused
+    panels are hidden). Figure labels stay English: not every machine has a CJK font."""
+    import matplotlib.dates as mdates
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    _require_columns(history, ["start", "label", "unit", "value", "target", "status"],
+                     "kpi_small_multiples", "crmlab.kpi.kpi_history(shop, freq)")
+    panels = list(history.groupby("label", sort=False))
+    nrows = -(-len(panels) // ncols)
+    # spacing set by hand: automatic layout of many panels costs seconds on every run
+    with plt.rc_context({"figure.autolayout": False}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(2.55 * ncols, 1.9 * nrows + 0.4), sharex=True,
+                                 squeeze=False)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.06, top=1 - 0.55 / (1.9 * nrows + 0.4),
+                        hspace=0.55, wspace=0.38)
+    for ax, (name, d) in zip(axes.flat, panels, strict=False):
+        ax.plot(d["start"], d["value"], color="0.35", linewidth=1)
+        ax.scatter(d["start"], d["value"], c=[TRAFFIC_LIGHTS[s] for s in d["status"].astype(str)], s=12,
+                   zorder=3)
+        if d["target"].notna().any():
+            ax.axhline(d["target"].iloc[0], color=TRAFFIC_LIGHTS["green"], ls="--", lw=0.8)
+        ax.set_title(name, fontsize="x-small")
+        ax.set_ylabel(str(d["unit"].iloc[0]), fontsize="xx-small", labelpad=1)
+        ax.tick_params(labelsize="xx-small")
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("period start", fontsize="xx-small")
+    fig.suptitle(title, fontsize="small")
+    return np.asarray(axes)
+
+
+def traffic_light_grid(history: pd.DataFrame, order: Sequence[str] | None = None, ax: Axes | None = None,
+                       title: str = "Traffic lights by quarter (grey: no data)") -> Axes:
+    """One row per indicator, one column per period of :func:`crmlab.kpi.kpi_history`, each
+    cell in its traffic-light colour; ``order`` lists the indicator labels top to bottom.
+    Columns are labelled by period ("2025Q1" -> "25Q1")."""
+    from matplotlib.colors import ListedColormap
+
+    _require_columns(history, ["period", "label", "status"], "traffic_light_grid",
+                     "crmlab.kpi.kpi_history(shop, freq)")
+    code = {"green": 0, "amber": 1, "red": 2, "no data": 3, "no target": 3}
+    grid = (history.assign(code=history["status"].astype(str).map(code))
+            .pivot(index="label", columns="period", values="code"))
+    grid = grid.reindex(list(order) if order is not None else list(dict.fromkeys(history["label"])))
+    grid.columns = [str(c)[2:] if len(str(c)) == 6 else str(c) for c in grid.columns]
+    ax = _ax(ax, figsize=(max(4.5, 0.5 * grid.shape[1] + 3.5), 0.3 * len(grid) + 1.2))
+    cmap = ListedColormap([TRAFFIC_LIGHTS[s] for s in ("green", "amber", "red", "no data")])
+    sns.heatmap(grid, cmap=cmap, vmin=-0.5, vmax=3.5, cbar=False, linewidths=0.5, linecolor="white", ax=ax)
+    ax.set(xlabel="quarter", ylabel="indicator")
+    ax.tick_params(labelsize="x-small")
+    ax.set_title(title, fontsize="small")
+    return ax
+
+
 # (end of the charts of notebooks 11-13)
 
 # --- Live what-if demos (ipywidgets; computation in the unit modules) -----------------------
+def _demo_axes(axes: Sequence[Axes] | Axes | None, n: int, figsize: tuple[float, float]) -> list[Axes]:
+    """``n`` cleared axes: the given ones, or a new figure's (not registered with pyplot, so a
+    widget redraw never shows it twice)."""
+    if axes is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, n, squeeze=False)[0]
+    out = [axes] if isinstance(axes, Axes) else list(axes)
+    if len(out) != n:
+        raise ValueError(f"this chart draws on {n} axes; pass axes=None or {n} axes, got {len(out)}.")
+    for ax in out:
+        ax.clear()
+    return out
+
+
+def _legend_right(ax: Axes, **kwargs) -> None:
+    """A legend outside the axes on the right (never on the data)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0, **kwargs)
+
+
+def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[Axes]:
+    """Demand (left) and revenue and profit (right) by price, from
+    :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot."""
+    ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
+    curve, p = what_if["curve"], what_if["price"]
+    ax_q.plot(curve["price"], curve["quantity"], color="C0")
+    ax_q.plot([p], [what_if["units"]], "o", color="C3")
+    ax_q.set(title=f"Demand ({what_if['shape']}, elasticity {what_if['elasticity']:.2f} here)",
+             xlabel="price (NT$)", ylabel="units per day")
+    ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
+    ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
+    if what_if["optimal_price"] is not None:
+        ax_m.plot([what_if["optimal_price"]], [what_if["optimal_profit"]], "o", color="C2",
+                  label="best price")
+    for ax in (ax_q, ax_m):
+        ax.axvline(p, color="C3", lw=1.2, ls="--", label="your price" if ax is ax_m else None)
+        ax.axvline(what_if["list_price"], color="grey", lw=0.8, ls=":",
+                   label="list price" if ax is ax_m else None)
+        money_axis(ax, "x")
+    money_axis(ax_m, "y")
+    ax_m.set(title=f"At NT${p:,.0f}: profit NT${what_if['profit']:,.0f} a day", xlabel="price (NT$)",
+             ylabel="NT$ per day")
+    _legend_right(ax_m)
+    return [ax_q, ax_m]
+
+
+def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
+                        target_share: float | None = 0.8) -> list[Axes]:
+    """Service level by agents (left) and the share of calls answered within each wait
+    (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`."""
+    ax_n, ax_w = _demo_axes(axes, 2, (10.0, 3.6))
+    curve, n, target = what_if["curve"], what_if["agents"], what_if["target_seconds"]
+    ax_n.plot(curve["agents"], curve["service_level"], "o-", color="C0", ms=4)
+    ax_n.plot([n], [what_if["service_level"]], "o", color="C3", ms=9)
+    if target_share is not None:
+        ax_n.axhline(target_share, color="grey", lw=0.8, ls=":")
+    percent_axis(ax_n, "y")
+    ax_n.set(title=f"Answered within {target:.0f} s ({what_if['load']:.1f} erlangs offered)",
+             xlabel="agents on the phones", ylabel="service level")
+    waits = what_if["waits"]
+    ax_w.plot(waits["wait_seconds"], waits["answered_within"], color="C3")
+    ax_w.axvline(target, color="grey", lw=0.8, ls=":")
+    percent_axis(ax_w, "y")
+    ax_w.set_ylim(0, 1.02)
+    ax_w.set(title=f"{n} agents: ASA {what_if['asa_seconds']:.1f} s, {what_if['p_wait']:.0%} wait",
+             xlabel="waiting time (seconds)", ylabel="calls answered within")
+    return [ax_n, ax_w]
+
+
+def rfm_cut_chart(table: pd.DataFrame, segments: pd.DataFrame,
+                  axes: Sequence[Axes] | None = None) -> list[Axes]:
+    """Customers by recency and orders with the two cut points (left) and each segment's
+    share of customers and of revenue (right), from :func:`crmlab.rfm.cut_point_segments`."""
+    ax_s, ax_b = _demo_axes(axes, 2, (10.0, 3.8))
+    r_cut, f_cut = segments.attrs["recency_days"], segments.attrs["min_orders"]
+    ax_s.scatter(table["recency"], table["frequency"], s=6, alpha=0.35, color="C0", linewidths=0)
+    ax_s.axvline(r_cut, color="C3", lw=1.2)
+    ax_s.axhline(f_cut - 0.5, color="C3", lw=1.2)
+    ax_s.set_yscale("log")
+    ax_s.set(title=f"Cut: last order within {r_cut:.0f} days, {f_cut}+ orders",
+             xlabel="recency (days since last order)", ylabel="orders (log scale)")
+    y = range(len(segments))
+    ax_b.barh([i + 0.2 for i in y], segments["customer_share"], height=0.4, color="C0",
+              label="customers")
+    ax_b.barh([i - 0.2 for i in y], segments["revenue_share"], height=0.4, color="C2",
+              label="revenue")
+    ax_b.set_yticks(list(y), segments["segment"])
+    ax_b.invert_yaxis()
+    percent_axis(ax_b, "x")
+    ax_b.set_xlim(0, 1)
+    ax_b.set(title="Share of customers and of revenue", xlabel="share", ylabel="")
+    _legend_right(ax_b)
+    return [ax_s, ax_b]
+
+
+def targeting_demo_chart(what_if: dict, ax: Axes | None = None) -> Axes:
+    """Estimated incremental profit by targeting threshold, from
+    :func:`crmlab.offers.targeting_profit`: the chosen threshold, the best one and the
+    break-even uplift."""
+    (ax,) = _demo_axes(ax, 1, (8.0, 3.6))
+    curve = what_if["curve"].iloc[1:]  # row 0 targets nobody (threshold +inf)
+    lo, hi = curve["threshold"].quantile([0.005, 0.995])
+    shown = curve[(curve["threshold"] >= lo) & (curve["threshold"] <= hi)]
+    ax.plot(shown["threshold"], shown["profit"], color="C0", lw=1, label="estimated profit")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(what_if["threshold"], color="C3", ls="--", lw=1.2, label="your threshold")
+    if lo <= what_if["break_even"] <= hi:
+        ax.axvline(what_if["break_even"], color="grey", ls=":", lw=1.2, label="break-even uplift")
+    ax.plot([what_if["best_threshold"]], [what_if["best_profit"]], "o", color="C2",
+            label="best on these data")
+    percent_axis(ax, "x", decimals=1)
+    money_axis(ax, "y")
+    ax.set(title=(f"Send if predicted uplift ≥ {what_if['threshold']:.1%}: "
+                  f"{what_if['n_targeted']:,} contacts, profit NT${what_if['profit']:,.0f}"),
+           xlabel="threshold on the predicted uplift (conversion)", ylabel="NT$ (estimated)")
+    _legend_right(ax)
+    return ax
+
+
+def bgnbd_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
+                     unit: str = "days") -> list[Axes]:
+    """P(alive) (left) and expected purchases (right) by recency, one line per number of
+    repeat purchases, from :func:`crmlab.clv.bgnbd_what_if`."""
+    ax_p, ax_e = _demo_axes(axes, 2, (10.0, 3.6))
+    grid = what_if["grid"]
+    for i, (x, g) in enumerate(grid.groupby("frequency", sort=True)):
+        ax_p.plot(g["recency"], g["p_alive"], color=f"C{i}", label=f"{x}")
+        ax_e.plot(g["recency"], g["expected_purchases"], color=f"C{i}", label=f"{x}")
+    percent_axis(ax_p, "y")
+    ax_p.set_ylim(0, 1.02)
+    xlabel = f"recency: last repeat purchase ({unit} after the first)"
+    ax_p.set(title=f"P(alive) after {what_if['T']:.0f} {unit}", xlabel=xlabel, ylabel="P(alive)")
+    ax_e.set(title=f"Expected purchases in the next {what_if['horizon']:.0f} {unit}", xlabel=xlabel,
+             ylabel="purchases")
+    _legend_right(ax_e, title="repeat\npurchases")
+    return [ax_p, ax_e]
+
+
 # (end of the demo charts)
 
 # --- Figure checks ---------------------------------------------------------------------------
