@@ -36,11 +36,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import as_frame, require_columns
+from crmlab._checks import Reads, as_frame, check_number, reads, require_columns
 from crmlab._checks import as_timestamp as _timestamp
 from crmlab.data.schema import LEAD_STAGES, TABLES, TIERS
 
 __all__ = [
+    "CHANNEL_KINDS",
+    "STORE_CHANNELS",
+    "channel_profile",
+    "expected_omnichannel_share",
+    "omnichannel_value",
     "DEFAULT_RULES",
     "PIPELINE_STAGES",
     "TIER_THRESHOLDS",
@@ -369,6 +374,8 @@ _LEAD_COLUMNS = ["lead_id", "created_ts", "owner", "value", "stage", "contacted_
                  "proposal_ts", "negotiation_ts", "closed_ts"]
 
 
+@reads(leads=Reads("leads", ("lead_id", "created_ts", "owner", "value", "stage", "contacted_ts",
+                              "qualified_ts", "proposal_ts", "negotiation_ts", "closed_ts")))
 def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     """Each lead's position in the pipeline, as the data end or as it stood at ``as_of``.
 
@@ -883,6 +890,8 @@ def points_balance(ledger: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     return out.reset_index()
 
 
+@reads(orders="customer_id order_ts amount",
+       customers=Reads("customers", ("customer_id",), optional=True))
 def assign_tiers(orders: pd.DataFrame, as_of: Any, thresholds: Mapping[str, float] = TIER_THRESHOLDS,
                  window_months: int = 12, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Tier of each member at ``as_of`` from paid spend in the ``window_months`` before it.
@@ -890,11 +899,15 @@ def assign_tiers(orders: pd.DataFrame, as_of: Any, thresholds: Mapping[str, floa
     The shop's rule: trailing 12-month spend of NT$5,000 makes silver, 20,000 gold, 60,000
     platinum (``thresholds``); below that a member is ``member``. Returns customer_id,
     spend_12m, tier (every member of ``customers`` if given, else every buyer).
+    Thresholds are finite positive NT$ amounts; ``window_months`` a whole number >= 1.
     """
-    _require(orders, "orders", ["customer_id", "order_ts", "amount"])
     t = _timestamp(as_of, "as_of")
     if set(thresholds) - set(TIERS[1:]):
         raise ValueError(f"assign_tiers(): thresholds keys must be among {list(TIERS[1:])}.")
+    for k, v in thresholds.items():
+        check_number(v, f"thresholds[{k!r}]", func="assign_tiers", low=0, low_open=True,
+                     example="5000 (NT$ of 12-month spend)")
+    check_number(window_months, "window_months", func="assign_tiers", low=1, integer=True, example="12")
     lo = t - pd.DateOffset(months=window_months)
     w = orders.loc[(orders["order_ts"] >= lo) & (orders["order_ts"] < t)]
     spend = w.groupby("customer_id")["amount"].sum()
@@ -1232,6 +1245,10 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
 # =============================================================================== data protection
 
 
+#: The shortest token :func:`pseudonymize` makes (hex characters); shorter ones collide.
+MIN_TOKEN_LENGTH = 16
+
+
 def pseudonymize(df: pd.DataFrame, columns: Sequence[str], salt: str | bytes, length: int | None = None) -> pd.DataFrame:
     """Replace identifying columns by keyed hashes (HMAC-SHA256 with ``salt`` as the key).
 
@@ -1252,8 +1269,12 @@ def pseudonymize(df: pd.DataFrame, columns: Sequence[str], salt: str | bytes, le
     if not isinstance(key, bytes) or len(key) < 16:
         raise ValueError("pseudonymize(): salt must be a secret of at least 16 bytes, e.g. secrets.token_hex(16); "
                          "a short key can be guessed and the tokens reversed.")
-    if length is not None and not 1 <= int(length) <= 64:
-        raise ValueError("pseudonymize(): length must be between 1 and 64 hex characters.")
+    if length is not None:
+        # 16 hex characters (64 bits): two of a million ids share a token with probability
+        # about 3e-8; 2 characters (256 tokens) merge customers in every join.
+        check_number(length, "length", func="pseudonymize", low=MIN_TOKEN_LENGTH, high=64,
+                     integer=True, example="16 (or None for all 64 hex characters)")
+        length = int(length)
     out = df.copy()
     for col in columns:
         s = df[col]
@@ -1332,3 +1353,92 @@ def suppress_rare(df: pd.DataFrame, quasi_identifiers: Sequence[str], k: int = 5
     size = df.groupby(qi, observed=True, dropna=False, sort=False)[qi[0]].transform("size")
     keep = (size >= k).to_numpy()
     return df.loc[keep], df.loc[~keep]
+
+
+# --------------------------------------------------------------------------------------
+# online and offline membership (線上線下會員互通): one profile across channels
+# --------------------------------------------------------------------------------------
+
+#: Order channels that are physical stores; every other channel is online.
+STORE_CHANNELS: tuple[str, ...] = ("store",)
+
+#: The kinds of members by where they buy.
+CHANNEL_KINDS: tuple[str, ...] = ("online only", "store only", "omnichannel")
+
+
+def channel_profile(orders: pd.DataFrame, store_channels: Sequence[str] = STORE_CHANNELS) -> pd.DataFrame:
+    """Where each member buys, from one order log holding store and online orders.
+
+    One row per customer with an order: ``orders``, ``store_orders``, ``online_orders``,
+    ``amount``, ``store_amount``, ``online_amount``, ``kind`` (online only / store only /
+    omnichannel, :data:`CHANNEL_KINDS`), ``first_channel``, ``last_channel`` and ``switches``
+    (how often consecutive orders change between store and online). Only a unified member id
+    across channels (one profile) makes this table possible at all.
+    """
+    _require(orders, "orders", ["customer_id", "order_ts", "channel", "amount"])
+    if not store_channels or any(not isinstance(c, str) for c in store_channels):
+        raise ValueError("channel_profile: store_channels must name the store channel(s), e.g. ('store',).")
+    o = orders.sort_values(["customer_id", "order_ts"], kind="stable")
+    in_store = o["channel"].astype("str").isin(store_channels)
+    o = o.assign(_store=in_store, _store_amount=np.where(in_store, o["amount"], 0.0))
+    g = o.groupby("customer_id", sort=True)
+    out = pd.DataFrame({
+        "orders": g.size(),
+        "store_orders": g["_store"].sum().astype("int64"),
+        "amount": g["amount"].sum(),
+        "store_amount": g["_store_amount"].sum(),
+        "first_channel": g["channel"].first().astype("str"),
+        "last_channel": g["channel"].last().astype("str"),
+    })
+    out.insert(1, "online_orders", out["orders"] - out["store_orders"])
+    out.insert(4, "online_amount", out["amount"] - out["store_amount"])
+    changed = o["_store"].ne(o.groupby("customer_id")["_store"].shift()) & o["customer_id"].duplicated()
+    out["switches"] = changed.groupby(o["customer_id"]).sum().astype("int64")
+    kind = np.select([out["store_orders"] == 0, out["online_orders"] == 0],
+                     ["online only", "store only"], "omnichannel")
+    out["kind"] = pd.Categorical(kind, categories=list(CHANNEL_KINDS))
+    return out.reset_index()
+
+
+def expected_omnichannel_share(store_share: float | np.ndarray, n_orders: int | np.ndarray) -> np.ndarray:
+    """Chance that a member with ``n_orders`` orders, each in a store with probability
+    ``store_share`` independently, has bought in both channels: ``1 - p^n - (1 - p)^n``.
+
+    The baseline for "omnichannel customers are worth more": members with more orders are
+    more likely to have used both channels even when the channel changes nothing.
+    """
+    p = np.asarray(store_share, dtype="float64")
+    n = np.asarray(n_orders, dtype="float64")
+    if np.any((p < 0) | (p > 1)) or np.any(n < 0):
+        raise ValueError("expected_omnichannel_share: store_share must be in [0, 1] and n_orders >= 0.")
+    return 1.0 - p**n - (1.0 - p) ** n
+
+
+def omnichannel_value(profile: pd.DataFrame, max_orders: int = 6) -> pd.DataFrame:
+    """Are omnichannel members worth more, or do they just buy more often?
+
+    From :func:`channel_profile`: per ``kind``, members, mean orders, mean amount and amount
+    per order (the naive comparison); then ``amount_per_order_same_orders``: amount per order
+    of each kind re-weighted to the omnichannel members' distribution of order counts
+    (1 .. ``max_orders``, the rest pooled), which compares like with like. When the two
+    differ, the naive gap was the order count, not the channel.
+    """
+    _require(profile, "profile", ["orders", "amount", "kind"])
+    if isinstance(max_orders, bool) or not isinstance(max_orders, int | np.integer) or max_orders < 2:
+        raise ValueError(f"omnichannel_value: max_orders={max_orders!r} must be an integer >= 2.")
+    p = profile.assign(stratum=np.minimum(profile["orders"], max_orders))
+    naive = p.groupby("kind", observed=False).agg(members=("orders", "size"), mean_orders=("orders", "mean"),
+                                                  mean_amount=("amount", "mean"),
+                                                  amount=("amount", "sum"), n_orders=("orders", "sum"))
+    naive["amount_per_order"] = naive["amount"] / naive["n_orders"]
+    omni = p.loc[p["kind"] == "omnichannel", "stratum"].value_counts(normalize=True)
+    per_stratum = p.groupby(["kind", "stratum"], observed=True)[["amount", "orders"]].sum()
+    per_stratum = per_stratum["amount"] / per_stratum["orders"]
+    standard = {}
+    for kind in CHANNEL_KINDS:
+        rates = per_stratum.xs(kind, level="kind") if kind in per_stratum.index.get_level_values(0) else pd.Series()
+        common = omni.index.intersection(rates.index)
+        standard[kind] = (float((rates[common] * omni[common]).sum() / omni[common].sum())
+                          if len(common) else np.nan)
+    naive["amount_per_order_same_orders"] = pd.Series(standard)
+    return naive.drop(columns=["amount", "n_orders"]).reset_index()
