@@ -155,6 +155,10 @@ __all__ = [
     "recency_days",
     "referral_rate",
     "repeat_purchase_rate",
+    "per_buyer_value",
+    "stickiness_ratio",
+    "time_on_site",
+    "visits_per_visitor",
     "retention_rate",
     "return_rate",
     "revenue",
@@ -278,7 +282,9 @@ def active_customers(orders: pd.DataFrame, start: object, end: object) -> int:
 
 @reads(orders="customer_id order_ts amount")
 def average_order_value(orders: pd.DataFrame, start: object, end: object) -> float:
-    """Average order value (客單價, AOV): revenue / orders of the period, NT$; NaN without orders."""
+    """Average order value (平均訂單價值, AOV): revenue / orders of the period, NT$; NaN without
+    orders. Not 客單價, which the course source defines per buying customer
+    (:func:`per_buyer_value`)."""
     o = _period_orders(orders, start, end, ("customer_id", "order_ts", "amount"))
     return float(o["amount"].mean()) if len(o) else float("nan")
 
@@ -291,6 +297,64 @@ def purchase_frequency(orders: pd.DataFrame, start: object, end: object) -> floa
     """
     o = _period_orders(orders, start, end)
     return len(o) / o["customer_id"].nunique() if len(o) else float("nan")
+
+
+@reads(orders="customer_id order_ts amount")
+def per_buyer_value(orders: pd.DataFrame, start: object, end: object) -> float:
+    """客單價 (per-customer transaction value): revenue / buying customers of the period, NT$;
+    NaN without orders. Equals purchase frequency x average order value; its six-factor
+    decomposition on the event log is :func:`crmlab.journey.per_buyer_value_decomposition`."""
+    o = _period_orders(orders, start, end, ("customer_id", "order_ts", "amount"))
+    return float(o["amount"].sum() / o["customer_id"].nunique()) if len(o) else float("nan")
+
+
+# --------------------------------------------------------------------------------------
+# stickiness (黏著度): visits and time on site
+# --------------------------------------------------------------------------------------
+
+
+def _period_sessions(sessions: pd.DataFrame, start: object, end: object) -> pd.DataFrame:
+    """Sessions that started in ``[start, end)``, with their minutes on site."""
+    sess = _frame(sessions, "sessions")
+    _require(sess, "sessions", ["customer_id", "start_ts", "end_ts"])
+    begin = _datetime(sess, "sessions", "start_ts")
+    finish = _datetime(sess, "sessions", "end_ts")
+    minutes = (finish - begin).dt.total_seconds() / 60
+    if (minutes < 0).any():
+        raise ValueError(f"sessions: {int((minutes < 0).sum())} session(s) end before they start "
+                         "(end_ts < start_ts); fix or drop them first.")
+    s, e = _period(start, end)
+    keep = _between(begin, s, e)
+    return sess.loc[keep].assign(minutes=minutes[keep].to_numpy(), start_ts=begin[keep].to_numpy())
+
+
+def visits_per_visitor(sessions: pd.DataFrame, start: object, end: object) -> float:
+    """Visits per visitor (人均訪問次數): sessions / distinct members with a session in
+    ``[start, end)``; NaN without sessions. A stickiness measure: how often members come back."""
+    sess = _period_sessions(sessions, start, end)
+    return len(sess) / sess["customer_id"].nunique() if len(sess) else float("nan")
+
+
+def time_on_site(sessions: pd.DataFrame, start: object, end: object) -> float:
+    """Median minutes on site per visit (停留時間) in ``[start, end)`` (``end_ts - start_ts``;
+    the median, because a few open tabs make the mean meaningless); NaN without sessions."""
+    sess = _period_sessions(sessions, start, end)
+    return float(sess["minutes"].median()) if len(sess) else float("nan")
+
+
+def stickiness_ratio(sessions: pd.DataFrame, start: object, end: object) -> float:
+    """DAU/MAU (黏著度): mean daily visitors / distinct visitors of the period, in [0, 1].
+
+    1 means every visitor of the period comes every day; 1/30 over a month means each came
+    on one day. Computed over the calendar days of ``[start, end)``; NaN without sessions.
+    """
+    sess = _period_sessions(sessions, start, end)
+    if not len(sess):
+        return float("nan")
+    s, e = _period(start, end)
+    days = max(1, int(np.ceil((e - s) / pd.Timedelta(days=1))))
+    daily = sess.assign(day=sess["start_ts"].dt.floor("D")).drop_duplicates(["day", "customer_id"])
+    return float(len(daily) / days / sess["customer_id"].nunique())
 
 
 def _last_order(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series:
