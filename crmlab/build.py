@@ -52,7 +52,8 @@ class CourseEntry(NamedTuple):
 #: listed here are still built; their unit shows as "-".
 COURSE_MAP: dict[str, CourseEntry] = {
     "00_welcome": CourseEntry("how to use the workbook, the shop's tables", "crmlab.data", "0"),
-    "01_crm_systems": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.data.store", "1"),
+    "01_crm_systems": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.data.store", "1a"),
+    "01_loyalty_and_privacy": CourseEntry("1 CRM systems", "crmlab.profile", "1b"),
     "02_rfm_and_value": CourseEntry("2 data analysis", "crmlab.rfm", "2a"),
     "03_customer_journey": CourseEntry("2 data analysis", "crmlab.journey", "2b"),
     "04_group_segmentation": CourseEntry("2 data analysis", "crmlab.segments", "2c"),
