@@ -188,9 +188,10 @@ def reads(**params: Reads | str) -> Callable[[F], F]:
                     continue
                 names = {col: values[arg] for col, arg in spec.rename.items()}
                 named_by = {col: arg for col, arg in spec.rename.items()}
+                columns = [c for c in spec.columns if names.get(c, c) is not None]  # col=None: not read
                 unique = spec.unique and (spec.lines_arg is None or values[spec.lines_arg] is None)
                 label = values[spec.name_arg] if spec.name_arg else name
-                check_table(df, spec.table, spec.columns, func=fn.__name__, names=names,
+                check_table(df, spec.table, columns, func=fn.__name__, names=names,
                             args=named_by, unique=unique, nonempty=spec.nonempty, extra=spec.extra,
                             label=str(label))
             return fn(*args, **kwargs)

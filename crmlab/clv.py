@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from crmlab._checks import Reads, check_number, reads
 from crmlab._checks import as_timestamp as _to_timestamp
 
 __all__ = [
@@ -87,57 +88,22 @@ def _period_ordinals(dates: pd.Series, freq: str) -> np.ndarray:
     return pd.PeriodIndex(dates, freq=freq).asi8
 
 
-def _check_transactions(
+#: An order log as the BTYD helpers read it (crmlab._checks.reads): the column arguments
+#: name the caller's columns (``amount_col=None``: no amounts read).
+_LOG = {"customer_id": "customer_col", "order_ts": "date_col", "amount": "amount_col"}
+
+
+def _log_reads(arg: str = "transactions", amount: bool = True) -> Reads:
+    cols = ("customer_id", "order_ts", "amount") if amount else ("customer_id", "order_ts")
+    return Reads("orders", cols, rename={c: _LOG[c] for c in cols}, nonempty=True)
+
+
+def _log_columns(
     transactions: pd.DataFrame, customer_col: str, date_col: str, amount_col: str | None
 ) -> tuple[pd.Series, pd.Series, pd.Series | None]:
-    """Validate the order log and return (customer, date, amount) columns."""
-    table = "transactions"
-    if not isinstance(transactions, pd.DataFrame):
-        raise ValueError(f"{table} must be a pandas DataFrame, got {type(transactions).__name__}.")
-    needed = [customer_col, date_col] + ([amount_col] if amount_col else [])
-    missing = [c for c in needed if c not in transactions.columns]
-    if missing:
-        raise ValueError(
-            f"{table}: column(s) {missing} not found (have {list(transactions.columns)}); "
-            "pass customer_col=, date_col=, amount_col= naming your columns "
-            "(amount_col=None if you have no amounts)."
-        )
-    if len(transactions) == 0:
-        raise ValueError(f"{table} is empty: there are no orders to summarize.")
-    cust = transactions[customer_col]
-    if cust.isna().any():
-        raise ValueError(
-            f"{table}: column '{customer_col}' has {int(cust.isna().sum())} missing ids; "
-            "drop anonymous orders first (and count them)."
-        )
-    dates = transactions[date_col]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        try:
-            dates = pd.to_datetime(dates)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{table}: column '{date_col}' is not a date column; convert it with pd.to_datetime."
-            ) from exc
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    if dates.isna().any():
-        raise ValueError(
-            f"{table}: column '{date_col}' has {int(dates.isna().sum())} missing dates; "
-            "drop or fix those rows first."
-        )
-    amount = None
-    if amount_col:
-        amount = transactions[amount_col]
-        if not pd.api.types.is_numeric_dtype(amount):
-            raise ValueError(
-                f"{table}: column '{amount_col}' must be numeric; convert it with pd.to_numeric."
-            )
-        if amount.isna().any():
-            raise ValueError(
-                f"{table}: column '{amount_col}' has {int(amount.isna().sum())} missing values; "
-                "fill or drop them first."
-            )
-    return cust, dates, amount
+    """(customer, date, amount) columns of an order log its function's contract checked."""
+    amount = transactions[amount_col] if amount_col else None
+    return transactions[customer_col], transactions[date_col], amount
 
 
 def _customer_stats(
@@ -181,6 +147,7 @@ def _customer_stats(
     return present, first, last, n_periods, repeat_spend
 
 
+@reads(transactions=_log_reads())
 def summarize(
     transactions: pd.DataFrame,
     customer_col: str = "customer_id",
@@ -234,7 +201,7 @@ def summarize(
     Returns one row per customer, sorted by customer id, with the customer column
     first; ``frequency`` is int64, everything else float64.
     """
-    cust, dates, amount = _check_transactions(transactions, customer_col, date_col, amount_col)
+    cust, dates, amount = _log_columns(transactions, customer_col, date_col, amount_col)
     if not np.isfinite(freq_multiplier) or freq_multiplier <= 0:
         raise ValueError(f"freq_multiplier={freq_multiplier!r} must be a positive number, e.g. 7.")
     end = dates.max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
@@ -1619,8 +1586,10 @@ def clv(transaction_model, spend, summary: pd.DataFrame, *, horizon: float,
     """
     if horizon <= 0 or step <= 0:
         raise ValueError("horizon and step must be > 0 (periods of the summary).")
-    if discount_rate <= -1:
-        raise ValueError("discount_rate must be > -1 (e.g. 0.01 per step).")
+    # A negative rate makes later money worth more than money now (CLV explodes with the
+    # horizon); a rate of 100% or more per step is not a discount rate but a typo (10 for 0.10).
+    check_number(discount_rate, "discount_rate", func="clv", low=0, high=1, low_open=False,
+                 example="0.01 per step (about 12.7% a year on monthly steps)")
     if isinstance(spend, GammaGammaModel):
         s = spend.expected_spend(summary).to_numpy()
     else:
@@ -1754,6 +1723,7 @@ def conditional_expectations(model, summary: pd.DataFrame, max_x: int = 7) -> pd
     return out.loc[out["customers"] > 0].reset_index(drop=True)
 
 
+@reads(transactions=_log_reads(amount=False))
 def repeat_transactions_tracking(
     model,
     transactions: pd.DataFrame,
@@ -1783,7 +1753,7 @@ def repeat_transactions_tracking(
     ``calibration_end``).
     """
     _check_transaction_model(model)
-    cust, dates, _ = _check_transactions(transactions, customer_col, date_col, None)
+    cust, dates, _ = _log_columns(transactions, customer_col, date_col, None)
     if not np.isfinite(freq_multiplier) or freq_multiplier <= 0:
         raise ValueError(f"freq_multiplier={freq_multiplier!r} must be a positive number, e.g. 7.")
     if int(step) != step or step < 1:
@@ -1893,13 +1863,14 @@ def _horizon_days(horizon) -> float:
 
 
 def _order_log(orders: pd.DataFrame, customer_col: str, date_col: str, amount_col: str | None):
-    cust, dates, amount = _check_transactions(orders, customer_col, date_col, amount_col)
+    cust, dates, amount = _log_columns(orders, customer_col, date_col, amount_col)
     out = pd.DataFrame({"customer": cust.to_numpy(), "ts": dates.to_numpy()})
     if amount is not None:
         out["amount"] = amount.to_numpy(dtype=float)
     return out
 
 
+@reads(orders=_log_reads(amount=False))
 def time_to_next_purchase(
     orders: pd.DataFrame,
     observation_end=None,
@@ -1936,6 +1907,7 @@ def time_to_next_purchase(
     return out
 
 
+@reads(orders=_log_reads(amount=False))
 def churn_labels(
     orders: pd.DataFrame,
     cutoff,
@@ -1967,6 +1939,9 @@ def churn_labels(
     return pd.DataFrame({customer_col: before, "churned": ~np.isin(before, bought)})
 
 
+@reads(orders=_log_reads(),
+       sessions=Reads("sessions", ("customer_id", "start_ts"), rename={"start_ts": "session_date_col"},
+                      optional=True))
 def churn_features(
     orders: pd.DataFrame,
     cutoff,
@@ -2056,6 +2031,7 @@ class ChurnWarning:
     feature_importance: pd.DataFrame
 
 
+@reads(orders=_log_reads(), sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True))
 def churn_early_warning(
     orders: pd.DataFrame,
     train_cutoff,

@@ -60,6 +60,7 @@ import pandas as pd
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_list as _as_list
 from crmlab._checks import as_timestamp as _timestamp
+from crmlab._checks import check_lengths
 from crmlab._checks import datetime_column as _datetime
 from crmlab._checks import require_columns as _require
 from crmlab.survival import km_quantiles
@@ -253,10 +254,23 @@ def business_seconds(start: Iterable, end: Iterable, hours: BusinessHours = OFFI
     """Seconds inside opening hours between ``start`` and ``end`` (element-wise, NaN for NaT).
 
     A ticket created Friday 17:00 and answered Monday 10:00 waited 2 business hours (Mon-Fri
-    09-18), not 65 calendar hours. Negative when ``end`` is before ``start``.
+    09-18), not 65 calendar hours. ``start`` and ``end`` must have the same length (one pair
+    per ticket: a single end is not stretched over many starts), and an ``end`` before its
+    ``start`` is a ValueError naming the pairs (a clock or data-entry error, not a duration).
     """
-    _check_hours(hours, "business_seconds")
-    return hours.cumulative_seconds(end) - hours.cumulative_seconds(start)
+    func = "business_seconds"
+    _check_hours(hours, func)
+    check_lengths(func, start=np.atleast_1d(np.asarray(start, dtype=object)),
+                  end=np.atleast_1d(np.asarray(end, dtype=object)))
+    out = hours.cumulative_seconds(end) - hours.cumulative_seconds(start)
+    s_ts = pd.to_datetime(pd.Series(np.atleast_1d(np.asarray(start, dtype=object))))
+    e_ts = pd.to_datetime(pd.Series(np.atleast_1d(np.asarray(end, dtype=object))))
+    back = (e_ts < s_ts).to_numpy()
+    if back.any():
+        raise ValueError(f"{func}: {int(back.sum())} end(s) before their start (pairs "
+                         f"{np.flatnonzero(back)[:5].tolist()}); fix the timestamps or drop those "
+                         "rows -- a negative waiting time is a data error.")
+    return out
 
 
 def _check_hours(hours: object, func: str) -> None:

@@ -18,6 +18,13 @@ __all__ = ["kaplan_meier", "km_quantiles", "median_survival", "survival_quantile
 
 
 def _as_float_array(values, name: str, table: str) -> np.ndarray:
+    kind = getattr(getattr(values, "dtype", None), "kind", None) or np.asarray(values).dtype.kind
+    if kind in "mM":
+        raise ValueError(
+            f"{table}: column '{name}' holds {'timedeltas' if kind == 'm' else 'timestamps'}, "
+            "whose unit would be read as nanoseconds; convert it to a number in the unit you "
+            f"mean, e.g. {name} / pd.Timedelta(days=1) for days."
+        )
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:

@@ -131,14 +131,17 @@ def test_summarize_months_text_ids_and_time_zones():
     m = summarize(SMALL_LOG, amount_col=None, freq="M").set_index("customer_id")
     assert list(m.columns) == ["frequency", "recency", "T"]
     assert m.loc[1].to_dict() == {"frequency": 1, "recency": 1.0, "T": 2.0}
-    # text ids (as categories) and tz-aware timestamps give the same numbers
+    # text ids (as categories) give the same numbers
     other = SMALL_LOG.assign(
-        customer_id=SMALL_LOG["customer_id"].map(lambda i: f"c{i}").astype("category"),
-        order_ts=SMALL_LOG["order_ts"].dt.tz_localize("Asia/Taipei"))
+        customer_id=SMALL_LOG["customer_id"].map(lambda i: f"c{i}").astype("category"))
     a = summarize(other, freq="D")
     b = summarize(SMALL_LOG, freq="D")
     assert a["customer_id"].astype(str).tolist() == [f"c{i}" for i in b["customer_id"]]
     pd.testing.assert_frame_equal(a.drop(columns="customer_id"), b.drop(columns="customer_id"))
+    # tz-aware timestamps are refused, as by every other unit (issue 25): which wall clock
+    # the days are cut on would otherwise be a silent choice
+    with pytest.raises(ValueError, match="summarize: transactions: column 'order_ts' is time-zone aware"):
+        summarize(SMALL_LOG.assign(order_ts=SMALL_LOG["order_ts"].dt.tz_localize("Asia/Taipei")))
 
 
 @pytest.mark.parametrize("freq", ["D", "W"])
