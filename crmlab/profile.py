@@ -41,6 +41,10 @@ from crmlab._checks import as_timestamp as _timestamp
 from crmlab.data.schema import LEAD_STAGES, TABLES, TIERS
 
 __all__ = [
+    "FIELD_ACCESS",
+    "consent_filter",
+    "retention_due",
+    "view_for_role",
     "CHANNEL_KINDS",
     "STORE_CHANNELS",
     "channel_profile",
