@@ -196,7 +196,7 @@ def price_demo(shop: Any = None, *, category: str = "electronics", price: float 
     p0 = d["list_price"]
     controls = {
         "price": _slider(widgets.FloatSlider, "price (NT$)", p0 if price is None else price,
-                         round(0.2 * p0, 2), round(3 * p0, 2), step=round(p0 / 100, 2)),
+                         round(0.5 * p0, 2), round(3 * p0, 2), step=round(p0 / 100, 2)),
         "elasticity": _slider(widgets.FloatSlider, "elasticity at list price",
                               d["elasticity"] if elasticity is None else elasticity, -5.0, -0.3,
                               step=0.05),

@@ -1039,12 +1039,14 @@ def _legend_right(ax: Axes, **kwargs) -> None:
 def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[Axes]:
     """Demand (left) and revenue and profit (right) by price, from
     :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot."""
+    from matplotlib.ticker import MaxNLocator
+
     ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
     curve, p = what_if["curve"], what_if["price"]
     ax_q.plot(curve["price"], curve["quantity"], color="C0")
     ax_q.plot([p], [what_if["units"]], "o", color="C3")
-    ax_q.set(title=f"Demand ({what_if['shape']}, elasticity {what_if['elasticity']:.2f} here)",
-             xlabel="price (NT$)", ylabel="units per day")
+    ax_q.set(title=f"Demand: {what_if['units']:.2f} units a day", xlabel="price (NT$)",
+             ylabel="units per day")
     ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
     ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
     if what_if["optimal_price"] is not None:
@@ -1055,8 +1057,9 @@ def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[
         ax.axvline(what_if["list_price"], color="grey", lw=0.8, ls=":",
                    label="list price" if ax is ax_m else None)
         money_axis(ax, "x")
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     money_axis(ax_m, "y")
-    ax_m.set(title=f"At NT${p:,.0f}: profit NT${what_if['profit']:,.0f} a day", xlabel="price (NT$)",
+    ax_m.set(title=rf"Profit NT\${what_if['profit']:,.0f} a day", xlabel="price (NT$)",
              ylabel="NT$ per day")
     _legend_right(ax_m)
     return [ax_q, ax_m]
@@ -1106,7 +1109,7 @@ def rfm_cut_chart(table: pd.DataFrame, segments: pd.DataFrame,
     ax_b.invert_yaxis()
     percent_axis(ax_b, "x")
     ax_b.set_xlim(0, 1)
-    ax_b.set(title="Share of customers and of revenue", xlabel="share", ylabel="")
+    ax_b.set(title="Share of customers and of revenue", xlabel="share", ylabel="segment")
     _legend_right(ax_b)
     return [ax_s, ax_b]
 
@@ -1126,10 +1129,10 @@ def targeting_demo_chart(what_if: dict, ax: Axes | None = None) -> Axes:
         ax.axvline(what_if["break_even"], color="grey", ls=":", lw=1.2, label="break-even uplift")
     ax.plot([what_if["best_threshold"]], [what_if["best_profit"]], "o", color="C2",
             label="best on these data")
-    percent_axis(ax, "x", decimals=1)
+    percent_axis(ax, "x")
     money_axis(ax, "y")
     ax.set(title=(f"Send if predicted uplift ≥ {what_if['threshold']:.1%}: "
-                  f"{what_if['n_targeted']:,} contacts, profit NT${what_if['profit']:,.0f}"),
+                  rf"{what_if['n_targeted']:,} contacts, profit NT\${what_if['profit']:,.0f}"),
            xlabel="threshold on the predicted uplift (conversion)", ylabel="NT$ (estimated)")
     _legend_right(ax)
     return ax
@@ -1146,148 +1149,7 @@ def bgnbd_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
         ax_e.plot(g["recency"], g["expected_purchases"], color=f"C{i}", label=f"{x}")
     percent_axis(ax_p, "y")
     ax_p.set_ylim(0, 1.02)
-    xlabel = f"recency: last repeat purchase ({unit} after the first)"
-    ax_p.set(title=f"P(alive) after {what_if['T']:.0f} {unit}", xlabel=xlabel, ylabel="P(alive)")
-    ax_e.set(title=f"Expected purchases in the next {what_if['horizon']:.0f} {unit}", xlabel=xlabel,
-             ylabel="purchases")
-    _legend_right(ax_e, title="repeat\npurchases")
-    return [ax_p, ax_e]
-
-
-def _demo_axes(axes: Sequence[Axes] | Axes | None, n: int, figsize: tuple[float, float]) -> list[Axes]:
-    """``n`` cleared axes: the given ones, or a new figure's (not registered with pyplot, so a
-    widget redraw never shows it twice)."""
-    if axes is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize)
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(1, n, squeeze=False)[0]
-    out = [axes] if isinstance(axes, Axes) else list(axes)
-    if len(out) != n:
-        raise ValueError(f"this chart draws on {n} axes; pass axes=None or {n} axes, got {len(out)}.")
-    for ax in out:
-        ax.clear()
-    return out
-
-
-def _legend_right(ax: Axes, **kwargs) -> None:
-    """A legend outside the axes on the right (never on the data)."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0, **kwargs)
-
-
-def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[Axes]:
-    """Demand (left) and revenue and profit (right) by price, from
-    :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot."""
-    ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
-    curve, p = what_if["curve"], what_if["price"]
-    ax_q.plot(curve["price"], curve["quantity"], color="C0")
-    ax_q.plot([p], [what_if["units"]], "o", color="C3")
-    ax_q.set(title=f"Demand ({what_if['shape']}, elasticity {what_if['elasticity']:.2f} here)",
-             xlabel="price (NT$)", ylabel="units per day")
-    ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
-    ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
-    if what_if["optimal_price"] is not None:
-        ax_m.plot([what_if["optimal_price"]], [what_if["optimal_profit"]], "o", color="C2",
-                  label="best price")
-    for ax in (ax_q, ax_m):
-        ax.axvline(p, color="C3", lw=1.2, ls="--", label="your price" if ax is ax_m else None)
-        ax.axvline(what_if["list_price"], color="grey", lw=0.8, ls=":",
-                   label="list price" if ax is ax_m else None)
-        money_axis(ax, "x")
-    money_axis(ax_m, "y")
-    ax_m.set(title=f"At NT${p:,.0f}: profit NT${what_if['profit']:,.0f} a day", xlabel="price (NT$)",
-             ylabel="NT$ per day")
-    _legend_right(ax_m)
-    return [ax_q, ax_m]
-
-
-def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
-                        target_share: float | None = 0.8) -> list[Axes]:
-    """Service level by agents (left) and the share of calls answered within each wait
-    (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`."""
-    ax_n, ax_w = _demo_axes(axes, 2, (10.0, 3.6))
-    curve, n, target = what_if["curve"], what_if["agents"], what_if["target_seconds"]
-    ax_n.plot(curve["agents"], curve["service_level"], "o-", color="C0", ms=4)
-    ax_n.plot([n], [what_if["service_level"]], "o", color="C3", ms=9)
-    if target_share is not None:
-        ax_n.axhline(target_share, color="grey", lw=0.8, ls=":")
-    percent_axis(ax_n, "y")
-    ax_n.set(title=f"Answered within {target:.0f} s ({what_if['load']:.1f} erlangs offered)",
-             xlabel="agents on the phones", ylabel="service level")
-    waits = what_if["waits"]
-    ax_w.plot(waits["wait_seconds"], waits["answered_within"], color="C3")
-    ax_w.axvline(target, color="grey", lw=0.8, ls=":")
-    percent_axis(ax_w, "y")
-    ax_w.set_ylim(0, 1.02)
-    ax_w.set(title=f"{n} agents: ASA {what_if['asa_seconds']:.1f} s, {what_if['p_wait']:.0%} wait",
-             xlabel="waiting time (seconds)", ylabel="calls answered within")
-    return [ax_n, ax_w]
-
-
-def rfm_cut_chart(table: pd.DataFrame, segments: pd.DataFrame,
-                  axes: Sequence[Axes] | None = None) -> list[Axes]:
-    """Customers by recency and orders with the two cut points (left) and each segment's
-    share of customers and of revenue (right), from :func:`crmlab.rfm.cut_point_segments`."""
-    ax_s, ax_b = _demo_axes(axes, 2, (10.0, 3.8))
-    r_cut, f_cut = segments.attrs["recency_days"], segments.attrs["min_orders"]
-    ax_s.scatter(table["recency"], table["frequency"], s=6, alpha=0.35, color="C0", linewidths=0)
-    ax_s.axvline(r_cut, color="C3", lw=1.2)
-    ax_s.axhline(f_cut - 0.5, color="C3", lw=1.2)
-    ax_s.set_yscale("log")
-    ax_s.set(title=f"Cut: last order within {r_cut:.0f} days, {f_cut}+ orders",
-             xlabel="recency (days since last order)", ylabel="orders (log scale)")
-    y = range(len(segments))
-    ax_b.barh([i + 0.2 for i in y], segments["customer_share"], height=0.4, color="C0",
-              label="customers")
-    ax_b.barh([i - 0.2 for i in y], segments["revenue_share"], height=0.4, color="C2",
-              label="revenue")
-    ax_b.set_yticks(list(y), segments["segment"])
-    ax_b.invert_yaxis()
-    percent_axis(ax_b, "x")
-    ax_b.set_xlim(0, 1)
-    ax_b.set(title="Share of customers and of revenue", xlabel="share", ylabel="")
-    _legend_right(ax_b)
-    return [ax_s, ax_b]
-
-
-def targeting_demo_chart(what_if: dict, ax: Axes | None = None) -> Axes:
-    """Estimated incremental profit by targeting threshold, from
-    :func:`crmlab.offers.targeting_profit`: the chosen threshold, the best one and the
-    break-even uplift."""
-    (ax,) = _demo_axes(ax, 1, (8.0, 3.6))
-    curve = what_if["curve"].iloc[1:]  # row 0 targets nobody (threshold +inf)
-    lo, hi = curve["threshold"].quantile([0.005, 0.995])
-    shown = curve[(curve["threshold"] >= lo) & (curve["threshold"] <= hi)]
-    ax.plot(shown["threshold"], shown["profit"], color="C0", lw=1, label="estimated profit")
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(what_if["threshold"], color="C3", ls="--", lw=1.2, label="your threshold")
-    if lo <= what_if["break_even"] <= hi:
-        ax.axvline(what_if["break_even"], color="grey", ls=":", lw=1.2, label="break-even uplift")
-    ax.plot([what_if["best_threshold"]], [what_if["best_profit"]], "o", color="C2",
-            label="best on these data")
-    percent_axis(ax, "x", decimals=1)
-    money_axis(ax, "y")
-    ax.set(title=(f"Send if predicted uplift ≥ {what_if['threshold']:.1%}: "
-                  f"{what_if['n_targeted']:,} contacts, profit NT${what_if['profit']:,.0f}"),
-           xlabel="threshold on the predicted uplift (conversion)", ylabel="NT$ (estimated)")
-    _legend_right(ax)
-    return ax
-
-
-def bgnbd_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
-                     unit: str = "days") -> list[Axes]:
-    """P(alive) (left) and expected purchases (right) by recency, one line per number of
-    repeat purchases, from :func:`crmlab.clv.bgnbd_what_if`."""
-    ax_p, ax_e = _demo_axes(axes, 2, (10.0, 3.6))
-    grid = what_if["grid"]
-    for i, (x, g) in enumerate(grid.groupby("frequency", sort=True)):
-        ax_p.plot(g["recency"], g["p_alive"], color=f"C{i}", label=f"{x}")
-        ax_e.plot(g["recency"], g["expected_purchases"], color=f"C{i}", label=f"{x}")
-    percent_axis(ax_p, "y")
-    ax_p.set_ylim(0, 1.02)
-    xlabel = f"recency: last repeat purchase ({unit} after the first)"
+    xlabel = f"recency ({unit} to the last purchase)"
     ax_p.set(title=f"P(alive) after {what_if['T']:.0f} {unit}", xlabel=xlabel, ylabel="P(alive)")
     ax_e.set(title=f"Expected purchases in the next {what_if['horizon']:.0f} {unit}", xlabel=xlabel,
              ylabel="purchases")

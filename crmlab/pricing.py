@@ -1684,7 +1684,8 @@ def calibrated_demand(shape: str, list_price: float, units_per_day: float,
 
 def price_what_if(price: float, *, list_price: float, unit_cost: float, units_per_day: float,
                   elasticity: float, shape: str = "constant elasticity",
-                  max_price_ratio: float = 3.0, n_grid: int = 150) -> dict[str, Any]:
+                  min_price_ratio: float = 0.5, max_price_ratio: float = 3.0,
+                  n_grid: int = 150) -> dict[str, Any]:
     """What one price does: units per day, revenue and profit, and where the optimum is.
 
     The demand curve is :func:`calibrated_demand` (today's point and elasticity); the optimum
@@ -1692,13 +1693,18 @@ def price_what_if(price: float, *, list_price: float, unit_cost: float, units_pe
     (constant elasticity >= -1, or the unit cost at or above a linear curve's choke price).
     Returns ``price, units, revenue, profit, elasticity`` at ``price``, ``optimal_price``,
     ``optimal_profit``, ``list_price``, ``unit_cost``, ``shape`` and ``curve`` (the same
-    figures on ``n_grid`` prices up to ``max_price_ratio`` x the list price).
+    figures on ``n_grid`` prices from ``min_price_ratio`` to ``max_price_ratio`` x the list
+    price).
     """
     where = "price_what_if"
     demand = calibrated_demand(shape, list_price, units_per_day, elasticity)
     p = _scalar(price, "price", where=where, minimum=0)
     c = _scalar(unit_cost, "unit_cost", where=where, minimum=0, strict=False)
+    low = _scalar(min_price_ratio, "min_price_ratio", where=where, minimum=0) * float(list_price)
     top = _scalar(max_price_ratio, "max_price_ratio", where=where, minimum=0) * float(list_price)
+    if top <= low:
+        raise ValueError(f"{where}: 'max_price_ratio' must exceed 'min_price_ratio', got "
+                         f"{max_price_ratio!r} <= {min_price_ratio!r}")
     if int(n_grid) < 2:
         raise ValueError(f"{where}: 'n_grid' must be at least 2, got {n_grid!r}")
     try:
@@ -1712,7 +1718,7 @@ def price_what_if(price: float, *, list_price: float, unit_cost: float, units_pe
         "profit": float(at["profit"]), "elasticity": float(at["elasticity"]),
         "optimal_price": best,
         "optimal_profit": None if best is None else float(demand.profit(best, c)),
-        "curve": demand.curve(np.linspace(top / n_grid, top, int(n_grid)), c),
+        "curve": demand.curve(np.linspace(low, top, int(n_grid)), c),
     }
 
 
