@@ -61,11 +61,16 @@ COURSE_MAP: dict[str, CourseEntry] = {
     "06_recommendations_and_baskets": CourseEntry("3 personalization",
                                                   "crmlab.recommend, crmlab.basket", "3a"),
     "07_dynamic_pricing": CourseEntry("3 personalization", "crmlab.pricing", "3b"),
-    "08_offers_and_experiments": CourseEntry("3 personalization", "crmlab.offers", "3c"),
+    "07_revenue_management": CourseEntry("3 personalization", "crmlab.pricing", "3c"),
+    "08_offers_and_experiments": CourseEntry("3 personalization", "crmlab.offers", "3d"),
+    "08_uplift_and_targeting": CourseEntry("3 personalization", "crmlab.offers", "3e"),
     "09_customer_support": CourseEntry("4 support", "crmlab.support", "4"),
     "10_after_sales": CourseEntry("5 after-sales", "crmlab.aftersales", "5"),
     "11_feedback_loop": CourseEntry("6 feedback", "crmlab.feedback", "6"),
-    "12_crm_scorecard": CourseEntry("7 evaluation + capstone", "crmlab.kpi", "7"),
+    "12_crm_scorecard": CourseEntry("7 evaluation + capstone", "crmlab.kpi", "7a"),
+    "12_end_to_end_capstone": CourseEntry("7 evaluation + capstone",
+                                          "crmlab.kpi, crmlab.segments, crmlab.clv, crmlab.offers, "
+                                          "crmlab.pricing, crmlab.support, crmlab.feedback", "7b"),
     "13_research_at_scale": CourseEntry("2 data analysis, research (after 05)", "crmlab.scale",
                                         "2e"),
 }

@@ -527,6 +527,24 @@ def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4) -> Axes:
 # (end of the charts of notebooks 00-04)
 
 # --- Charts of notebooks 05-07 (CLV, recommendations, pricing) ------------------------------
+def log_axes(ax: Axes, which: str = "both") -> Axes:
+    """Log scale on the x, y or both axes with ticks at 1, 2 and 5 times each power of ten,
+    written plainly (``50``, ``0.2``, not ``5x10^1``) and without minor labels, so a log axis
+    has more than two labels and they do not run into each other."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    if which not in ("x", "y", "both"):
+        raise ValueError(f"log_axes: which must be 'x', 'y' or 'both', got {which!r}")
+    for name in ("x", "y"):
+        if which in (name, "both"):
+            getattr(ax, f"set_{name}scale")("log")
+            axis = getattr(ax, f"{name}axis")
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+    return ax
+
+
 def model_metric_bars(
     table: pd.DataFrame,
     metrics: Sequence[str],
@@ -565,8 +583,6 @@ def support_lift_scatter(
     """Product pairs on log axes: support (share of orders, x) against lift (y), pairs where
     column ``flag`` is True drawn as diamonds on top. Ticks at 1, 2 and 5 times each power of
     ten, without minor labels, so a log axis has several labels that do not run into each other."""
-    from matplotlib.ticker import LogLocator, NullFormatter
-
     _require(pairs, ["support", "lift", flag], "support_lift_scatter",
              "a pair table with columns support, lift and a True/False column")
     ax = _ax(ax, figsize=(6.4, 3.6))
@@ -576,13 +592,8 @@ def support_lift_scatter(
                color=colors[0], label=f"not {flag}")
     ax.scatter(pairs.loc[mask, "support"], pairs.loc[mask, "lift"], s=40, marker="D",
                color=colors[3], edgecolors="black", linewidths=0.5, label=flag, zorder=3)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        axis.set_minor_formatter(NullFormatter())
+    log_axes(ax)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:g}%"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_xlabel("support: share of orders holding both (log scale)")
     ax.set_ylabel("lift (log scale, 1 = no relation)")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -715,9 +726,14 @@ def step_paths(
         fig, axes = plt.subplots(1, len(paths), figsize=(3.4 * len(paths), 3.2), sharey=True,
                                  squeeze=False)
         axes = list(axes[0])
+    from matplotlib.ticker import MaxNLocator
+
     color = sns.color_palette(PALETTE)[0]
     for i, (ax, p) in enumerate(zip(axes, paths, strict=True)):
-        ax.step(p[x] + 1, p[y], where="post", color=color)
+        t = p[x].to_numpy(dtype=float) + 1  # periods counted from 1
+        v = p[y].to_numpy(dtype=float)
+        ax.step([*t, t[-1] + 1], [*v, v[-1]], where="post", color=color)  # the last period too
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(title=f"{panel} {i + 1}", xlabel=xlabel)
         if levels is not None:
             ax.set_yticks(list(levels))
@@ -742,6 +758,7 @@ def estimate_intervals(
     title: str = "Uplift in conversion, treatment - holdout",
     xlabel: str = "uplift (percentage points)",
     level: float = 0.95,
+    ylabel: str = "campaign",
 ) -> Axes:
     """One row per line of ``table``: the estimate with its interval (a forest plot), the true
     value as a cross when ``truth`` names a column, and a grey line at 0 (notebook 08)."""
@@ -757,7 +774,7 @@ def estimate_intervals(
     ax.set_yticks(ypos, table[label].astype(str))
     ax.invert_yaxis()
     percent_axis(ax, "x", decimals=0)
-    ax.set(title=title, xlabel=xlabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return ax
 
@@ -847,7 +864,7 @@ def policy_profit(policies: pd.DataFrame, value: str = "profit", ax: Axes | None
 
 def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: str,
                   ax: Axes | None = None, title: str = "", xlabel: str = "",
-                  scale: float = 1.0) -> Axes:
+                  scale: float = 1.0, ylabel: str | None = None) -> Axes:
     """Horizontal bars of ``value`` per ``label`` with the interval [low, high] as error bars,
     divided by ``scale`` (e.g. 1000 for NT$ thousand) and a grey line at 0 (notebook 08)."""
     _require(table, [label, value, low, high], "interval_bars", "crmlab.offers.roi_by")
@@ -858,7 +875,7 @@ def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: s
     ax.errorbar(v, ypos, xerr=[v - lo, hi - v], fmt="none", color="k", capsize=3)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(ypos, table[label].astype(str))
-    ax.set(title=title, xlabel=xlabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=label if ylabel is None else ylabel)
     return ax
 
 

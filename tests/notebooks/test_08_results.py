@@ -1,5 +1,6 @@
-"""Recorded results of notebooks/08_offers_and_experiments.ipynb: executed at the test
-parameters (tiny shop), and the committed run on the shipped small shop."""
+"""Recorded results of notebooks/08_offers_and_experiments.ipynb (campaigns as experiments)
+and 08_uplift_and_targeting.ipynb (uplift models, policies, offer plan): executed at the test
+parameters (tiny shop), and the committed runs on the shipped small shop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from crmlab import offers
 from crmlab.nb import read_results
 
 NAME = "08_offers_and_experiments"
-COMMITTED = Path(__file__).resolve().parents[2] / "notebooks" / f"{NAME}.ipynb"
+UPLIFT = "08_uplift_and_targeting"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 #: Cost per contact by channel in the shop's campaigns table (crmlab/data/simulate.py).
 CHANNEL_COST = {"email": 0.5, "sms": 1.5, "app_push": 0.1, "line": 0.8}
 
@@ -25,8 +27,16 @@ def results(executed_notebook) -> dict:
 
 
 @pytest.fixture(scope="module")
+def uplift(executed_notebook) -> dict:
+    return read_results(executed_notebook(UPLIFT))
+
+
+@pytest.fixture(scope="module")
 def committed() -> dict:
-    return read_results(nbformat.read(COMMITTED, as_version=4))
+    """The committed runs of both parts (their result names do not overlap)."""
+    parts = [read_results(nbformat.read(NOTEBOOKS / f"{n}.ipynb", as_version=4)) for n in (NAME, UPLIFT)]
+    assert not set(parts[0]) & set(parts[1])
+    return {**parts[0], **parts[1]}
 
 
 def test_one_campaign_intervals(results):
@@ -62,10 +72,10 @@ def test_sample_size_plan_closed_form(results):
     assert 0 < results["mde_median"] <= 1
 
 
-def test_qini_and_policies_are_well_formed(results):
-    for value in results["qini_normalized"].values():
+def test_qini_and_policies_are_well_formed(uplift):
+    for value in uplift["qini_normalized"].values():
         assert -1.5 < value < 1.5
-    profit = results["policy_profit"]
+    profit = uplift["policy_profit"]
     assert profit["nobody@0"] == 0
     assert {"everyone@1", "response model@0.3", "uplift model@0.3"} <= set(profit)
 
@@ -86,23 +96,23 @@ def test_roi_by_channel_is_a_ratio_of_sums(results):
         assert row["roi"] == pytest.approx(row["net_profit"] / row["spend"], rel=1e-3, abs=1e-3)
 
 
-def test_offer_plan_within_budget(results):
-    plan, budget = results["offer_plan"], results["offer_budget"]
+def test_offer_plan_within_budget(uplift):
+    plan, budget = uplift["offer_plan"], uplift["offer_budget"]
     assert plan["milp"]["value"] >= plan["greedy"]["value"] - 0.05
     assert plan["milp"]["cost"] <= budget + 0.01 and plan["greedy"]["cost"] <= budget + 0.01
 
 
-def test_truth_comparisons_recorded(results):
+def test_truth_comparisons_recorded(results, uplift):
     # The tiny shop is simulated, so it has the truth; its recorded comparisons are sane.
-    assert set(results["uplift_by_segment"]) == {"vip", "deal_seeker", "family", "casual"}
-    truth = {k: v["truth"] for k, v in results["uplift_by_segment"].items()}
+    assert set(uplift["uplift_by_segment"]) == {"vip", "deal_seeker", "family", "casual"}
+    truth = {k: v["truth"] for k, v in uplift["uplift_by_segment"].items()}
     assert truth["deal_seeker"] > 0 > truth["casual"]
     assert results["ci_coverage"] >= 0.6
     pooled = results["pooled_uplift"]
     assert pooled["low"] <= results["pooled_truth"] <= pooled["high"]
-    for shares in results["picks_share"].values():
+    for shares in uplift["picks_share"].values():
         assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
-    assert results["policy_true"]["nobody@0"]["incremental"] == 0
+    assert uplift["policy_true"]["nobody@0"]["incremental"] == 0
 
 
 # -- the committed run (DATA = "small", the shipped shop) ------------------------------------
@@ -137,14 +147,14 @@ def test_committed_intervals_cover_truth(committed):
     assert seg["deal_seeker"] > seg["vip"]
 
 
-def test_multiple_testing_expectation_and_qini_noise(results):
+def test_multiple_testing_expectation_and_qini_noise(results, uplift):
     # m tested campaigns at the 5% level: 0.05 m false positives expected if none works
     efp = results["expected_false_positives"]
     m = efp / 0.05
     assert m == pytest.approx(round(m), abs=1e-6) and 1 <= round(m) <= results["n_campaigns"]
     # the normalized Qini of shuffled scores straddles 0 (a random ranking gains nothing on average)
-    lo, hi = results["qini_random_band"]
+    lo, hi = uplift["qini_random_band"]
     assert lo < 0 < hi < 1
     # the normalized true gain is None only when no contact has a true effect (its denominator is 0)
-    for value in results["true_gain_normalized"].values():
+    for value in uplift["true_gain_normalized"].values():
         assert value is None or -1.5 < value <= 1.0
