@@ -53,7 +53,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from crmlab._checks import as_frame, as_timestamp, require_columns
+from crmlab._checks import Reads, as_frame, as_timestamp, reads, require_columns
 from crmlab.journey import wilson_interval
 
 __all__ = [
@@ -285,6 +285,7 @@ def mean_diff_ci(x_treatment: Any, x_control: Any, level: float = 0.95) -> dict[
             "high": float(diff + t * se), "p_value": float(p)}
 
 
+@reads(contacts=Reads("campaign_contacts", name_arg="table"))
 def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_id",
             treatment: str = "group", conversion: str = "converted", value: str | None = "revenue",
             level: float = 0.95, ci_method: str = "newcombe", missing_arm: str = "raise",
@@ -308,6 +309,8 @@ def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_i
     ``missing_arm="skip"`` to leave such groups out -- their keys are then listed in
     ``result.attrs["skipped"]``. With a categorical ``by`` every category must be present
     (an empty segment raises; drop unused categories first if that is what you mean).
+    A contact listed twice (a repeated ``campaign_id, customer_id``) is a ValueError naming
+    the key and the count: counted twice it would double n and shrink the p-values.
     """
     func = "ab_test"
     contacts = _frame(contacts, table, func)
@@ -611,6 +614,10 @@ def _campaign_frame(campaigns: pd.DataFrame, func: str) -> pd.DataFrame:
     return campaigns
 
 
+@reads(contacts="campaign_id customer_id", campaigns="campaign_id send_ts window_days",
+       orders="order_id customer_id order_ts amount",
+       order_items=Reads("order_items", ("order_id", "product_id", "quantity"), optional=True),
+       products=Reads("products", ("product_id", "unit_cost"), optional=True))
 def contact_outcomes(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.DataFrame,
                      order_items: pd.DataFrame | None = None,
                      products: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -826,6 +833,9 @@ class _History:
         return pd.DataFrame(out, index=pd.Index(self.index.to_numpy()[pos], name="customer_id"))
 
 
+@reads(customers="customer_id signup_ts", orders="customer_id order_ts",
+       sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True),
+       loyalty_ledger=Reads("loyalty_ledger", ("customer_id", "ts"), optional=True))
 def customer_features(as_of: Any, customers: pd.DataFrame, orders: pd.DataFrame,
                       sessions: pd.DataFrame | None = None,
                       loyalty_ledger: pd.DataFrame | None = None,
@@ -855,6 +865,10 @@ def customer_features(as_of: Any, customers: pd.DataFrame, orders: pd.DataFrame,
     return hist.features(t, hist.positions(customer_ids, func))
 
 
+@reads(contacts="campaign_id customer_id", campaigns="campaign_id send_ts",
+       customers="customer_id signup_ts", orders="customer_id order_ts",
+       sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True),
+       loyalty_ledger=Reads("loyalty_ledger", ("customer_id", "ts"), optional=True))
 def contact_features(contacts: pd.DataFrame, campaigns: pd.DataFrame, customers: pd.DataFrame,
                      orders: pd.DataFrame, sessions: pd.DataFrame | None = None,
                      loyalty_ledger: pd.DataFrame | None = None,
@@ -1352,6 +1366,7 @@ def campaign_roi(incremental_margin: Any, spend: Any) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
+@reads(campaigns="campaign_id cost_per_contact")
 def campaign_economics(outcomes: pd.DataFrame, campaigns: pd.DataFrame, treatment: str = "group",
                        profit: str = "gross_profit", level: float = 0.95) -> pd.DataFrame:
     """Per campaign: the A/B read of gross profit per contact, the spend and the ROI.

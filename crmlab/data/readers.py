@@ -38,6 +38,27 @@ def _require_file(path: str | Path, source: str) -> Path:
     return p
 
 
+#: Largest quantity per line a reader accepts: beyond it a number is an overflow or a typo
+#: (a float this large no longer holds whole units exactly, and int64 would wrap it negative).
+MAX_QUANTITY = 1_000_000_000
+#: Largest customer id a reader accepts (whole numbers are exact in float64 up to 2**53).
+MAX_ID = 2**53
+
+
+def _bad_ids(ids: pd.Series) -> pd.Series:
+    """Parsed ids that are not whole positive numbers ("1.5", "-5", "0", overflow)."""
+    return ids.notna() & ~((ids > 0) & (ids <= MAX_ID) & (ids == np.floor(ids)))
+
+
+def _quantity_rules(qty: pd.Series) -> list[tuple[str, pd.Series]]:
+    """Rules for a parsed quantity: a fraction of a unit, an overflow (too large or inf)."""
+    present = qty.notna()
+    return [("fractional quantity (not a whole number of units; never truncated)",
+             present & np.isfinite(qty) & (qty != np.floor(qty))),
+            (f"quantity above {MAX_QUANTITY:,} or infinite (overflow in the export)",
+             present & (qty.abs() > MAX_QUANTITY))]
+
+
 def _report(total: int, removed: list[tuple[str, int]], kept: int,
             notes: list[tuple[str, int]] = (), skipped: list[tuple[str, int]] = ()) -> pd.DataFrame:
     """The cleaning report: lines read, skipped (not data), removed per rule, notes on
@@ -101,8 +122,11 @@ def read_cdnow(path: str | Path) -> Shop:
 
     * a header line of column names (some copies have one) is recognised and skipped
       (``action`` "skipped"), never counted as a malformed line;
-    * removed, in order: malformed lines, non-positive quantity (no CD bought) and
-      negative amount;
+    * removed, in order: malformed lines; a customer id that is not a whole positive
+      number ("1.5", "-5": never rounded or truncated into another customer); a fractional
+      quantity; a quantity above :data:`MAX_QUANTITY` or an infinite one (an overflow); an
+      infinite amount (e.g. ``1e400``); non-positive quantity (no CD bought) and negative
+      amount -- each line counted once, under the first rule it breaks;
     * **kept with a note**: purchases of $0.00 (free or fully discounted CDs). They are
       purchases: the BTYD literature counts them, and dropping them loses the customers
       whose only purchase was free (on the master file 80 lines; without them the reader
@@ -128,13 +152,19 @@ def read_cdnow(path: str | Path) -> Shop:
     date = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce")
     qty = pd.to_numeric(raw["quantity"], errors="coerce")
     amt = pd.to_numeric(raw["amount"], errors="coerce")
-    malformed = cust.isna() | date.isna() | qty.isna() | amt.isna()
-    nonpos_q = ~malformed & (qty <= 0)
-    neg_a = ~malformed & ~nonpos_q & (amt < 0)
-    keep = ~(malformed | nonpos_q | neg_a)
+    rules = [("malformed line", cust.isna() | date.isna() | qty.isna() | amt.isna()),
+             ("customer id not a whole positive number (e.g. '1.5', '-5')", _bad_ids(cust)),
+             *_quantity_rules(qty),
+             ("infinite amount (overflow in the export)", np.isinf(amt)),
+             ("non-positive quantity", qty <= 0),
+             ("negative amount", amt < 0)]
+    keep = pd.Series(True, index=raw.index)
+    removed = []
+    for label, bad in rules:
+        hit = keep & bad.fillna(False)
+        removed.append((label, int(hit.sum())))
+        keep &= ~hit
     zero_a = keep & (amt == 0)
-    removed = [("malformed line", int(malformed.sum())), ("non-positive quantity", int(nonpos_q.sum())),
-               ("negative amount", int(neg_a.sum()))]
     same_day = keep & pd.DataFrame({"c": cust, "d": date}).duplicated(keep="first")
     notes = [("zero amount ($0.00: free or fully discounted, kept as a purchase)", int(zero_a.sum())),
              ("second or later purchase of a customer on the same day (kept as its own order)",
@@ -195,8 +225,11 @@ def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
        (``M``), discounts (``D``), bank charges, and other fees or adjustments
        (``AMAZONFEE``, ``CRUK`` commission, ``ADJUST``, samples ``S``, test codes);
     2. postage and carriage (``POST``, ``DOT``, ``C2``) when ``keep_postage=False``;
-    3. missing customer, cancellation (invoice starting with "C"), non-positive quantity,
-       non-positive price, unparseable date, exact duplicate line.
+    3. missing customer, a customer id that is not a whole positive number, cancellation
+       (invoice starting with "C"), a fractional quantity (never truncated: 1.7 units is
+       not 1), a quantity above :data:`MAX_QUANTITY` or infinite (an overflow: int64 would
+       wrap it to a negative number), non-positive quantity, non-positive or infinite price
+       (``1e400``), unparseable date, exact duplicate line.
 
     **Kept with a note**: postage and carriage lines (``keep_postage=True``, the default):
     the customer paid them, so order amounts include them; pass ``keep_postage=False``
@@ -222,9 +255,12 @@ def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
         rules.append(("postage or carriage (keep_postage=False)", postage))
     rules += [
         ("missing customer", cust.isna()),
+        ("customer id not a whole positive number", _bad_ids(cust)),
         ("cancellation (invoice starts with C)", invoice.str.upper().str.startswith("C")),
+        *_quantity_rules(qty),
         ("non-positive quantity", ~(qty > 0)),
         ("non-positive price", ~(price > 0)),
+        ("infinite price (overflow in the export)", np.isinf(price)),
         ("unparseable invoice date", ts.isna()),
     ]
     remaining = pd.Series(True, index=raw.index)
