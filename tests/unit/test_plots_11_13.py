@@ -1,0 +1,112 @@
+"""The charts of notebooks 11-13 in crmlab.plots: each draws what its data say (checked against
+numbers computed by hand from small made-up tables), is labelled, and passes
+plots.layout_problems (title, axis labels, no overlapping ticks, legend off the data)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from crmlab import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def scorecard() -> pd.DataFrame:
+    """Three indicators: a share above target, a count below it, a 'lower is better' rate."""
+    return pd.DataFrame({
+        "perspective": ["satisfaction", "value", "loyalty"],
+        "indicator": ["order_csat", "active_customers", "churn_rate"],
+        "label": ["CSAT", "Active customers", "Churn rate"],
+        "label_zh": ["滿意度", "活躍客戶", "流失率"],
+        "unit": ["share", "count", "share"],
+        "direction": ["higher", "higher", "lower"],
+        "value": [0.80, 90.0, 0.30],
+        "previous": [0.70, 120.0, np.nan],
+        "change": [0.10, -30.0, np.nan],
+        "target": [0.70, 100.0, 0.10],
+        "tolerance": [0.05, 5.0, 0.02],
+        "status": pd.Categorical(["green", "red", "red"]),
+    })
+
+
+def test_format_in_unit():
+    assert plots.format_in_unit(0.714, "share") == "71.4%"
+    assert plots.format_in_unit(0.026, "share", change=True) == "+2.6 pp"
+    assert plots.format_in_unit(-1234.4, "NT$", change=True) == "-1,234"
+    assert plots.format_in_unit(1234.4, "NT$", change=True) == "+1,234"
+    assert plots.format_in_unit(12.0, "points") == "+12.0"
+    assert plots.format_in_unit(np.nan, "share") == "–"
+
+
+def test_scorecard_gaps_places_each_indicator_by_hand():
+    sc = scorecard()
+    ax = plots.scorecard_gaps(sc, title="test scorecard")
+    filled, hollow = ax.collections[-1], ax.collections[-2]
+    # by hand: (0.80 - 0.70) / 0.05 = +2; -(90 - 100) / 5 -> -2 (higher is better, below target);
+    # lower is better: -(0.30 - 0.10) / 0.02 = -10, clipped at -4
+    assert np.allclose(filled.get_offsets()[:, 0], [2.0, -2.0, -4.0])
+    # previous period: (0.70 - 0.70) / 0.05 = 0; (120 - 100) / 5 = +4; churn has no previous value
+    assert np.allclose(hollow.get_offsets()[:2, 0], [0.0, 4.0])
+    colours = [to_hex(c) for c in filled.get_facecolors()]
+    assert colours == [plots.TRAFFIC_LIGHTS[s] for s in ("green", "red", "red")]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["CSAT", "Active customers", "Churn rate"]
+    assert ax.get_title() == "test scorecard" and ax.get_xlabel() and ax.get_ylabel()
+    assert plots.layout_problems(ax.figure) == []
+
+
+def test_scorecard_table_colours_the_status():
+    html = plots.scorecard_table(scorecard()).to_html()
+    assert "80.0%" in html and "+10.0 pp" in html and "≥ 70.0%" in html and "≤ 10.0%" in html
+    assert html.count(f"background-color: {plots.TRAFFIC_LIGHTS['red']}") >= 1
+
+
+def test_scorecard_charts_name_a_missing_column():
+    with pytest.raises(ValueError, match="tolerance"):
+        plots.scorecard_gaps(scorecard().drop(columns="tolerance"))
+    with pytest.raises(ValueError, match="status"):
+        plots.traffic_light_grid(pd.DataFrame({"period": ["2025Q1"], "label": ["CSAT"]}))
+
+
+def history(freq: str = "ME") -> pd.DataFrame:
+    starts = pd.date_range("2024-01-01", periods=18, freq="MS")
+    rows = []
+    for name, unit, target in [("Revenue", "NT$", 100.0), ("CSAT", "share", 0.7), ("NPS", "points", 10.0),
+                               ("Defect rate", "share", 0.01), ("Churn", "share", 0.05)]:
+        for i, s in enumerate(starts):
+            rows.append({"period": s.strftime("%Y-%m") if freq == "ME" else f"{s.year}Q{(s.month - 1) // 3 + 1}",
+                         "start": s, "label": name, "unit": unit, "value": target * (1 + 0.1 * np.sin(i)),
+                         "target": target, "status": ["green", "amber", "red"][i % 3]})
+    return pd.DataFrame(rows)
+
+
+def test_kpi_small_multiples_one_panel_per_indicator():
+    axes = plots.kpi_small_multiples(history(), ncols=3)
+    shown = [ax for ax in axes.flat if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["Revenue", "CSAT", "NPS", "Defect rate", "Churn"]
+    assert len(axes.flat) == 6 and not axes.flat[5].get_visible()
+    assert [ax.get_ylabel() for ax in shown] == ["NT$", "share", "points", "share", "share"]
+    assert all(len(ax.collections[0].get_offsets()) == 18 for ax in shown)
+    assert plots.layout_problems(shown[0].figure) == []
+
+
+def test_traffic_light_grid_colours_by_hand():
+    h = pd.DataFrame({"period": ["2025Q1", "2025Q2"] * 2, "label": ["A", "A", "B", "B"],
+                      "status": ["green", "red", "amber", "no data"]})
+    ax = plots.traffic_light_grid(h, order=["B", "A"])
+    mesh = ax.collections[0]
+    # rows top to bottom B, A; codes green 0, amber 1, red 2, no data 3
+    assert mesh.get_array().reshape(2, 2).tolist() == [[1, 3], [0, 2]]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["25Q1", "25Q2"]
+    assert plots.layout_problems(ax.figure) == []
