@@ -20,6 +20,7 @@ import pandas as pd
 
 from .schema import TABLE_NAMES
 from .simulate import SIZES, Shop, simulate
+from .validate import missing_references
 from .world import read_world_info
 
 DEFAULT_SEED = 42
@@ -82,6 +83,9 @@ def read_shop_dir(path: str | Path) -> Shop:
             tables[name] = pd.read_parquet(file)
     if not tables:
         raise ValueError(f"load_shop(): no <table>.parquet files in {src}; write one with save_shop(shop, path).")
+    broken = missing_references(tables)
+    if broken:
+        raise ValueError(f"get_shop(): {src} is incomplete:\n- " + "\n- ".join(broken))
     truth: dict[str, Any] = {}
     if (src / "truth.json").exists():
         truth.update(json.loads((src / "truth.json").read_text()))

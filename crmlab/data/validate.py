@@ -102,6 +102,27 @@ def validate_table(df: pd.DataFrame, name: str) -> list[str]:
     return problems
 
 
+def missing_references(tables: dict[str, Any]) -> list[str]:
+    """Problems for tables that other tables reference but the shop lacks.
+
+    A ``returns`` table whose ``order_id`` points at orders, in a shop without ``orders``, is
+    not a smaller shop but a broken one: every join on it silently finds nothing.
+    """
+    problems = []
+    for name, table in TABLES.items():
+        if name not in tables:
+            continue
+        for col, target in table.foreign.items():
+            t_name = target.split(".")[0]
+            if t_name in tables or col not in tables[name].columns:
+                continue
+            if tables[name][col].notna().any():
+                problems.append(f"table {name!r}, column {col!r} references {target}, but the shop has "
+                                f"no {t_name!r} table; fix: add {t_name}.parquet (or the {t_name} "
+                                f"table) or drop the tables that reference it.")
+    return problems
+
+
 def _check_foreign_keys(tables: dict[str, pd.DataFrame], problems: list[str]) -> None:
     for name, table in TABLES.items():
         if name not in tables:
@@ -169,6 +190,7 @@ def validate(obj: Any, name: str | None = None) -> None:
         for t_name, df in tables.items():
             if t_name in TABLES:
                 problems += validate_table(df, t_name)
+        problems += missing_references(tables)
         if not problems:
             _check_foreign_keys(tables, problems)
             _check_relations(tables, problems)
