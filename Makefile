@@ -7,6 +7,8 @@
 #                                 (JOBS pytest-xdist workers)
 #   make lab [LAB_ARGS=--no-browser]      JupyterLab on your own copy (workspace/), at 00_welcome
 #   make workspace                add new course notebooks to workspace/ (never overwrites)
+#   make exercises                regenerate the committed student exercises (exercises/, from
+#                                 instructor/exercises/) and the README's course map
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
 #   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
 #   make worlds [WORLDS="small-7 tiny-7"] [NB="05 11"]   the course in many worlds; writes
@@ -41,10 +43,10 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install student-wheel workspace lab materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install student-wheel workspace lab exercises materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,18p" Makefile
+	@sed -n "1,20p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 # Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
@@ -69,6 +71,14 @@ workspace: $(STAMP)
 lab: workspace
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) \
 		--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# The student versions committed in exercises/ (solutions removed; each unanswered exercise
+# says "not answered yet") from the solution sources in instructor/exercises/, and the course
+# map in README.md (crmlab/course_map.py). Run after editing a source or COURSE_MAP; the
+# exercise tier fails while either is stale.
+exercises: $(STAMP)
+	$(BIN)/crmlab exercises release --out exercises
+	$(BIN)/python -m crmlab.course_map --write README.md
 
 materials: $(STAMP)
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))

@@ -7,7 +7,8 @@ not conflict with them)::
 
     workspace/
       notebooks/   NN_topic.ipynb, copied from notebooks/
-      exercises/   the student versions of the exercises (no solutions), released into it
+      exercises/   the student versions of the exercises (no solutions), copied from the
+                   course's exercises/ (the committed student versions)
       docs/        a link to the course's docs/ (the glossary the notebooks link to)
       datasets/    a link to the course's datasets/ (the dataset cards)
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,12 +48,12 @@ def _course_root() -> Path:
 
 
 def update_workspace(out: str | os.PathLike = "workspace", course: str | os.PathLike | None = None,
-                     release_exercises: bool = True) -> WorkspaceReport:
+                     exercises: bool = True) -> WorkspaceReport:
     """Create ``out`` or add what it lacks from the course; never overwrite a student's file.
 
-    Notebooks are copied from ``course/notebooks``; exercise notebooks are released as student
-    versions (solutions removed) from ``course/exercises``, each only where the workspace has
-    no file of that name.
+    Notebooks are copied from ``course/notebooks`` and the student versions of the exercises
+    from ``course/exercises`` (the solution sources in ``course/instructor/`` never go into a
+    workspace), each only where the workspace has no file of that name.
     """
     course = Path(course) if course is not None else _course_root()
     root = Path(out)
@@ -64,13 +64,11 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
     if root.exists() and not root.is_dir():
         raise ValueError(f"workspace: {root} exists and is not a folder; choose another WORKSPACE")
     report = WorkspaceReport(root)
-    _copy_missing(notebooks, root / "notebooks", report, shutil.copyfile)
-    if release_exercises and (course / "exercises").is_dir():
-        from crmlab.exercises.release import release
-
-        # the student version: solutions removed, outputs cleared
-        _copy_missing(sorted((course / "exercises").glob("[0-9][0-9]_*.ipynb")),
-                      root / "exercises", report, release)
+    folders = ["notebooks", "exercises"] if exercises else ["notebooks"]
+    for name in folders:
+        files = sorted((course / name).glob("[0-9][0-9]_*.ipynb"))
+        if files:
+            _copy_missing(files, root / name, report)
     for name in LINKED:
         target, link = course / name, root / name
         if target.is_dir() and not link.exists() and not link.is_symlink():
@@ -79,9 +77,8 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
     return report
 
 
-def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport,
-                  write: Callable[[Path, Path], object]) -> None:
-    """``write(src, dest)`` each file the folder does not have yet; keep the ones it has."""
+def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport) -> None:
+    """Copy each file the folder does not have yet; keep the ones it has."""
     folder.mkdir(parents=True, exist_ok=True)
     for src in files:
         dest = folder / src.name
@@ -89,5 +86,5 @@ def _copy_missing(files: list[Path], folder: Path, report: WorkspaceReport,
         if dest.exists():
             report.kept.append(rel)
         else:
-            write(src, dest)
+            shutil.copyfile(src, dest)
             report.added.append(rel)

@@ -6,7 +6,8 @@ For students, in an exercise notebook::
     ctx = ex.start("02_rfm_and_value", data=DATA, seed=SEED)   # loads the shop once
     shop = ctx.shop
     ...
-    ex.check("rfm_q1", answer)        # ✅ / ❌ with a hint (and a named typical mistake)
+    ex.check("rfm_q1", answer)        # ✅ / ❌ with a hint (and a named typical mistake);
+                                      # "not answered yet" while answer is ex.NOT_ANSWERED
     rfm = ex.checkpoint("rfm_q1", rfm, starts="Exercise 2", source="exercise 1's `rfm`")
     rfm = ex.provided("rfm_q1")       # or start the next exercise from the correct table
 
@@ -29,18 +30,23 @@ For instructors: :func:`release` (one notebook), :func:`release_all` (a folder, 
 one variant per student of a roster, with answer keys) and the command
 ``crmlab exercises release --out DIR [--seed N] [--students roster.csv] [--only NN]``.
 
-See ``exercises/README.md`` for the notebook conventions.
+See ``instructor/exercises/README.md`` for the notebook conventions (the solution sources
+live in ``instructor/exercises/``; ``exercises/`` holds the released student versions).
 """
 
 from crmlab.exercises.checking import (
     CHECK_MIMETYPE,
     HISTORY,
     LOG_ENV,
+    NOT_ANSWERED,
     CheckResult,
     ExerciseContext,
+    NotAnswered,
+    NotAnsweredError,
     check,
     checkpoint,
     current,
+    not_answered,
     provided,
     read_checks,
     read_log,
@@ -77,11 +83,14 @@ __all__ = [
     "HISTORY",
     "LOG_ENV",
     "MISTAKES",
+    "NOT_ANSWERED",
     "QUESTIONS",
     "VARIANTS",
     "CheckResult",
     "CompareOptions",
     "ExerciseContext",
+    "NotAnswered",
+    "NotAnsweredError",
     "Question",
     "Verdict",
     "check",
@@ -92,6 +101,7 @@ __all__ = [
     "find_notebooks",
     "get_question",
     "mistake",
+    "not_answered",
     "provided",
     "question",
     "question_ids",

@@ -73,6 +73,73 @@ class ExerciseContext:
         return check(question_id, answer, data=self)
 
 
+class NotAnsweredError(ValueError):
+    """Raised when code uses :data:`NOT_ANSWERED` as if it were an answer."""
+
+
+_NOT_ANSWERED_USE = (
+    "this value is still ex.NOT_ANSWERED: the exercise that sets it is not answered yet. "
+    "Answer that exercise first (or, in practice, start from the correct input: "
+    "ex.provided(\"<its question id>\"))")
+
+
+def _refuse(self: NotAnswered, *args: Any, **kwargs: Any) -> Any:
+    raise NotAnsweredError(_NOT_ANSWERED_USE)
+
+
+class NotAnswered:
+    """The value of an answer not written yet: :data:`NOT_ANSWERED`, a singleton.
+
+    A released exercise cell binds the names its ``check(...)`` reads to it (``rfm_tab =
+    ex.NOT_ANSWERED``), so Run All on an unsolved notebook runs to the end: :func:`check`
+    says "not answered yet" for it, :func:`checkpoint` says which later exercise waits for
+    it. Using it as data (indexing, arithmetic, iterating, calling, ``if``) raises
+    :class:`NotAnsweredError` saying so, instead of a puzzling error further on.
+    """
+
+    _instance: NotAnswered | None = None
+
+    def __new__(cls) -> NotAnswered:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_ANSWERED"
+
+    def __reduce__(self) -> str:  # copy/pickle keep the singleton
+        return "NOT_ANSWERED"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # IPython and numpy probe for optional hooks
+            raise AttributeError(name)
+        raise AttributeError(f"NOT_ANSWERED has no attribute {name!r}: {_NOT_ANSWERED_USE}")
+
+    __getitem__ = __setitem__ = __iter__ = __len__ = __call__ = __bool__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __pow__ = __rpow__ = _refuse
+    __mod__ = __rmod__ = __neg__ = __abs__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __float__ = __int__ = __index__ = __array__ = __contains__ = __round__ = _refuse
+
+
+#: What a released exercise binds an unanswered answer to (``answer = ex.NOT_ANSWERED``).
+NOT_ANSWERED = NotAnswered()
+
+
+def not_answered(value: Any) -> bool:
+    """Whether ``value`` is :data:`NOT_ANSWERED` (an exercise left as released)."""
+    return value is NOT_ANSWERED
+
+
+def _show_not_answered(question_id: str, ctx: ExerciseContext | None) -> Any:
+    """The one line of a check on :data:`NOT_ANSWERED`; logged as not answered."""
+    _log(question_id, None, None, ctx, answered=False)
+    _show(f"… {question_id}: not answered yet — replace ex.NOT_ANSWERED in this cell "
+          "with your answer, then run the cell again.",
+          {"question_id": question_id, "passed": None, "answered": False})
+    return _result(False)
+
+
 _CURRENT: ExerciseContext | None = None
 
 #: Every check of this Python session as ``(question_id, passed)``, oldest first.
@@ -220,6 +287,8 @@ def check(question_id: str, answer: Any, *, data: Any = None) -> bool:
     if grading():
         return record(question_id, answer, data=data)
     ctx = _context_for(data)
+    if not_answered(answer):
+        return _show_not_answered(question_id, ctx)
     if ctx.mode == "exam":
         return check_exam(question_id, answer, ctx)
     q = get_question(question_id)
@@ -314,13 +383,21 @@ def checkpoint(question_id: str, value: Any, *, starts: str = "this exercise",
     correct input (:func:`provided`), so a wrong first step does not turn every later
     check into an unexplained "too high". Prints nothing when the input is right, and does
     nothing in an exam or while grading. Never raises on a bad answer; the value is
-    returned unchanged.
+    returned unchanged — except :data:`NOT_ANSWERED` (the earlier exercise is still open),
+    for which the correct input is returned with a line saying so, so every exercise can be
+    done and checked on its own.
     """
     if grading():
         return value
     ctx = _context_for(data)
     if ctx.mode == "exam":
         return value
+    if not_answered(value):
+        what = source or f"the answer to {question_id!r}"
+        _show_text(f"… {starts} starts from {what}, which is not answered yet; it continues "
+                   f"from the correct input (ex.provided({question_id!r})), so you can do it "
+                   "on its own.")
+        return ctx.expected(question_id)
     q = get_question(question_id)
     try:
         verdict = q.judge(value, ctx.expected(question_id))
@@ -354,6 +431,8 @@ def record(question_id: str, answer: Any, *, data: Any = None) -> bool:
     compares the logged answer with the student's key outside this kernel.
     """
     ctx = _CURRENT if data is None else _context_for(data)
+    if not_answered(answer):
+        return _show_not_answered(question_id, ctx)
     _log(question_id, None, answer, ctx)
     _show(f"📝 {question_id}: answer recorded for grading",
           {"question_id": question_id, "passed": None})
@@ -408,12 +487,13 @@ def _show(message: str, payload: Mapping[str, Any]) -> None:
 
 
 def _log(question_id: str, passed: bool | None, answer: Any,
-         ctx: ExerciseContext | None = None) -> None:
+         ctx: ExerciseContext | None = None, *, answered: bool = True) -> None:
     """Append one JSON line to the :data:`LOG_ENV` file (if set).
 
     The line holds the answer (``None`` with ``"encodable": false`` and the answer's type
     when it cannot be serialized) and the context it was checked on, so the grader can
-    tell "checked on another student's data" from "wrong".
+    tell "checked on another student's data" from "wrong". ``answered=False`` (a check on
+    :data:`NOT_ANSWERED`) is logged as ``"answered": false`` with no answer.
     """
     path = os.environ.get(LOG_ENV)
     if not path:
@@ -426,6 +506,8 @@ def _log(question_id: str, passed: bool | None, answer: Any,
         encoded, encodable = None, False
     line = {"question_id": question_id, "passed": passed, "answer": encoded,
             "encodable": encodable, "type": type(answer).__name__}
+    if not answered:
+        line.update(answered=False, type="NotAnswered")
     if ctx is not None:
         line.update(exercise=ctx.exercise, seed=ctx.seed, data=_label(ctx.data), mode=ctx.mode)
     with open(path, "a", encoding="utf-8") as fh:

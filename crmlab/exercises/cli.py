@@ -3,7 +3,7 @@
 ::
 
     crmlab exercises release --out DIR [--seed N] [--students roster.csv] [--only NN ...]
-                             [--data small] [--source exercises] [--mode practice|exam]
+                             [--data small] [--source instructor/exercises] [--mode practice|exam]
                              [--keys DIR]
     crmlab exercises grade SUBMISSIONS --keys KEYS --out DIR [--hand hand.csv] [--jobs N]
                            [--timeout S] [--cell-timeout S] [--pending blank|zero]
@@ -26,11 +26,13 @@ import crmlab
 
 
 def default_source() -> Path:
-    """``exercises/`` in the current folder, else the one next to the crmlab package."""
-    here = Path("exercises")
-    if here.is_dir():
-        return here
-    return Path(crmlab.__file__).resolve().parent.parent / "exercises"
+    """The solution sources: ``instructor/exercises/`` in the current folder, else the one
+    next to the crmlab package."""
+    from crmlab.exercises.release import SOURCE_FOLDER
+
+    if SOURCE_FOLDER.is_dir():
+        return SOURCE_FOLDER
+    return Path(crmlab.__file__).resolve().parent.parent / SOURCE_FOLDER
 
 
 def _data_value(text: str) -> Any:
@@ -112,7 +114,9 @@ def register(subparsers: Any) -> None:
 
     r = sub.add_parser("release", help="write student versions (one folder per student with "
                                        "--students) and answer keys")
-    r.add_argument("--out", required=True, help="output folder, e.g. build/exercises")
+    r.add_argument("--out", required=True,
+                   help="output folder, e.g. build/exercises; 'exercises' regenerates the "
+                        "committed student versions (make exercises)")
     r.add_argument("--seed", type=int, default=None,
                    help="without --students: the SEED written into every notebook (and an "
                         "answer key for it); with --students: mixed into every student's seed")
@@ -124,7 +128,7 @@ def register(subparsers: Any) -> None:
                    help="DATA written into the notebooks (default: small with --students, "
                         "else unchanged)")
     r.add_argument("--source", default=None, help="folder of solution notebooks "
-                                                  "(default: exercises)")
+                                                  "(default: instructor/exercises)")
     r.add_argument("--mode", choices=("practice", "exam"), default="practice",
                    help="exam: check() looks only at the form of answers, and the keys go "
                         "next to the release folder, not inside it")
@@ -143,7 +147,7 @@ def register(subparsers: Any) -> None:
                                                 "feedback")
     g.add_argument("--hand", default=None, help="filled hand_grading.csv to merge")
     g.add_argument("--source", default=None, help="folder of solution notebooks "
-                                                  "(default: exercises)")
+                                                  "(default: instructor/exercises)")
     g.add_argument("--jobs", type=int, default=1, help="notebooks run at a time (default 1)")
     g.add_argument("--timeout", type=float, default=600.0,
                    help="seconds one notebook may run in all (default 600)")

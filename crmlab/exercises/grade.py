@@ -62,7 +62,8 @@ QUESTION_STATUSES: dict[str, str] = {
     "correct": "the answer matches the key",
     "wrong": "the answer differs from the key (the reason says how, the mistake names a "
              "typical one)",
-    "unanswered": "the exercise still raises NotImplementedError",
+    "unanswered": "the exercise is left as released (its answer is still ex.NOT_ANSWERED, "
+                  "or, in an older release, it still raises NotImplementedError)",
     "error": "the exercise's cell raised before its check",
     "timeout": "the exercise's cell (or the notebook) ran out of time",
     "unreadable_answer": "the answer is of a type the grader cannot read back",
@@ -207,6 +208,9 @@ def _unanswered_status(question_id: str, sub: Submission, run: RunResult) -> tup
     if err is not None:
         if err["ename"] == "NotImplementedError":
             return "unanswered", "not answered (the cell still raises NotImplementedError)"
+        if err["ename"] == "NotAnsweredError":
+            return "unanswered", ("not run: it starts from an earlier exercise's answer, "
+                                  "which is not answered")
         if err["ename"] in (TIMEOUT_ENAME, "KeyboardInterrupt"):
             return "timeout", "the cell ran out of time (an endless loop?)"
         return "error", f"the cell raised {err['ename']}: {err['evalue']}"
@@ -247,6 +251,9 @@ def score_submission(sub: Submission, variant: Variant, run: RunResult | None,
                "mistake": "", "hint": get_question(qid).hint}
         if run is None:
             row.update(status="missing", reason=f"submission {sub.status}")
+        elif qid in latest and latest[qid].get("answered") is False:
+            row.update(status="unanswered", reason="not answered (the answer is still "
+                                                   "ex.NOT_ANSWERED)")
         elif qid in latest and not latest[qid].get("encodable", True):
             row.update(status="unreadable_answer",
                        reason=f"your answer ({latest[qid].get('type', '?')}) cannot be read "
@@ -290,7 +297,8 @@ def _apply_run(sub: Submission, variant: Variant, run: RunResult) -> None:
         sub.details.append("the whole notebook ran out of time" if run.timed_out else
                            f"cell {timeouts[0]['cell']} ran out of time and was interrupted")
     errors = [e for e in run.cell_errors
-              if e["ename"] not in (TIMEOUT_ENAME, "KeyboardInterrupt", "NotImplementedError")]
+              if e["ename"] not in (TIMEOUT_ENAME, "KeyboardInterrupt", "NotImplementedError",
+                                    "NotAnsweredError")]
     if errors or run.crashed:
         sub.flags.add("error")
         what = run.crashed or ", ".join(f"cell {e['cell']}: {e['ename']}" for e in errors[:3])

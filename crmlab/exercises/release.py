@@ -1,17 +1,23 @@
 """Student versions of the exercise notebooks, per-student data variants and answer keys.
 
-The solution notebooks in ``exercises/`` follow the nbgrader conventions, so instructors who
+The solution notebooks in ``instructor/exercises/`` (:data:`SOURCE_FOLDER`) follow the nbgrader conventions, so instructors who
 use nbgrader can take them as they are:
 
 - code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is the model solution; the
-  student version gets ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` instead
-  (same indentation), so running an unanswered exercise stops right there;
+  student version gets ``# YOUR CODE HERE ...`` and binds the names the cell's
+  ``check(...)`` reads to :data:`~crmlab.exercises.NOT_ANSWERED` instead (same indentation;
+  ``return ex.NOT_ANSWERED`` in a function body), so Run All on an unanswered notebook runs
+  to the end and each open exercise says "not answered yet" (see :func:`code_stub`);
 - in markdown cells a ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region (a model answer)
   becomes ``YOUR ANSWER HERE``, and ``=== BEGIN MARK SCHEME ===`` … ``=== END MARK SCHEME ===``
   (rubric notes for instructors) is removed;
 - ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions and whole cells tagged
   ``hidden`` are removed;
 - outputs and execution counts are cleared.
+
+The student versions at the defaults are committed in ``exercises/`` (:data:`STUDENT_FOLDER`),
+where the course maps and every notebook's navigation cell point (``make exercises``
+regenerates them; a test fails when they are stale).
 
 :func:`release` does one notebook; :func:`release_all` does a folder, optionally once per
 student of a roster (CSV with ``student_id,name``) with ``SEED`` set to
@@ -35,7 +41,8 @@ import ast
 import copy
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +59,25 @@ END_HIDDEN = "### END HIDDEN TESTS"
 BEGIN_MARK_SCHEME = "=== BEGIN MARK SCHEME ==="
 END_MARK_SCHEME = "=== END MARK SCHEME ==="
 HIDDEN_TAG = "hidden"
-CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+#: The first line of every code stub (and what it says when the stub binds answers).
+CODE_STUB = ("# YOUR CODE HERE", " (replace ex.NOT_ANSWERED with your answer)")
+#: What a stub binds an answer to: :data:`crmlab.exercises.NOT_ANSWERED`.
+UNANSWERED = "ex.NOT_ANSWERED"
 MARKDOWN_STUB = "YOUR ANSWER HERE"
+
+#: A code stub as released (comment line and the ``name = ex.NOT_ANSWERED`` / ``return``
+#: / ``pass`` lines after it), to find or replace it in a student notebook.
+STUB_RE = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE[^\n]*(?:\n(?P=indent)"
+                     r"(?:\w+ = ex\.NOT_ANSWERED|return ex\.NOT_ANSWERED|pass)\b[^\n]*)*",
+                     re.MULTILINE)
+
+#: The import a notebook needs for its stubs (its setup cell has it).
+EX_IMPORT_RE = re.compile(r"^\s*import crmlab\.exercises as ex\b", re.MULTILINE)
+
+#: Where the solution sources live (instructors only) and where the committed student
+#: versions are, both relative to the repository root.
+SOURCE_FOLDER = Path("instructor") / "exercises"
+STUDENT_FOLDER = Path("exercises")
 
 #: ``check("question_id", ...)`` calls, to find which questions a notebook asks.
 CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["']([A-Za-z0-9_]+)["']""")
@@ -98,13 +122,17 @@ def _source_text(cell: Mapping[str, Any]) -> str:
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def _strip_regions(text: str, begin: str, end: str, stub: Iterable[str] | None,
+def _strip_regions(text: str, begin: str, end: str,
+                   stub: Iterable[str] | Callable[[str, str], list[str]] | None,
                    where: str) -> tuple[str, int]:
-    """Replace every ``begin``…``end`` region (marker lines included) by ``stub`` lines."""
+    """Replace every ``begin``…``end`` region (marker lines included) by ``stub`` lines.
+
+    ``stub`` may be a function of ``(region text, indent)`` returning the lines."""
     out: list[str] = []
     inside = False
     count = 0
     indent = ""
+    region: list[str] = []
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
         if stripped.startswith(begin):
@@ -114,15 +142,19 @@ def _strip_regions(text: str, begin: str, end: str, stub: Iterable[str] | None,
             inside = True
             count += 1
             indent = line[: len(line) - len(line.lstrip())]
+            region = []
             continue
         if stripped.startswith(end):
             if not inside:
                 raise ValueError(f"{where}: '{end}' without a matching '{begin}'")
             inside = False
-            for stub_line in stub or ():
+            lines = stub("".join(region), indent) if callable(stub) else (stub or ())
+            for stub_line in lines:
                 out.append(f"{indent}{stub_line}\n")
             continue
-        if not inside:
+        if inside:
+            region.append(line)
+        else:
             out.append(line)
     if inside:
         raise ValueError(f"{where}: '{begin}' is never closed; add a '{end}' line")
@@ -130,6 +162,76 @@ def _strip_regions(text: str, begin: str, end: str, stub: Iterable[str] | None,
     if text and not text.endswith("\n") and result.endswith("\n"):
         result = result[:-1]
     return result, count
+
+
+def _assigned_names(code: str) -> tuple[list[str], bool]:
+    """Names a solution region assigns at its top level (in order), and whether it returns."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return [], False
+    names: dict[str, None] = {}
+    returns = False
+    for node in tree.body:
+        if isinstance(node, ast.Return):
+            returns = True
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.setdefault(node.name, None)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                names.setdefault((alias.asname or alias.name).split(".")[0], None)
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    names.setdefault(sub.id, None)
+    return list(names), returns
+
+
+def checked_names(code: str, calls: tuple[str, ...] = ("check",)) -> set[str]:
+    """Names read by the answer arguments of the ``check("id", ...)`` calls (or other
+    ``calls``, e.g. ``checkpoint``) in ``code`` (a cell without its solution regions)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        pattern = rf"\b(?:{'|'.join(calls)})\([^,]+,\s*([A-Za-z_]\w*)"
+        return set(re.findall(pattern, code))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name in calls:
+                values = [*node.args[1:2], *(k.value for k in node.keywords if k.arg in
+                                            (None, "answer", "value"))]
+                for arg in values:
+                    found.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
+    return found
+
+
+def code_stub(region: str, rest: str, indent: str = "",
+              carried: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The student's lines for one solution ``region`` of a code cell (``rest``: the cell
+    without its solution regions; ``carried``: names later exercises take over through
+    ``ex.checkpoint(...)``).
+
+    ``# YOUR CODE HERE ...`` and then ``name = ex.NOT_ANSWERED`` for each name the region
+    assigns and a ``check(...)`` of the cell reads (so the check says "not answered yet") or
+    a checkpoint carries on, ``return ex.NOT_ANSWERED`` for a region that returns, ``pass``
+    in an indented block that would otherwise be empty.
+    """
+    assigned, returns = _assigned_names(region)
+    read = checked_names(rest) | set(carried)
+    if returns:
+        bindings = [f"return {UNANSWERED}"]
+    else:
+        bindings = [f"{name} = {UNANSWERED}" for name in assigned if name in read]
+    if bindings:
+        return [CODE_STUB[0] + CODE_STUB[1], *bindings]
+    return [CODE_STUB[0], "pass"] if indent else [CODE_STUB[0]]
 
 
 def _tags(cell: Mapping[str, Any]) -> list[str]:
@@ -186,6 +288,12 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
     """Return a student copy of ``nb`` (solutions, rubrics, hidden tests and outputs removed)."""
     nb = copy.deepcopy(nb)
     counts = {"solutions": 0, "hidden_cells": 0, "hidden_regions": 0, "mark_schemes": 0}
+    carried: set[str] = set()  # names that later exercises take over with ex.checkpoint
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and HIDDEN_TAG not in _tags(cell):
+            rest, _ = _strip_regions(_source_text(cell), BEGIN_SOLUTION, END_SOLUTION, None,
+                                     f"{where}, cell {i}")
+            carried |= checked_names(rest, ("checkpoint",))
     cells = []
     for i, cell in enumerate(nb.cells):
         here = f"{where}, cell {i}"
@@ -194,7 +302,11 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
             continue
         text = _source_text(cell)
         if cell.cell_type == "code":
-            text, n = _strip_regions(text, BEGIN_SOLUTION, END_SOLUTION, CODE_STUB, here)
+            rest, _ = _strip_regions(text, BEGIN_SOLUTION, END_SOLUTION, None, here)
+            text, n = _strip_regions(text, BEGIN_SOLUTION, END_SOLUTION,
+                                     lambda region, indent, rest=rest: code_stub(
+                                         region, rest, indent, carried),
+                                     here)
             counts["solutions"] += n
             text, n = _strip_regions(text, BEGIN_HIDDEN, END_HIDDEN, None, here)
             counts["hidden_regions"] += n
@@ -221,6 +333,10 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("papermill", None)
+    code = "\n".join(_source_text(c) for c in cells if c.cell_type == "code")
+    if UNANSWERED in code and not EX_IMPORT_RE.search(code):
+        raise ValueError(f"{where}: the student version binds answers to {UNANSWERED} but no "
+                         "cell runs 'import crmlab.exercises as ex'; add it to the setup cell")
     return nb, counts
 
 
@@ -469,6 +585,12 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
         raise ValueError(f"release: mode must be one of {list(RELEASE_MODES)}, got {mode!r}")
     notebooks = find_notebooks(source_dir, only)
     out_dir = Path(out_dir)
+    committed = is_student_folder(out_dir)
+    if committed and (seed is not None or students is not None or keys_dir is not None
+                      or data is not None or mode != "practice"):
+        raise ValueError(f"release: {out_dir} holds the student versions committed for every "
+                         "student (notebooks only, at their defaults); release variants, exams "
+                         "and answer keys into another folder, e.g. --out build/exercises")
     key_dir = Path(keys_dir) if keys_dir is not None else default_keys_dir(out_dir, mode)
     if mode == "exam" and _inside(key_dir, out_dir):
         raise ValueError(f"release --mode exam: the answer keys ({key_dir}) would sit inside "
@@ -478,8 +600,14 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
         for qid in question_ids(nb_path):
             get_question(qid)
     if students is None:
-        return _release_one_variant(notebooks, out_dir, key_dir, seed=seed, data=data,
-                                    mode=mode)
+        written = _release_one_variant(notebooks, out_dir, key_dir, seed=seed, data=data,
+                                       mode=mode)
+        if committed and not only:  # a renamed or removed source leaves no stale copy
+            keep = {p.name for p in notebooks}
+            for stale in out_dir.glob("[0-9][0-9]_*.ipynb"):
+                if stale.name not in keep:
+                    stale.unlink()
+        return written
 
     from crmlab.data import get_shop
 
@@ -511,6 +639,16 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
             key_dir / f"{row.student_id}.csv",
         )
     return pd.DataFrame(written)
+
+
+def course_root() -> Path:
+    """The repository the crmlab package is in (holds ``exercises/``, ``instructor/``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def is_student_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is the repository's committed ``exercises/`` (:data:`STUDENT_FOLDER`)."""
+    return Path(folder).resolve() == (course_root() / STUDENT_FOLDER).resolve()
 
 
 def default_keys_dir(out_dir: str | Path, mode: str = "practice") -> Path:

@@ -1,11 +1,14 @@
-"""Generic tests of every exercise notebook (exercises/*.ipynb), and of per-student variants.
+"""Generic tests of every exercise notebook, and of per-student variants.
 
+The solution sources are instructor/exercises/*.ipynb; their student versions are committed
+in exercises/ (where the course maps and the notebooks' navigation cells point).
 For each solution notebook:
 - it executes at test parameters (DATA="tiny") and every check it makes passes, covering
-  every question id its source checks;
+  every question id its source checks, each check printing its verdict once;
 - its released student version holds no solution text, no rubric, no hidden test, no output;
-- the student version executes up to the first unanswered exercise and stops there with
-  NotImplementedError (and nothing else).
+- the committed student version is what releasing the source gives now (not stale);
+- the student version runs to the end (Run All): no error output, and every check says
+  "not answered yet" once, with no True/False echo.
 For the unit-0 warm-up: two roster students get different seeds, data and answer keys, and
 each key equals what the solution notebook computes on that student's variant.
 """
@@ -31,10 +34,13 @@ from crmlab.exercises.release import (
     END_HIDDEN,
     END_MARK_SCHEME,
     END_SOLUTION,
+    SOURCE_FOLDER,
+    STUDENT_FOLDER,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = ROOT / "exercises"
+EXERCISES = ROOT / SOURCE_FOLDER  # the solution sources (instructors)
+STUDENT = ROOT / STUDENT_FOLDER  # their committed student versions
 NOTEBOOKS = sorted(EXERCISES.glob("[0-9][0-9]_*.ipynb"))
 TEST_PARAMS = {"DATA": "tiny"}
 WARMUP = EXERCISES / "00_warmup_exercises.ipynb"
@@ -126,6 +132,11 @@ def test_solution_executes_and_every_check_passes(path, executed_solutions):
     n_calls = sum(len(CHECK_CALL_RE.findall(c.source))
                   for c in executed.cells if c.cell_type == "code")
     assert len(checks) >= n_calls
+    for cell in executed.cells:  # the verdict once: no True/False echo under the cell
+        if cell.cell_type == "code" and cell.source.rstrip().splitlines()[-1:] and \
+                CHECK_CALL_RE.match(cell.source.rstrip().splitlines()[-1]):
+            assert not [o for o in cell.outputs if o["output_type"] == "execute_result"], (
+                f"a check echoes its value: {cell.source.splitlines()[-1]}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -143,29 +154,51 @@ def test_student_version_has_no_solution(path, tmp_path):
     assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
     assert not any("hidden" in c.metadata.get("tags", []) for c in student.cells)
     code_text = "\n".join(c.source for c in student.cells if c.cell_type == "code")
-    assert code_text.count(CODE_STUB[1]) == sum(
+    assert "NotImplementedError" not in code_text
+    assert code_text.count(CODE_STUB[0]) == sum(
         len(_regions(c.source, BEGIN_SOLUTION, END_SOLUTION))
         for c in source.cells if c.cell_type == "code"
         and "hidden" not in c.metadata.get("tags", []))
     assert set(ex.question_ids(student)) == set(ex.question_ids(source, include_hidden=False))
 
 
+def test_committed_student_versions_are_current(tmp_path):
+    """exercises/ holds exactly the student versions that releasing the sources gives now
+    (after editing a source: make exercises), and nothing else a student must not see."""
+    ex.release_all(EXERCISES, tmp_path)
+    fresh = sorted(p.name for p in tmp_path.iterdir())
+    committed = sorted(p.name for p in STUDENT.iterdir())
+    assert committed == sorted([*fresh, "README.md"]), "run: make exercises"
+    stale = [name for name in fresh
+             if (tmp_path / name).read_bytes() != (STUDENT / name).read_bytes()]
+    assert not stale, f"stale student versions in exercises/: {stale}; run: make exercises"
+
+
+def test_committed_folder_takes_no_variants_or_keys(tmp_path):
+    with pytest.raises(ValueError, match="committed for every student"):
+        ex.release_all(EXERCISES, STUDENT, seed=7)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_student_version_stops_at_first_exercise(path, tmp_path):
-    released = tmp_path / path.name
-    ex.release(path, released)
-    student = nbformat.read(released, as_version=4)
-    first_stub = next(i for i, c in enumerate(student.cells)
-                      if c.cell_type == "code" and CODE_STUB[1] in c.source)
-    with pytest.raises(NotebookExecutionError) as info:
-        execute_notebook(released, tmp_path / "run.ipynb", TEST_PARAMS, cwd=EXERCISES)
-    assert info.value.ename == "NotImplementedError", str(info.value)
-    assert info.value.cell == first_stub
+def test_student_version_runs_to_the_end(path, tmp_path):
+    """Run All on the committed student version: no error output; every exercise says
+    "not answered yet" once (no traceback, no True/False echo); nothing is judged."""
+    student = STUDENT / path.name
+    execute_notebook(student, tmp_path / "run.ipynb", TEST_PARAMS, cwd=STUDENT)
     run = nbformat.read(tmp_path / "run.ipynb", as_version=4)
-    errors = [o for c in run.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert [e["ename"] for e in errors] == ["NotImplementedError"]
-    assert ex.read_checks(run) == [], "no check ran before the first exercise"
+    outputs = [o for c in run.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr" and "Traceback" in o["text"]]
+    checks = ex.read_checks(run)
+    ids = ex.question_ids(nbformat.read(student, as_version=4))
+    assert [c["question_id"] for c in checks] == ids, "every exercise's check ran, in order"
+    assert all(c["answered"] is False and c["passed"] is None for c in checks)
+    shown = [o["data"]["text/plain"] for o in outputs if ex.CHECK_MIMETYPE in o.get("data", {})]
+    assert len(shown) == len(ids)
+    assert all("not answered yet" in text for text in shown)
+    echoes = [o for c in run.cells if c.cell_type == "code" and CHECK_CALL_RE.search(c.source)
+              for o in c.outputs if o["output_type"] == "execute_result"]
+    assert not echoes, "a check cell echoes True/False"
 
 
 def test_roster_variants_differ_and_keys_match_the_solution(tmp_path, monkeypatch):

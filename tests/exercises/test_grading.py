@@ -31,10 +31,10 @@ import pandas as pd
 import pytest
 
 import crmlab.exercises as ex
-from crmlab.exercises.release import CHECK_CALL_RE, CODE_STUB
+from crmlab.exercises.release import CHECK_CALL_RE, SOURCE_FOLDER, STUB_RE
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = ROOT / "exercises"
+EXERCISES = ROOT / SOURCE_FOLDER
 WARMUP = EXERCISES / "00_warmup_exercises.ipynb"
 NB = "00_warmup_exercises"
 ROSTER = ("student_id,name\ns01,Ann Right\ns02,Ben Wrong\ns03,Cy Partly\ns04,Di Failing\n"
@@ -68,14 +68,17 @@ def _solutions() -> dict[str, str]:
 def _fill(released: Path, answers: dict[str, str], open_text: str | None) -> nbformat.NotebookNode:
     """A student's notebook: the released one with some exercises answered."""
     nb = nbformat.read(released, as_version=4)
-    stub = f"{CODE_STUB[0]}\n{CODE_STUB[1]}"
     for cell in nb.cells:
-        if cell.cell_type == "code" and stub in cell.source:
+        stub = STUB_RE.search(cell.source) if cell.cell_type == "code" else None
+        if stub:
             ids = CHECK_CALL_RE.findall(cell.source)
             if ids and ids[0] in answers:
-                cell.source = cell.source.replace(stub, answers[ids[0]].rstrip("\n"))
+                answer = answers[ids[0]].rstrip("\n")
             elif not ids and open_text:
-                cell.source = cell.source.replace(stub, "n_customers")
+                answer = "n_customers"
+            else:
+                continue  # left as released: its answer stays ex.NOT_ANSWERED
+            cell.source = cell.source[:stub.start()] + answer + cell.source[stub.end():]
         if cell.cell_type == "markdown" and "YOUR ANSWER HERE" in cell.source and open_text:
             cell.source = cell.source.replace("YOUR ANSWER HERE", open_text)
     return nb

@@ -16,7 +16,7 @@ import crmlab.exercises as ex
 from crmlab.data import get_shop
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "instructor" / "exercises").glob("[0-9][0-9]_*.ipynb"))
 
 from crmlab.exercises import registry  # noqa: E402
 

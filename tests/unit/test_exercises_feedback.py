@@ -208,7 +208,7 @@ def test_tasks_state_units_rounding_and_tolerance(ctx, capsys):
     states it; a failed numeric check repeats the tolerance."""
     from crmlab.exercises.release import CHECK_CALL_RE
 
-    root = Path(__file__).resolve().parents[2] / "exercises"
+    root = Path(__file__).resolve().parents[2] / "instructor" / "exercises"
     for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         assert "**Answers:**" in nb.cells[0].source, path.name

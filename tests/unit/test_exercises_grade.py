@@ -24,7 +24,7 @@ from crmlab.exercises.grade import Variant, score_submission
 from crmlab.exercises.runner import TIMEOUT_ENAME, RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = ROOT / "exercises"
+EXERCISES = ROOT / "instructor" / "exercises"  # the solution sources
 NB = "00_warmup_exercises"
 
 

@@ -19,6 +19,7 @@ from crmlab.exercises import checking, compare, keys, registry
 from crmlab.exercises.answers import unit00
 from crmlab.exercises.release import (
     CODE_STUB,
+    STUB_RE,
     set_parameters,
     strip_notebook,
 )
@@ -325,6 +326,7 @@ def _source_notebook() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('DATA = "small"  # size\nSEED = 42')
     params.metadata["tags"] = ["parameters"]
+    setup = nbformat.v4.new_code_cell("import crmlab.exercises as ex")
     solved = nbformat.v4.new_code_cell(
         "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
         "check('q', f(1))")
@@ -337,23 +339,47 @@ def _source_notebook() -> nbformat.NotebookNode:
     rubric = nbformat.v4.new_markdown_cell(
         "Explain.\n\n### BEGIN SOLUTION\nmodel answer text\n### END SOLUTION\n\n"
         "=== BEGIN MARK SCHEME ===\n2 points for rubric text\n=== END MARK SCHEME ===\nThanks.")
-    nb.cells = [params, solved, hidden_region, hidden_cell, rubric]
+    answer = nbformat.v4.new_code_cell(
+        "### BEGIN SOLUTION\nspend = 2\ntotal, share = spend * 3, 0.5\n### END SOLUTION\n"
+        "check('q2', total)\ncarried = ex.checkpoint('q3', share)")
+    nb.cells = [params, setup, solved, hidden_region, hidden_cell, rubric, answer]
     return nb
 
 
 def test_strip_notebook_removes_every_kind_of_solution():
     student, counts = strip_notebook(_source_notebook())
-    assert counts == {"solutions": 2, "hidden_cells": 1, "hidden_regions": 1, "mark_schemes": 1}
+    assert counts == {"solutions": 3, "hidden_cells": 1, "hidden_regions": 1, "mark_schemes": 1}
     text = "\n".join(c.source for c in student.cells)
     for secret in ("return x + 1", "secret_answer", "secret_cell", "model answer text",
-                   "rubric text", "BEGIN", "END"):
+                   "rubric text", "BEGIN", "END", "spend"):
         assert secret not in text
-    assert student.cells[1].source == (
-        f"def f(x):\n    {CODE_STUB[0]}\n    {CODE_STUB[1]}\ncheck('q', f(1))")
-    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
-    assert student.cells[2].source == "x = 1"
-    assert "YOUR ANSWER HERE" in student.cells[3].source and "Thanks." in student.cells[3].source
-    assert len(student.cells) == 4
+    stub = CODE_STUB[0] + CODE_STUB[1]
+    # a function body returns the sentinel, so check('q', f(1)) says "not answered yet"
+    assert student.cells[2].source == (
+        f"def f(x):\n    {stub}\n    return ex.NOT_ANSWERED\ncheck('q', f(1))")
+    assert student.cells[2].outputs == [] and student.cells[2].execution_count is None
+    assert student.cells[3].source == "x = 1"
+    assert "YOUR ANSWER HERE" in student.cells[4].source and "Thanks." in student.cells[4].source
+    # the checked name and the name a checkpoint carries on are bound; `spend` is not
+    assert student.cells[5].source == (f"{stub}\ntotal = ex.NOT_ANSWERED\nshare = ex.NOT_ANSWERED\n"
+                                       "check('q2', total)\ncarried = ex.checkpoint('q3', share)")
+    assert [m.group(0) for m in STUB_RE.finditer(student.cells[5].source)] == [
+        f"{stub}\ntotal = ex.NOT_ANSWERED\nshare = ex.NOT_ANSWERED"]
+    assert len(student.cells) == 6
+
+
+def test_stubs_need_the_ex_import_and_open_cells_get_only_the_comment():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("### BEGIN SOLUTION\na = 1\n### END SOLUTION\ncheck('q', a)")]
+    with pytest.raises(ValueError, match="import crmlab.exercises as ex"):
+        strip_notebook(nb, where="nb.ipynb")
+    nb.cells = [nbformat.v4.new_code_cell("# your analysis\n### BEGIN SOLUTION\nprint(1)\n"
+                                          "### END SOLUTION"),
+                nbformat.v4.new_code_cell("if True:\n    ### BEGIN SOLUTION\n    y = 2\n"
+                                          "    ### END SOLUTION")]
+    student, _ = strip_notebook(nb)
+    assert student.cells[0].source == f"# your analysis\n{CODE_STUB[0]}"
+    assert student.cells[1].source == f"if True:\n    {CODE_STUB[0]}\n    pass"
 
 
 @pytest.mark.parametrize("source, problem", [

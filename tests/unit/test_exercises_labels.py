@@ -19,7 +19,8 @@ from crmlab.build import COURSE_MAP
 from crmlab.exercises.labels import course_label, notebook_stem
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted([*(ROOT / "instructor" / "exercises").glob("[0-9][0-9]_*.ipynb"),
+                    *(ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")])
 ANSWERS = sorted((ROOT / "crmlab" / "exercises" / "answers").glob("unit*.py"))
 UNIT_RE = re.compile(r"\b[Uu]nits? ?\d+[a-z]?\b")
 
@@ -40,7 +41,7 @@ def test_course_label_comes_from_the_course_map():
         course_label("99_nothing_exercises")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT).as_posix() for p in NOTEBOOKS])
 def test_heading_names_notebook_and_course_unit(path):
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0].source
@@ -49,7 +50,7 @@ def test_heading_names_notebook_and_course_unit(path):
     assert f"notebooks/{notebook_stem(path.stem)}.ipynb" in first
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT).as_posix() for p in NOTEBOOKS])
 def test_no_unit_number_of_its_own(path):
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(nb.cells):
@@ -62,6 +63,6 @@ def test_answers_modules_and_readme_use_notebook_numbers():
         doc = path.read_text(encoding="utf-8").split('"""')[1]
         assert not UNIT_RE.findall(doc), f"{path.name}: {UNIT_RE.findall(doc)}"
         assert f"(notebook {path.stem[4:6]}:" in doc
-    readme = (ROOT / "exercises" / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "instructor" / "exercises" / "README.md").read_text(encoding="utf-8")
     assert "one per unit 1" not in readme and "unit 1–7" not in readme
     assert "COURSE_MAP" in readme

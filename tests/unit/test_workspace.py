@@ -14,16 +14,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def course(tmp_path):
-    """A small course: two notebooks, one real exercise notebook (with solutions), docs."""
+    """A small course: two notebooks, one real exercise notebook (the committed student
+    version and its solution source under instructor/), docs."""
     src = tmp_path / "course"
     (src / "notebooks").mkdir(parents=True)
     (src / "exercises").mkdir()
+    (src / "instructor" / "exercises").mkdir(parents=True)
     (src / "docs").mkdir()
     (src / "docs" / "glossary.md").write_text("# Glossary\n")
     for name in ("00_welcome.ipynb", "01_crm_systems.ipynb"):
         shutil.copyfile(ROOT / "notebooks" / name, src / "notebooks" / name)
-    warmup = sorted((ROOT / "exercises").glob("00_*.ipynb"))[0]
-    shutil.copyfile(warmup, src / "exercises" / warmup.name)
+    for folder in ("exercises", "instructor/exercises"):
+        warmup = sorted((ROOT / folder).glob("00_*.ipynb"))[0]
+        shutil.copyfile(warmup, src / folder / warmup.name)
     return src
 
 
@@ -32,11 +35,25 @@ def test_first_run_copies_the_course_without_solutions(course, tmp_path):
     report = update_workspace(ws, course)
     assert sorted(p.name for p in (ws / "notebooks").iterdir()) == ["00_welcome.ipynb", "01_crm_systems.ipynb"]
     (exercise,) = (ws / "exercises").iterdir()
-    source = (course / "exercises" / exercise.name).read_text()
-    assert "### BEGIN SOLUTION" in source  # the source has solutions ...
+    source = (course / "instructor" / "exercises" / exercise.name).read_text()
+    assert "### BEGIN SOLUTION" in source  # the instructor's source has solutions ...
     assert "BEGIN SOLUTION" not in exercise.read_text()  # ... the student's copy has none
+    assert exercise.read_bytes() == (course / "exercises" / exercise.name).read_bytes()
+    assert not (ws / "instructor").exists()
     assert (ws / "docs" / "glossary.md").read_text() == "# Glossary\n"  # links resolve
     assert len(report.added) == 4 and not report.kept
+
+
+def test_the_real_course_gives_every_student_exercise_and_no_source(tmp_path):
+    ws = tmp_path / "ws"
+    update_workspace(ws)
+    names = sorted(p.name for p in (ws / "exercises").iterdir())
+    assert names == sorted(p.name for p in (ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+    assert names == sorted(p.name for p in (ROOT / "instructor" / "exercises").glob("*.ipynb"))
+    for name in names:
+        assert "BEGIN SOLUTION" not in (ws / "exercises" / name).read_text(encoding="utf-8")
+    assert (ws / "notebooks" / "00_welcome.ipynb").is_file()
+    assert sorted(p.name for p in ws.iterdir()) == ["datasets", "docs", "exercises", "notebooks"]
 
 
 def test_second_run_keeps_the_students_work_and_adds_new_notebooks(course, tmp_path):
