@@ -44,6 +44,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,17 @@ import pandas as pd
 from .schema import TABLE_NAMES, TABLES, Column, Table
 
 #: Bumped whenever the generated DDL changes; stored in ``crmlab_meta``.
-SCHEMA_VERSION = "1"
+#: 2: REAL columns refuse infinities, timestamps lie within :data:`STORED_DATES`.
+SCHEMA_VERSION = "2"
+
+#: The timestamps a store accepts (ISO text, inclusive lower, exclusive upper bound). The DDL
+#: is written once, when the file is created, so it cannot use today's date as the functions'
+#: contract does (:func:`crmlab.data.schema.latest_plausible_date`); it uses a fixed range
+#: that still refuses the usual typos (2099 for 2025, 9999-12-31 placeholders, epoch zero).
+STORED_DATES = ("1970-01-02", "2075-01-01")
+
+#: Seconds a statement waits for another connection's lock before the clear error.
+LOCK_TIMEOUT = 5.0
 
 _SQL_TYPE = {
     "int": "INTEGER",
@@ -129,6 +140,10 @@ def _column_ddl(col: Column) -> str:
         checks.append(f"{name} IN (0, 1)")
     if col.kind == "datetime":
         checks.append(f"({name} IS NULL OR julianday({name}) IS NOT NULL)")
+        checks.append(f"({name} IS NULL OR ({name} >= {_literal(STORED_DATES[0])} AND "
+                      f"{name} < {_literal(STORED_DATES[1])}))")
+    if col.kind == "float":
+        checks.append(f"({name} IS NULL OR abs({name}) <= 1.7976931348623157e308)")  # no inf
     if col.kind in ("int", "Int", "float"):
         if col.min is not None:
             checks.append(f"{name} >= {_number(col.min)}")
@@ -352,19 +367,52 @@ class CRMStore:
             store.query("SELECT channel, SUM(amount) AS revenue FROM orders GROUP BY channel")
     """
 
-    def __init__(self, path: str | os.PathLike = ":memory:"):
+    def __init__(self, path: str | os.PathLike = ":memory:", *, timeout: float = LOCK_TIMEOUT):
         self.path = str(path)
+        self.timeout = float(timeout)
         if self.path != ":memory:":
-            parent = Path(self.path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise ValueError(f"CRMStore(): folder {parent} does not exist; create it or pick another path.")
+            file = Path(self.path).expanduser().resolve()
+            if file.is_dir():
+                raise ValueError(f"CRMStore(): {file} is a folder, not a database file; pass a file "
+                                 "path such as crm.sqlite inside it.")
+            if not file.parent.is_dir():
+                raise ValueError(f"CRMStore(): folder {file.parent} does not exist; create it or pick another path.")
+            if not file.exists():
+                # Created private (mode 0600): the store holds customers' e-mails and orders,
+                # which other users of the machine have no business reading.
+                os.close(os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         # Autocommit mode: transactions are opened and closed explicitly (BEGIN ... COMMIT).
-        self._con = sqlite3.connect(self.path, isolation_level=None)
-        self._con.execute("PRAGMA foreign_keys = ON")
-        self._con.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache: index builds sort in memory
-        self._con.execute("PRAGMA temp_store = MEMORY")
+        self._con = sqlite3.connect(self.path, isolation_level=None, timeout=self.timeout)
         self._categories_cache: dict[str, dict[str, list[str]]] | None = None
-        self._create_schema()
+        try:
+            with self._clear_errors():
+                self._con.execute("PRAGMA foreign_keys = ON")
+                self._con.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache: index builds sort in memory
+                self._con.execute("PRAGMA temp_store = MEMORY")
+                self._create_schema()
+        except BaseException:
+            self._con.close()
+            raise
+
+    @contextmanager
+    def _clear_errors(self) -> Iterator[None]:
+        """SQLite's errors a user can act on, as one ValueError naming the file and the fix."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise ValueError(
+                    f"CRMStore: {self.path} is locked by another connection (waited "
+                    f"{self.timeout:g} s); close the other notebook or database browser that is "
+                    "writing to it and retry, or pass CRMStore(path, timeout=30)."
+                ) from exc
+            if "file is not a database" in text or "unable to open" in text:
+                raise ValueError(
+                    f"CRMStore(): {self.path} is not an SQLite database this program can open "
+                    f"({text}); pass a new file path or the crm.sqlite a CRMStore created."
+                ) from exc
+            raise
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -478,7 +526,8 @@ class CRMStore:
         config = getattr(shop, "config", {}) or {}
         loaded: dict[str, int] = {}
         con = self._con
-        con.execute("BEGIN IMMEDIATE")
+        with self._clear_errors():  # another writer holding the lock: a clear error, not a traceback
+            con.execute("BEGIN IMMEDIATE")
         try:
             con.execute("PRAGMA defer_foreign_keys = ON")  # checked once, before COMMIT
             if replace:
@@ -579,9 +628,10 @@ class CRMStore:
         return self._categories_cache
 
     def _fetch(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> tuple[list[str], list[tuple]]:
-        cur = self._con.execute(sql, params)
-        names = [d[0] for d in cur.description] if cur.description else []
-        return names, cur.fetchall()
+        with self._clear_errors():
+            cur = self._con.execute(sql, params)
+            names = [d[0] for d in cur.description] if cur.description else []
+            return names, cur.fetchall()
 
     def _typed(self, name: str, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> pd.DataFrame:
         """Run a SELECT of all columns of contract table ``name``; restore the contract dtypes."""
