@@ -506,6 +506,65 @@ _add(
     )
 )
 
+#: Paid customisation options (定制化產品、個性化包裝).
+CUSTOMIZATION_OPTIONS = ("gift_wrap", "engraving", "monogram", "custom_size")
+#: Where a feature request reached the shop.
+FEEDBACK_SOURCES = ("review", "ticket", "survey")
+
+_add(
+    Table(
+        "customizations",
+        "Paid customisation of order lines (gift wrap, engraving, monogram, custom size); a line "
+        "may take more than one option.",
+        (
+            C("customization_id", "int", "Customisation id.", min=1),
+            C("order_id", "int", "Order."),
+            C("line_no", "int", "Line of the order.", min=1),
+            C("customer_id", "int", "Member."),
+            C("product_id", "int", "Product customised."),
+            C("option", "category", "What was customised.", values=CUSTOMIZATION_OPTIONS),
+            C("fee", "float", "Fee the customer paid, NT$ (on top of the order amount).", min=0),
+            C("cost", "float", "The shop's cost of doing it, NT$.", min=0),
+        ),
+        key="customization_id",
+        foreign={"order_id": "orders.order_id", "customer_id": "customers.customer_id",
+                 "product_id": "products.product_id"},
+    )
+)
+
+_add(
+    Table(
+        "feature_requests",
+        "The shop's feedback inbox: product and service ideas customers sent in reviews, tickets "
+        "and surveys (free text; the theme is for the analyst to find).",
+        (
+            C("request_id", "int", "Request id.", min=1),
+            C("ts", "datetime", "Received."),
+            C("customer_id", "int", "Member who asked."),
+            C("source", "category", "Where it came from.", values=FEEDBACK_SOURCES),
+            C("category", "category", "Product category it is about, if any.", nullable=True,
+              values=CATEGORIES),
+            C("text", "str", "What the customer asked for (English)."),
+        ),
+        key="request_id",
+        foreign={"customer_id": "customers.customer_id"},
+    )
+)
+
+_add(
+    Table(
+        "product_changes",
+        "Changes the shop shipped in answer to feedback (the closed loop: idea -> change).",
+        (
+            C("change_id", "int", "Change id.", min=1),
+            C("theme", "str", "The feedback theme it answers."),
+            C("shipped_ts", "datetime", "When customers could first see it."),
+            C("description", "str", "What changed."),
+        ),
+        key="change_id",
+    )
+)
+
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
 #: Parameter names that stand for a shop table under a shorter name (``contacts`` for

@@ -1637,6 +1637,130 @@ def _stage_contacts(w: _World) -> None:
     })
 
 
+# --- Customisation and product feedback (issue 24). Each stage draws from its own random
+# stream (seed, stage number), so adding them left every earlier table unchanged.
+
+#: Paid customisation options: fee and cost (NT$) and the categories they apply to (None: all).
+CUSTOMIZATION_OPTIONS: dict[str, tuple[float, float, tuple[str, ...] | None]] = {
+    "gift_wrap": (50.0, 15.0, None),
+    "engraving": (180.0, 50.0, ("electronics", "home", "sports")),
+    "monogram": (150.0, 45.0, ("fashion", "kids", "books")),
+    "custom_size": (350.0, 140.0, ("fashion",)),
+}
+#: Planted take-up: a line's chance to get an option = segment factor x option rate (x 2 for
+#: gift wrap in November and December, the gift season).
+CUSTOMIZATION_SEGMENT = {"vip": 1.6, "deal_seeker": 0.3, "family": 1.0, "casual": 0.7}
+CUSTOMIZATION_RATE = {"gift_wrap": 0.06, "engraving": 0.05, "monogram": 0.05, "custom_size": 0.04}
+
+#: Feature requests: theme -> (category it is about or None, phrase, requests a day per 1,000 members).
+FEEDBACK_THEMES: dict[str, tuple[str | None, str, float]] = {
+    "eco_packaging": (None, "less plastic in the packaging", 0.30),
+    "same_day_delivery": (None, "same-day delivery in my city", 0.20),
+    "larger_sizes": ("fashion", "sizes above XL", 0.15),
+    "longer_battery": ("electronics", "a longer battery life", 0.12),
+    "refill_packs": ("beauty", "refill packs", 0.10),
+    "bulk_discount": ("grocery", "a discount for buying in bulk", 0.10),
+    "wishlist_sharing": (None, "wishlist sharing in the app", 0.08),
+}
+#: Changes the shop shipped in answer (theme, share of the window when shipped, planted change
+#: in that theme's request rate afterwards: -0.7 = 70% fewer requests; 0 = it did not help).
+PRODUCT_CHANGES = (("eco_packaging", 0.55, -0.7, "Paper-only packaging for every order"),
+                   ("wishlist_sharing", 0.65, 0.0, "Share-a-wishlist button in the app"))
+_FEEDBACK_SOURCES = ("review", "ticket", "survey")
+_FEEDBACK_OPENERS = ("Please offer {}.", "I wish you had {}.", "Would buy more with {}.",
+                     "Any plans for {}?")
+
+
+def _stage_customizations(w: _World) -> None:
+    rng = np.random.default_rng([w.cfg["seed"], 24, 9])
+    ln, o = w.lines, w.ord
+    order = ln["order"].to_numpy()
+    seg = np.asarray(SEGMENT_LABELS, dtype=object)[o["seg"].to_numpy()[order]]
+    cat = np.asarray(CATS, dtype=object)[w.prod_cat[ln["prod"].to_numpy()]]
+    month = (w.start + pd.to_timedelta(o["time"].to_numpy()[order], unit="D")).month
+    factor = np.array([CUSTOMIZATION_SEGMENT[s] for s in seg])
+    rows = []
+    for option, (fee, cost, cats) in CUSTOMIZATION_OPTIONS.items():
+        p = factor * CUSTOMIZATION_RATE[option]
+        if option == "gift_wrap":
+            p = p * np.where(np.isin(month, [11, 12]), 2.0, 1.0)
+        if cats is not None:
+            p = np.where(np.isin(cat, cats), p, 0.0)
+        hit = np.flatnonzero(rng.random(len(ln)) < p)
+        rows.append(pd.DataFrame({"line": hit, "option": option, "fee": fee, "cost": cost}))
+    picked = pd.concat(rows, ignore_index=True).sort_values(["line", "option"], kind="stable")
+    line = picked["line"].to_numpy()
+    items = w.tables["order_items"]
+    w.tables["customizations"] = pd.DataFrame({
+        "customization_id": np.arange(1, len(picked) + 1),
+        "order_id": items["order_id"].to_numpy()[line],
+        "line_no": items["line_no"].to_numpy()[line],
+        "customer_id": o["cust"].to_numpy()[order[line]] + 1,
+        "product_id": items["product_id"].to_numpy()[line],
+        "option": _cat(picked["option"].to_numpy(), tuple(CUSTOMIZATION_OPTIONS)),
+        "fee": picked["fee"].to_numpy(dtype="float64"),
+        "cost": picked["cost"].to_numpy(dtype="float64"),
+    })
+    w.truth["customization"] = {
+        "segment_factor": dict(CUSTOMIZATION_SEGMENT), "option_rate": dict(CUSTOMIZATION_RATE),
+        "gift_season_months": [11, 12], "gift_season_factor": 2.0,
+        "options": {k: {"fee": v[0], "cost": v[1], "categories": list(v[2]) if v[2] else None}
+                    for k, v in CUSTOMIZATION_OPTIONS.items()},
+        "note": "P(a line takes an option) = segment_factor x option_rate (x gift_season_factor for "
+                "gift_wrap in gift_season_months), 0 outside the option's categories; independent "
+                "per option, so a line may take two.",
+    }
+
+
+def _stage_product_feedback(w: _World) -> None:
+    rng = np.random.default_rng([w.cfg["seed"], 24, 8])
+    n_members = w.cfg["n_customers"]
+    ln, o = w.lines, w.ord
+    buyer_of = {c: np.unique(o["cust"].to_numpy()[ln["order"].to_numpy()[w.prod_cat[ln["prod"].to_numpy()] == k]])
+                for k, c in enumerate(CATS)}
+    all_buyers = np.unique(o["cust"].to_numpy())
+    shipped = {theme: (share * w.n_days, effect) for theme, share, effect, _ in PRODUCT_CHANGES}
+    rows = []
+    for theme, (cat, phrase, rate) in FEEDBACK_THEMES.items():
+        per_day = np.full(w.n_days, rate * n_members / 1000.0)
+        if theme in shipped:
+            day0, effect = shipped[theme]
+            per_day[int(np.ceil(day0)):] *= 1.0 + effect
+        counts = rng.poisson(per_day)
+        day = np.repeat(np.arange(w.n_days), counts) + rng.random(counts.sum())
+        pool = buyer_of[cat] if cat is not None else all_buyers
+        if len(pool) == 0 or len(day) == 0:
+            continue
+        cust = rng.choice(pool, len(day))
+        opener = rng.choice(np.asarray(_FEEDBACK_OPENERS, dtype=object), len(day))
+        rows.append(pd.DataFrame({"day": day, "cust": cust, "theme": theme, "category": cat,
+                                  "source": rng.choice(np.asarray(_FEEDBACK_SOURCES, dtype=object), len(day),
+                                                       p=[0.4, 0.35, 0.25]),
+                                  "text": [op.format(phrase) for op in opener]}))
+    fb = pd.concat(rows, ignore_index=True).sort_values(["day", "theme"], kind="stable")
+    w.tables["feature_requests"] = pd.DataFrame({
+        "request_id": np.arange(1, len(fb) + 1),
+        "ts": _ts(w.start, fb["day"].to_numpy()),
+        "customer_id": fb["cust"].to_numpy() + 1,
+        "source": _cat(fb["source"].to_numpy(), _FEEDBACK_SOURCES),
+        "category": pd.Categorical(fb["category"].to_numpy(), categories=list(CATS)),
+        "text": pd.array(fb["text"].to_numpy(), dtype="str"),
+    })
+    w.tables["product_changes"] = pd.DataFrame({
+        "change_id": np.arange(1, len(PRODUCT_CHANGES) + 1),
+        "theme": pd.array([t for t, *_ in PRODUCT_CHANGES], dtype="str"),
+        "shipped_ts": _ts(w.start, np.array([share * w.n_days for _, share, _, _ in PRODUCT_CHANGES])),
+        "description": pd.array([d for *_, d in PRODUCT_CHANGES], dtype="str"),
+    })
+    w.truth["feature_requests"] = pd.DataFrame({"request_id": np.arange(1, len(fb) + 1),
+                                                "theme": fb["theme"].to_numpy().astype(str)})
+    w.truth["feedback_themes"] = {
+        theme: {"category": cat, "phrase": phrase, "per_day_per_1000_members": rate}
+        for theme, (cat, phrase, rate) in FEEDBACK_THEMES.items()}
+    w.truth["product_changes"] = {theme: {"shipped_share_of_window": share, "rate_change": effect}
+                                  for theme, share, effect, _ in PRODUCT_CHANGES}
+
+
 def _truth(w: _World) -> None:
     cfg = w.cfg
     n = len(w.lam)
@@ -1778,7 +1902,8 @@ def simulate(
     if cfg["detail"] == "full":
         stages += [("sessions", _stage_sessions), ("returns", _stage_returns), ("support", _stage_support),
                    ("satisfaction", _stage_satisfaction), ("reviews", _stage_reviews), ("social", _stage_social),
-                   ("loyalty", _stage_loyalty), ("leads", _stage_leads), ("contacts", _stage_contacts)]
+                   ("loyalty", _stage_loyalty), ("leads", _stage_leads), ("contacts", _stage_contacts),
+                   ("customizations", _stage_customizations), ("product_feedback", _stage_product_feedback)]
     report = progress if callable(progress) else None
     bar = None
     if progress is True:
