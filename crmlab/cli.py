@@ -56,7 +56,19 @@ def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, A
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"config file {path} does not exist; pass the path of a YAML file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"--config {path} is not a text file (not UTF-8); pass a YAML file such "
+                         "as course.yaml with lines like 'SEED: 7'") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ValueError(f"--config {path}: YAML syntax error{line} ({problem}); fix that line, "
+                         "e.g. 'SEED: 7' (a colon and a space after each name)") from None
     if not isinstance(data, dict):
         raise ValueError(f"config file {path}: expected a YAML mapping of PARAMETER: value")
     if set(data) <= {"parameters", "notebooks"}:
@@ -80,9 +92,45 @@ def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, A
     return dict(params), {str(k): dict(v) for k, v in per_nb.items()}
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from crmlab.build import build
+def _out_folder(out: str | Path, option: str = "--out") -> Path:
+    """``out`` if it is a folder or can become one; a ValueError naming the option otherwise."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a folder; pass a folder path (it is "
+                         "created if missing), e.g. {option} build".replace("{option}", option))
+    for parent in path.resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{option} {path}: {parent} is a file, not a folder; pass a path "
+                                 "under a folder")
+            break
+    return path
 
+
+#: Written into ``--out`` when a build fails: the folder then holds a failed build.
+FAILED_MARK = "BUILD_FAILED.txt"
+
+
+def _mark_failed_build(out: Path, error: BaseException) -> str:
+    """Mark ``out`` as holding a failed build: the previous run's manifest would otherwise sit
+    next to the new failed notebook and read as the result of this build."""
+    note = ""
+    manifest = out / "manifest.json"
+    if manifest.is_file():
+        manifest.replace(out / "manifest.previous.json")
+        note = " The previous build's manifest is kept as manifest.previous.json."
+    if out.is_dir():
+        (out / FAILED_MARK).write_text(f"This build failed: {error}\nRe-run crmlab build after "
+                                       "fixing it; the folder is complete only without this file.\n",
+                                       encoding="utf-8")
+        note += f" {out / FAILED_MARK} marks the folder as a failed build."
+    return note
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from crmlab.build import NotebookExecutionError, build
+
+    out = _out_folder(args.out)
     params: dict[str, Any] = {}
     per_nb: dict[str, dict[str, Any]] = {}
     if args.config:
@@ -91,10 +139,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
         if key != key.upper():
             raise ValueError(f"-p {key}: parameter names are UPPER_CASE (did you mean {key.upper()}?)")
         params[key] = parse_value(value)
-    manifest = build(
-        args.notebooks, args.out, params, only=args.only or None, jobs=args.jobs,
-        progress=not args.quiet, per_notebook=per_nb, slides=args.slides,
-    )
+    try:
+        manifest = build(
+            args.notebooks, args.out, params, only=args.only or None, jobs=args.jobs,
+            progress=not args.quiet, per_notebook=per_nb, slides=args.slides,
+        )
+    except NotebookExecutionError as exc:
+        note = _mark_failed_build(out, exc)
+        exc.args = (f"{exc}{note}",)
+        raise
+    (out / FAILED_MARK).unlink(missing_ok=True)
     total = sum(nb["seconds"] for nb in manifest["notebooks"].values())
     decks = f" and {Path(args.out) / 'slides'}/" if args.slides else ""
     print(
@@ -296,10 +350,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = args.func(args)
-    except (NotebookExecutionError, ValueError, AssetsMissing) as exc:
+    except NotebookExecutionError as exc:  # the course failed, not the command line
         print(f"crmlab {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, AssetsMissing, OSError, yaml.YAMLError) as exc:
+        # A user error (a bad option, file or folder): one line naming it and the fix, exit
+        # code 2 as for argparse's own usage errors -- never a traceback.
+        print(f"crmlab {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     return 0 if code is None else int(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line; an OSError says which file and what to do."""
+    if isinstance(exc, OSError) and not isinstance(exc, ValueError):
+        what = getattr(exc, "filename", None)
+        reason = exc.strerror or type(exc).__name__
+        fix = {FileNotFoundError: "check the path", PermissionError: "check the file's permissions",
+               IsADirectoryError: "pass a file, not a folder",
+               NotADirectoryError: "pass a folder, not a file"}.get(type(exc), "check the path")
+        return f"{what}: {reason}; {fix}" if what else f"{reason}; {fix}"
+    return "; ".join(line.strip(" -") for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

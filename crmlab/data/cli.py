@@ -12,13 +12,20 @@ from .simulate import simulate
 from .world import read_world_info, write_world
 
 
+def _out_dir(out: str) -> Path:
+    """``--out`` as a folder path; a ValueError naming the option when it is a file."""
+    from crmlab.cli import _out_folder
+
+    return _out_folder(out, "--out")
+
+
 def _generate(args: argparse.Namespace) -> int:
     size: str | int = int(args.size) if str(args.size).isdigit() else args.size
     if args.format == "parquet":
         return _generate_world(args, size)
     shop = simulate(size, seed=args.seed, progress=True,
                     **({"detail": args.detail} if args.detail else {}))
-    out = Path(args.out) if args.out else Path("datasets/shop") / str(args.size)
+    out = _out_dir(args.out) if args.out else Path("datasets/shop") / str(args.size)
     save_shop(shop, out)
     print(f"wrote {shop!r} to {out}")
     return 0
@@ -27,16 +34,12 @@ def _generate(args: argparse.Namespace) -> int:
 def _generate_world(args: argparse.Namespace, size: str | int) -> int:
     """A world in customer blocks (bounded memory) for crmlab.scale."""
     if args.detail != "orders":
-        raise SystemExit("crmlab data generate --format parquet writes the order tables only; "
-                         "add --detail orders.")
+        raise ValueError("--format parquet writes the order tables only; add --detail orders.")
     if not args.out:
-        raise SystemExit("crmlab data generate --format parquet needs --out DIR (a new folder, "
-                         "outside the repository for big worlds).")
-    try:
-        out = write_world(size, args.out, seed=args.seed, block_size=args.block_size,
-                          jobs=args.jobs, progress=True)
-    except ValueError as exc:
-        raise SystemExit(f"crmlab data generate: {exc}") from None
+        raise ValueError("--format parquet needs --out DIR (a new folder, outside the "
+                         "repository for big worlds).")
+    out = write_world(size, _out_dir(args.out), seed=args.seed, block_size=args.block_size,
+                      jobs=args.jobs, progress=True)
     info = read_world_info(out) or {}
     print(f"wrote {info.get('n_customers', 0):,} customers, "
           f"{info.get('rows', {}).get('orders', 0):,} orders in {info.get('blocks')} blocks to "
@@ -45,8 +48,8 @@ def _generate_world(args: argparse.Namespace, size: str | int) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    out = _out_dir(args.out)
     shop = get_shop(args.data, seed=args.seed)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":
         for name, df in shop.tables.items():
@@ -56,7 +59,7 @@ def _export(args: argparse.Namespace) -> int:
         target = out / "shop.xlsx"
         too_big = [n for n, df in shop.tables.items() if len(df) > 1_048_575]
         if too_big:
-            raise SystemExit(f"crmlab data export: table(s) {too_big} exceed Excel's 1,048,576 rows; use --format csv.")
+            raise ValueError(f"--format xlsx: table(s) {too_big} exceed Excel's 1,048,576 rows; use --format csv.")
         with __import__("pandas").ExcelWriter(target) as writer:
             for name, df in shop.tables.items():
                 df.to_excel(writer, sheet_name=name[:31], index=False)

@@ -66,7 +66,7 @@ def test_build_command_reports_failures_with_exit_code_1(tmp_path, capsys, make_
     assert code == 1
     err = capsys.readouterr().err
     assert "crmlab build: error: 01_bad: cell 2 failed with NameError" in err
-    assert cli.main(["build", "--notebooks", str(nbdir), "-p", "seed", "1"]) == 1
+    assert cli.main(["build", "--notebooks", str(nbdir), "-p", "seed", "1"]) == 2  # a usage error
     assert "UPPER_CASE" in capsys.readouterr().err
 
 

@@ -90,6 +90,7 @@ def test_cli_generate_parquet(tmp_path, capsys):
                      "parquet", "--out", str(out), "--block-size", "150", "--seed", "3"]) == 0
     assert "200 customers" in capsys.readouterr().out
     assert read_world_info(out)["blocks"] == 2
-    with pytest.raises(SystemExit, match="--detail orders"):
-        cli.main(["data", "generate", "--size", "200", "--format", "parquet", "--out",
-                  str(tmp_path / "x")])
+    # a usage error: one line naming the option and the fix, exit code 2 (issue 25)
+    assert cli.main(["data", "generate", "--size", "200", "--format", "parquet", "--out",
+                     str(tmp_path / "x")]) == 2
+    assert "add --detail orders" in capsys.readouterr().err
