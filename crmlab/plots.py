@@ -490,36 +490,43 @@ def sankey(
     return ax
 
 
-def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4) -> Axes:
-    """Put ``axis`` on a log scale with at least ``min_ticks`` labelled ticks inside its limits.
+def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4, max_ticks: int = 8) -> Axes:
+    """Put ``axis`` on a log scale with ``min_ticks`` to ``max_ticks`` labelled ticks.
 
     Matplotlib labels only powers of ten, so a log axis spanning less than a decade or two
-    shows one or two numbers. Ticks are taken from 1-2-5 per decade, then 1-1.5-2-3-5-7, and
-    otherwise spaced evenly in log between the limits (two significant digits); labels are
-    plain numbers (``0.5``, ``2``, ``20``) and minor ticks are unlabelled.
+    shows one or two numbers, while 1-2-5 ticks over five decades run into each other. Ticks
+    are taken from 1-2-5 per decade when that gives between ``min_ticks`` and ``max_ticks``;
+    over a wide range from 1-3 or powers of ten; over a narrow one from 1-1.5-2-3-5-7, else
+    spaced evenly in log between the limits (two significant digits). Labels are plain
+    numbers with thousands separators (``0.5``, ``20``, ``5,000``); minor ticks are unlabelled.
     """
     import numpy as np
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
     if axis not in ("x", "y"):
         raise ValueError(f"log_axis: axis must be 'x' or 'y', got {axis!r}")
-    if min_ticks < 2:
-        raise ValueError(f"log_axis: min_ticks must be at least 2, got {min_ticks}")
+    if not 2 <= min_ticks <= max_ticks:
+        raise ValueError(f"log_axis: need 2 <= min_ticks <= max_ticks, got {min_ticks} and {max_ticks}")
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
     lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
     if not (lo > 0 and np.isfinite(hi)):
         raise ValueError("log_axis: the axis limits must be positive; plot positive values only")
     decades = 10.0 ** np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
-    ticks: list[float] = []
-    for mantissas in ((1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
-        ticks = [float(d * m) for d in decades for m in mantissas if lo <= d * m <= hi]
-        if len(ticks) >= min_ticks:
-            break
-    else:
-        ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, min_ticks + 2)[1:-1]]
+
+    def ticks_of(mantissas: tuple[float, ...]) -> list[float]:
+        return [float(d * m) for d in decades for m in mantissas if lo <= d * m <= hi]
+
+    ticks = ticks_of((1, 2, 5))
+    if len(ticks) > max_ticks:
+        ticks = next((t for t in (ticks_of((1, 3)), ticks_of((1,))) if len(t) <= max_ticks),
+                     ticks_of((1,))[:: int(np.ceil(len(ticks_of((1,))) / max_ticks))])
+    elif len(ticks) < min_ticks:
+        ticks = ticks_of((1, 1.5, 2, 3, 5, 7))
+        if not min_ticks <= len(ticks) <= max_ticks:
+            ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, min_ticks + 2)[1:-1]]
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(FixedLocator(ticks))
-    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,g}"))
     target.set_minor_formatter(NullFormatter())
     return ax
 
@@ -527,24 +534,6 @@ def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4) -> Axes:
 # (end of the charts of notebooks 00-04)
 
 # --- Charts of notebooks 05-07 (CLV, recommendations, pricing) ------------------------------
-def log_axes(ax: Axes, which: str = "both") -> Axes:
-    """Log scale on the x, y or both axes with ticks at 1, 2 and 5 times each power of ten,
-    written plainly (``50``, ``0.2``, not ``5x10^1``) and without minor labels, so a log axis
-    has more than two labels and they do not run into each other."""
-    from matplotlib.ticker import LogLocator, NullFormatter
-
-    if which not in ("x", "y", "both"):
-        raise ValueError(f"log_axes: which must be 'x', 'y' or 'both', got {which!r}")
-    for name in ("x", "y"):
-        if which in (name, "both"):
-            getattr(ax, f"set_{name}scale")("log")
-            axis = getattr(ax, f"{name}axis")
-            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-            axis.set_minor_formatter(NullFormatter())
-    return ax
-
-
 def model_metric_bars(
     table: pd.DataFrame,
     metrics: Sequence[str],
@@ -581,8 +570,8 @@ def support_lift_scatter(
     flag: str = "planted",
 ) -> Axes:
     """Product pairs on log axes: support (share of orders, x) against lift (y), pairs where
-    column ``flag`` is True drawn as diamonds on top. Ticks at 1, 2 and 5 times each power of
-    ten, without minor labels, so a log axis has several labels that do not run into each other."""
+    column ``flag`` is True drawn as diamonds on top; :func:`log_axis` ticks (several plain
+    labels that do not run into each other)."""
     _require(pairs, ["support", "lift", flag], "support_lift_scatter",
              "a pair table with columns support, lift and a True/False column")
     ax = _ax(ax, figsize=(6.4, 3.6))
@@ -592,7 +581,8 @@ def support_lift_scatter(
                color=colors[0], label=f"not {flag}")
     ax.scatter(pairs.loc[mask, "support"], pairs.loc[mask, "lift"], s=40, marker="D",
                color=colors[3], edgecolors="black", linewidths=0.5, label=flag, zorder=3)
-    log_axes(ax)
+    log_axis(ax, "x")
+    log_axis(ax, "y")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{100 * v:g}%"))
     ax.set_xlabel("support: share of orders holding both (log scale)")
     ax.set_ylabel("lift (log scale, 1 = no relation)")
@@ -742,6 +732,108 @@ def step_paths(
     if title:
         axes[0].figure.suptitle(title, fontweight="bold")
     return axes
+
+
+def frequency_recency_maps(
+    grid: pd.DataFrame,
+    columns: Sequence[str],
+    titles: Sequence[str],
+    title: str | None = None,
+    axes: Sequence[Axes] | None = None,
+) -> Sequence[Axes]:
+    """Heat maps of model outputs over a (frequency, recency) grid of hypothetical customers,
+    one panel per column of ``grid`` (e.g. expected purchases and P(alive)), each with its
+    own labelled colour bar; the panels share the frequency axis. Returns the Axes."""
+    import numpy as np
+
+    _require(grid, ["frequency", "recency", *columns], "frequency_recency_maps",
+             "a grid with columns frequency, recency and the model outputs to draw")
+    if len(titles) != len(columns):
+        raise ValueError("frequency_recency_maps: pass one title per column")
+    if axes is None:
+        fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 4), sharey=True,
+                                 squeeze=False)
+        axes = list(axes[0])
+    rec = np.sort(grid["recency"].unique())
+    top = int(grid["frequency"].max())
+    for ax, col, name in zip(axes, columns, titles, strict=True):
+        table = grid.pivot(index="frequency", columns="recency", values=col)
+        im = ax.imshow(table, aspect="auto", origin="lower", cmap="viridis",
+                       extent=[rec[0], rec[-1], -0.5, top + 0.5])
+        ax.set(title=name, xlabel="recency: age at the last purchase (days)")
+        ax.grid(False)
+        ax.figure.colorbar(im, ax=ax, label=name)
+    axes[0].set_ylabel("frequency (repeat purchases)")
+    if title:
+        axes[0].figure.suptitle(title, fontweight="bold")
+    return axes
+
+
+def survival_curves(
+    curves: dict[str, pd.DataFrame],
+    ax: Axes | None = None,
+    title: str | None = "Kaplan–Meier: time to the next purchase",
+    xlabel: str = "days since the purchase",
+    ylabel: str = "share not yet back",
+) -> Axes:
+    """Kaplan-Meier step curves with their bands, one per entry of ``curves`` (label -> the
+    table of :func:`crmlab.survival.kaplan_meier`: time, survival, lower, upper), on a 0-100%
+    axis; the legend sits right of the axes."""
+    if not curves:
+        raise ValueError("survival_curves: pass at least one curve (label -> kaplan_meier table)")
+    ax = _ax(ax)
+    for label, km in curves.items():
+        _require(km, ["time", "survival", "lower", "upper"], "survival_curves",
+                 "crmlab.survival.kaplan_meier(durations, events)")
+        line = ax.step(km["time"], km["survival"], where="post", label=label)[0]
+        ax.fill_between(km["time"], km["lower"], km["upper"], step="post", alpha=0.2,
+                        color=line.get_color())
+    ax.set_ylim(0, 1.02)
+    percent_axis(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_first_scatter(
+    customers: pd.DataFrame,
+    highlight: Sequence[bool],
+    group: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = "Whom to save first",
+    highlight_label: str = "to save first",
+) -> Axes:
+    """Customers by P(alive) (x) and CLV if still alive (y, log scale), coloured by ``group``
+    (e.g. planted alive/gone) with the ``highlight`` ones circled; the legend sits right of
+    the axes, off the points. ``customers`` has columns p_alive and clv_if_alive."""
+    import numpy as np
+
+    _require(customers, ["p_alive", "clv_if_alive"], "save_first_scatter",
+             "the summary table with p_alive and clv_if_alive columns")
+    mark = np.asarray(highlight, dtype=bool)
+    if len(mark) != len(customers) or (group is not None and len(group) != len(customers)):
+        raise ValueError("save_first_scatter: highlight (and group) need one value per customer")
+    ax = _ax(ax)
+    value = customers["clv_if_alive"].to_numpy(dtype=float)
+    shown = value > 0  # a log axis cannot show zero value
+    labels = np.asarray(group if group is not None else ["customers"] * len(customers), dtype=object)
+    for i, g in enumerate(pd.unique(labels)):
+        sel = shown & (labels == g)
+        ax.scatter(customers["p_alive"].to_numpy()[sel], value[sel], s=10, alpha=0.5,
+                   color=sns.color_palette(PALETTE)[i], label=str(g))
+    ax.scatter(customers["p_alive"].to_numpy()[mark & shown], value[mark & shown], s=30,
+               facecolors="none", edgecolors="black", label=highlight_label)
+    log_axis(ax, "y")
+    percent_axis(ax, "x")
+    ax.set_xlabel("P(alive)")
+    ax.set_ylabel("CLV if alive (NT$, log scale)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 # (end of the charts of notebooks 05-07)
@@ -1024,6 +1116,129 @@ def traffic_light_grid(history: pd.DataFrame, order: Sequence[str] | None = None
     ax.set(xlabel="quarter", ylabel="indicator")
     ax.tick_params(labelsize="x-small")
     ax.set_title(title, fontsize="small")
+    return ax
+
+
+def feedback_loop_diagram(notes: Sequence[str] | None = None, ax: Axes | None = None,
+                          title: str = "The feedback loop") -> Axes:
+    """The feedback loop as four boxes on a circle — collect, analyse, act, measure — with
+    arrows clockwise; ``notes`` (four strings) are written under the step names, e.g. what was
+    measured at each step."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    steps = ["Collect", "Analyse", "Act", "Measure"]
+    if notes is not None and len(notes) != 4:
+        raise ValueError(f"feedback_loop_diagram: notes needs one text per step {steps}, got {len(notes)}")
+    ax = _ax(ax, figsize=(4.2, 3.2) if notes is None else (6.2, 4.4))
+    colours = ["#cfe2f3", "#d9ead3", "#fff2cc", "#f4cccc"]
+    pos = [(0.0, 1.0), (1.0, 0.0), (0.0, -1.0), (-1.0, 0.0)]
+    w, h = (0.9, 0.3) if notes is None else (1.25, 0.62)
+    for i, (x, y) in enumerate(pos):
+        text = steps[i] if notes is None else f"{steps[i]}\n{notes[i]}"
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
+                                    fc=colours[i], ec="grey"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=8 if notes else 10)
+    for i in range(4):
+        (x0, y0), (x1, y1) = pos[i], pos[(i + 1) % 4]
+        ax.add_patch(FancyArrowPatch((x0 + 0.35 * (x1 - x0), y0 + 0.35 * (y1 - y0)),
+                                     (x0 + 0.65 * (x1 - x0), y0 + 0.65 * (y1 - y0)),
+                                     arrowstyle="-|>", mutation_scale=18, color="grey",
+                                     connectionstyle="arc3,rad=-0.25"))
+    ax.set(xlim=(-1.8, 1.8), ylim=(-1.45, 1.45), aspect="equal")
+    ax.axis("off")
+    ax.set_title(title)
+    return ax
+
+
+def _mark_incident(ax: Axes, incident: tuple | None) -> None:
+    if incident is not None and incident[0] is not None:
+        ax.axvspan(incident[0], incident[1], color="C3", alpha=0.12, lw=0, label="planted incident")
+
+
+def _dated_x_axis(ax: Axes) -> None:
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+
+
+def social_listening(daily: pd.DataFrame, volume_alert: pd.Series, pchart: pd.DataFrame,
+                     incident: tuple | None = None, axes=None):
+    """Two stacked panels over the days: mention volume with the volume alarm's days, and the
+    negative share with the p-chart's upper control limit and its alarm days; the planted
+    incident (start, fix) shaded. ``daily`` has a date index and ``n_mentions``; ``volume_alert``
+    (booleans) and ``pchart`` (``share``, ``ucl``, ``alert`` of
+    :func:`crmlab.feedback.proportion_chart`) share that index. Legends sit right of the
+    panels. Returns the two Axes."""
+    import numpy as np
+
+    _require_columns(daily, ["n_mentions"], "social_listening", "crmlab.feedback.daily_mentions(...)")
+    _require_columns(pchart, ["share", "ucl", "alert"], "social_listening",
+                     "crmlab.feedback.proportion_chart(...)")
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(8.2, 4.6), sharex=True)
+    n = daily["n_mentions"]
+    vol = np.asarray(volume_alert, dtype=bool)
+    axes[0].plot(daily.index, n, lw=0.7, color="grey", label="mentions")
+    axes[0].plot(daily.index[vol], n[vol], "o", ms=3, color="C1", label="volume z-score alert")
+    axes[0].set(ylabel="mentions / day", title="Social listening: volume and negative share")
+    alert = pchart["alert"].to_numpy(dtype=bool)
+    axes[1].plot(daily.index, pchart["share"], lw=0.5, color="grey", label="negative share")
+    axes[1].plot(daily.index, pchart["ucl"].clip(upper=1), lw=0.8, color="C0", label="p-chart limit (UCL)")
+    axes[1].plot(daily.index[alert], pchart["share"][alert], "o", ms=3, color="C3", label="p-chart alert")
+    percent_axis(axes[1])
+    axes[1].set(ylabel="negative share", xlabel="day")
+    for ax in axes:
+        _mark_incident(ax, incident)
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _dated_x_axis(axes[1])
+    return axes
+
+
+def signal_scores(weekly: pd.DataFrame, threshold: float, incident: tuple | None = None,
+                  ax: Axes | None = None, title: str | None = None) -> Axes:
+    """One product's weekly defect signals (rows of :func:`crmlab.feedback.product_signals`):
+    each source's positive surprise z/2 stacked (its share of the combined score
+    Σz/√4), the combined score as a line and the flag threshold dashed; the planted incident
+    (start, fix) shaded. The legend sits right of the axes."""
+    _require_columns(weekly, ["week", "score"], "signal_scores", "crmlab.feedback.product_signals(...)")
+    zcols = [c for c in weekly.columns if c.startswith("z_")]
+    show = weekly.set_index("week").sort_index()
+    ax = _ax(ax, figsize=(8.2, 2.9))
+    ax.stackplot(show.index, *[show[c].clip(lower=0).fillna(0) / 2 for c in zcols],
+                 labels=[c[2:] for c in zcols], alpha=0.75)
+    ax.plot(show.index, show["score"], color="black", lw=1, label="combined score")
+    ax.axhline(threshold, color="C3", ls="--", lw=1, label="flag threshold")
+    _mark_incident(ax, incident)
+    ax.set(title=title or "Defect signals by source (positive part of z / 2)",
+           ylabel="score (z units)", xlabel="week")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _dated_x_axis(ax)
+    return ax
+
+
+def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = None,
+                          ax: Axes | None = None,
+                          title: str = "Defect-return rate by order date (95% Wilson intervals)") -> Axes:
+    """Rate per period with its interval, one series per group, side by side (the table of
+    :func:`crmlab.feedback.period_rates`: period, group, rate, low, high); ``labels`` renames
+    the groups in the legend, which sits right of the axes."""
+    import numpy as np
+
+    _require_columns(rates, ["period", "group", "rate", "low", "high"], "period_rate_intervals",
+                     "crmlab.feedback.period_rates(...)")
+    ax = _ax(ax, figsize=(6.4, 2.8))
+    periods = list(dict.fromkeys(rates["period"]))
+    groups = list(dict.fromkeys(rates["group"]))
+    for i, group in enumerate(groups):
+        r = rates.loc[rates["group"] == group].set_index("period").reindex(periods)
+        x = np.arange(len(periods)) + (i - (len(groups) - 1) / 2) * 0.25
+        ax.errorbar(x, r["rate"], yerr=[r["rate"] - r["low"], r["high"] - r["rate"]], fmt="o", capsize=3,
+                    label=(labels or {}).get(group, group))
+    ax.set_xticks(range(len(periods)), periods)
+    percent_axis(ax, decimals=1)
+    ax.set(title=title, ylabel="lines returned defective", xlabel="period (by order date)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 
 

@@ -1,4 +1,6 @@
-"""Recorded results of notebooks/07_dynamic_pricing.ipynb executed at the test parameters."""
+"""Recorded results of notebooks/07_dynamic_pricing.ipynb (demand curves, elasticity, price
+tests, fairness) and notebooks/07_revenue_management.ipynb (seats, hotel, surge, stock,
+tickets, home sharing, markdowns), executed at the test parameters."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from scipy.stats import binomtest
 from crmlab.nb import read_claims, read_results
 
 NAME = "07_dynamic_pricing"
+RM = "07_revenue_management"  # the second lecture of unit 3b/3c: revenue management
 
 
 @pytest.fixture(scope="module")
@@ -22,14 +25,24 @@ def claims(executed_notebook) -> dict:
     return {c["name"]: c["holds"] for c in read_claims(executed_notebook(NAME))}
 
 
-def test_emsr_b_matches_tvr_example(results):
+@pytest.fixture(scope="module")
+def rm_results(executed_notebook) -> dict:
+    return read_results(executed_notebook(RM))
+
+
+@pytest.fixture(scope="module")
+def rm_claims(executed_notebook) -> dict:
+    return {c["name"]: c["holds"] for c in read_claims(executed_notebook(RM))}
+
+
+def test_emsr_b_matches_tvr_example(rm_results):
     # Talluri & van Ryzin (2004), Table 2.5 data: EMSR-b levels 16.7 / 50.9 / 83.1 (see
     # tests/unit/test_pricing.py for the source of the numbers).
-    assert results["emsr_b_protection"] == pytest.approx([16.7, 50.9, 83.1], abs=0.1)
+    assert rm_results["emsr_b_protection"] == pytest.approx([16.7, 50.9, 83.1], abs=0.1)
 
 
-def test_protecting_seats_pays(results):
-    rev = results["seat_revenue"]
+def test_protecting_seats_pays(rm_results):
+    rev = rm_results["seat_revenue"]
     assert rev["EMSR-b"] > rev["first come, first served"] * 1.05
     # EMSR-b is a heuristic: within 1% of the dynamic-programming optimum.
     assert rev["EMSR-b"] > 0.99 * rev["optimal (dynamic programming)"]
@@ -63,22 +76,28 @@ def test_endogeneity_demo(results):
     assert abs(endo["iv"] + 2.0) < 3 * endo["iv_se"]
 
 
-def test_industry_cases(results):
-    assert results["flight_expected_revenue"] > 0
-    lo, hi = results["hotel_rate_range"]
+def test_industry_cases(rm_results, rm_claims):
+    assert rm_results["flight_expected_revenue"] > 0
+    lo, hi = rm_results["hotel_rate_range"]
     assert lo == pytest.approx(900 + 1800, rel=1e-6)  # quiet nights: c + 1/alpha
     assert hi > lo * 1.3  # event nights priced up to fill the hotel
-    surge = results["surge_max"]
+    surge = rm_results["surge_max"]
     assert surge["capped"] == pytest.approx(2.0)
     assert surge["clearing"] > surge["capped"] and surge["unserved"] > 0
-    assert results["ecommerce_price_low_stock"] > results["ecommerce_price_high_stock"]
-    assert results["ticket_gain"] > 0
-    bnb = results["bnb_price_by_month"]
+    assert rm_results["ecommerce_price_low_stock"] > rm_results["ecommerce_price_high_stock"]
+    assert rm_results["ticket_gain"] > 0
+    bnb = rm_results["bnb_price_by_month"]
     assert len(bnb) == 12
     assert max(bnb) in (bnb[1], bnb[7])  # Lunar New Year (Feb) and summer (Aug) peak
     assert min(bnb) < 0.9 * max(bnb)
-    md = results["markdown"]
+    md = rm_results["markdown"]
     assert md["with_markdowns"] > md["no_markdown"]
+    # the readings after the figures took the branch their numbers call for
+    low, high = rm_results["ecommerce_price_low_stock"], rm_results["ecommerce_price_high_stock"]
+    assert rm_claims["low_stock_priced_up"] is (low > high)
+    assert rm_claims["ticket_protection_pays"] is (rm_results["ticket_gain"] > 0)
+    assert rm_claims["markdowns_pay"] is (md["with_markdowns"] > md["no_markdown"])
+    assert rm_claims["surge_cap_binds"] is (surge["clearing"] > surge["capped"])
 
 
 def test_price_experiment(results):
@@ -117,9 +136,9 @@ def test_elasticity_readings_count_the_intervals(results, claims):
         assert claims["iv_covers_planted"] is (iv_margin <= 0)
 
 
-def test_seat_readings_use_paired_draws(results, claims):
-    rev, load = results["seat_revenue"], results["seat_load_factor"]
-    ab = results["seat_emsr_a_minus_b"]
+def test_seat_readings_use_paired_draws(rm_results, rm_claims):
+    rev, load = rm_results["seat_revenue"], rm_results["seat_load_factor"]
+    ab = rm_results["seat_emsr_a_minus_b"]
     # Same simulated passengers: the mean paired difference is the difference of the means.
     assert ab["mean"] == pytest.approx(rev["EMSR-a"] - rev["EMSR-b"], abs=0.1)
     assert ab["se"] > 0
@@ -127,6 +146,6 @@ def test_seat_readings_use_paired_draws(results, claims):
     # most seats; protecting seats leaves some empty (T&vR example: 1-4 % of the plane).
     fcfs = load.pop("first come, first served")
     assert all(0.9 < v < fcfs <= 1 for v in load.values())
-    assert claims["protection_pays"] is True
-    assert claims["emsr_b_near_optimal"] is (rev["EMSR-b"] > 0.99 * rev["optimal (dynamic programming)"])
-    assert all(name for name in claims), claims  # every claim is named
+    assert rm_claims["protection_pays"] is True
+    assert rm_claims["emsr_b_near_optimal"] is (rev["EMSR-b"] > 0.99 * rev["optimal (dynamic programming)"])
+    assert all(name for name in rm_claims), rm_claims  # every claim is named

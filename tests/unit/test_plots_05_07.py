@@ -104,8 +104,52 @@ def test_step_paths_one_panel_per_path():
              pd.DataFrame({"period": range(12), "price": np.repeat([1290.0, 990.0], 6)})]
     axes = plots.step_paths(paths, levels=[590.0, 790.0, 990.0, 1290.0], title="Markdown paths")
     assert len(axes) == 2 and [ax.get_title() for ax in axes] == ["season 1", "season 2"]
-    assert list(axes[1].get_lines()[0].get_ydata()) == list(paths[1]["price"])
+    assert list(axes[1].get_lines()[0].get_ydata()) == [*paths[1]["price"], 990.0]  # + the last week's end
     assert list(axes[0].get_yticks()) == [590.0, 790.0, 990.0, 1290.0]
     assert plots.layout_problems(axes[0].figure) == []
     with pytest.raises(ValueError, match="'price'"):
         plots.step_paths([paths[0].drop(columns="price")])
+
+
+def test_frequency_recency_maps_one_labelled_panel_per_column():
+    grid = pd.DataFrame([(f, r) for f in range(6) for r in range(0, 400, 20) if (f == 0) == (r == 0)],
+                        columns=["frequency", "recency"])
+    grid["p_alive"] = np.where(grid["frequency"] == 0, 1.0, grid["recency"] / 400)
+    grid["expected"] = grid["frequency"] * 0.1
+    axes = plots.frequency_recency_maps(grid, ["expected", "p_alive"], ["expected purchases", "P(alive)"],
+                                        title="Frequency-recency maps")
+    assert len(axes) == 2 and [ax.get_title() for ax in axes] == ["expected purchases", "P(alive)"]
+    image = axes[1].get_images()[0].get_array()
+    assert image.shape == (6, 20)  # frequencies x recencies
+    assert image[0, 0] == 1.0  # one-time buyers are alive in the BG/NBD story
+    fig = axes[0].figure
+    assert len(fig.axes) == 4  # two maps, two colour bars
+    assert plots.layout_problems(fig) == []
+    with pytest.raises(ValueError, match="one title per column"):
+        plots.frequency_recency_maps(grid, ["expected"], ["a", "b"])
+
+
+def test_survival_curves_steps_and_bands():
+    km = pd.DataFrame({"time": [0.0, 10, 30, 90], "survival": [1.0, 0.8, 0.5, 0.3],
+                       "lower": [1.0, 0.75, 0.45, 0.25], "upper": [1.0, 0.85, 0.55, 0.35]})
+    ax = plots.survival_curves({"first order": km, "a repeat order": km.assign(survival=km["survival"] - 0.1)})
+    assert len(ax.get_lines()) == 2 and len(ax.collections) == 2  # a band per curve
+    assert list(ax.get_lines()[0].get_ydata()) == [1.0, 0.8, 0.5, 0.3]
+    assert ax.get_ylim()[0] == 0
+    assert plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="at least one curve"):
+        plots.survival_curves({})
+
+
+def test_save_first_scatter_legend_off_the_points():
+    rng = np.random.default_rng(1)
+    n = 400
+    customers = pd.DataFrame({"p_alive": rng.uniform(0, 1, n), "clv_if_alive": np.exp(rng.normal(8, 1, n))})
+    top = np.arange(n) < 20
+    ax = plots.save_first_scatter(customers, top, np.where(np.arange(n) % 2, "alive", "gone"))
+    sizes = sorted(len(c.get_offsets()) for c in ax.collections)
+    assert sizes == [20, 200, 200]
+    assert ax.get_yscale() == "log"
+    assert plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="one value per customer"):
+        plots.save_first_scatter(customers, top[:-1])
