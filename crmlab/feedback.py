@@ -53,7 +53,7 @@ from crmlab._checks import as_timestamp as _timestamp
 from crmlab._checks import datetime_column as _datetime
 from crmlab._checks import require_columns as _require
 from crmlab._checks import z_for_level as _level
-from crmlab.journey import wilson_interval
+from crmlab.journey import keyword_pattern, wilson_interval
 
 __all__ = [
     "REQUEST_THEMES",
@@ -1165,16 +1165,10 @@ def tag_requests(requests: pd.DataFrame, themes: Mapping[str, Sequence[str]] = R
     theme = pd.Series("other", index=requests.index, dtype="str")
     done = pd.Series(False, index=requests.index)
     for name, keywords in themes.items():
-        hit = ~done & text.str.contains("|".join(map(_re_escape, keywords)), regex=True)
+        hit = ~done & text.str.contains(keyword_pattern(keywords), regex=True)
         theme[hit] = name
         done |= hit
     return requests.assign(theme=theme)
-
-
-def _re_escape(word: str) -> str:
-    import re
-
-    return re.escape(str(word).lower())
 
 
 def prioritize_requests(tagged: pd.DataFrame, orders: pd.DataFrame,
