@@ -98,6 +98,11 @@ def test_corrected_entries():
     assert trad["group segmentation"] == "群體細分"
     assert trad["sales force automation"] == "銷售自動化"
     assert simp["repeat purchase rate"] == "重复购买率（复购率）"
+    # 客單價 is money per buying customer in the course source (issue 24), not value per order
+    assert trad["per-customer transaction value"] == "客單價"
+    assert "客單價" not in trad["average order value (AOV)"]
+    meaning = {r[0]: r[4] for r in rows()}["per-customer transaction value"]
+    assert all(w in meaning for w in ("動線長度", "停留率", "注目率", "購買率", "購買個數", "商品單價"))
 
 
 def test_one_word_per_concept_in_the_traditional_column():
