@@ -1,5 +1,5 @@
 """The unit-01 exercise checks accept right answers written another way (SQL on the store,
-plain pandas) and reject typical mistakes (exercises/01_crm_systems_exercises.ipynb,
+plain pandas) and reject typical mistakes (instructor/exercises/01_crm_systems_exercises.ipynb,
 crmlab/exercises/answers/unit01.py). The registered mistakes/variants run in
 tests/exercises/test_mistakes.py; these are extra hand-written cases."""
 

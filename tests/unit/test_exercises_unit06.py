@@ -1,5 +1,5 @@
 """The unit-06 exercise checks accept right answers computed another way and reject typical
-mistakes (exercises/06_recommendations_and_baskets_exercises.ipynb,
+mistakes (instructor/exercises/06_recommendations_and_baskets_exercises.ipynb,
 crmlab/exercises/answers/unit06.py)."""
 
 from __future__ import annotations
