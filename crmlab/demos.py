@@ -147,11 +147,32 @@ class Demo(widgets.VBox):
 
 
 def _png(fig: Any) -> bytes:
-    """The figure as PNG bytes: one Agg draw, fast zlib level (a demo redraws often)."""
+    """The figure as PNG bytes (fast zlib level: a demo redraws often).
+
+    A demo chart notes its *moving* artists (:func:`crmlab.plots._demo_memo`). A full
+    drawing renders the rest once and keeps that picture; when only the moving artists
+    changed, they are painted over the kept picture (blitting) instead of drawing every
+    axis, tick label and curve again.
+    """
     from PIL import Image
 
     canvas = fig.canvas
-    canvas.draw()
+    memo = getattr(fig, "_crmlab_demo", None)
+    moving = memo["moving"] if memo else []
+    if memo and memo["blit"] and memo["background"] is not None:
+        canvas.restore_region(memo["background"])
+    else:
+        for artist in moving:
+            artist.set_animated(True)
+        try:
+            canvas.draw()
+        finally:
+            for artist in moving:
+                artist.set_animated(False)
+        if memo:
+            memo["background"] = canvas.copy_from_bbox(fig.bbox)
+    for artist in moving:
+        fig.draw_artist(artist)
     width, height = canvas.get_width_height(physical=True)
     buffer = io.BytesIO()
     Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(

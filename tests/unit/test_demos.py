@@ -330,3 +330,44 @@ def test_demo_notebook_shape(path):
     assert all(name.startswith(path.name[:2]) for name in links)
     errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+@pytest.mark.parametrize("name", ["price", "staffing", "rfm", "targeting", "clv"])
+def test_a_blitted_change_shows_what_a_full_redraw_shows(name, shop):
+    # Moving only the "moving" artists (a slider's line, a title) paints them over the kept
+    # picture of the rest; the result must be the figure a full redraw gives.
+    build = {"price": lambda: demos.price_demo(shop), "staffing": demos.staffing_demo,
+             "rfm": lambda: demos.rfm_demo(shop),
+             "targeting": lambda: demos.targeting_demo(data=demos.targeting_demo_data(shop)),
+             "clv": lambda: demos.clv_demo(shop)}[name]
+    demo = build()
+    control = {"price": "price", "staffing": "agents", "rfm": "recency_days",
+               "targeting": "threshold", "clv": "a"}[name]
+    c = demo.controls[control]
+    new = c.value * 1.1 if name == "clv" else c.min + 0.6 * (c.max - c.min)
+    demo.update(**{control: type(c.value)(new)})
+    memo = demo.figure._crmlab_demo
+    assert memo["blit"], "a change of the moving part only should not redraw the whole figure"
+    blitted = _pixels(demo.png)
+    memo["background"] = None  # force a full drawing of the same state
+    full = _pixels(demos._png(demo.figure))
+    assert blitted.shape == full.shape
+    differ = (np.abs(blitted - full).sum(axis=2) > 30).mean()
+    # a missing dashed line alone would be ~0.07% of the pixels
+    assert differ < 1e-4, f"{differ:.3%} of the pixels differ from a full redraw"
+
+
+def test_a_change_of_the_fixed_part_redraws_the_figure(shop):
+    demo = demos.price_demo(shop)
+    demo.update(elasticity=-3.5)
+    assert not demo.figure._crmlab_demo["blit"]
+    demo.update(price=demo.controls["price"].value * 1.05)
+    assert demo.figure._crmlab_demo["blit"]
