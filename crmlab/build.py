@@ -66,6 +66,7 @@ COURSE_MAP: dict[str, CourseEntry] = {
     "08_uplift_and_targeting": CourseEntry("3 personalization", "crmlab.offers", "3e"),
     "09_customer_support": CourseEntry("4 support", "crmlab.support", "4a"),
     "09_staffing_and_queues": CourseEntry("4 support", "crmlab.support", "4b"),
+    "09_online_and_smart_service": CourseEntry("4 support", "crmlab.support, crmlab.journey", "4c"),
     "10_after_sales": CourseEntry("5 after-sales", "crmlab.aftersales", "5"),
     "11_feedback_loop": CourseEntry("6 feedback", "crmlab.feedback", "6"),
     "12_crm_scorecard": CourseEntry("7 evaluation + capstone", "crmlab.kpi", "7a"),

@@ -195,6 +195,24 @@ def test_assisted_orders_hand_worked():
     assert got.index.equals(orders.index)
 
 
+def test_inquiry_conversion_recovers_the_planted_null_on_the_shipped_shop():
+    """The simulator draws orders before tickets and starts chats at random in sessions
+    (crmlab/data/simulate.py): asking has no effect on buying. Against visitors with the same
+    number of visits that day the askers' conversion must then be within noise, while the
+    naive comparison with all customers shows a large, spurious gap."""
+    from crmlab.data import get_shop
+
+    shop = get_shop("small", seed=42)
+    out = S.inquiry_conversion(shop.tickets, shop.orders, shop.sessions, shop.customers).set_index("group")
+    asked, same = out.loc["asked, visited that day"], out.loc["visited, did not ask, same visits"]
+    se = np.hypot((asked["ci_high"] - asked["ci_low"]) / 3.92, (same["ci_high"] - same["ci_low"]) / 3.92)
+    assert abs(asked["rate"] - same["rate"]) < 2 * se
+    assert asked["rate"] - out.loc["all customers, same days", "rate"] > 0.3
+    # without standardising, the visitors' busier days are not matched: a gap > 2 SE
+    raw = out.loc["visited, did not ask"]
+    assert asked["rate"] - raw["rate"] > 2 * se
+
+
 def test_presales_bad_input():
     customers, tickets, orders, sessions = _presales_shop()
     with pytest.raises(ValueError, match="days"):
