@@ -130,22 +130,37 @@ def load_shop(size: str = "small") -> Shop:
     return read_shop_dir(folder)
 
 
+def _find_folder(path: Path) -> Path | None:
+    """``path`` if it is a folder; else, for a relative path, the same path under the
+    repository root (the parent of the ``crmlab`` package when it holds ``notebooks/``)."""
+    if path.is_dir():
+        return path
+    root = Path(__file__).resolve().parents[2]
+    if not path.is_absolute() and (root / "notebooks").is_dir() and (root / path).is_dir():
+        return root / path
+    return None
+
+
 def get_shop(data: str | int | os.PathLike = "small", seed: int = DEFAULT_SEED, **knobs: Any) -> Shop:
     """What notebooks call: the shipped shop, a simulated size, or a saved folder.
 
     * ``"small"`` with the default seed and no knobs reads the committed files (fast);
     * a size name ("tiny", "small", "medium") or an integer simulates with ``seed``;
-    * a path to a folder loads a saved shop (e.g. a per-student variant or real data);
+    * a path to a folder loads a saved shop (e.g. a per-student variant or real data). A
+      relative path is tried from the working directory first, then from the repository root
+      (the folder holding ``notebooks/``), so ``DATA = "my_data"`` works in a notebook (which
+      runs in ``notebooks/``) as well as in a script at the root;
       a world written in blocks (``crmlab data generate --format parquet``) is refused with
       a ``ValueError`` pointing to :mod:`crmlab.scale` (it is never loaded by accident).
     """
     if isinstance(data, (str, os.PathLike)) and not (isinstance(data, str) and data in SIZES):
-        path = Path(data)
-        if path.is_dir():
+        path = _find_folder(Path(data))
+        if path is not None:
             return read_shop_dir(path)
         if isinstance(data, str) and data.isdigit():
             return simulate(int(data), seed=seed, **knobs)
-        raise ValueError(f"get_shop(): {data!r} is neither a size {sorted(SIZES)}, an integer, nor a folder.")
+        raise ValueError(f"get_shop(): {data!r} is neither a size {sorted(SIZES)}, an integer, nor a folder "
+                         f"(looked in {Path.cwd()} and in the repository root).")
     if isinstance(data, bool) or not isinstance(data, (str, int, np.integer)):
         raise ValueError(f"get_shop(): data={data!r} must be a size name, an integer or a folder path.")
     if data in SHIPPED_SIZES and seed == DEFAULT_SEED and not knobs and (datasets_dir() / str(data)).exists():

@@ -169,3 +169,14 @@ def test_cli_export_xlsx(tmp_path):
     sheets = pd.read_excel(tmp_path / "x" / "shop.xlsx", sheet_name=None)
     assert set(sheets) == set(small.tables)
     assert len(sheets["orders"]) == len(small.orders)
+
+
+def test_get_shop_finds_a_folder_relative_to_the_repository_root(tmp_path, monkeypatch):
+    """Issue 33: notebooks run in notebooks/, so DATA = "my_data" must also mean <root>/my_data."""
+    import crmlab.data
+
+    monkeypatch.chdir(tmp_path)  # neither notebooks/ nor the root
+    shop = crmlab.data.get_shop("datasets/shop/small")
+    assert len(shop.orders) == len(crmlab.data.load_shop("small").orders)
+    with pytest.raises(ValueError, match="repository root"):
+        crmlab.data.get_shop("no_such_folder")
