@@ -1311,21 +1311,26 @@ def _legend_right(ax: Axes, **kwargs) -> None:
 
 def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[Axes]:
     """Demand (left) and revenue and profit (right) by price, from
-    :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot."""
+    :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot.
+
+    The y-axes keep their range while the curves fit in it (and fill at least 40% of it), so
+    a new elasticity or shape moves the curves without redrawing the axes."""
     from matplotlib.ticker import MaxNLocator
 
-    curve, p = what_if["curve"], what_if["price"]
-    best = what_if["optimal_price"]
-    fixed = (curve["price"], curve["quantity"], curve["profit"], -1.0 if best is None else best,
-             what_if["list_price"])
-    memo = _demo_memo(axes, "price", fixed)
+    curve, p, best = what_if["curve"], what_if["price"], what_if["optimal_price"]
+    q_top, m_top = float(curve["quantity"].max()), float(curve["revenue"].max())
+    m_low = min(float(curve["profit"].min()), 0.0)
+    memo = _demo_memo(axes, "price", (curve["price"], what_if["list_price"]))
+    if memo is not None and not (0.4 * memo["q_top"] <= q_top <= memo["q_top"]
+                                 and 0.4 * memo["m_top"] <= m_top <= memo["m_top"]
+                                 and m_low >= memo["m_low"]):
+        memo = None  # the curves left the axes' range: draw the figure again
     if memo is None:
         ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
-        ax_q.plot(curve["price"], curve["quantity"], color="C0")
-        ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
-        ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
-        if best is not None:
-            ax_m.plot([best], [what_if["optimal_profit"]], "o", color="C2", label="best price")
+        (demand,) = ax_q.plot(curve["price"], curve["quantity"], color="C0")
+        (revenue,) = ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
+        (profit,) = ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
+        (best_dot,) = ax_m.plot([], [], "o", color="C2", label="best price")
         lines = [ax.axvline(p, color="C3", lw=1.2, ls="--", label="your price" if ax is ax_m else None)
                  for ax in (ax_q, ax_m)]
         for ax in (ax_q, ax_m):
@@ -1334,13 +1339,23 @@ def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[
             money_axis(ax, "x")
             ax.xaxis.set_major_locator(MaxNLocator(4))
         (dot,) = ax_q.plot([p], [what_if["units"]], "o", color="C3")
+        limits = {"q_top": 1.1 * q_top, "m_top": 1.1 * m_top, "m_low": 1.1 * m_low}
+        ax_q.set_ylim(0, limits["q_top"])
+        ax_m.set_ylim(limits["m_low"], limits["m_top"])
         money_axis(ax_m, "y")
         ax_q.set(xlabel="price (NT$)", ylabel="units per day")
         ax_m.set(xlabel="price (NT$)", ylabel="NT$ per day")
         _legend_right(ax_m)
-        memo = _demo_remember([ax_q, ax_m], "price", fixed, [*lines, dot, ax_q.title, ax_m.title],
-                              lines=lines, dot=dot)
+        memo = _demo_remember([ax_q, ax_m], "price", (curve["price"], what_if["list_price"]),
+                              [demand, revenue, profit, best_dot, *lines, dot, ax_q.title, ax_m.title],
+                              demand=demand, revenue=revenue, profit=profit, best_dot=best_dot,
+                              lines=lines, dot=dot, **limits)
     ax_q, ax_m = memo["axes"]
+    memo["demand"].set_ydata(curve["quantity"])
+    memo["revenue"].set_ydata(curve["revenue"])
+    memo["profit"].set_ydata(curve["profit"])
+    memo["best_dot"].set_data([] if best is None else [best],
+                              [] if best is None else [what_if["optimal_profit"]])
     for line in memo["lines"]:
         line.set_xdata([p, p])
     memo["dot"].set_data([p], [what_if["units"]])
