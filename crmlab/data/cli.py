@@ -48,7 +48,8 @@ def _generate_world(args: argparse.Namespace, size: str | int) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    out = _out_dir(args.out)
+    workbook = args.format == "xlsx" and str(args.out).lower().endswith(".xlsx")
+    out = Path(args.out).parent if workbook else _out_dir(args.out)
     shop = get_shop(args.data, seed=args.seed)
     out.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":
@@ -56,7 +57,7 @@ def _export(args: argparse.Namespace) -> int:
             df.to_csv(out / f"{name}.csv", index=False)
         print(f"wrote {len(shop.tables)} CSV files to {out}")
     else:
-        target = out / "shop.xlsx"
+        target = Path(args.out) if workbook else out / "shop.xlsx"  # --out FILE.xlsx or a folder
         too_big = [n for n, df in shop.tables.items() if len(df) > 1_048_575]
         if too_big:
             raise ValueError(f"--format xlsx: table(s) {too_big} exceed Excel's 1,048,576 rows; use --format csv.")
@@ -92,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.set_defaults(func=_generate)
     exp = sub.add_parser("export", help="write a shop's tables as CSV files or one Excel workbook")
     exp.add_argument("--format", choices=["csv", "xlsx"], required=True)
-    exp.add_argument("--out", required=True)
+    exp.add_argument("--out", required=True,
+                     help="folder (CSV files, or shop.xlsx in it) or, with --format xlsx, the workbook's file name")
     exp.add_argument("--data", default="small", help="size name, number of customers or a saved folder")
     exp.add_argument("--seed", type=int, default=42)
     exp.set_defaults(func=_export)

@@ -169,6 +169,11 @@ def test_cli_export_xlsx(tmp_path):
     sheets = pd.read_excel(tmp_path / "x" / "shop.xlsx", sheet_name=None)
     assert set(sheets) == set(small.tables)
     assert len(sheets["orders"]) == len(small.orders)
+    # issue 33: --out FILE.xlsx writes that file (it used to make a folder named shop.xlsx/)
+    assert _run_cli(["data", "export", "--format", "xlsx", "--out", str(tmp_path / "out" / "mine.xlsx"),
+                     "--data", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "out" / "mine.xlsx").is_file()
+    assert len(pd.read_excel(tmp_path / "out" / "mine.xlsx", sheet_name="orders")) == len(small.orders)
 
 
 def test_get_shop_finds_a_folder_relative_to_the_repository_root(tmp_path, monkeypatch):
