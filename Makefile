@@ -6,6 +6,8 @@
 #   make test                     the default test tiers + nbval on the committed notebooks
 #                                 (JOBS pytest-xdist workers)
 #   make lab [LAB_ARGS=--no-browser]      JupyterLab on your own copy (workspace/), at 00_welcome
+#   make demo NB=07               a live what-if demo (demos/07_*_demo.ipynb) as an app: Voila
+#                                 when installed, else JupyterLab (LAB_ARGS as for lab)
 #   make workspace                add new course notebooks to workspace/ (never overwrites)
 #   make exercises                regenerate the committed student exercises (exercises/, from
 #                                 instructor/exercises/) and the README's course map
@@ -43,10 +45,10 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install student-wheel workspace lab exercises materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install student-wheel workspace lab demo exercises materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
-	@sed -n "1,20p" Makefile
+	@sed -n "1,22p" Makefile
 
 # (Re)create the virtual environment when it is missing or pyproject.toml changed.
 # Bytecode is compiled at install time (pip's default, plus crmlab itself): every notebook
@@ -71,6 +73,23 @@ workspace: $(STAMP)
 lab: workspace
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) \
 		--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# A live what-if demo as an app (demos/NN_*_demo.ipynb, crmlab.demos; NB=07 or
+# NB=07_dynamic_pricing): Voila when it is installed (an optional extra: pip install voila),
+# else JupyterLab opened at the demo. Moving a slider needs a running kernel: the site and
+# a notebook viewer show the demo's chart at its defaults instead.
+DEMO_FILES := $(wildcard demos/[0-9][0-9]_*_demo.ipynb)
+DEMO_NB = $(firstword $(wildcard demos/$(firstword $(subst _, ,$(NB)))_*_demo.ipynb))
+
+demo: $(STAMP)
+	@test -n "$(DEMO_NB)" || { echo "make demo NB=NN with NN one of: $(foreach f,$(DEMO_FILES),$(firstword $(subst _, ,$(notdir $(f)))))"; exit 2; }
+	@if [ -x $(BIN)/voila ]; then \
+		echo "voila $(DEMO_NB)"; $(BIN)/voila $(DEMO_NB) $(LAB_ARGS); \
+	else \
+		echo "JupyterLab at $(DEMO_NB) (pip install voila to serve it as a plain app)"; \
+		$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(DEMO_NB) \
+			$(ROOT_FLAG) $(LAB_ARGS); \
+	fi
 
 # The student versions committed in exercises/ (solutions removed; each unanswered exercise
 # says "not answered yet") from the solution sources in instructor/exercises/, and the course
@@ -144,9 +163,10 @@ test-tiers: $(STAMP) browser-deps
 test-unit: $(STAMP) browser-deps
 	$(if $(TEST_DIRS),$(BIN)/python -m pytest $(TEST_DIRS),@echo "no test folders yet")
 
-# nbval re-runs each committed notebook at its defaults and compares the outputs marked for it.
+# nbval re-runs each committed notebook (and each demo notebook) at its defaults and compares
+# the outputs marked for it.
 test-nbval: $(STAMP)
-	$(if $(NOTEBOOK_FILES),$(BIN)/python -m pytest $(XDIST) --dist loadfile $(NBVAL_OPTS) $(NOTEBOOK_FILES),@echo "no notebooks yet")
+	$(if $(NOTEBOOK_FILES)$(DEMO_FILES),$(BIN)/python -m pytest $(XDIST) --dist loadfile $(NBVAL_OPTS) $(NOTEBOOK_FILES) $(DEMO_FILES),@echo "no notebooks yet")
 
 # One notebook: make nbval/03_customer_journey
 NBVAL_NOTEBOOKS := $(patsubst notebooks/%.ipynb,nbval/%,$(NOTEBOOK_FILES))
