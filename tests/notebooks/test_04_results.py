@@ -39,6 +39,21 @@ def test_choosing_k(results):
     assert sum(results["cluster_sizes"].values()) == results["n_customers"]
 
 
+def test_by_hand_kmeans_silhouette_and_ari_agree_with_the_libraries(results):
+    # Lloyd's algorithm in numpy from the k-means++ start == scikit-learn's KMeans from that start
+    # (asserted in the notebook); it stops after a finite number of rounds with a positive inertia
+    assert 1 <= results["kmeans_hand_rounds"] < 300
+    assert results["kmeans_hand_inertia"] > 0
+    # the helper keeps the best of 10 starts; one of them is k-means++ like the hand-made run, so on
+    # these data its inertia is not worse (0.1% slack for another local minimum of the same depth)
+    assert results["kmeans_helper4_inertia"] <= results["kmeans_hand_inertia"] * 1.001
+    # the silhouette from all pairwise distances == sklearn.metrics.silhouette_score on the same rows
+    assert abs(results["silhouette_by_hand"] - results["silhouette_sklearn"]) < 1e-9
+    assert -1 <= results["silhouette_by_hand"] <= 1
+    # the ARI from pair counts of the cross-table == sklearn's adjusted_rand_score (segment_ari)
+    assert results["ari_by_hand"] == pytest.approx(results["ari_kmeans"], abs=1e-12)
+
+
 def test_best_k_checks(results):
     sil = {int(k): v for k, v in results["silhouette_by_k"].items()}
     k_best, runner_up = results["k_best"], results["silhouette_runner_up"]
