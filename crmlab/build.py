@@ -58,6 +58,8 @@ COURSE_MAP: dict[str, CourseEntry] = {
     "03_customer_journey": CourseEntry("2 data analysis", "crmlab.journey", "2b"),
     "04_group_segmentation": CourseEntry("2 data analysis", "crmlab.segments", "2c"),
     "05_clv_and_churn": CourseEntry("2 data analysis", "crmlab.clv", "2d"),
+    "05_early_warning_and_survival": CourseEntry("2 data analysis", "crmlab.clv, crmlab.survival",
+                                                 "2e"),
     "06_recommendations_and_baskets": CourseEntry("3 personalization",
                                                   "crmlab.recommend, crmlab.basket", "3a"),
     "07_dynamic_pricing": CourseEntry("3 personalization", "crmlab.pricing", "3b"),
@@ -67,14 +69,16 @@ COURSE_MAP: dict[str, CourseEntry] = {
     "09_customer_support": CourseEntry("4 support", "crmlab.support", "4a"),
     "09_staffing_and_queues": CourseEntry("4 support", "crmlab.support", "4b"),
     "09_online_and_smart_service": CourseEntry("4 support", "crmlab.support, crmlab.journey", "4c"),
-    "10_after_sales": CourseEntry("5 after-sales", "crmlab.aftersales", "5"),
-    "11_feedback_loop": CourseEntry("6 feedback", "crmlab.feedback", "6"),
+    "10_after_sales": CourseEntry("5 after-sales", "crmlab.aftersales", "5a"),
+    "10_satisfaction_surveys": CourseEntry("5 after-sales", "crmlab.aftersales", "5b"),
+    "11_feedback_loop": CourseEntry("6 feedback", "crmlab.feedback", "6a"),
+    "11_root_cause_and_fix": CourseEntry("6 feedback", "crmlab.feedback", "6b"),
     "12_crm_scorecard": CourseEntry("7 evaluation + capstone", "crmlab.kpi", "7a"),
     "12_end_to_end_capstone": CourseEntry("7 evaluation + capstone",
                                           "crmlab.kpi, crmlab.segments, crmlab.clv, crmlab.offers, "
                                           "crmlab.pricing, crmlab.support, crmlab.feedback", "7b"),
     "13_research_at_scale": CourseEntry("2 data analysis, research (after 05)", "crmlab.scale",
-                                        "2e"),
+                                        "2f"),
 }
 
 #: The course units in the source's words (繁體中文, English), keyed by unit number.

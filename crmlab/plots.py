@@ -763,6 +763,9 @@ def frequency_recency_maps(
         ax.set(title=name, xlabel="recency: age at the last purchase (days)")
         ax.grid(False)
         ax.figure.colorbar(im, ax=ax, label=name)
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylabel("frequency (repeat purchases)")
     if title:
         axes[0].figure.suptitle(title, fontweight="bold")
@@ -969,6 +972,38 @@ def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: s
     ax.set_yticks(ypos, table[label].astype(str))
     ax.set(title=title, xlabel=xlabel, ylabel=label if ylabel is None else ylabel)
     return ax
+
+
+def driver_effects(table: pd.DataFrame, planted_share: pd.Series | None = None, axes=None,
+                   level: float = 0.95):
+    """Two panels for a satisfaction-driver model (notebook 10): the standardized effects with
+    their intervals (``table``: driver, std_coef, low, high, share, as
+    ``crmlab.aftersales.SatisfactionDrivers.table_``), and each driver's share of the absolute
+    effects, beside the planted shares when ``planted_share`` (indexed by driver) is given.
+    Returns the two Axes."""
+    _require(table, ["driver", "std_coef", "low", "high", "share"], "driver_effects",
+             "crmlab.aftersales.SatisfactionDrivers(...).fit(...).table_")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), sharey=True)
+    ypos = list(range(len(table)))
+    est = table["std_coef"].to_numpy(float)
+    ax = axes[0]
+    ax.errorbar(est, ypos, xerr=[est - table["low"].to_numpy(float), table["high"].to_numpy(float) - est],
+                fmt="o", capsize=4)
+    ax.set_yticks(ypos, table["driver"].astype(str))
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", lw=1)
+    ax.set(title=f"Ordered logit (per SD, {level:.0%} CI)", xlabel="effect of +1 SD on latent satisfaction",
+           ylabel="driver")
+    ax = axes[1]
+    ax.barh([y - 0.2 for y in ypos], table["share"].to_numpy(float), height=0.4, label="estimated")
+    if planted_share is not None:
+        planted = pd.Series(planted_share).reindex(table["driver"].astype(str)).to_numpy(float)
+        ax.barh([y + 0.2 for y in ypos], planted, height=0.4, color="C3", label="planted")
+    percent_axis(ax, "x")
+    ax.set(title="Relative importance (share of |effects|)", xlabel="share of |effects|")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return axes
 
 
 # (end of the charts of notebooks 08-10)
@@ -1181,13 +1216,13 @@ def social_listening(daily: pd.DataFrame, volume_alert: pd.Series, pchart: pd.Da
     vol = np.asarray(volume_alert, dtype=bool)
     axes[0].plot(daily.index, n, lw=0.7, color="grey", label="mentions")
     axes[0].plot(daily.index[vol], n[vol], "o", ms=3, color="C1", label="volume z-score alert")
-    axes[0].set(ylabel="mentions / day", title="Social listening: volume and negative share")
+    axes[0].set(ylabel="mentions / day", title="Social listening: mentions per day and the volume alarm")
     alert = pchart["alert"].to_numpy(dtype=bool)
     axes[1].plot(daily.index, pchart["share"], lw=0.5, color="grey", label="negative share")
     axes[1].plot(daily.index, pchart["ucl"].clip(upper=1), lw=0.8, color="C0", label="p-chart limit (UCL)")
     axes[1].plot(daily.index[alert], pchart["share"][alert], "o", ms=3, color="C3", label="p-chart alert")
     percent_axis(axes[1])
-    axes[1].set(ylabel="negative share", xlabel="day")
+    axes[1].set(ylabel="negative share", xlabel="day", title="Negative share of the day's mentions and the p-chart")
     for ax in axes:
         _mark_incident(ax, incident)
         ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -1227,7 +1262,7 @@ def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = N
 
     _require_columns(rates, ["period", "group", "rate", "low", "high"], "period_rate_intervals",
                      "crmlab.feedback.period_rates(...)")
-    ax = _ax(ax, figsize=(6.4, 2.8))
+    ax = _ax(ax, figsize=(7.8, 3.0))
     periods = list(dict.fromkeys(rates["period"]))
     groups = list(dict.fromkeys(rates["group"]))
     for i, group in enumerate(groups):
@@ -1236,8 +1271,8 @@ def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = N
         ax.errorbar(x, r["rate"], yerr=[r["rate"] - r["low"], r["high"] - r["rate"]], fmt="o", capsize=3,
                     label=(labels or {}).get(group, group))
     ax.set_xticks(range(len(periods)), periods)
-    percent_axis(ax, decimals=1)
-    ax.set(title=title, ylabel="lines returned defective", xlabel="period (by order date)")
+    percent_axis(ax)
+    ax.set(title=title, ylabel="share of order lines", xlabel="period (by order date)")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 

@@ -110,3 +110,65 @@ def test_traffic_light_grid_colours_by_hand():
     assert mesh.get_array().reshape(2, 2).tolist() == [[1, 3], [0, 2]]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["25Q1", "25Q2"]
     assert plots.layout_problems(ax.figure) == []
+
+
+def test_feedback_loop_diagram_four_steps_with_notes():
+    ax = plots.feedback_loop_diagram(["a", "b", "c", "d"], title="loop")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["Collect\na", "Analyse\nb", "Act\nc", "Measure\nd"]
+    assert len(ax.patches) == 8  # four boxes, four arrows
+    assert ax.get_title() == "loop" and plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="one text per step"):
+        plots.feedback_loop_diagram(["only one"])
+
+
+def listening_days():
+    days = pd.date_range("2025-01-01", periods=120, freq="D")
+    rng = np.random.default_rng(3)
+    n = pd.Series(rng.poisson(10, len(days)), index=days)
+    k = pd.Series(rng.binomial(n, 0.1), index=days)
+    k.iloc[60:70] = n.iloc[60:70]  # an incident: every post negative for ten days
+    return days, n, k
+
+
+def test_social_listening_marks_every_alert_day():
+    from crmlab import feedback as fb
+
+    days, n, k = listening_days()
+    pchart = fb.proportion_chart(k, n, window=28, guard=3, L=3.0, min_count=3)
+    volume = pd.Series(False, index=days)
+    volume.iloc[[5, 65]] = True
+    axes = plots.social_listening(pd.DataFrame({"n_mentions": n}), volume, pchart,
+                                  incident=(days[60], days[70]))
+    alert_line = [ln for ln in axes[1].get_lines() if ln.get_label() == "p-chart alert"][0]
+    assert len(alert_line.get_xdata()) == int(pchart["alert"].sum()) > 0
+    vol_line = [ln for ln in axes[0].get_lines() if ln.get_label() == "volume z-score alert"][0]
+    assert list(vol_line.get_ydata()) == [n.iloc[5], n.iloc[65]]
+    assert all(ax.get_title() and ax.get_ylabel() for ax in axes)
+    assert plots.layout_problems(axes[0].figure) == []
+
+
+def test_signal_scores_stacks_half_the_positive_z():
+    weeks = pd.date_range("2025-01-06", periods=30, freq="7D")
+    z = np.linspace(-2, 4, 30)
+    rows = pd.DataFrame({"week": weeks, "z_review": z, "z_return": 2 * z, "score": 1.5 * z / 2})
+    ax = plots.signal_scores(rows, threshold=3.5, title="signals")
+    # stackplot: the top of the second band is (max(z, 0) + max(2z, 0)) / 2 at the last week
+    top = ax.collections[1].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx((4 + 8) / 2)
+    assert [ln for ln in ax.get_lines() if ln.get_label() == "flag threshold"][0].get_ydata()[0] == 3.5
+    assert plots.layout_problems(ax.figure) == []
+
+
+def test_period_rate_intervals_one_point_per_period_and_group():
+    rates = pd.DataFrame({"period": ["before", "before", "during", "during"],
+                          "group": ["affected", "controls"] * 2, "rate": [0.01, 0.02, 0.3, 0.03],
+                          "low": [0.0, 0.01, 0.2, 0.01], "high": [0.05, 0.04, 0.4, 0.08]})
+    ax = plots.period_rate_intervals(rates, labels={"affected": "product 7"})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["before", "during"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["product 7", "controls"]
+    first = ax.get_lines()[0]  # the affected product's points, shifted left of the tick
+    assert list(first.get_ydata()) == [0.01, 0.3] and list(first.get_xdata()) == [-0.125, 0.875]
+    assert plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="high"):
+        plots.period_rate_intervals(rates.drop(columns="high"))
