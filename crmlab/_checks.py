@@ -163,6 +163,8 @@ def reads(**params: Reads | str) -> Callable[[F], F]:
     the table called like the argument (or its alias, :data:`~crmlab.data.schema.TABLE_ALIASES`);
     ``"table: col col"`` names another table.
     """
+    from crmlab.data.schema import TABLE_ALIASES
+
     contract = {name: _as_reads(name, spec) for name, spec in params.items()}
 
     def decorate(fn: F) -> F:
@@ -190,7 +192,8 @@ def reads(**params: Reads | str) -> Callable[[F], F]:
                 named_by = {col: arg for col, arg in spec.rename.items()}
                 columns = [c for c in spec.columns if names.get(c, c) is not None]  # col=None: not read
                 unique = spec.unique and (spec.lines_arg is None or values[spec.lines_arg] is None)
-                label = values[spec.name_arg] if spec.name_arg else name
+                label = values[spec.name_arg] if spec.name_arg else (
+                    spec.table if name in TABLE_ALIASES else name)
                 check_table(df, spec.table, columns, func=fn.__name__, names=names,
                             args=named_by, unique=unique, nonempty=spec.nonempty, extra=spec.extra,
                             label=str(label))

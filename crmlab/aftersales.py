@@ -39,11 +39,14 @@ Definitions used throughout (documented once here):
 * A **return line** is an order line with a row in ``returns``. *Return rate* = returned
   lines / order lines; *exchange rate* = exchanged lines / order lines; *exchange share* =
   exchanges / returns. ``late_days`` = ``delivery_days - promised_days`` of the order.
-* **Return cost** of a line = refund + reverse shipping + restocking + the cost of the
-  replacement unit (exchanges) - ``resale_share`` x unit cost of a refunded or exchanged unit
-  that can be resold (reasons in :data:`RESELLABLE_REASONS`). *Margin after returns* =
-  revenue - cost of goods sold - return cost. With the default ``resale_share=0`` this is the
-  course's "revenue - cost - return costs": a returned unit is treated as lost.
+* **Return cost** of a line, as the economics count it (``return_costs(...,
+  include_refunds=False)``): reverse shipping + restocking + the unit cost of a returned unit
+  that cannot be sold again (reasons outside :data:`RESELLABLE_REASONS`, or the unrecovered
+  1 - ``resale_share`` of one that can), against the margin of the sales that stuck. A refund
+  is not a cost: it reverses a sale. The older count (the default, ``include_refunds=True``)
+  adds refund + the replacement unit of an exchange - ``resale_share`` x unit cost of a
+  resellable unit, against the margin of all sales; with ``resale_share=0`` it is the
+  course's "revenue - cost - return costs" with every returned unit treated as lost.
 * A **complaint** (投訴) is a support ticket in one of ``COMPLAINT_RULE.categories`` (defect,
   delivery, return, billing) raised with priority high or urgent, or any ticket that was
   reopened after being marked resolved (the customer came back unhappy).
@@ -63,6 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab._checks import Reads, reads
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_list as _as_list
 from crmlab._checks import datetime_column as _datetime
@@ -211,6 +215,10 @@ def _check_returns(returns: pd.DataFrame, orders: pd.DataFrame, table: str = "re
     return r
 
 
+@reads(orders="order_id customer_id order_ts",
+       order_items="order_id line_no product_id quantity line_amount",
+       returns="",
+       products=Reads("products", optional=True))
 def return_lines(
     orders: pd.DataFrame,
     order_items: pd.DataFrame,
@@ -412,6 +420,7 @@ def return_costs(
     *,
     resale_share: float = 0.0,
     resellable: Sequence[str] = RESELLABLE_REASONS,
+    include_refunds: bool = True,
 ) -> pd.DataFrame:
     """The cost of returns and the margin left after them, per product (or any grouping).
 
@@ -420,10 +429,30 @@ def return_costs(
     (unit cost x units), ``gross_margin`` = revenue - cogs, ``refunds``, ``shipping``,
     ``restocking``, ``replacement_cost`` (unit cost of the replacement sent for an exchange),
     ``resale_credit`` (``resale_share`` x unit cost of returned units that can be resold:
-    reasons in ``resellable``), ``return_cost`` = refunds + shipping + restocking +
-    replacement_cost - resale_credit, ``margin_after_returns`` = gross_margin - return_cost,
-    ``return_cost_share`` = return_cost / gross_margin and ``margin_eaten`` (returns cost at
-    least the whole gross margin). Sorted by ``return_cost_share``, largest first.
+    reasons in ``resellable``), ``write_off`` (unit cost of returned units that are not
+    resold: all of a unit whose reason is not in ``resellable``, 1 - ``resale_share`` of one
+    whose reason is), ``kept_margin`` (the margin of the sales that stuck: revenue - refunds -
+    unit cost x the units the customers kept), ``return_cost``, ``margin_after_returns``,
+    ``return_cost_share`` and ``margin_eaten`` (returns cost at least the whole margin).
+    Sorted by ``return_cost_share``, largest first.
+
+    ``include_refunds`` chooses what a return costs:
+
+    * ``False`` -- the economics. A refund is not a cost: it *reverses a sale* (the money goes
+      back, the unit comes back), so it only removes that sale from the margin. What a return
+      costs on top is the reverse shipping, the restocking and the units that cannot be sold
+      again: ``return_cost`` = shipping + restocking + write_off, measured against the margin
+      of the sales that stuck: ``margin_after_returns`` = kept_margin - return_cost and
+      ``return_cost_share`` = return_cost / kept_margin. An exchange keeps its sale; its
+      replacement takes the returned unit's place in stock, so only an unsellable returned
+      unit is a cost. With ``resale_share=1`` this is the count of exercise
+      ``after_return_cost_share``.
+    * ``True`` (the default, kept for the earlier tables and the exercise's "refund counted
+      as a cost" mistake) -- ``return_cost`` = refunds + shipping + restocking +
+      replacement_cost - resale_credit against the gross margin of *all* sales. It counts a
+      refunded sale twice (its margin stays in the base and its refund is a cost), so its
+      share overstates what returns cost; the margin after returns is the same as above only
+      when ``resale_share`` = 1.
     """
     df = _check_lines(lines, extra=["unit_cost", "quantity", "line_amount", "refund_amount",
                                     "shipping_cost", "restocking_cost", "returned_qty", "reason"])
@@ -447,25 +476,37 @@ def return_costs(
         "restocking": df["restocking_cost"].to_numpy(float),
         "replacement_cost": np.where(is_exch, unit_cost * ret_units, 0.0),
         "resale_credit": np.where(can_resell, resale_share * unit_cost * ret_units, 0.0),
+        "write_off": np.where(df["returned"].to_numpy(bool),
+                              np.where(can_resell, 1 - resale_share, 1.0) * unit_cost * ret_units, 0.0),
+        # the units the customers kept: all but the refunded ones (an exchange keeps its sale)
+        "kept_cogs": unit_cost * (df["quantity"].to_numpy(float)
+                                  - np.where(df["returned"].to_numpy(bool) & ~is_exch, ret_units, 0.0)),
     }, index=df.index)
     for k in keys:
         work[k] = df[k]
     out = (work.groupby(keys, observed=True, sort=True).sum().reset_index() if keys
            else work.sum().to_frame().T)
     out["gross_margin"] = out["revenue"] - out["cogs"]
-    out["return_cost"] = (out["refunds"] + out["shipping"] + out["restocking"] + out["replacement_cost"]
-                          - out["resale_credit"])
-    out["margin_after_returns"] = out["gross_margin"] - out["return_cost"]
-    gm = out["gross_margin"].where(out["gross_margin"] > 0)
+    out["kept_margin"] = out["revenue"] - out["refunds"] - out["kept_cogs"]
+    if include_refunds:
+        out["return_cost"] = (out["refunds"] + out["shipping"] + out["restocking"] + out["replacement_cost"]
+                              - out["resale_credit"])
+        base = out["gross_margin"]
+    else:
+        out["return_cost"] = out["shipping"] + out["restocking"] + out["write_off"]
+        base = out["kept_margin"]
+    out["margin_after_returns"] = base - out["return_cost"]
+    gm = base.where(base > 0)
     out["return_cost_share"] = (out["return_cost"] / gm).astype(float)
     out["margin_eaten"] = (out["margin_after_returns"] <= 0) & (out["returns"] > 0)
     cols = [*keys, "lines", "units", "returns", "revenue", "cogs", "gross_margin", "refunds", "shipping",
-            "restocking", "replacement_cost", "resale_credit", "return_cost", "margin_after_returns",
-            "return_cost_share", "margin_eaten"]
+            "restocking", "replacement_cost", "resale_credit", "write_off", "kept_margin", "return_cost",
+            "margin_after_returns", "return_cost_share", "margin_eaten"]
     out = out[cols].sort_values("return_cost_share", ascending=False, na_position="last", kind="stable")
     return out.reset_index(drop=True)
 
 
+@reads(returns="")
 def processing_times(
     returns: pd.DataFrame,
     end: object,
@@ -555,6 +596,7 @@ ESCALATION_RULES = pd.DataFrame([
 ])
 
 
+@reads(tickets="")
 def flag_complaints(tickets: pd.DataFrame, rule: ComplaintRule = COMPLAINT_RULE) -> pd.DataFrame:
     """The tickets with two added columns: ``complaint`` (bool) and ``complaint_basis``
     ("priority", "reopened", "priority+reopened" or "" for other tickets)."""
@@ -576,6 +618,7 @@ def flag_complaints(tickets: pd.DataFrame, rule: ComplaintRule = COMPLAINT_RULE)
     return out
 
 
+@reads(tickets="")
 def complaint_metrics(
     tickets: pd.DataFrame,
     *,
@@ -943,6 +986,7 @@ def _survey_rows(surveys: pd.DataFrame, survey_type: str, table: str = "surveys"
     return s.assign(_responded=resp)
 
 
+@reads(surveys="")
 def survey_metrics(
     surveys: pd.DataFrame,
     survey_type: str,
@@ -995,6 +1039,7 @@ def survey_metrics(
 # --------------------------------------------------------------------------------------
 
 
+@reads(orders="order_id customer_id order_ts promised_days delivery_days", returns="", tickets="")
 def order_experiences(
     orders: pd.DataFrame,
     returns: pd.DataFrame,
@@ -1068,6 +1113,7 @@ def _order_csat(surveys: pd.DataFrame, experiences: pd.DataFrame, touchpoint: st
     return merged.drop(columns="_merge")
 
 
+@reads(surveys="")
 def response_rates(
     surveys: pd.DataFrame,
     experiences: pd.DataFrame,
@@ -1100,6 +1146,7 @@ def response_rates(
     return out[[*keys, "invited", "responded", "response_rate", "low", "high", "csat", "missing_score"]]
 
 
+@reads(surveys="")
 def weighted_csat(
     surveys: pd.DataFrame,
     experiences: pd.DataFrame,
@@ -1475,6 +1522,10 @@ class ReturnPolicy:
             raise ValueError("ReturnPolicy: order_change and return_change are relative changes > -1.")
 
 
+@reads(orders="order_id amount delivered_ts",
+       order_items="order_id product_id quantity",
+       returns="order_id product_id quantity refund_amount requested_ts shipping_cost restocking_cost",
+       products="product_id unit_cost")
 def return_policy_whatif(
     orders: pd.DataFrame,
     order_items: pd.DataFrame,

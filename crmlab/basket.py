@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse as sp
 
+from crmlab._checks import reads
+
 __all__ = [
     "TEXTBOOK_BASKETS",
     "baskets",
@@ -83,6 +85,7 @@ def _onehot(csr: sp.csr_matrix, index: Any, columns: Any, sparse: bool) -> pd.Da
     return pd.DataFrame(csr.toarray(), index=index, columns=columns)
 
 
+@reads(order_items="")
 def baskets(
     order_items: pd.DataFrame,
     *,
@@ -259,6 +262,7 @@ def association_rules(
     return out.drop(columns="_key").reset_index(drop=True)
 
 
+@reads(order_items="")
 def rules_from_order_items(
     order_items: pd.DataFrame,
     min_support: float = 0.01,
@@ -320,6 +324,7 @@ def breakeven_uplift(margin_rate: float | np.ndarray, discount: float | np.ndarr
     return float(out) if out.ndim == 0 else out
 
 
+@reads(products="")
 def bundle_candidates(
     rules: pd.DataFrame,
     products: pd.DataFrame,

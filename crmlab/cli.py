@@ -370,7 +370,7 @@ def _one_line(exc: BaseException) -> str:
                IsADirectoryError: "pass a file, not a folder",
                NotADirectoryError: "pass a folder, not a file"}.get(type(exc), "check the path")
         return f"{what}: {reason}; {fix}" if what else f"{reason}; {fix}"
-    return "; ".join(line.strip(" -") for line in str(exc).splitlines() if line.strip())
+    return "; ".join(line.strip().removeprefix("- ") for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from crmlab._checks import Reads, reads
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_timestamp as _timestamp
 from crmlab._checks import datetime_column as _datetime
@@ -169,6 +170,7 @@ def validate_texts(texts: object, table: str = "texts", column: str = "text") ->
 # --------------------------------------------------------------------------------------
 
 
+@reads(reviews="")
 def rating_distribution(
     reviews: pd.DataFrame, by: str | None = None, *, stars_col: str = "stars"
 ) -> pd.DataFrame:
@@ -244,6 +246,7 @@ def wilson_lower_bound(
     return float(low) if np.ndim(low) == 0 else np.asarray(low)
 
 
+@reads(reviews="")
 def rating_summary(
     reviews: pd.DataFrame,
     by: str = "product_id",
@@ -610,6 +613,7 @@ def match_topics(predicted: object, labels: object) -> TopicMatch:
 # --------------------------------------------------------------------------------------
 
 
+@reads(mentions="")
 def daily_mentions(
     mentions: pd.DataFrame,
     negative: object | None = None,
@@ -793,6 +797,11 @@ def _mask(mask: object, n: int, name: str) -> np.ndarray:
     return m
 
 
+@reads(reviews=Reads("reviews", optional=True),
+       tickets=Reads("tickets", optional=True),
+       order_items=Reads("order_items", optional=True),
+       returns=Reads("returns", optional=True),
+       mentions=Reads("social_mentions", optional=True))
 def defect_events(
     *,
     reviews: pd.DataFrame | None = None,
@@ -885,6 +894,9 @@ def _week_start(ts: pd.Series) -> pd.Series:
     return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
+@reads(orders="order_id order_ts",
+       order_items="order_id product_id quantity",
+       products=Reads("products", optional=True))
 def product_signals(
     events: pd.DataFrame,
     orders: pd.DataFrame,
@@ -998,6 +1010,7 @@ def product_signals(
 # --------------------------------------------------------------------------------------
 
 
+@reads(orders="", order_items="", returns="", products="")
 def defect_return_lines(
     orders: pd.DataFrame,
     order_items: pd.DataFrame,
@@ -1171,6 +1184,7 @@ def tag_requests(requests: pd.DataFrame, themes: Mapping[str, Sequence[str]] = R
     return requests.assign(theme=theme)
 
 
+@reads(orders="customer_id amount")
 def prioritize_requests(tagged: pd.DataFrame, orders: pd.DataFrame,
                         effort: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Rank the themes a product team could work on: per ``theme``, ``requests``, ``reach``

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmlab._checks import Reads, reads
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_list as _as_list
 from crmlab._checks import as_timestamp as _timestamp
@@ -166,6 +167,7 @@ def wilson_interval(
 # --------------------------------------------------------------------------------------
 
 
+@reads(events="")
 def sessionize(
     events: pd.DataFrame,
     gap: str | pd.Timedelta = "30min",
@@ -226,6 +228,7 @@ def sessionize(
     return out
 
 
+@reads(events="")
 def session_steps(
     events: pd.DataFrame,
     *,
@@ -309,6 +312,7 @@ def session_steps(
 # --------------------------------------------------------------------------------------
 
 
+@reads(sessions="")
 def funnel(
     sessions: pd.DataFrame,
     by: str | Sequence[str] | None = None,
@@ -401,6 +405,7 @@ def funnel_from_counts(counts: pd.DataFrame, steps: Sequence[str], by: Sequence[
 # --------------------------------------------------------------------------------------
 
 
+@reads(sessions="", orders=Reads("orders", optional=True))
 def journeys(
     sessions: pd.DataFrame,
     orders: pd.DataFrame | None = None,
@@ -855,6 +860,7 @@ def _month_number(ts: pd.Series) -> np.ndarray:
     return ts.to_numpy(dtype="datetime64[M]").astype(np.int64)
 
 
+@reads(customers="")
 def cohort_table(
     customers: pd.DataFrame,
     activity: pd.DataFrame,
@@ -955,6 +961,10 @@ def _zscore(values: pd.Series) -> pd.Series:
     return (values - values.mean()) / sd
 
 
+@reads(orders="order_id customer_id order_ts",
+       order_items="order_id product_id quantity",
+       events="customer_id event_type ts",
+       products=Reads("products", optional=True))
 def hot_products(
     orders: pd.DataFrame,
     order_items: pd.DataFrame,
@@ -1098,6 +1108,7 @@ def _grouped(df: pd.DataFrame, ts_col: str, freq: str | None) -> pd.core.groupby
         raise ValueError(f"freq={freq!r} is not a pandas frequency; use e.g. 'MS' or 'W'.") from exc
 
 
+@reads(sessions="customer_id start_ts", orders="")
 def order_value_decomposition(
     sessions: pd.DataFrame,
     orders: pd.DataFrame,
@@ -1137,6 +1148,7 @@ def order_value_decomposition(
     return _factor_chain(counts, ratios, ORDER_VALUE_FACTORS, n_off)
 
 
+@reads(sessions="start_ts n_events", orders="")
 def traffic_decomposition(
     sessions: pd.DataFrame,
     orders: pd.DataFrame,
@@ -1258,6 +1270,7 @@ def _product_views_with_dwell(events: pd.DataFrame) -> pd.DataFrame:
     return ev.loc[ev["event_type"] == "product_view"]
 
 
+@reads(events="event_id session_id customer_id ts event_type", orders="")
 def per_buyer_value_decomposition(
     events: pd.DataFrame,
     orders: pd.DataFrame,
@@ -1346,6 +1359,10 @@ FAB = pd.DataFrame(
 )
 
 
+@reads(reviews="product_id stars",
+       events="customer_id event_type ts",
+       orders="order_id customer_id order_ts",
+       order_items="order_id product_id")
 def selling_points(
     reviews: pd.DataFrame,
     events: pd.DataFrame,

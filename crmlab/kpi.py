@@ -328,6 +328,7 @@ def _period_sessions(sessions: pd.DataFrame, start: object, end: object) -> pd.D
     return sess.loc[keep].assign(minutes=minutes[keep].to_numpy(), start_ts=begin[keep].to_numpy())
 
 
+@reads(sessions="")
 def visits_per_visitor(sessions: pd.DataFrame, start: object, end: object) -> float:
     """Visits per visitor (人均訪問次數): sessions / distinct members with a session in
     ``[start, end)``; NaN without sessions. A stickiness measure: how often members come back."""
@@ -335,6 +336,7 @@ def visits_per_visitor(sessions: pd.DataFrame, start: object, end: object) -> fl
     return len(sess) / sess["customer_id"].nunique() if len(sess) else float("nan")
 
 
+@reads(sessions="")
 def time_on_site(sessions: pd.DataFrame, start: object, end: object) -> float:
     """Median minutes on site per visit (停留時間) in ``[start, end)`` (``end_ts - start_ts``;
     the median, because a few open tabs make the mean meaningless); NaN without sessions."""
@@ -342,6 +344,7 @@ def time_on_site(sessions: pd.DataFrame, start: object, end: object) -> float:
     return float(sess["minutes"].median()) if len(sess) else float("nan")
 
 
+@reads(sessions="")
 def stickiness_ratio(sessions: pd.DataFrame, start: object, end: object) -> float:
     """DAU/MAU (黏著度): mean daily visitors / distinct visitors of the period, in [0, 1].
 

@@ -865,8 +865,8 @@ def customer_features(as_of: Any, customers: pd.DataFrame, orders: pd.DataFrame,
     return hist.features(t, hist.positions(customer_ids, func))
 
 
-@reads(contacts="campaign_id customer_id", campaigns="campaign_id send_ts",
-       customers="customer_id signup_ts", orders="customer_id order_ts",
+@reads(contacts=Reads("campaign_contacts", ("campaign_id", "customer_id"), nonempty=True),
+       campaigns="campaign_id send_ts", customers="customer_id signup_ts", orders="customer_id order_ts",
        sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True),
        loyalty_ledger=Reads("loyalty_ledger", ("customer_id", "ts"), optional=True))
 def contact_features(contacts: pd.DataFrame, campaigns: pd.DataFrame, customers: pd.DataFrame,
@@ -1627,6 +1627,7 @@ __all__ += ["targeting_profit"]
 # --------------------------------------------------------------------------------------
 
 
+@reads(customizations="", order_items="", products="", orders="")
 def customization_uptake(
     customizations: pd.DataFrame,
     order_items: pd.DataFrame,

@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from crmlab._checks import reads
+
 __all__ = [
     "ConstantElasticityDemand",
     "DemandModel",
@@ -1177,6 +1179,7 @@ def simulate_price_experiment(prices: Sequence[float], demand: Sequence[float], 
 # ---------------------------------------------------------------------------------------
 
 
+@reads(price_history="", products="")
 def pricing_panel(price_history: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """The shop's ``price_history`` joined with each product's category, list price and cost.
 

@@ -436,6 +436,7 @@ def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     })
 
 
+@reads(leads="")
 def stage_conversion(leads: pd.DataFrame, by: str | None = None, as_of: Any = None) -> pd.DataFrame:
     """Step conversion rates of the pipeline, counting only leads whose step is decided.
 
@@ -474,6 +475,7 @@ def stage_conversion(leads: pd.DataFrame, by: str | None = None, as_of: Any = No
     return pd.DataFrame(out)
 
 
+@reads(leads="")
 def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
     """Days spent between consecutive stages (n, mean, median, se), for leads that made the step.
 
@@ -497,6 +499,7 @@ def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@reads(leads="")
 def sales_velocity(leads: pd.DataFrame, by: str | None = None, as_of: Any = None) -> pd.DataFrame:
     """The sales-velocity equation: open opportunities x win rate x average deal / cycle length.
 
@@ -532,6 +535,7 @@ def win_probability_by_stage(conversion: pd.DataFrame) -> pd.Series:
     return pd.Series(probs, name="win_probability")
 
 
+@reads(leads="")
 def pipeline_forecast(leads: pd.DataFrame, probabilities: Mapping[str, float] | pd.Series | None = None,
                       as_of: Any = None) -> pd.DataFrame:
     """Weighted pipeline: each open lead's value times the chance its stage ends in a win.
@@ -562,6 +566,7 @@ def pipeline_forecast(leads: pd.DataFrame, probabilities: Mapping[str, float] | 
                          "value": op["value"], "win_probability": p, "expected_value": op["value"] * p})
 
 
+@reads(leads="")
 def attainment(leads: pd.DataFrame, targets: Mapping[str, float] | pd.Series | float, start: Any, end: Any,
                probabilities: Mapping[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """Quota attainment by owner for deals closed in [start, end], plus the weighted open pipeline.
@@ -873,6 +878,7 @@ def _ledger(ledger: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     return ledger.loc[ledger["ts"] < _timestamp(as_of, "as_of")]
 
 
+@reads(ledger="")
 def points_balance(ledger: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     """Points per member from the ledger: earned, redeemed, expired (positive numbers) and balance.
 
@@ -927,6 +933,7 @@ def assign_tiers(orders: pd.DataFrame, as_of: Any, thresholds: Mapping[str, floa
     return out
 
 
+@reads(ledger="")
 def tier_at(ledger: pd.DataFrame, when: Any, customers: pd.DataFrame | pd.Series | None = None) -> pd.DataFrame:
     """Each member's tier at ``when`` from the ledger's tier_change entries (default ``member``)."""
     led = _ledger(ledger)
@@ -943,6 +950,7 @@ def tier_at(ledger: pd.DataFrame, when: Any, customers: pd.DataFrame | pd.Series
                          "tier": pd.Categorical(tier, categories=list(TIERS), ordered=True)})
 
 
+@reads(ledger="")
 def tier_migration(ledger: pd.DataFrame, customers: pd.DataFrame, start: Any, end: Any,
                    normalize: bool = False) -> pd.DataFrame:
     """Tier migration matrix: members by tier at ``start`` (rows) and at ``end`` (columns).
@@ -958,6 +966,7 @@ def tier_migration(ledger: pd.DataFrame, customers: pd.DataFrame, start: Any, en
     return m
 
 
+@reads(ledger="")
 def breakage_rate(ledger: pd.DataFrame, as_of: Any = None, expiry_days: int = 365) -> dict[str, float]:
     """Share of issued points that expire unused, from cohorts old enough to have expired.
 
@@ -974,12 +983,13 @@ def breakage_rate(ledger: pd.DataFrame, as_of: Any = None, expiry_days: int = 36
     expired = float(-led.loc[(et == "expire") & (led["ts"] < t), "points"].sum())
     if earned <= 0:
         raise ValueError(
-            f"breakage_rate(): no points earned before {cutoff.date()} (as_of minus {expiry_days} days), so no "
+            f"breakage_rate(): loyalty_ledger has no points earned before {cutoff.date()} (as_of minus {expiry_days} days), so no "
             "cohort has reached its expiry; use a longer history or pass an assumed breakage to points_liability()."
         )
     return {"earned_mature": earned, "expired": expired, "breakage": expired / earned}
 
 
+@reads(ledger="")
 def points_liability(ledger: pd.DataFrame, as_of: Any = None, point_value: float = 1.0,
                      breakage: float | None = None, expiry_days: int = 365) -> dict[str, float]:
     """The points liability: outstanding points x value per point x expected redemption share.
@@ -1050,6 +1060,7 @@ def ifrs15_schedule(points_allocated: float, cumulative_redeemed: Sequence[float
                          "contract_liability": points_allocated - cumrev})
 
 
+@reads(orders="order_ts amount", ledger="")
 def loyalty_deferral(orders: pd.DataFrame, ledger: pd.DataFrame, expected_redemption: float,
                      point_value: float = 1.0, freq: str = "YS") -> pd.DataFrame:
     """IFRS 15 allocation of each period's sales between goods and the points they earned.
@@ -1162,6 +1173,8 @@ class TierChain:
     notes: list[str] = field(default_factory=list)
 
 
+@reads(ledger=Reads("loyalty_ledger", nonempty=True),
+       orders=Reads("orders", ("customer_id", "order_ts", "amount"), nonempty=True))
 def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 3, lapse_days: int = 365,
                annual_discount_rate: float = 0.10, margin: float = 1.0, start: Any = None,
                end: Any = None) -> TierChain:
@@ -1370,6 +1383,7 @@ STORE_CHANNELS: tuple[str, ...] = ("store",)
 CHANNEL_KINDS: tuple[str, ...] = ("online only", "store only", "omnichannel")
 
 
+@reads(orders="customer_id order_ts amount channel")
 def channel_profile(orders: pd.DataFrame, store_channels: Sequence[str] = STORE_CHANNELS) -> pd.DataFrame:
     """Where each member buys, from one order log holding store and online orders.
 
@@ -1476,6 +1490,7 @@ def _mask(value: object) -> object:
     return f"{local[:1]}***{at}{domain}" if at else f"{text[:1]}***"
 
 
+@reads(customers="")
 def view_for_role(customers: pd.DataFrame, role: str,
                   policy: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """The customer table as ``role`` may see it under ``policy`` (default :data:`FIELD_ACCESS`):
@@ -1498,6 +1513,7 @@ def view_for_role(customers: pd.DataFrame, role: str,
     return out
 
 
+@reads(customers="customer_id signup_ts", orders="customer_id order_ts")
 def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
                   keep_days: int = 3 * 365) -> pd.DataFrame:
     """Members whose personal data has passed its retention period at ``as_of``: no order and
@@ -1518,6 +1534,7 @@ def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
                          "days_inactive": due.to_numpy()})
 
 
+@reads(customers="customer_id marketing_opt_in")
 def consent_filter(customers: pd.DataFrame, purpose: str = "marketing") -> pd.DataFrame:
     """Members who may be contacted for ``purpose`` ("marketing": ``marketing_opt_in`` is
     True). Consent is per purpose: a member who gave no answer (missing) is not contacted."""

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from crmlab._checks import as_frame, require_columns
+from crmlab._checks import Reads, as_frame, reads, require_columns
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -103,6 +103,9 @@ def _ids(values: Any, table: str, column: str) -> np.ndarray:
 # the implicit-feedback log and the time split
 # --------------------------------------------------------------------------------------
 
+@reads(events=Reads("events", optional=True),
+       orders=Reads("orders", optional=True),
+       order_items=Reads("order_items", optional=True))
 def interaction_log(
     events: pd.DataFrame | None = None,
     orders: pd.DataFrame | None = None,
@@ -995,6 +998,7 @@ def compare_models(
 # cold start
 # --------------------------------------------------------------------------------------
 
+@reads(customers="", products="")
 def cold_start_recommend(
     customers: pd.DataFrame,
     products: pd.DataFrame,
@@ -1052,6 +1056,7 @@ def cold_start_recommend(
         {"rank": np.int64, "product_id": np.int64, "customer_id": np.int64, "reason": "str"})
 
 
+@reads(customers="", products="")
 def recommend_with_cold_start(
     model: Recommender,
     users: Any,

@@ -248,7 +248,8 @@ def rfm_table(
     })
     basis = f"gross paid amount (orders.{amount_col}), returns not deducted"
     if returns is not None:
-        refunds, unmatched = _refunds_per_customer(orders, returns, customer_col, order_col, refund_col, out)
+        refunds, unmatched = _refunds_per_customer(orders, returns, customer_col, order_col, refund_col,
+                                                   amount_col, out)
         out["refunds"] = refunds
         out["monetary"] = out["monetary"] - refunds
         basis = f"paid amount (orders.{amount_col}) net of refunds (returns.{refund_col})"
@@ -264,6 +265,7 @@ def _refunds_per_customer(
     customer_col: str,
     order_col: str | None,
     refund_col: str,
+    amount_col: str,
     out: pd.DataFrame,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Refunds summed per customer of ``out`` (matched through the orders' ids)."""
@@ -277,6 +279,14 @@ def _refunds_per_customer(
     refund = returns[refund_col].to_numpy(dtype="float64")
     per_order = pd.Series(refund).groupby(returns["order_id"].to_numpy()).sum()
     owner = orders[[key, customer_col]].drop_duplicates(subset=key).set_index(key)[customer_col]
+    paid = orders.groupby(key, sort=False)[amount_col].sum()
+    over = per_order.reindex(paid.index).fillna(0.0) > paid + 0.005
+    if over.any():
+        raise ValueError(
+            f"{func}: returns refund more than was paid for {int(over.sum())} order(s) (e.g. "
+            f"{key} {list(paid.index[over.to_numpy()][:3])}); a refund cannot exceed the "
+            f"order's amount -- check returns.{refund_col} (a unit price entered as a total?)."
+        )
     matched = per_order.index.isin(owner.index)
     per_order_matched = per_order[matched]
     by_customer = per_order_matched.groupby(owner.reindex(per_order_matched.index).to_numpy()).sum()
@@ -783,6 +793,12 @@ def _check_parts(parts: Any, func: str) -> pd.DataFrame:
     return parts
 
 
+@reads(customers="",
+       orders="",
+       returns="",
+       sessions="",
+       reviews="",
+       events=Reads("events", optional=True))
 def relationship_value_parts(
     customers: pd.DataFrame,
     orders: pd.DataFrame,

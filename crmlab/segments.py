@@ -107,7 +107,8 @@ def _label_order(values: pd.Series) -> list[str]:
 
 @reads(customers="customer_id signup_ts",
        orders=Reads("orders", ("order_id", "customer_id", "order_ts", "amount"), nonempty=True),
-       order_items=Reads("order_items", ("order_id", "product_id", "line_amount"), optional=True),
+       order_items=Reads("order_items", ("order_id", "product_id", "line_amount"), optional=True,
+                          nonempty=True),
        products=Reads("products", ("product_id", "category"), optional=True),
        sessions=Reads("sessions", ("customer_id", "start_ts", "n_events", "converted"), optional=True))
 def customer_features(

@@ -57,10 +57,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmlab._checks import Reads, check_lengths, reads
 from crmlab._checks import as_frame as _frame
 from crmlab._checks import as_list as _as_list
 from crmlab._checks import as_timestamp as _timestamp
-from crmlab._checks import check_lengths
 from crmlab._checks import datetime_column as _datetime
 from crmlab._checks import require_columns as _require
 from crmlab.survival import km_quantiles
@@ -285,6 +285,7 @@ def _check_hours(hours: object, func: str) -> None:
 _PASS_THROUGH = ("channel", "category", "priority", "agent_id", "order_id")
 
 
+@reads(tickets=Reads("tickets", name_arg="table"))
 def ticket_metrics(
     tickets: pd.DataFrame,
     *,
@@ -455,6 +456,7 @@ def _open_counts(created: np.ndarray, resolved: np.ndarray, at: np.ndarray) -> n
     return (np.searchsorted(c, at, side="right") - np.searchsorted(r, at, side="right")).astype(np.int64)
 
 
+@reads(tickets=Reads("tickets", nonempty=True))
 def backlog(
     tickets: pd.DataFrame,
     *,
@@ -505,6 +507,7 @@ def backlog(
     })
 
 
+@reads(tickets=Reads("tickets", nonempty=True))
 def littles_law(
     tickets: pd.DataFrame,
     *,
@@ -680,6 +683,7 @@ def _check_level_map(mapping: Mapping[str, str], name: str, levels: Sequence[str
         raise ValueError(f"{name}: values {bad} must be one of {list(levels)}.")
 
 
+@reads(tickets="")
 def priority_rule(
     tickets: pd.DataFrame,
     *,
@@ -752,6 +756,7 @@ def _agent_skills(agents: pd.DataFrame, skills_col: str, sep: str) -> dict[objec
             for aid, sk in zip(a["agent_id"].tolist(), a[skills_col].tolist(), strict=True)}
 
 
+@reads(agents="")
 def skill_match(
     assignments: pd.DataFrame,
     agents: pd.DataFrame,
@@ -774,6 +779,7 @@ def skill_match(
     return pd.Series(ok, index=df.index, name="skill_match")
 
 
+@reads(tickets=Reads("tickets", name_arg="table"), agents="")
 def route_tickets(
     tickets: pd.DataFrame,
     agents: pd.DataFrame,
@@ -1255,6 +1261,7 @@ def simulate_queue(
                          "handle_s": np.where(abandoned, 0.0, handle)})
 
 
+@reads(calls="")
 def queue_stats(calls: pd.DataFrame, *, target_seconds: float = 20.0, wait_col: str = "wait_s",
                 abandoned_col: str = "abandoned", table: str = "calls") -> dict[str, float]:
     """Measured queue figures: ``p_wait`` (share that waited at all), ``service_level`` (answered
@@ -1276,6 +1283,7 @@ def queue_stats(calls: pd.DataFrame, *, target_seconds: float = 20.0, wait_col: 
             "abandon_rate": float(ab.mean())}
 
 
+@reads(calls=Reads("calls", name_arg="table", nonempty=True))
 def call_center_by_hour(
     calls: pd.DataFrame,
     *,
@@ -1417,6 +1425,7 @@ class FaqSearch:
         return out
 
 
+@reads(faq_searches="customer_id ts", tickets="customer_id created_ts")
 def deflection_rate(
     faq_searches: pd.DataFrame,
     tickets: pd.DataFrame,
@@ -1468,6 +1477,7 @@ def deflection_rate(
 # --------------------------------------------------------------------------------------
 
 
+@reads(calls=Reads("calls", optional=True))
 def support_report(
     metrics: pd.DataFrame,
     *,
@@ -1654,6 +1664,7 @@ def _check_standards(standards: object, func: str) -> pd.DataFrame:
     return s
 
 
+@reads(tickets="created_ts first_response_ts")
 def first_response_standards(
     tickets: pd.DataFrame,
     standards: pd.DataFrame | None = None,
@@ -1844,7 +1855,7 @@ def _questions(tickets: pd.DataFrame, category: str, func: str) -> pd.DataFrame:
     created = _datetime(t, "tickets", "created_ts", func=func)
     ask = (t["category"].astype("str") == category).to_numpy()
     if not ask.any():
-        raise ValueError(f"{func}: no ticket has category {category!r}; pass category= one of "
+        raise ValueError(f"{func}: tickets: no ticket has category {category!r}; pass category= one of "
                          f"{sorted(set(t['category'].astype('str')))}.")
     return _day_pairs(t.loc[ask, "customer_id"], _days(created[ask]))
 
@@ -1861,6 +1872,10 @@ def _check_days(days: object, func: str) -> int:
     return int(days)
 
 
+@reads(tickets="",
+       orders="",
+       sessions=Reads("sessions", optional=True),
+       customers=Reads("customers", optional=True))
 def inquiry_conversion(
     tickets: pd.DataFrame,
     orders: pd.DataFrame,
@@ -1934,6 +1949,10 @@ def inquiry_conversion(
         _require(c, "customers", ["customer_id", "signup_ts"], func=func)
         signup = pd.Series(_days(_datetime(c, "customers", "signup_ts", func=func)).to_numpy(),
                            index=c["customer_id"].astype("int64").to_numpy())
+        unknown = ~asked["customer_id"].isin(signup.index).to_numpy()
+        if unknown.any():
+            raise ValueError(f"{func}: customers: {int(unknown.sum())} question(s) come from customers "
+                             "not in the customers table; pass the whole table (shop.customers).")
         eligible = np.searchsorted(np.sort(signup.to_numpy()), q_days, side="right")
         # each order day converts the question days in [order day - days, order day]
         lo = np.searchsorted(q_days, (od["day"] - pd.Timedelta(days=n_days)).to_numpy(), "left")
@@ -1963,6 +1982,7 @@ def inquiry_conversion(
     return out.drop(columns=["_rate", "_se"])
 
 
+@reads(tickets="", orders="customer_id order_ts")
 def assisted_orders(tickets: pd.DataFrame, orders: pd.DataFrame, *, days: int = 7,
                     category: str = "presales") -> pd.Series:
     """True for each order placed on the day of a pre-sales question by the same customer or
@@ -2141,6 +2161,7 @@ SERVICE_COMPLAINT_WORDS: tuple[str, ...] = (
 )
 
 
+@reads(mentions="")
 def mentions_needing_reply(
     mentions: pd.DataFrame,
     *,

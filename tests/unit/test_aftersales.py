@@ -169,6 +169,53 @@ def test_return_costs_by_hand():
     assert total["revenue"] == pytest.approx(2600.0) and total["return_cost"] == pytest.approx(1110.0)
 
 
+def test_return_costs_without_refunds_by_hand():
+    """A refund reverses a sale: the economics count shipping, restocking and unsellable units
+    against the margin of the sales that stuck (hand_world, worked out by hand)."""
+    orders, items, products, returns = hand_world()
+    lines = A.return_lines(orders, items, returns, products)
+    costs = A.return_costs(lines, by="product_id", include_refunds=False, resale_share=1.0).set_index("product_id")
+    # product 101: no refund, 3 units kept -> kept margin 1500 - 900 = 600; the exchanged
+    # size_fit unit goes back to stock (resellable, resale 1): cost = shipping 80 + restock 25.
+    assert costs.loc[101, "kept_margin"] == pytest.approx(600.0)
+    assert costs.loc[101, "return_cost"] == pytest.approx(105.0)
+    assert costs.loc[101, "return_cost_share"] == pytest.approx(105 / 600)
+    # product 102: the sale of 600 is refunded (kept margin 600 - 600 - 0 = 0); the defective
+    # unit cannot be resold: cost = 80 + 25 + unit cost 350 = 455; no margin left to share.
+    assert costs.loc[102, "kept_margin"] == pytest.approx(0.0)
+    assert costs.loc[102, "write_off"] == pytest.approx(350.0)
+    assert costs.loc[102, "return_cost"] == pytest.approx(455.0)
+    assert costs.loc[102, "margin_after_returns"] == pytest.approx(-455.0)
+    assert np.isnan(costs.loc[102, "return_cost_share"])
+    # fashion (101 + 102): kept margin 400 + 0 + 200 = 600, return cost 105 + 455 = 560
+    fashion = A.return_costs(lines, by="category", include_refunds=False, resale_share=1.0)
+    fashion = fashion.set_index(fashion["category"].astype(str)).loc["fashion"]
+    assert fashion["return_cost_share"] == pytest.approx(560 / 600)
+    # with nothing resold (resale 0) the exchanged unit is written off too: 101 costs 80 + 25 + 300
+    lost = A.return_costs(lines, by="product_id", include_refunds=False).set_index("product_id")
+    assert lost.loc[101, "return_cost"] == pytest.approx(405.0)
+    # the refund is reported but not counted; the old count (default) adds it
+    assert costs.loc[102, "refunds"] == pytest.approx(600.0)
+    old = A.return_costs(lines, by="product_id", resale_share=1.0).set_index("product_id")
+    assert old.loc[102, "return_cost"] - costs.loc[102, "return_cost"] == pytest.approx(600 - 350)
+    # the profit after returns is the same both ways when resellable units are resold at cost
+    total_new = A.return_costs(lines, by=None, include_refunds=False, resale_share=1.0).iloc[0]
+    total_old = A.return_costs(lines, by=None, resale_share=1.0).iloc[0]
+    assert total_new["margin_after_returns"] == pytest.approx(total_old["margin_after_returns"])
+    assert total_new["return_cost_share"] < total_old["return_cost_share"]
+
+
+def test_return_costs_match_the_exercise_answer(tiny):
+    """The notebook's count and exercise after_return_cost_share are one convention."""
+    from crmlab.exercises.answers import unit10
+
+    lines = A.return_lines(tiny.orders, tiny.order_items, tiny.returns, tiny.products)
+    costs = A.return_costs(lines, by="category", include_refunds=False, resale_share=1.0)
+    mine = pd.Series(costs["return_cost_share"].to_numpy(), index=costs["category"].astype(str).to_numpy())
+    answer = unit10.return_cost_share(tiny)
+    assert mine.reindex(answer.index).to_numpy() == pytest.approx(answer.to_numpy(), rel=1e-9)
+
+
 def test_processing_times_censor_open_returns():
     orders, items, products, returns = hand_world()
     end = ts(150 + 24 * 5)  # the refund has been open 5 days at the end
@@ -214,7 +261,9 @@ def test_return_before_its_order_is_rejected():
 @pytest.mark.parametrize("change, match", [
     (lambda r: r.assign(line_no=[1, 5]), "do not match any order line"),
     (lambda r: r.assign(order_id=[1, 99]), "orders not in the orders table"),
-    (lambda r: pd.concat([r, r.iloc[[0]]], ignore_index=True), "more than one return"),
+    (lambda r: pd.concat([r, r.iloc[[0]]], ignore_index=True),  # the input contract (issue 25)
+     r"returns: 1 extra row\(s\) with duplicated ids in key \['return_id'\]"),
+    (lambda r: pd.concat([r, r.iloc[[0]].assign(return_id=99)], ignore_index=True), "more than one return"),
     (lambda r: r.assign(processed_ts=[ts(50), pd.NaT]), "'processed_ts' is before 'requested_ts'"),
     (lambda r: r.assign(refund_amount=[0.0, -5.0]), "negative"),
     (lambda r: r.assign(return_type=["swap", "refund"]), "'refund' or 'exchange'"),
