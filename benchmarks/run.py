@@ -48,6 +48,10 @@ def load(path: Path) -> ModuleType:
     return module
 
 
+#: Where quick (smoke) runs write: never over the committed full results.
+QUICK_DIR = BENCH_DIR.parent / "build" / "bench-quick"
+
+
 def stamp(markdown: str, name: str, quick: bool, seconds: float) -> str:
     """Put ``_run: <date>, <mode> mode, <seconds>_`` under the section's ``##`` heading."""
     text = markdown.strip()
@@ -65,7 +69,14 @@ def stamp(markdown: str, name: str, quick: bool, seconds: float) -> str:
 
 def run(names: Sequence[str] | None = None, quick: bool = False, assemble: bool = True,
         results_dir: Path | None = None) -> int:
-    """Run the named benchmarks (all by default); return the number that failed."""
+    """Run the named benchmarks (all by default); return the number that failed.
+
+    A quick (smoke) run writes its sections to ``build/bench-quick/results/`` and its
+    ``build/bench-quick/RESULTS.md``, so it never overwrites the committed full-run figures in
+    ``benchmarks/``. Another ``results_dir`` gets its RESULTS.md beside it.
+    """
+    if quick and results_dir is None:
+        results_dir = QUICK_DIR / "results"
     available = discover()
     wanted = list(names) if names else list(available)
     unknown = [n for n in wanted if n.removeprefix("bench_") not in available]
@@ -84,10 +95,11 @@ def run(names: Sequence[str] | None = None, quick: bool = False, assemble: bool 
             continue
         seconds = time.perf_counter() - start
         path = harness.write_section(name, stamp(section, name, quick, seconds), results_dir)
-        print(f"   {seconds:.0f} s -> {path.relative_to(BENCH_DIR.parent)}", flush=True)
+        print(f"   {seconds:.0f} s -> {path}", flush=True)
     if assemble:
-        out = harness.assemble(results_dir)
-        print(f"assembled {out.relative_to(BENCH_DIR.parent)}")
+        out = harness.assemble(results_dir,
+                               out=None if results_dir is None else Path(results_dir).parent / "RESULTS.md")
+        print(f"assembled {out}")
     return failures
 
 

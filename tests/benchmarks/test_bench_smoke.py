@@ -128,3 +128,17 @@ def test_stamp_adds_the_run_line():
     lines = text.splitlines()
     assert lines[0] == "## Title" and "quick mode" in lines[2] and "--only simulate" in lines[2]
     assert bench_run.stamp("no heading", "x", quick=False, seconds=1).startswith("## x")
+
+
+def test_quick_runs_never_overwrite_the_committed_results(tmp_path, monkeypatch):
+    """Issue 33: `make bench QUICK=1` wrote smoke figures over RESULTS.md and results/*.md."""
+    committed = {p: p.read_bytes() for p in [harness.RESULTS_FILE, *harness.RESULTS_DIR.glob("*.md")]}
+    monkeypatch.setattr(bench_run, "QUICK_DIR", tmp_path / "quick")
+    fake = tmp_path / "bench_fake.py"
+    fake.write_text("def main(quick):\n    return '## Fake\\n\\nquick' if quick else '## Fake\\n\\nfull'\n")
+    monkeypatch.setattr(bench_run, "discover", lambda: {"fake": fake})
+    assert bench_run.run(["fake"], quick=True) == 0
+    assert (tmp_path / "quick" / "results" / "fake.md").is_file()
+    assert "## Fake" in (tmp_path / "quick" / "RESULTS.md").read_text()
+    assert {p: p.read_bytes() for p in committed} == committed
+    assert not (harness.RESULTS_DIR / "fake.md").exists()
