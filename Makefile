@@ -10,9 +10,9 @@
 #                                 when installed, else JupyterLab (LAB_ARGS as for lab)
 #   make workspace                add new course notebooks to workspace/ (never overwrites)
 #   make exercises                regenerate the committed student exercises (exercises/, from
-#                                 instructor/exercises/) and the README's course map
+#                                 instructor/exercises/) and the course maps (README, 00)
 #   make notebooks [NB=02_rfm_and_value]   re-execute committed notebooks in place (defaults)
-#   make bench [QUICK=1]          benchmarks (QUICK=1: a fast smoke run)
+#   make bench [QUICK=1]          benchmarks (QUICK=1: a smoke run into build/bench-quick/)
 #   make worlds [WORLDS="small-7 tiny-7"] [NB="05 11"]   the course in many worlds; writes
 #                                 benchmarks/results/worlds.md (all worlds and notebooks)
 #   make lint                     ruff
@@ -93,11 +93,12 @@ demo: $(STAMP)
 
 # The student versions committed in exercises/ (solutions removed; each unanswered exercise
 # says "not answered yet") from the solution sources in instructor/exercises/, and the course
-# map in README.md (crmlab/course_map.py). Run after editing a source or COURSE_MAP; the
-# exercise tier fails while either is stale.
+# map (crmlab/course_map.py) in README.md and in notebook 00 (re-executed). Run after editing
+# a source or COURSE_MAP; the exercise tests fail while any of them is stale.
 exercises: $(STAMP)
 	$(BIN)/crmlab exercises release --out exercises
 	$(BIN)/python -m crmlab.course_map --write README.md
+	$(BIN)/crmlab notebooks 00_welcome --jobs 1
 
 materials: $(STAMP)
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
