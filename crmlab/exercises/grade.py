@@ -352,7 +352,7 @@ def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
     """Grade every submission under ``submissions`` against the keys in ``keys_dir``.
 
     ``source`` is the folder of solution notebooks (for the open-ended questions and their
-    rubrics; default ``exercises/``); ``hand`` a filled hand-grading CSV to merge;
+    rubrics; default ``instructor/exercises/``); ``hand`` a filled hand-grading CSV to merge;
     ``timeout`` / ``cell_timeout`` bound each notebook / cell in seconds; ``jobs`` notebooks
     run at a time; ``pending`` is ``"blank"`` (a notebook with ungraded hand questions has
     no mark in the gradebook yet) or ``"zero"`` (count them as 0). Writes everything under

@@ -1,7 +1,7 @@
 """Student versions of the exercise notebooks, per-student data variants and answer keys.
 
-The solution notebooks in ``instructor/exercises/`` (:data:`SOURCE_FOLDER`) follow the nbgrader conventions, so instructors who
-use nbgrader can take them as they are:
+The solution notebooks in ``instructor/exercises/`` (:data:`SOURCE_FOLDER`) follow the
+nbgrader conventions, so instructors who use nbgrader can take them as they are:
 
 - code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is the model solution; the
   student version gets ``# YOUR CODE HERE ...`` and binds the names the cell's

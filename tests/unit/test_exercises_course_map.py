@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -38,7 +40,7 @@ def test_readme_course_map_is_the_generated_one():
 def test_welcome_notebook_shows_the_same_rows_with_links_from_its_folder():
     shown = _welcome_map()
     assert shown == course_map_markdown("notebooks"), (
-        "00_welcome's course map is stale: re-run crmlab notebooks 00")
+        "00_welcome's course map is stale: run make exercises (it re-runs notebook 00)")
     assert _unlinked(shown) == _unlinked(readme_table(ROOT / "README.md"))
     assert len(shown.splitlines()) == len(COURSE_MAP) + 2  # header, rule, one row per notebook
 
@@ -116,3 +118,12 @@ def test_write_and_check_commands(tmp_path, capsys):
     readme.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="course-map"):
         course_map.write_readme(readme)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_exercises_regenerates_everything_that_lists_them():
+    done = subprocess.run(["make", "-n", "exercises"], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    assert "crmlab exercises release --out exercises" in done.stdout
+    assert "-m crmlab.course_map --write README.md" in done.stdout
+    assert "crmlab notebooks 00_welcome --jobs 1" in done.stdout
