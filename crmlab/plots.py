@@ -1405,28 +1405,31 @@ def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
     (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`."""
     curve, n, target = what_if["curve"], what_if["agents"], what_if["target_seconds"]
     waits = what_if["waits"]
-    fixed = (curve["agents"], curve["service_level"], waits["wait_seconds"], target,
+    fixed = (curve["agents"], waits["wait_seconds"], target,
              -1.0 if target_share is None else target_share)
     memo = _demo_memo(axes, "staffing", fixed)
     if memo is None:
         ax_n, ax_w = _demo_axes(axes, 2, (10.0, 3.6))
-        ax_n.plot(curve["agents"], curve["service_level"], "o-", color="C0", ms=4)
+        (staffing,) = ax_n.plot(curve["agents"], curve["service_level"], "o-", color="C0", ms=4)
         (dot,) = ax_n.plot([n], [what_if["service_level"]], "o", color="C3", ms=9)
         if target_share is not None:
             ax_n.axhline(target_share, color="grey", lw=0.8, ls=":")
+        ax_n.set_ylim(0, 1.02)
         percent_axis(ax_n, "y")
-        ax_n.set(title=f"Answered within {target:.0f} s ({what_if['load']:.1f} erlangs offered)",
-                 xlabel="agents on the phones", ylabel="service level")
+        ax_n.set(xlabel="agents on the phones", ylabel="service level")
         (line,) = ax_w.plot(waits["wait_seconds"], waits["answered_within"], color="C3")
         ax_w.axvline(target, color="grey", lw=0.8, ls=":")
         percent_axis(ax_w, "y")
         ax_w.set_ylim(0, 1.02)
         ax_w.set(xlabel="waiting time (seconds)", ylabel="calls answered within")
-        memo = _demo_remember([ax_n, ax_w], "staffing", fixed, [dot, line, ax_w.title],
-                              dot=dot, line=line)
+        memo = _demo_remember([ax_n, ax_w], "staffing", fixed,
+                              [staffing, dot, line, ax_n.title, ax_w.title],
+                              staffing=staffing, dot=dot, line=line)
     ax_n, ax_w = memo["axes"]
+    memo["staffing"].set_ydata(curve["service_level"])
     memo["dot"].set_data([n], [what_if["service_level"]])
     memo["line"].set_ydata(waits["answered_within"])
+    ax_n.set_title(f"Answered within {target:.0f} s ({what_if['load']:.1f} erlangs offered)")
     ax_w.set_title(f"{n} agents: ASA {what_if['asa_seconds']:.1f} s, {what_if['p_wait']:.0%} wait")
     return [ax_n, ax_w]
 
