@@ -18,9 +18,10 @@ from crmlab import plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _close():
-    plots.set_theme()
-    yield
+def _theme():
+    with matplotlib.rc_context():  # the course theme for these tests only (rcParams restored)
+        plots.set_theme()
+        yield
     plt.close("all")
 
 
