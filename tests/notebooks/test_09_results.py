@@ -1,4 +1,5 @@
-"""Recorded results of notebooks/09_customer_support.ipynb executed at the test parameters
+"""Recorded results of notebooks/09_customer_support.ipynb (tickets) and
+09_staffing_and_queues.ipynb (Erlang C, the call log, FAQ) executed at the test parameters
 (DATA="tiny", SEED=42: 300 customers over 2024)."""
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ import pytest
 from crmlab.nb import read_results
 
 NAME = "09_customer_support"
+QUEUES = "09_staffing_and_queues"
 
 
 @pytest.fixture(scope="module")
 def results(executed_notebook) -> dict:
     return read_results(executed_notebook(NAME))
+
+
+@pytest.fixture(scope="module")
+def queues(executed_notebook) -> dict:
+    return read_results(executed_notebook(QUEUES))
 
 
 def test_ticket_volume_and_channels(results):
@@ -65,19 +72,19 @@ def test_routing_and_triage(results):
     assert results["routing_accuracy"] > 0.85
 
 
-def test_erlang_c_published_example(results):
+def test_erlang_c_published_example(queues):
     # Call Centre Helper worked example (100 calls / 30 min, AHT 180 s, 80/20, shrinkage 30%):
     # 14 agents on the phones, 20 scheduled; SL 0.888, occupancy 0.714, P(wait) 0.174 (see
     # tests/unit/test_support.py for the sources).
-    cch = results["cch_example"]
+    cch = queues["cch_example"]
     assert (cch["raw_agents"], cch["scheduled_agents"]) == (14, 20)
     assert cch["service_level"] == pytest.approx(0.888, abs=5e-4)
     assert cch["occupancy"] == pytest.approx(0.714, abs=5e-4)
     assert cch["p_wait"] == pytest.approx(0.174, abs=5e-4)
 
 
-def test_simulation_matches_erlang_c(results):
-    for row in results["sim_check"]:
+def test_simulation_matches_erlang_c(queues):
+    for row in queues["sim_check"]:
         assert row["p_wait (sim)"] == pytest.approx(row["p_wait (Erlang C)"], abs=0.03)
         assert row["SL (sim)"] == pytest.approx(row["SL (Erlang C)"], abs=0.03)
         assert row["ASA (sim)"] == pytest.approx(row["ASA (Erlang C)"], rel=0.25)
@@ -88,25 +95,25 @@ def test_simulation_matches_erlang_c(results):
         assert abs(row["SL (sim)"] - row["SL (Erlang C)"]) < 4 * row["SL SE (sim)"]
 
 
-def test_shop_call_centre(results):
+def test_shop_call_centre(queues):
     # planted: the phone agents and the lognormal handling time (mean 300 e^(0.5^2/2) = 339.9 s)
-    assert results["phone_agents_in_log"] == results["phone_agents_planted"]
-    assert results["call_aht_mean"] == pytest.approx(300 * math.exp(0.125), rel=0.05)
+    assert queues["phone_agents_in_log"] == queues["phone_agents_planted"]
+    assert queues["call_aht_mean"] == pytest.approx(300 * math.exp(0.125), rel=0.05)
     # Erlang C ignores hang-ups and overstates handling variability: pessimistic for the shop
-    assert results["call_sl_measured_mean"] >= results["call_sl_erlang_mean"] - 0.02
-    peak = results["peak_models"]
+    assert queues["call_sl_measured_mean"] >= queues["call_sl_erlang_mean"] - 0.02
+    peak = queues["peak_models"]
     log_asa = peak["the shop's call log"]["asa_seconds"]
     sim_asa = peak["simulated: lognormal + hang-ups"]["asa_seconds"]
     erlang_asa = peak["Erlang C (formula)"]["asa_seconds"]
     assert abs(sim_asa - log_asa) < abs(erlang_asa - log_asa)
-    assert results["staffing_plan_peak_scheduled"] >= results["phone_agents_in_log"]
+    assert queues["staffing_plan_peak_scheduled"] >= queues["phone_agents_in_log"]
 
 
-def test_faq_and_deflection(results):
-    ev = results["faq_eval"]
+def test_faq_and_deflection(queues):
+    ev = queues["faq_eval"]
     assert 0.5 < ev["hit_at_1"] <= ev["hit_at_3"] <= 1.0
-    assert 0 < results["deflection_overall"] < 1
-    assert all(0 <= v <= 1 for v in results["deflection_by_intent"].values())
+    assert 0 < queues["deflection_overall"] < 1
+    assert all(0 <= v <= 1 for v in queues["deflection_by_intent"].values())
 
 
 def test_weekly_report(results):
