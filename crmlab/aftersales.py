@@ -66,12 +66,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from crmlab._checks import Reads, reads
-from crmlab._checks import as_frame as _frame
-from crmlab._checks import as_list as _as_list
-from crmlab._checks import datetime_column as _datetime
-from crmlab._checks import require_columns as _require
-from crmlab._checks import z_for_level as _level
+from crmlab._checks import (
+    Reads,
+    as_frame,
+    as_list,
+    datetime_column,
+    reads,
+    require_columns,
+    z_for_level,
+)
 from crmlab.journey import wilson_interval
 from crmlab.support import ticket_metrics
 from crmlab.survival import kaplan_meier, km_quantiles
@@ -178,9 +181,9 @@ _RETURN_COLS = ("order_id", "line_no", "requested_ts", "reason", "return_type", 
 def _check_returns(returns: pd.DataFrame, orders: pd.DataFrame, table: str = "returns") -> pd.DataFrame:
     """Validate ``returns`` against ``orders``: known orders, no return before its order,
     processing not before the request, refund/exchange labels, non-negative money."""
-    r = _frame(returns, table)
-    _require(r, table, ["order_id", "requested_ts"])
-    req = _datetime(r, table, "requested_ts")
+    r = as_frame(returns, table)
+    require_columns(r, table, ["order_id", "requested_ts"])
+    req = datetime_column(r, table, "requested_ts")
     order_ts = orders.set_index("order_id")["order_ts"]
     placed = order_ts.reindex(r["order_id"].to_numpy())
     unknown = placed.isna().to_numpy()
@@ -198,7 +201,7 @@ def _check_returns(returns: pd.DataFrame, orders: pd.DataFrame, table: str = "re
                          "requested before the order was placed. Check the clocks (time zones?) "
                          "or the order_id join.")
     if "processed_ts" in r.columns:
-        proc = _datetime(r, table, "processed_ts", allow_missing=True)
+        proc = datetime_column(r, table, "processed_ts", allow_missing=True)
         bad = proc.notna() & (proc < req)
         if bad.any():
             raise ValueError(f"{table}: column 'processed_ts' is before 'requested_ts' for "
@@ -242,13 +245,13 @@ def return_lines(
     in ``order_items``, two returns of the same line, more units returned than bought, or
     negative money.
     """
-    o = _frame(orders, "orders")
-    oi = _frame(order_items, "order_items")
-    r = _frame(returns, "returns")
-    _require(o, "orders", ["order_id", "customer_id", "order_ts", "promised_days", "delivery_days"])
-    _require(oi, "order_items", ["order_id", "line_no", "product_id", "quantity", "line_amount"])
-    _require(r, "returns", list(_RETURN_COLS))
-    _datetime(o, "orders", "order_ts")
+    o = as_frame(orders, "orders")
+    oi = as_frame(order_items, "order_items")
+    r = as_frame(returns, "returns")
+    require_columns(o, "orders", ["order_id", "customer_id", "order_ts", "promised_days", "delivery_days"])
+    require_columns(oi, "order_items", ["order_id", "line_no", "product_id", "quantity", "line_amount"])
+    require_columns(r, "returns", list(_RETURN_COLS))
+    datetime_column(o, "orders", "order_ts")
     if o["order_id"].duplicated().any():
         raise ValueError("orders: column 'order_id' has duplicates; keep one row per order.")
     if oi.duplicated(["order_id", "line_no"]).any():
@@ -269,8 +272,8 @@ def return_lines(
                          "the matching orders or drop those lines and count them.")
     lines["late_bucket"] = late_bucket(lines["late_days"])
     if products is not None:
-        p = _frame(products, "products")
-        _require(p, "products", ["product_id", "category", "unit_cost"])
+        p = as_frame(products, "products")
+        require_columns(p, "products", ["product_id", "category", "unit_cost"])
         lines = lines.merge(p[["product_id", "category", "unit_cost"]], on="product_id", how="left",
                             validate="many_to_one")
         if lines["unit_cost"].isna().any():
@@ -306,8 +309,8 @@ def return_lines(
 
 
 def _check_lines(lines: pd.DataFrame, table: str = "lines", extra: Sequence[str] = ()) -> pd.DataFrame:
-    df = _frame(lines, table)
-    _require(df, table, ["returned", "return_type", *extra],
+    df = as_frame(lines, table)
+    require_columns(df, table, ["returned", "return_type", *extra],
              fix="Pass the output of crmlab.aftersales.return_lines(...).")
     return df
 
@@ -329,8 +332,8 @@ def return_rates(
     ``exchange_high`` and ``exchange_share`` (exchanges / returns, NaN without returns).
     """
     df = _check_lines(lines)
-    keys = _as_list(by)
-    _require(df, "lines", keys)
+    keys = as_list(by)
+    require_columns(df, "lines", keys)
     is_exch = (df["return_type"].astype("str") == "exchange").to_numpy()
     work = pd.DataFrame({"returned": df["returned"].to_numpy(bool), "exch": is_exch}, index=df.index)
     for k in keys:
@@ -366,8 +369,8 @@ def return_reasons(
     group) and ``exchange_share`` (share of these returns settled by an exchange).
     """
     df = _check_lines(lines, extra=["reason"])
-    keys = _as_list(by)
-    _require(df, "lines", keys)
+    keys = as_list(by)
+    require_columns(df, "lines", keys)
     rows = []
     for key, g in _groups(df, keys):
         ret = g.loc[g["returned"].to_numpy(bool)]
@@ -399,7 +402,7 @@ def return_chi_square(lines: pd.DataFrame, by: str = "category") -> dict[str, fl
     chi-square approximation is doubtful) and ``cramers_v`` (effect size, 0..1).
     """
     df = _check_lines(lines)
-    _require(df, "lines", [by])
+    require_columns(df, "lines", [by])
     table = pd.crosstab(df[by], df["returned"].astype(bool)).reindex(columns=[True, False], fill_value=0)
     table = table.loc[table.sum(axis=1) > 0]
     if len(table) < 2:
@@ -459,8 +462,8 @@ def return_costs(
     if not 0 <= resale_share <= 1:
         raise ValueError(f"resale_share={resale_share!r} must be between 0 and 1 (share of the unit "
                          "cost recovered when a returned unit is resold).")
-    keys = _as_list(by)
-    _require(df, "lines", keys)
+    keys = as_list(by)
+    require_columns(df, "lines", keys)
     unit_cost = _numeric(df, "lines", "unit_cost")
     ret_units = df["returned_qty"].to_numpy(float)
     is_exch = (df["return_type"].astype("str") == "exchange").to_numpy()
@@ -520,10 +523,10 @@ def processing_times(
     ``median_days_closed`` and ``mean_days_closed`` (processed returns only: biased low when
     many are open).
     """
-    r = _frame(returns, "returns")
-    _require(r, "returns", ["requested_ts", "processed_ts"])
-    req = _datetime(r, "returns", "requested_ts")
-    proc = _datetime(r, "returns", "processed_ts", allow_missing=True)
+    r = as_frame(returns, "returns")
+    require_columns(r, "returns", ["requested_ts", "processed_ts"])
+    req = datetime_column(r, "returns", "requested_ts")
+    proc = datetime_column(r, "returns", "processed_ts", allow_missing=True)
     end_ts = pd.Timestamp(end)
     if (req > end_ts).any():
         raise ValueError(f"returns: {int((req > end_ts).sum())} return(s) were requested after "
@@ -535,8 +538,8 @@ def processing_times(
     closed = (proc.notna() & (proc <= end_ts)).to_numpy()
     stop = proc.where(pd.Series(closed, index=r.index), end_ts)
     days = ((stop - req).dt.total_seconds() / 86400.0).to_numpy()
-    keys = _as_list(by)
-    _require(r, "returns", keys)
+    keys = as_list(by)
+    require_columns(r, "returns", keys)
     work = pd.DataFrame({"days": days, "closed": closed}, index=r.index)
     for k in keys:
         work[k] = r[k]
@@ -600,8 +603,8 @@ ESCALATION_RULES = pd.DataFrame([
 def flag_complaints(tickets: pd.DataFrame, rule: ComplaintRule = COMPLAINT_RULE) -> pd.DataFrame:
     """The tickets with two added columns: ``complaint`` (bool) and ``complaint_basis``
     ("priority", "reopened", "priority+reopened" or "" for other tickets)."""
-    t = _frame(tickets, "tickets")
-    _require(t, "tickets", ["category", "priority", "reopened"])
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["category", "priority", "reopened"])
     if not isinstance(rule, ComplaintRule):
         raise ValueError("rule must be a crmlab.aftersales.ComplaintRule, e.g. ComplaintRule("
                          "categories=('defect',), priorities=('urgent',)).")
@@ -655,8 +658,8 @@ def _split(value: object) -> list[str] | None:
 
 
 def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
-    r = _frame(rules, "rules")
-    _require(r, "rules", ["rule", "level", "escalate_to", "priority", "category", "after_hours",
+    r = as_frame(rules, "rules")
+    require_columns(r, "rules", ["rule", "level", "escalate_to", "priority", "category", "after_hours",
                           "reopened", "repeat"], fix="Start from crmlab.aftersales.ESCALATION_RULES.copy().")
     hours = pd.to_numeric(r["after_hours"], errors="coerce")
     if hours.isna().any() or (hours < 0).any():
@@ -677,8 +680,8 @@ def escalate(complaints: pd.DataFrame, rules: pd.DataFrame = ESCALATION_RULES) -
     the highest level fired), ``escalated_to``, ``escalation_rule`` and ``escalated_after_hours``
     (when the first rule of that level fired).
     """
-    c = _frame(complaints, "complaints")
-    _require(c, "complaints", ["priority", "category", "duration_hours", "reopened", "repeat_complaint"],
+    c = as_frame(complaints, "complaints")
+    require_columns(c, "complaints", ["priority", "category", "duration_hours", "reopened", "repeat_complaint"],
              fix="Pass the output of crmlab.aftersales.complaint_metrics(tickets, end=...).")
     r = _check_rules(rules)
     n = len(c)
@@ -714,8 +717,8 @@ def escalate(complaints: pd.DataFrame, rules: pd.DataFrame = ESCALATION_RULES) -
 
 
 def _check_complaints(complaints: pd.DataFrame) -> pd.DataFrame:
-    c = _frame(complaints, "complaints")
-    _require(c, "complaints", ["duration_hours", "event"],
+    c = as_frame(complaints, "complaints")
+    require_columns(c, "complaints", ["duration_hours", "event"],
              fix="Pass the output of crmlab.aftersales.complaint_metrics(tickets, end=...).")
     return c
 
@@ -734,8 +737,8 @@ def resolution_curve(
     lower, upper).
     """
     c = _check_complaints(complaints)
-    keys = _as_list(by)
-    _require(c, "complaints", keys)
+    keys = as_list(by)
+    require_columns(c, "complaints", keys)
     parts = []
     for key, g in _groups(c, keys):
         km = kaplan_meier(g["duration_hours"].to_numpy(float), g["event"].to_numpy(int),
@@ -756,8 +759,8 @@ def resolution_summary(
     open complaints censored), ``median_hours_resolved`` (resolved ones only, the naive number)
     and ``resolved_within`` = 1 - S(``within_hours``) by Kaplan-Meier."""
     c = _check_complaints(complaints)
-    keys = _as_list(by)
-    _require(c, "complaints", keys)
+    keys = as_list(by)
+    require_columns(c, "complaints", keys)
     rows = []
     for key, g in _groups(c, keys):
         d, e = g["duration_hours"].to_numpy(float), g["event"].to_numpy(bool)
@@ -780,9 +783,9 @@ def repeat_complainers(complaints: pd.DataFrame, *, window: str | pd.Timedelta =
     (distinct, "|"-joined), ``repeat`` (two complaints within ``window`` of each other),
     ``open`` (complaints still open). Sorted by ``complaints``, most first.
     """
-    c = _frame(complaints, "complaints")
-    _require(c, "complaints", ["customer_id", "created_ts", "category", "event"])
-    _datetime(c, "complaints", "created_ts")
+    c = as_frame(complaints, "complaints")
+    require_columns(c, "complaints", ["customer_id", "created_ts", "category", "event"])
+    datetime_column(c, "complaints", "created_ts")
     win = pd.Timedelta(window)
     if win <= pd.Timedelta(0):
         raise ValueError(f"window={window!r} must be a positive duration, e.g. '90D'.")
@@ -915,7 +918,7 @@ def nps_score(scores: object = None, *, counts: object = None, level: float = 0.
     if (scores is None) == (counts is None):
         raise ValueError("nps_score(): pass either the raw 0-10 scores or counts= (by group or by score), "
                          "exactly one of them.")
-    z = _level(level)
+    z = z_for_level(level)
     if counts is not None:
         prom, passive, det = _nps_counts(counts)
         n, missing = prom + passive + det, 0
@@ -948,7 +951,7 @@ def ces_score(scores: object, *, level: float = 0.95, easy: int = CES_EASY) -> d
     ``easy_low``, ``easy_high``.
     """
     valid, missing = _scores(scores, "ces")
-    _level(level)
+    z_for_level(level)
     n = valid.size
     k = int((valid >= easy).sum())
     el, eh = wilson_interval(k, n, level) if n else (np.nan, np.nan)
@@ -966,8 +969,8 @@ _METRIC = {"csat": csat_score, "nps": nps_score, "ces": ces_score}
 
 def _survey_rows(surveys: pd.DataFrame, survey_type: str, table: str = "surveys") -> pd.DataFrame:
     """The invitations of one survey type, validated (scale, responded vs score)."""
-    s = _frame(surveys, table)
-    _require(s, table, ["score"])
+    s = as_frame(surveys, table)
+    require_columns(s, table, ["score"])
     _scale(survey_type)
     if "survey_type" in s.columns:
         s = s.loc[(s["survey_type"].astype("str") == survey_type).to_numpy()]
@@ -1007,12 +1010,12 @@ def survey_metrics(
     column a missing score means no response.
     """
     s = _survey_rows(surveys, survey_type)
-    keys = _as_list(by)
-    _require(s, "surveys", keys)
+    keys = as_list(by)
+    require_columns(s, "surveys", keys)
     groupers: list = list(keys)
     if freq is not None:
-        _require(s, "surveys", [ts_col])
-        _datetime(s, "surveys", ts_col)
+        require_columns(s, "surveys", [ts_col])
+        datetime_column(s, "surveys", ts_col)
         groupers.append(pd.Grouper(key=ts_col, freq=freq))
     metric = _METRIC[survey_type]
     kwargs = {"method": method} if survey_type == "nps" else {}
@@ -1057,15 +1060,15 @@ def order_experiences(
     the order took longer than ``unresolved_hours`` to resolve, or was still open and older
     than that at ``end``).
     """
-    o = _frame(orders, "orders")
-    _require(o, "orders", ["order_id", "customer_id", "order_ts", "promised_days", "delivery_days"])
-    _datetime(o, "orders", "order_ts")
+    o = as_frame(orders, "orders")
+    require_columns(o, "orders", ["order_id", "customer_id", "order_ts", "promised_days", "delivery_days"])
+    datetime_column(o, "orders", "order_ts")
     r = _check_returns(returns, o)
-    _require(r, "returns", ["reason"])
-    t = _frame(tickets, "tickets")
-    _require(t, "tickets", ["order_id", "category", "created_ts", "resolved_ts"])
-    created = _datetime(t, "tickets", "created_ts")
-    resolved = _datetime(t, "tickets", "resolved_ts", allow_missing=True)
+    require_columns(r, "returns", ["reason"])
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["order_id", "category", "created_ts", "resolved_ts"])
+    created = datetime_column(t, "tickets", "created_ts")
+    resolved = datetime_column(t, "tickets", "resolved_ts", allow_missing=True)
     if unresolved_hours <= 0:
         raise ValueError(f"unresolved_hours={unresolved_hours!r} must be > 0, e.g. 72.")
     end_ts = pd.Timestamp(end) if end is not None else max(created.max(), resolved.max())
@@ -1098,12 +1101,12 @@ def order_experiences(
 def _order_csat(surveys: pd.DataFrame, experiences: pd.DataFrame, touchpoint: str | None) -> pd.DataFrame:
     """Order CSAT invitations joined to the orders' experiences (one row per invitation)."""
     s = _survey_rows(surveys, "csat")
-    _require(s, "surveys", ["order_id"])
+    require_columns(s, "surveys", ["order_id"])
     if touchpoint is not None and "touchpoint" in s.columns:
         s = s.loc[(s["touchpoint"].astype("str") == touchpoint).to_numpy()]
     s = s.loc[s["order_id"].notna().to_numpy()]
-    e = _frame(experiences, "experiences")
-    _require(e, "experiences", ["order_id"], fix="Pass the output of crmlab.aftersales.order_experiences(...).")
+    e = as_frame(experiences, "experiences")
+    require_columns(e, "experiences", ["order_id"], fix="Pass the output of crmlab.aftersales.order_experiences(...).")
     merged = s.assign(order_id=s["order_id"].astype("int64")).merge(
         e, on="order_id", how="left", suffixes=("", "_order"), indicator=True)
     lost = int((merged["_merge"] != "both").sum())
@@ -1130,8 +1133,8 @@ def response_rates(
     ``invited``, ``responded``, ``response_rate``, ``low``, ``high``, ``csat`` (respondents).
     """
     m = _order_csat(surveys, experiences, touchpoint)
-    keys = _as_list(by)
-    _require(m, "experiences", keys)
+    keys = as_list(by)
+    require_columns(m, "experiences", keys)
     rows = []
     for key, g in _groups(m, keys):
         resp = g["_responded"].to_numpy(bool)
@@ -1165,8 +1168,8 @@ def weighted_csat(
     represent -- reported, not hidden).
     """
     m = _order_csat(surveys, experiences, touchpoint)
-    keys = _as_list(cells)
-    _require(m, "experiences", keys)
+    keys = as_list(cells)
+    require_columns(m, "experiences", keys)
     resp = m["_responded"].to_numpy(bool)
     sat = pd.to_numeric(m["score"]).to_numpy(dtype=float, na_value=np.nan) >= 4
     valid = resp & m["score"].notna().to_numpy()
@@ -1385,10 +1388,10 @@ class SatisfactionDrivers:
         """Fit on the respondents of the order CSAT survey."""
         if self.method not in ("ordered_logit", "ordered_probit", "linear"):
             raise ValueError(f"method={self.method!r} must be 'ordered_logit', 'ordered_probit' or 'linear'.")
-        z = _level(self.level)
+        z = z_for_level(self.level)
         drivers = list(self.drivers)
         m = _order_csat(surveys, experiences, self.touchpoint)
-        _require(m, "experiences", drivers)
+        require_columns(m, "experiences", drivers)
         answered = m.loc[m["_responded"].to_numpy(bool)]
         self.missing_scores_ = int(answered["score"].isna().sum())
         data = answered.loc[answered["score"].notna().to_numpy()]
@@ -1433,8 +1436,8 @@ class SatisfactionDrivers:
     def _z(self, experiences: pd.DataFrame) -> np.ndarray:
         if not hasattr(self, "table_"):
             raise ValueError("SatisfactionDrivers is not fitted yet; call fit(experiences, surveys) first.")
-        e = _frame(experiences, "experiences")
-        _require(e, "experiences", self.used_)
+        e = as_frame(experiences, "experiences")
+        require_columns(e, "experiences", self.used_)
         return ((e[self.used_].astype(float) - self.mean_) / self.sd_).to_numpy()
 
     def predict_csat(self, experiences: pd.DataFrame) -> float:
@@ -1451,10 +1454,10 @@ class SatisfactionDrivers:
         """Predicted CSAT of ``experiences`` now and after ``changes`` (driver -> new value or a
         function of the old column), e.g. ``{"late_days": lambda d: d.clip(upper=1)}``. A model
         prediction, not a causal guarantee: it assumes the fitted effects hold."""
-        e = _frame(experiences, "experiences").copy()
+        e = as_frame(experiences, "experiences").copy()
         before = self.predict_csat(e)
         for col, change in changes.items():
-            _require(e, "experiences", [col])
+            require_columns(e, "experiences", [col])
             e[col] = change(e[col]) if callable(change) else change
         after = self.predict_csat(e)
         return {"baseline": before, "scenario": after, "change": after - before, "orders": len(e)}
@@ -1469,9 +1472,9 @@ def planted_driver_effects(coefficients: Mapping[str, float], experiences: pd.Da
     orders). Columns: driver, planted_coef, sd, planted_std_effect, planted_rank (by
     |planted_std_effect|).
     """
-    e = _frame(experiences, "experiences")
+    e = as_frame(experiences, "experiences")
     names = list(drivers) if drivers is not None else list(coefficients)
-    _require(e, "experiences", names)
+    require_columns(e, "experiences", names)
     missing = [d for d in names if d not in coefficients]
     if missing:
         raise ValueError(f"coefficients: no planted value for {missing}.")
@@ -1544,11 +1547,11 @@ def return_policy_whatif(
     values: no randomness. One row per policy, in the order given.
     """
     func = "return_policy_whatif"
-    _require(orders, "orders", ["order_id", "amount", "delivered_ts"])
-    _require(order_items, "order_items", ["order_id", "product_id", "quantity"])
-    _require(returns, "returns", ["order_id", "product_id", "requested_ts", "reason", "return_type",
+    require_columns(orders, "orders", ["order_id", "amount", "delivered_ts"])
+    require_columns(order_items, "order_items", ["order_id", "product_id", "quantity"])
+    require_columns(returns, "returns", ["order_id", "product_id", "requested_ts", "reason", "return_type",
                                   "quantity", "refund_amount", "shipping_cost", "restocking_cost"])
-    _require(products, "products", ["product_id", "unit_cost"])
+    require_columns(products, "products", ["product_id", "unit_cost"])
     if not policies or not all(isinstance(p, ReturnPolicy) for p in policies.values()):
         raise ValueError(f"{func}: policies must map names to ReturnPolicy objects, e.g. "
                          "{'today': ReturnPolicy()}.")

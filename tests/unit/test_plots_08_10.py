@@ -86,3 +86,19 @@ def test_interval_bars_scale_and_errorbars():
                              title="Net profit", xlabel="NT$ thousand")
     assert [p.get_width() for p in ax.patches] == [2.0, -1.0]
     assert plots.layout_problems(ax.figure) == []
+
+
+def test_driver_effects_two_panels_with_planted_shares():
+    table = pd.DataFrame({"driver": ["late_days", "returned", "defect"], "std_coef": [-0.8, -0.3, -0.1],
+                          "low": [-1.0, -0.5, -0.4], "high": [-0.6, -0.1, 0.2], "share": [0.67, 0.25, 0.08]})
+    planted = pd.Series({"late_days": 0.6, "returned": 0.3, "defect": 0.1})
+    axes = plots.driver_effects(table, planted)
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["late_days", "returned", "defect"]
+    widths = [p.get_width() for p in axes[1].patches]
+    assert widths == pytest.approx([0.67, 0.25, 0.08, 0.6, 0.3, 0.1])
+    assert plots.layout_problems(axes[0].figure) == []
+
+
+def test_driver_effects_names_a_missing_column():
+    with pytest.raises(ValueError, match="share"):
+        plots.driver_effects(pd.DataFrame({"driver": ["a"], "std_coef": [0.1], "low": [0.0], "high": [0.2]}))
