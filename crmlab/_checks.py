@@ -65,6 +65,15 @@ def require_columns(
                      f"{list(df.columns)}). {fix or SCHEMA_FIX}")
 
 
+def frame_with(
+    df: object, table: str, columns: Sequence[str], fix: str = "", *, func: str | None = None
+) -> pd.DataFrame:
+    """``df`` if it is a DataFrame with ``columns`` (:func:`as_frame`, then
+    :func:`require_columns`): the check for tables that are not shop tables (a model's
+    output, an interaction log); shop tables go through :func:`check_table`."""
+    return require_columns(as_frame(df, table, func=func), table, list(columns), fix, func=func)
+
+
 _NS = np.dtype("datetime64[ns]")  # a dtype object: comparing with the string parses it each time
 
 

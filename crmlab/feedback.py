@@ -48,12 +48,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from crmlab._checks import Reads, reads
-from crmlab._checks import as_frame as _frame
-from crmlab._checks import as_timestamp as _timestamp
-from crmlab._checks import datetime_column as _datetime
-from crmlab._checks import require_columns as _require
-from crmlab._checks import z_for_level as _level
+from crmlab._checks import (
+    Reads,
+    as_frame,
+    as_timestamp,
+    datetime_column,
+    reads,
+    require_columns,
+    z_for_level,
+)
 from crmlab.journey import keyword_pattern, wilson_interval
 
 __all__ = [
@@ -180,8 +183,8 @@ def rating_distribution(
     distributions of different products line up. Online ratings are typically *J-shaped*: many
     5s, some 1s, few in between (people who were delighted or angry write; the rest do not).
     """
-    df = _frame(reviews, "reviews")
-    _require(df, "reviews", [stars_col, *([by] if by else [])])
+    df = as_frame(reviews, "reviews")
+    require_columns(df, "reviews", [stars_col, *([by] if by else [])])
     stars = _stars(df[stars_col], "reviews", stars_col)
     levels = pd.Index([1, 2, 3, 4, 5], name="stars")
     if by is None:
@@ -264,8 +267,8 @@ def rating_summary(
     -- a product needs about as many reviews as an average product before its own mean
     outweighs C.
     """
-    df = _frame(reviews, "reviews")
-    _require(df, "reviews", [by, stars_col])
+    df = as_frame(reviews, "reviews")
+    require_columns(df, "reviews", [by, stars_col])
     stars = _stars(df[stars_col], "reviews", stars_col)
     if len(stars) == 0:
         raise ValueError("reviews: the table is empty; there is nothing to summarise.")
@@ -298,11 +301,11 @@ def rank_products(summary: pd.DataFrame, method: str = "wilson", top: int | None
 
     Ties are broken by the number of reviews (more first). Adds a 1-based ``rank`` column.
     """
-    df = _frame(summary, "summary")
+    df = as_frame(summary, "summary")
     cols = {"wilson": "wilson_low", "bayes": "bayes_avg", "mean": "mean_stars"}
     if method not in cols:
         raise ValueError(f"rank_products: method={method!r}; use one of {sorted(cols)}.")
-    _require(df, "summary", [cols[method], "n_reviews"], fix="Pass the output of rating_summary().")
+    require_columns(df, "summary", [cols[method], "n_reviews"], fix="Pass the output of rating_summary().")
     out = df.sort_values([cols[method], "n_reviews"], ascending=[False, False], kind="stable")
     out = out.reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
@@ -441,9 +444,9 @@ def time_split(
     tested on; a time split mimics deployment (train on the past, score what comes next).
     Rows at the cut time go to the test set. Returns (train, test), each sorted by time.
     """
-    d = _frame(df, table)
-    _require(d, table, [ts_col])
-    _datetime(d, table, ts_col)
+    d = as_frame(df, table)
+    require_columns(d, table, [ts_col])
+    datetime_column(d, table, ts_col)
     if not 0 < test_share < 1:
         raise ValueError(f"time_split: test_share={test_share!r} must be between 0 and 1.")
     if len(d) < 2:
@@ -629,9 +632,9 @@ def daily_mentions(
     last mention), days without mentions included with 0 -- a quiet day is data. Mentions
     outside [start, end] raise ``ValueError`` (filter them first) instead of being dropped.
     """
-    df = _frame(mentions, "mentions")
-    _require(df, "mentions", [ts_col])
-    ts = _datetime(df, "mentions", ts_col)
+    df = as_frame(mentions, "mentions")
+    require_columns(df, "mentions", [ts_col])
+    ts = datetime_column(df, "mentions", ts_col)
     if len(df) == 0 and (start is None or end is None):
         raise ValueError("mentions: the table is empty; pass start and end to get a calendar of zeros.")
     neg = np.zeros(len(df), bool)
@@ -641,8 +644,8 @@ def daily_mentions(
             raise ValueError(f"daily_mentions: negative must be a boolean array with one value per "
                              f"mention ({len(df)}), got dtype {neg.dtype} and length {len(neg)}.")
     day = ts.dt.normalize()
-    lo = _timestamp(start, "start").normalize() if start is not None else day.min()
-    hi = _timestamp(end, "end").normalize() if end is not None else day.max()
+    lo = as_timestamp(start, "start").normalize() if start is not None else day.min()
+    hi = as_timestamp(end, "end").normalize() if end is not None else day.max()
     if lo > hi:
         raise ValueError(f"daily_mentions: start {lo.date()} is after end {hi.date()}.")
     outside = int(((day < lo) | (day > hi)).sum())
@@ -765,8 +768,8 @@ def alert_summary(
                          "(e.g. chart.set_index('date')['alert']).")
     a = alerts.astype(bool)
     lo, hi = a.index.min(), a.index.max()
-    s = _timestamp(event_start, "event_start")
-    e = _timestamp(event_end, "event_end") if event_end is not None else s
+    s = as_timestamp(event_start, "event_start")
+    e = as_timestamp(event_end, "event_end") if event_end is not None else s
     for name, t in (("event_start", s), ("event_end", e)):
         if not lo <= t <= hi:
             raise ValueError(f"alert_summary: {name} {t.date()} is outside the monitored days "
@@ -836,23 +839,23 @@ def defect_events(
                                    "ts": pd.to_datetime(np.asarray(ts)), "weight": np.asarray(weight, float)}))
 
     if reviews is not None:
-        r = _frame(reviews, "reviews")
-        _require(r, "reviews", ["product_id", "ts", "stars"])
-        _datetime(r, "reviews", "ts")
+        r = as_frame(reviews, "reviews")
+        require_columns(r, "reviews", ["product_id", "ts", "stars"])
+        datetime_column(r, "reviews", "ts")
         keep = _stars(r["stars"], "reviews", "stars") <= low_stars
         if review_mask is not None:
             keep &= _mask(review_mask, len(r), "review_mask")
         x = r.loc[keep]
         add("review", x["product_id"], x["ts"], np.ones(len(x)))
     if tickets is not None:
-        t = _frame(tickets, "tickets")
-        _require(t, "tickets", ["ticket_id", "order_id", "created_ts", "category"])
-        _datetime(t, "tickets", "created_ts")
+        t = as_frame(tickets, "tickets")
+        require_columns(t, "tickets", ["ticket_id", "order_id", "created_ts", "category"])
+        datetime_column(t, "tickets", "created_ts")
         if order_items is None:
             raise ValueError("defect_events: tickets need order_items to find the products of each "
                              "ticket's order; pass order_items=shop.order_items.")
-        oi = _frame(order_items, "order_items")
-        _require(oi, "order_items", ["order_id", "product_id"])
+        oi = as_frame(order_items, "order_items")
+        require_columns(oi, "order_items", ["order_id", "product_id"])
         t = t.loc[t["category"].astype(str) == ticket_category]
         no_order = t["order_id"].isna()
         unattributed["ticket"] = int(no_order.sum())
@@ -866,15 +869,15 @@ def defect_events(
         weight = 1.0 / tt.groupby("ticket_id")["product_id"].transform("size").to_numpy()
         add("ticket", tt["product_id"], tt["created_ts"], weight)
     if returns is not None:
-        rt = _frame(returns, "returns")
-        _require(rt, "returns", ["product_id", "requested_ts", "reason"])
-        _datetime(rt, "returns", "requested_ts")
+        rt = as_frame(returns, "returns")
+        require_columns(rt, "returns", ["product_id", "requested_ts", "reason"])
+        datetime_column(rt, "returns", "requested_ts")
         x = rt.loc[rt["reason"].astype(str).isin(list(return_reasons))]
         add("return", x["product_id"], x["requested_ts"], np.ones(len(x)))
     if mentions is not None:
-        m = _frame(mentions, "mentions")
-        _require(m, "mentions", ["product_id", "ts"])
-        _datetime(m, "mentions", "ts")
+        m = as_frame(mentions, "mentions")
+        require_columns(m, "mentions", ["product_id", "ts"])
+        datetime_column(m, "mentions", "ts")
         keep = np.ones(len(m), bool) if mention_mask is None else _mask(mention_mask, len(m), "mention_mask")
         named = m["product_id"].notna().to_numpy()
         unattributed["mention"] = int((keep & ~named).sum())
@@ -934,14 +937,14 @@ def product_signals(
     the score could have been computed on that day. Columns: product_id, week, units,
     exposure, and per source n_<s> (signals), e_<s> (expected), z_<s>; score, flag.
     """
-    ev = _frame(events, "events")
-    _require(ev, "events", ["source", "product_id", "ts", "weight"],
+    ev = as_frame(events, "events")
+    require_columns(ev, "events", ["source", "product_id", "ts", "weight"],
              fix="Pass the output of defect_events().")
-    o = _frame(orders, "orders")
-    oi = _frame(order_items, "order_items")
-    _require(o, "orders", ["order_id", "order_ts"])
-    _require(oi, "order_items", ["order_id", "product_id", "quantity"])
-    _datetime(o, "orders", "order_ts")
+    o = as_frame(orders, "orders")
+    oi = as_frame(order_items, "order_items")
+    require_columns(o, "orders", ["order_id", "order_ts"])
+    require_columns(oi, "order_items", ["order_id", "product_id", "quantity"])
+    datetime_column(o, "orders", "order_ts")
     if window_weeks < 1 or baseline_weeks < 1 or prior_units < 0 or cap <= 0:
         raise ValueError("product_signals: window_weeks and baseline_weeks must be >= 1, "
                          "prior_units >= 0 and cap > 0.")
@@ -951,7 +954,7 @@ def product_signals(
         raise ValueError(f"order_items: {int(lines['order_ts'].isna().sum())} line(s) belong to orders "
                          "not in the orders table; load the matching orders.")
     lines["week"] = _week_start(lines["order_ts"])
-    ev = ev.assign(week=_week_start(_datetime(ev, "events", "ts")))
+    ev = ev.assign(week=_week_start(datetime_column(ev, "events", "ts")))
     first = min(lines["week"].min(), ev["week"].min()) if len(ev) else lines["week"].min()
     last = max(lines["week"].max(), ev["week"].max()) if len(ev) else lines["week"].max()
     weeks = pd.date_range(first, last, freq="7D")
@@ -1042,7 +1045,7 @@ def _periods(periods: Mapping[str, tuple[object, object]], lo: pd.Timestamp, hi:
     for name, bounds in periods.items():
         if not isinstance(bounds, tuple | list) or len(bounds) != 2:
             raise ValueError(f"periods['{name}'] must be a (start, end) pair of dates.")
-        a, b = _timestamp(bounds[0], f"periods['{name}'] start"), _timestamp(bounds[1], f"periods['{name}'] end")
+        a, b = as_timestamp(bounds[0], f"periods['{name}'] start"), as_timestamp(bounds[1], f"periods['{name}'] end")
         if not a < b:
             raise ValueError(f"periods['{name}']: start {a.date()} must be before end {b.date()}.")
         if a < lo or b > hi + pd.Timedelta(days=1):
@@ -1070,9 +1073,9 @@ def period_rates(
     period, group ("affected" / "controls"), n, events, rate, low, high (Wilson interval).
     Periods outside the data raise ``ValueError``.
     """
-    df = _frame(lines, "lines")
-    _require(df, "lines", ["product_id", ts_col, outcome])
-    ts = _datetime(df, "lines", ts_col)
+    df = as_frame(lines, "lines")
+    require_columns(df, "lines", ["product_id", ts_col, outcome])
+    ts = datetime_column(df, "lines", ts_col)
     per = _periods(periods, ts.min().normalize(), ts.max().normalize())
     y = df[outcome].to_numpy()
     if y.dtype != bool:
@@ -1114,9 +1117,9 @@ def diff_in_diff(
     Returns {"estimate", "se", "low", "high", "p_value", "level", "table"} where table holds
     the four cells (treated, post, n, mean, var).
     """
-    df = _frame(data, "data")
-    _require(df, "data", [outcome, treated, post])
-    z = _level(level)
+    df = as_frame(data, "data")
+    require_columns(df, "data", [outcome, treated, post])
+    z = z_for_level(level)
     try:
         y = pd.to_numeric(df[outcome]).to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
@@ -1171,7 +1174,7 @@ def tag_requests(requests: pd.DataFrame, themes: Mapping[str, Sequence[str]] = R
                  text_col: str = "text") -> pd.DataFrame:
     """Give each feature request a ``theme`` by keyword rules (first match in ``themes`` order;
     ``"other"`` when none matches, so nothing is dropped). Returns a copy with ``theme``."""
-    _require(requests, "feature_requests", [text_col])
+    require_columns(requests, "feature_requests", [text_col])
     if not themes or any(not kws for kws in themes.values()):
         raise ValueError("tag_requests: every theme needs at least one keyword, e.g. {'refills': ('refill',)}.")
     text = requests[text_col].astype("str").str.lower()
@@ -1193,8 +1196,8 @@ def prioritize_requests(tagged: pd.DataFrame, orders: pd.DataFrame,
     requester spend / effort (NT$ of the customers served per week of work, a RICE-style
     value for effort; themes without an effort estimate get no score). Sorted by score, else
     by reach."""
-    _require(tagged, "feature_requests", ["customer_id", "theme"])
-    _require(orders, "orders", ["customer_id", "amount"])
+    require_columns(tagged, "feature_requests", ["customer_id", "theme"])
+    require_columns(orders, "orders", ["customer_id", "amount"])
     spend = orders.groupby("customer_id")["amount"].sum()
     g = tagged.groupby("theme")
     out = pd.DataFrame({"requests": g.size(), "reach": g["customer_id"].nunique()})
@@ -1224,11 +1227,11 @@ def change_effect(tagged: pd.DataFrame, changes: pd.DataFrame, *, end: object,
     what customers asked. ``start``/``end`` bound the observation (default start: the first
     request).
     """
-    _require(tagged, "feature_requests", ["ts", "theme"])
-    _require(changes, "product_changes", ["change_id", "theme", "shipped_ts"])
-    ts = _datetime(tagged, "feature_requests", "ts")
-    t1 = _timestamp(end, "end")
-    t0 = ts.min() if start is None else _timestamp(start, "start")
+    require_columns(tagged, "feature_requests", ["ts", "theme"])
+    require_columns(changes, "product_changes", ["change_id", "theme", "shipped_ts"])
+    ts = datetime_column(tagged, "feature_requests", "ts")
+    t1 = as_timestamp(end, "end")
+    t0 = ts.min() if start is None else as_timestamp(start, "start")
     alpha = 1 - level
     rows = []
     for ch in changes.itertuples(index=False):

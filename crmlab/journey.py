@@ -39,12 +39,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmlab._checks import Reads, reads
-from crmlab._checks import as_frame as _frame
-from crmlab._checks import as_list as _as_list
-from crmlab._checks import as_timestamp as _timestamp
-from crmlab._checks import datetime_column as _datetime
-from crmlab._checks import require_columns as _require
+from crmlab._checks import (
+    Reads,
+    as_frame,
+    as_list,
+    as_timestamp,
+    datetime_column,
+    reads,
+    require_columns,
+)
 from crmlab.data import schema
 
 __all__ = [
@@ -192,8 +195,8 @@ def sessionize(
     Returns a sorted copy of ``events`` with the new column.
     """
     table = "events"
-    events = _frame(events, table)
-    _require(events, table, [customer_col, ts_col])
+    events = as_frame(events, table)
+    require_columns(events, table, [customer_col, ts_col])
     if unsorted not in ("sort", "raise"):
         raise ValueError(f"sessionize: unsorted={unsorted!r}; use 'sort' or 'raise'.")
     try:
@@ -202,7 +205,7 @@ def sessionize(
         raise ValueError(f"sessionize: gap={gap!r} is not a duration; pass e.g. '30min'.") from exc
     if gap_td is pd.NaT or gap_td <= pd.Timedelta(0):
         raise ValueError(f"sessionize: gap={gap!r} must be a positive duration such as '30min'.")
-    ts = _datetime(events, table, ts_col)
+    ts = datetime_column(events, table, ts_col)
     _no_missing(events, table, customer_col)
     if session_col in events.columns:
         raise ValueError(
@@ -253,15 +256,15 @@ def session_steps(
     bool column per step after the visit, ``funnel_depth`` (ordered categorical of steps).
     """
     table = "events"
-    events = _frame(events, table)
-    _require(events, table, [session_col, customer_col, ts_col, type_col])
+    events = as_frame(events, table)
+    require_columns(events, table, [session_col, customer_col, ts_col, type_col])
     steps = list(steps)
     if len(steps) < 2 or len(set(steps)) != len(steps):
         raise ValueError(
             f"session_steps: steps={steps!r} needs a visit step plus at least one event type, "
             "each named once."
         )
-    ts = _datetime(events, table, ts_col)
+    ts = datetime_column(events, table, ts_col)
     _no_missing(events, table, session_col)
     types = events[type_col].astype("str")
     if types.isna().any():
@@ -334,9 +337,9 @@ def funnel(
     not reach this one) and ``drop_off_rate`` (``1 - step_rate``).
     """
     table = "sessions"
-    sessions = _frame(sessions, table)
-    by_cols = _as_list(by)
-    _require(sessions, table, [depth_col, *by_cols])
+    sessions = as_frame(sessions, table)
+    by_cols = as_list(by)
+    require_columns(sessions, table, [depth_col, *by_cols])
     steps = list(steps)
     for col in by_cols:
         _no_missing(sessions, table, col)
@@ -436,9 +439,9 @@ def journeys(
     ``value`` (the order's ``amount``; 0 for journeys without a purchase).
     """
     table = "sessions"
-    sessions = _frame(sessions, table)
-    _require(sessions, table, [customer_col, ts_col, channel_col, converted_col, session_col])
-    ts = _datetime(sessions, table, ts_col)
+    sessions = as_frame(sessions, table)
+    require_columns(sessions, table, [customer_col, ts_col, channel_col, converted_col, session_col])
+    ts = datetime_column(sessions, table, ts_col)
     for col in (customer_col, channel_col, converted_col):
         _no_missing(sessions, table, col)
     if not pd.api.types.is_bool_dtype(sessions[converted_col]):
@@ -458,7 +461,7 @@ def journeys(
     end_ts = sessions[end_col]
     if end_col != ts_col:
         end_ts = end_ts.fillna(ts)
-    end = ts.max() if end is None else _timestamp(end, "end")
+    end = ts.max() if end is None else as_timestamp(end, "end")
     df = pd.DataFrame({
         "customer_id": sessions[customer_col].to_numpy(),
         "ts": ts.to_numpy(),
@@ -487,8 +490,8 @@ def journeys(
     out["outcome"] = pd.Categorical(outcome, categories=list(OUTCOMES))
     out = out.drop(columns="last_ts").reset_index()
     if orders is not None:
-        orders = _frame(orders, "orders")
-        _require(orders, "orders", ["order_id", "session_id", "amount"])
+        orders = as_frame(orders, "orders")
+        require_columns(orders, "orders", ["order_id", "session_id", "amount"])
         online = orders.loc[orders["session_id"].notna(), ["order_id", "session_id", "amount"]]
         dup = online["session_id"].duplicated()
         if dup.any():
@@ -506,8 +509,8 @@ def journeys(
 
 def _check_journeys(journeys: pd.DataFrame, path_col: str, extra: Sequence[str] = ()) -> None:
     table = "journeys"
-    _frame(journeys, table)
-    _require(journeys, table, [path_col, "outcome", *extra],
+    as_frame(journeys, table)
+    require_columns(journeys, table, [path_col, "outcome", *extra],
              "Build journeys with crmlab.journey.journeys(shop.sessions, shop.orders).")
     _no_missing(journeys, table, path_col)
     empty = journeys[path_col].astype("str").str.strip() == ""
@@ -565,11 +568,11 @@ def path_flows(
     they bought.
     """
     table = "journeys"
-    _frame(journeys, table)
+    as_frame(journeys, table)
     stages = list(stages)
     if len(stages) < 2:
         raise ValueError("path_flows: pass at least two stage columns, e.g. ('first_touch', 'outcome').")
-    _require(journeys, table, stages)
+    require_columns(journeys, table, stages)
     parts = []
     for a, b in zip(stages[:-1], stages[1:], strict=True):
         pair = pd.DataFrame({"source": journeys[a].astype("str"), "target": journeys[b].astype("str")})
@@ -590,7 +593,7 @@ def time_to_convert(
     ``mean_days``, ``p90_days``, ``mean_touches`` and ``share_same_session`` (journeys that
     bought in their first session).
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     _check_journeys(journeys, "path", ["start_ts", "end_ts", "n_touches", *by_cols])
     conv = journeys.loc[journeys["outcome"].astype("str") == "conversion"]
     days = (conv["end_ts"] - conv["start_ts"]) / pd.Timedelta(days=1)
@@ -884,11 +887,11 @@ def cohort_table(
     ``retention`` (= active / cohort_size). Activity of unknown customers or before the
     signup month raises ``ValueError``.
     """
-    customers = _frame(customers, "customers")
-    activity = _frame(activity, "activity")
-    _require(customers, "customers", [customer_col] + ([signup_col] if signup_col else []))
-    _require(activity, "activity", [customer_col, ts_col])
-    act_ts = _datetime(activity, "activity", ts_col)
+    customers = as_frame(customers, "customers")
+    activity = as_frame(activity, "activity")
+    require_columns(customers, "customers", [customer_col] + ([signup_col] if signup_col else []))
+    require_columns(activity, "activity", [customer_col, ts_col])
+    act_ts = datetime_column(activity, "activity", ts_col)
     _no_missing(activity, "activity", customer_col)
     _no_missing(customers, "customers", customer_col)
     if customers[customer_col].duplicated().any():
@@ -904,7 +907,7 @@ def cohort_table(
         )
     act_month = _month_number(act_ts)
     if signup_col is not None:
-        cohort_month = _month_number(_datetime(customers, "customers", signup_col))
+        cohort_month = _month_number(datetime_column(customers, "customers", signup_col))
     else:
         first = pd.Series(act_month).groupby(pos).min()
         cohort_month = np.full(len(customers), np.iinfo(np.int64).min, dtype=np.int64)
@@ -917,7 +920,7 @@ def cohort_table(
             "first-activity cohorts."
         )
     end_month = (int(act_month.max()) if end is None
-                 else int(np.datetime64(_timestamp(end, "end"), "M").astype(np.int64)))
+                 else int(np.datetime64(as_timestamp(end, "end"), "M").astype(np.int64)))
     has_cohort = cohort_month > np.iinfo(np.int64).min
     sizes = pd.Series(cohort_month[has_cohort]).value_counts().sort_index()
     sizes = sizes[sizes.index <= end_month]
@@ -941,8 +944,8 @@ def cohort_table(
 
 def retention_matrix(cohorts: pd.DataFrame, value: str = "retention") -> pd.DataFrame:
     """Wide cohort matrix (rows: cohort month, columns: period) from :func:`cohort_table`."""
-    cohorts = _frame(cohorts, "cohorts")
-    _require(cohorts, "cohorts", ["cohort", "period", value],
+    cohorts = as_frame(cohorts, "cohorts")
+    require_columns(cohorts, "cohorts", ["cohort", "period", value],
              "Build it with crmlab.journey.cohort_table(customers, orders).")
     wide = cohorts.pivot(index="cohort", columns="period", values=value)
     wide.columns.name = "period"
@@ -1007,15 +1010,15 @@ def hot_products(
         raise ValueError(f"hot_products: weeks={weeks!r} must be a positive whole number, e.g. 4.")
     total = sum(w.values())
     w = {k: w.get(k, 0.0) / total for k in HOT_WEIGHTS}
-    _frame(orders, "orders")
-    _frame(order_items, "order_items")
-    _frame(events, "events")
-    _require(orders, "orders", ["order_id", "customer_id", "order_ts"])
-    _require(order_items, "order_items", ["order_id", "product_id", "quantity"])
-    _require(events, "events", ["ts", "event_type", "product_id", "customer_id"])
-    order_ts = _datetime(orders, "orders", "order_ts")
-    ev_ts = _datetime(events, "events", "ts")
-    end = order_ts.max() if end is None else _timestamp(end, "end")
+    as_frame(orders, "orders")
+    as_frame(order_items, "order_items")
+    as_frame(events, "events")
+    require_columns(orders, "orders", ["order_id", "customer_id", "order_ts"])
+    require_columns(order_items, "order_items", ["order_id", "product_id", "quantity"])
+    require_columns(events, "events", ["ts", "event_type", "product_id", "customer_id"])
+    order_ts = datetime_column(orders, "orders", "order_ts")
+    ev_ts = datetime_column(events, "events", "ts")
+    end = order_ts.max() if end is None else as_timestamp(end, "end")
     start = end - pd.Timedelta(weeks=int(weeks))
     first_order = (orders.assign(_ts=order_ts).sort_values(["customer_id", "_ts", "order_id"])
                    .groupby("customer_id", sort=False)["order_id"].first())
@@ -1032,8 +1035,8 @@ def hot_products(
     views = ev.loc[ev_type == "product_view"].groupby("product_id").size()
     first_conv = _first_visitor_conversion(orders, order_items, events, ev_ts, start, end)
     if products is not None:
-        _frame(products, "products")
-        _require(products, "products", ["product_id"])
+        as_frame(products, "products")
+        require_columns(products, "products", ["product_id"])
         ids = pd.Index(products["product_id"].to_numpy())
     else:
         ids = pd.Index(sorted(set(sales.index) | set(favs.index) | set(views.index)))
@@ -1088,12 +1091,12 @@ TRAFFIC_FACTORS = ("traffic", "stay_rate", "attention_rate", "conversion_rate",
 
 
 def _online_orders(orders: pd.DataFrame, online_only: bool) -> tuple[pd.DataFrame, int]:
-    _frame(orders, "orders")
-    _require(orders, "orders", ["customer_id", "order_ts", "amount", "n_items"])
-    _datetime(orders, "orders", "order_ts")
+    as_frame(orders, "orders")
+    require_columns(orders, "orders", ["customer_id", "order_ts", "amount", "n_items"])
+    datetime_column(orders, "orders", "order_ts")
     if not online_only:
         return orders, 0
-    _require(orders, "orders", ["session_id"], "online_only=True needs orders.session_id.")
+    require_columns(orders, "orders", ["session_id"], "online_only=True needs orders.session_id.")
     online = orders["session_id"].notna()
     return orders.loc[online], int((~online).sum())
 
@@ -1129,9 +1132,9 @@ def order_value_decomposition(
     website session; ``result.attrs["n_offline_orders"]`` says how many were left out. The column
     ``check`` is the product of the factors, which equals ``revenue``.
     """
-    sessions = _frame(sessions, "sessions")
-    _require(sessions, "sessions", ["customer_id", "start_ts"])
-    _datetime(sessions, "sessions", "start_ts")
+    sessions = as_frame(sessions, "sessions")
+    require_columns(sessions, "sessions", ["customer_id", "start_ts"])
+    datetime_column(sessions, "sessions", "start_ts")
     orders, n_off = _online_orders(orders, online_only)
     vis = _grouped(sessions, "start_ts", freq)["customer_id"].nunique().rename("visitors")
     og = _grouped(orders, "order_ts", freq)
@@ -1166,9 +1169,9 @@ def traffic_decomposition(
     items. The product equals online ``revenue`` (column ``check``). With ``freq`` one row
     per period.
     """
-    sessions = _frame(sessions, "sessions")
-    _require(sessions, "sessions", ["start_ts", "n_events", depth_col])
-    _datetime(sessions, "sessions", "start_ts")
+    sessions = as_frame(sessions, "sessions")
+    require_columns(sessions, "sessions", ["start_ts", "n_events", depth_col])
+    datetime_column(sessions, "sessions", "start_ts")
     orders, n_off = _online_orders(orders, True)
     depth = _codes(sessions[depth_col].astype("str"), FUNNEL_STEPS)
     if attention_step not in FUNNEL_STEPS:
@@ -1301,10 +1304,10 @@ def per_buyer_value_decomposition(
     ``attrs["n_offline_orders"]`` counts store orders left out (no website events).
     """
     func = "per_buyer_value_decomposition"
-    events = _frame(events, "events")
-    _require(events, "events", ["event_id", "session_id", "customer_id", "ts", "event_type",
+    events = as_frame(events, "events")
+    require_columns(events, "events", ["event_id", "session_id", "customer_id", "ts", "event_type",
                                 "product_id"])
-    _datetime(events, "events", "ts")
+    datetime_column(events, "events", "ts")
     if not (isinstance(min_dwell_seconds, int | float) and np.isfinite(min_dwell_seconds)
             and min_dwell_seconds >= 0):
         raise ValueError(f"{func}: min_dwell_seconds={min_dwell_seconds!r} must be a number >= 0, e.g. 10.")
@@ -1381,11 +1384,11 @@ def selling_points(
     after their first view. Products with fewer than ``min_reviews`` praising reviews are left
     out (their shares are noise); ``attrs["left_out"]`` counts them.
     """
-    _require(reviews, "reviews", ["product_id", "stars", "text"])
-    _require(events, "events", ["customer_id", "ts", "event_type", "product_id"])
-    _require(orders, "orders", ["order_id", "customer_id", "order_ts"])
-    _require(order_items, "order_items", ["order_id", "product_id"])
-    _require(fab, "fab", ["feature", "keywords"])
+    require_columns(reviews, "reviews", ["product_id", "stars", "text"])
+    require_columns(events, "events", ["customer_id", "ts", "event_type", "product_id"])
+    require_columns(orders, "orders", ["order_id", "customer_id", "order_ts"])
+    require_columns(order_items, "order_items", ["order_id", "product_id"])
+    require_columns(fab, "fab", ["feature", "keywords"])
     if isinstance(min_reviews, bool) or not isinstance(min_reviews, int | np.integer) or min_reviews < 1:
         raise ValueError(f"selling_points: min_reviews={min_reviews!r} must be a whole number >= 1.")
     happy = reviews.loc[reviews["stars"] >= 4, ["product_id", "text"]]
@@ -1396,7 +1399,7 @@ def selling_points(
     per_product = shares.groupby(happy["product_id"]).mean()
     per_product.insert(0, "n_praise", happy.groupby("product_id").size())
     kept = per_product.loc[per_product["n_praise"] >= min_reviews]
-    ts = _datetime(events, "events", "ts")
+    ts = datetime_column(events, "events", "ts")
     views = events.loc[events["event_type"].astype("str") == "product_view", ["customer_id", "product_id"]].assign(_ts=ts)
     first = views.sort_values("_ts", kind="stable").drop_duplicates(["customer_id", "product_id"])
     bought = (orders[["order_id", "customer_id", "order_ts"]].merge(order_items[["order_id", "product_id"]], on="order_id")
@@ -1422,7 +1425,7 @@ def selling_point_conversion(points: pd.DataFrame, fab: pd.DataFrame = FAB, leve
     share of praise for each feature and the page conversion, with a Fisher-z interval
     (se = 1.06 / sqrt(n - 3), Fieller et al. 1957). Association, not cause: praise and sales
     may both follow from a third thing (price, category, quality)."""
-    _require(points, "points", ["conversion", *fab["feature"]])
+    require_columns(points, "points", ["conversion", *fab["feature"]])
     z = _level_z(level)
     rows = []
     ok = points.dropna(subset=["conversion"])

@@ -110,11 +110,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import aftersales, offers, support
-from crmlab._checks import as_frame as _frame
-from crmlab._checks import as_timestamp as _timestamp
-from crmlab._checks import datetime_column as _datetime
-from crmlab._checks import reads
-from crmlab._checks import require_columns as _require
+from crmlab._checks import as_frame, as_timestamp, datetime_column, reads, require_columns
 from crmlab._checks import trusting as _trusting
 
 __all__ = [
@@ -192,7 +188,7 @@ FREQUENCIES: dict[str, str] = {"QE": "Q", "Q": "Q", "ME": "M", "M": "M", "YE": "
 
 
 def _period(start: object, end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
-    s, e = _timestamp(start, "start"), _timestamp(end, "end")
+    s, e = as_timestamp(start, "start"), as_timestamp(end, "end")
     if s >= e:
         raise ValueError(f"the period [start, end) is empty: start={s} is not before end={e}; "
                          "pass start < end (end is exclusive, e.g. '2025-10-01' to '2026-01-01').")
@@ -207,9 +203,9 @@ def _positive_days(value: float, name: str) -> float:
 
 
 def _orders(orders: pd.DataFrame, columns: Sequence[str] = ("customer_id", "order_ts")) -> pd.DataFrame:
-    o = _frame(orders, "orders")
-    _require(o, "orders", list(columns))
-    _datetime(o, "orders", "order_ts")
+    o = as_frame(orders, "orders")
+    require_columns(o, "orders", list(columns))
+    datetime_column(o, "orders", "order_ts")
     if o["customer_id"].isna().any():
         raise ValueError(f"orders: column 'customer_id' has {int(o['customer_id'].isna().sum())} "
                          "missing values; every order belongs to a customer -- drop or fix those rows.")
@@ -315,10 +311,10 @@ def per_buyer_value(orders: pd.DataFrame, start: object, end: object) -> float:
 
 def _period_sessions(sessions: pd.DataFrame, start: object, end: object) -> pd.DataFrame:
     """Sessions that started in ``[start, end)``, with their minutes on site."""
-    sess = _frame(sessions, "sessions")
-    _require(sess, "sessions", ["customer_id", "start_ts", "end_ts"])
-    begin = _datetime(sess, "sessions", "start_ts")
-    finish = _datetime(sess, "sessions", "end_ts")
+    sess = as_frame(sessions, "sessions")
+    require_columns(sess, "sessions", ["customer_id", "start_ts", "end_ts"])
+    begin = datetime_column(sess, "sessions", "start_ts")
+    finish = datetime_column(sess, "sessions", "end_ts")
     minutes = (finish - begin).dt.total_seconds() / 60
     if (minutes < 0).any():
         raise ValueError(f"sessions: {int((minutes < 0).sum())} session(s) end before they start "
@@ -371,7 +367,7 @@ def _last_order(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series:
 def active_base(orders: pd.DataFrame, at: object, lapse_days: float = LAPSE_DAYS) -> pd.Series:
     """The active base at time ``at``: each customer with an order in ``[at - lapse_days, at)``
     and the days from their last order to ``at`` (a Series indexed by ``customer_id``)."""
-    t = _timestamp(at, "at")
+    t = as_timestamp(at, "at")
     lapse = pd.Timedelta(days=_positive_days(lapse_days, "lapse_days"))
     last = _last_order(orders, t)
     last = last.loc[(last >= t - lapse).to_numpy()]
@@ -462,10 +458,10 @@ def at_risk_share(orders: pd.DataFrame, start: object, end: object, warn_days: f
 def referral_rate(customers: pd.DataFrame, start: object, end: object) -> float:
     """Referral rate (推薦率): share of the members who signed up in ``[start, end)`` that an
     existing member referred (``referred_by`` not missing). NaN without signups."""
-    c = _frame(customers, "customers")
-    _require(c, "customers", ["customer_id", "signup_ts", "referred_by"])
+    c = as_frame(customers, "customers")
+    require_columns(c, "customers", ["customer_id", "signup_ts", "referred_by"])
     s, e = _period(start, end)
-    new = c.loc[_between(_datetime(c, "customers", "signup_ts"), s, e)]
+    new = c.loc[_between(datetime_column(c, "customers", "signup_ts"), s, e)]
     return float(new["referred_by"].notna().mean()) if len(new) else float("nan")
 
 
@@ -475,12 +471,12 @@ def referral_rate(customers: pd.DataFrame, start: object, end: object) -> float:
 
 
 def _surveys(surveys: pd.DataFrame, start: object, end: object, touchpoint: str | None) -> pd.DataFrame:
-    sv = _frame(surveys, "surveys")
-    _require(sv, "surveys", ["survey_type", "sent_ts", "score"])
+    sv = as_frame(surveys, "surveys")
+    require_columns(sv, "surveys", ["survey_type", "sent_ts", "score"])
     s, e = _period(start, end)
-    keep = _between(_datetime(sv, "surveys", "sent_ts"), s, e)
+    keep = _between(datetime_column(sv, "surveys", "sent_ts"), s, e)
     if touchpoint is not None:
-        _require(sv, "surveys", ["touchpoint"])
+        require_columns(sv, "surveys", ["touchpoint"])
         keep &= (sv["touchpoint"].astype("str") == touchpoint).to_numpy()
     return sv.loc[keep]
 
@@ -506,10 +502,10 @@ def nps(surveys: pd.DataFrame, start: object, end: object) -> float:
 def service_csat(tickets: pd.DataFrame, start: object, end: object) -> float:
     """Service CSAT (服務滿意度): share of 4-5 post-ticket CSAT answers (``tickets.csat``) on
     tickets created in the period (:func:`crmlab.aftersales.csat_score`). NaN without answers."""
-    t = _frame(tickets, "tickets")
-    _require(t, "tickets", ["created_ts", "csat"])
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["created_ts", "csat"])
     s, e = _period(start, end)
-    answered = t.loc[_between(_datetime(t, "tickets", "created_ts"), s, e), "csat"].dropna()
+    answered = t.loc[_between(datetime_column(t, "tickets", "created_ts"), s, e), "csat"].dropna()
     return float(aftersales.csat_score(answered)["csat"])
 
 
@@ -518,10 +514,10 @@ def product_rating(reviews: pd.DataFrame, start: object, end: object,
                    product_ids: Iterable[int] | None = None) -> float:
     """Product satisfaction (商品滿意度): mean stars (1-5) of the reviews posted in the period,
     optionally of some products only. NaN without reviews."""
-    r = _frame(reviews, "reviews")
-    _require(r, "reviews", ["ts", "stars"] + (["product_id"] if product_ids is not None else []))
+    r = as_frame(reviews, "reviews")
+    require_columns(r, "reviews", ["ts", "stars"] + (["product_id"] if product_ids is not None else []))
     s, e = _period(start, end)
-    keep = _between(_datetime(r, "reviews", "ts"), s, e)
+    keep = _between(datetime_column(r, "reviews", "ts"), s, e)
     if product_ids is not None:
         keep &= r["product_id"].isin(list(product_ids)).to_numpy()
     stars = pd.to_numeric(r.loc[keep, "stars"], errors="coerce")
@@ -558,11 +554,11 @@ def _order_lines(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Da
     """The lines of ``orders`` with their returns, whenever requested
     (:func:`crmlab.aftersales.return_lines`)."""
     o = _orders(orders, ("order_id", "customer_id", "order_ts"))
-    oi = _frame(order_items, "order_items")
-    _require(oi, "order_items", ["order_id", "line_no"])
-    r = _frame(returns, "returns")
-    _require(r, "returns", ["order_id", "line_no", "requested_ts"])
-    _datetime(r, "returns", "requested_ts")
+    oi = as_frame(order_items, "order_items")
+    require_columns(oi, "order_items", ["order_id", "line_no"])
+    r = as_frame(returns, "returns")
+    require_columns(r, "returns", ["order_id", "line_no", "requested_ts"])
+    datetime_column(r, "returns", "requested_ts")
     items = oi.loc[oi["order_id"].isin(o["order_id"]).to_numpy()]
     if len(items) == 0:
         return pd.DataFrame(columns=["order_ts", "returned", "requested_ts", "reason"])
@@ -598,12 +594,12 @@ def defect_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Dat
 
 def _period_campaigns(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object,
                       channel: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    cc = _frame(contacts, "campaign_contacts")
-    _require(cc, "campaign_contacts", ["campaign_id", "customer_id", "group"])
-    cp = _frame(campaigns, "campaigns")
-    _require(cp, "campaigns", ["campaign_id", "send_ts"] + (["channel"] if channel is not None else []))
+    cc = as_frame(contacts, "campaign_contacts")
+    require_columns(cc, "campaign_contacts", ["campaign_id", "customer_id", "group"])
+    cp = as_frame(campaigns, "campaigns")
+    require_columns(cp, "campaigns", ["campaign_id", "send_ts"] + (["channel"] if channel is not None else []))
     s, e = _period(start, end)
-    keep = _between(_datetime(cp, "campaigns", "send_ts"), s, e)
+    keep = _between(datetime_column(cp, "campaigns", "send_ts"), s, e)
     if channel is not None:
         known = set(cp["channel"].astype("str"))
         if channel not in known:
@@ -619,7 +615,7 @@ def open_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, en
     """Open rate (開信率): opened / sent messages of the campaigns sent in the period (treated
     contacts; the holdout gets nothing). NaN when nothing was sent."""
     cc, _ = _period_campaigns(contacts, campaigns, start, end)
-    _require(cc, "campaign_contacts", ["sent", "opened"])
+    require_columns(cc, "campaign_contacts", ["sent", "opened"])
     sent = cc["sent"].to_numpy(dtype=bool)
     return float(cc["opened"].to_numpy(dtype=bool)[sent].mean()) if sent.any() else float("nan")
 
@@ -629,7 +625,7 @@ def click_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, e
     """Click rate (點擊率): clicked / sent messages of the campaigns sent in the period. NaN
     when nothing was sent."""
     cc, _ = _period_campaigns(contacts, campaigns, start, end)
-    _require(cc, "campaign_contacts", ["sent", "clicked"])
+    require_columns(cc, "campaign_contacts", ["sent", "clicked"])
     sent = cc["sent"].to_numpy(dtype=bool)
     return float(cc["clicked"].to_numpy(dtype=bool)[sent].mean()) if sent.any() else float("nan")
 
@@ -655,7 +651,7 @@ def campaign_reads(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: objec
 def _campaign_reads_now(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object,
                         channel: str | None) -> pd.DataFrame:
     cc, _ = _period_campaigns(contacts, campaigns, start, end, channel)
-    _require(cc, "campaign_contacts", ["converted", "revenue"])
+    require_columns(cc, "campaign_contacts", ["converted", "revenue"])
     if len(cc) == 0:
         out = pd.DataFrame(columns=_READ_COLUMNS)
         out.attrs["skipped"] = []
@@ -677,8 +673,8 @@ def _reads_of(contacts: pd.DataFrame) -> tuple[pd.DataFrame, set]:
     """:func:`crmlab.offers.ab_test` of each campaign in ``contacts`` with both arms, and the
     ids of those without. A campaign's read depends on its own contacts only, so a report
     reads every campaign once and each period takes its campaigns' rows."""
-    cc = _frame(contacts, "campaign_contacts")
-    _require(cc, "campaign_contacts", ["campaign_id", "group", "converted", "revenue"])
+    cc = as_frame(contacts, "campaign_contacts")
+    require_columns(cc, "campaign_contacts", ["campaign_id", "group", "converted", "revenue"])
     w = offers.treatment_flags(cc["group"], "campaign_contacts", "group", "campaign_reads")
     arms = pd.DataFrame({"campaign_id": cc["campaign_id"].to_numpy(), "w": w}).groupby("campaign_id")["w"]
     both = (arms.max() & ~arms.min()).astype(bool)
@@ -719,7 +715,7 @@ def channel_effect(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: objec
     """Per send channel: campaigns read, treated and holdout contacts, ``conversion_uplift``
     and ``incremental_revenue_per_contact`` -- the same functions, one channel at a time."""
     _, cp = _period_campaigns(contacts, campaigns, start, end)
-    _require(cp, "campaigns", ["channel"])
+    require_columns(cp, "campaigns", ["channel"])
     rows = []
     with _sharing():  # each channel's reads once for the three columns that use them
         for ch in sorted(cp["channel"].astype("str").unique()):
@@ -770,10 +766,10 @@ def _money_of(contacts: pd.DataFrame, campaigns: pd.DataFrame, reads: pd.DataFra
               orders: pd.DataFrame, order_items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """:func:`crmlab.offers.campaign_economics` of the campaigns in ``reads`` (each campaign's
     money depends on its own contacts and window only)."""
-    cc = _frame(contacts, "campaign_contacts")
+    cc = as_frame(contacts, "campaign_contacts")
     cc = cc.loc[cc["campaign_id"].isin(reads["campaign_id"]).to_numpy()]
-    cp = _frame(campaigns, "campaigns")
-    _require(cp, "campaigns", ["window_days", "cost_per_contact"])
+    cp = as_frame(campaigns, "campaigns")
+    require_columns(cp, "campaigns", ["window_days", "cost_per_contact"])
     cp = cp.loc[cp["campaign_id"].isin(reads["campaign_id"]).to_numpy()]
     outcomes = offers.contact_outcomes(cc, cp, orders, order_items, products)
     econ = offers.campaign_economics(outcomes, cp)
@@ -812,10 +808,10 @@ def cost_benefit_ratio(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: 
 
 def _sla_table(tickets: pd.DataFrame, start: object, end: object, targets: pd.DataFrame,
                clock: str) -> pd.DataFrame | None:
-    t = _frame(tickets, "tickets")
-    _require(t, "tickets", ["ticket_id", "created_ts", "priority"])
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["ticket_id", "created_ts", "priority"])
     s, e = _period(start, end)
-    sub = t.loc[_between(_datetime(t, "tickets", "created_ts"), s, e)]
+    sub = t.loc[_between(datetime_column(t, "tickets", "created_ts"), s, e)]
     if len(sub) == 0:
         return None
     metrics = support.ticket_metrics(sub, end=e)
@@ -855,10 +851,10 @@ def call_service_level(calls: pd.DataFrame, start: object, end: object,
     """Call service level (電話服務水準): share of the calls offered in the period answered
     within ``target_seconds`` (abandoned calls count as missed; :func:`crmlab.support.queue_stats`).
     NaN without calls."""
-    c = _frame(calls, "calls")
-    _require(c, "calls", ["arrival_ts", "wait_seconds", "abandoned"])
+    c = as_frame(calls, "calls")
+    require_columns(c, "calls", ["arrival_ts", "wait_seconds", "abandoned"])
     s, e = _period(start, end)
-    sub = c.loc[_between(_datetime(c, "calls", "arrival_ts"), s, e)]
+    sub = c.loc[_between(datetime_column(c, "calls", "arrival_ts"), s, e)]
     if len(sub) == 0:
         return float("nan")
     return float(support.queue_stats(sub, target_seconds=target_seconds, wait_col="wait_seconds")
@@ -1043,8 +1039,8 @@ def _targets(targets: pd.DataFrame | None) -> pd.DataFrame:
     """
     base = DEFAULT_TARGETS.assign(freq=[_freq_key(f) for f in DEFAULT_TARGETS["freq"]])
     if targets is not None:
-        t = _frame(targets, "targets")
-        _require(t, "targets", ["indicator", "target"],
+        t = as_frame(targets, "targets")
+        require_columns(t, "targets", ["indicator", "target"],
                  fix="Use the layout of crmlab.kpi.DEFAULT_TARGETS (indicator, [freq,] target, "
                      "tolerance).")
         t = t.assign(indicator=t["indicator"].astype("str"),

@@ -29,14 +29,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import Reads, as_frame, check_number, reads, require_columns
+from crmlab._checks import Reads, check_number, frame_with, reads
 from crmlab._checks import as_timestamp as _timestamp
 from crmlab.data.schema import LEAD_STAGES, TABLES, TIERS
 
@@ -99,12 +99,6 @@ _TIER_RANK = {t: i for i, t in enumerate(TIERS)}
 
 
 # =============================================================================== helpers
-
-
-def _require(df: Any, name: str, columns: Iterable[str]) -> pd.DataFrame:
-    """Check that ``df`` is a DataFrame with ``columns``; name the table and the fix."""
-    return require_columns(as_frame(df, name), name, list(columns),
-                           f"Pass shop.{name} (datasets/README.md lists its columns).")
 
 
 def _customer_id(value: Any) -> int:
@@ -185,7 +179,7 @@ def _profile_rows(source: Any, cid: int) -> tuple[pd.DataFrame, dict[str, pd.Dat
             raise ValueError(
                 f"customer_profile(): expected a Shop or a CRMStore with a customers table, got {type(source).__name__}."
             )
-        customers = _require(tables["customers"], "customers", ["customer_id"])
+        customers = frame_with(tables["customers"], "customers", ["customer_id"])
         ident = customers.loc[customers["customer_id"] == cid]
         rows = {}
         for t in _CUSTOMER_TABLES:
@@ -389,7 +383,7 @@ def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     after ``as_of`` are left out (they did not exist yet); with ``as_of`` the timestamps after
     it are ignored, so a lead won later is still open on that day.
     """
-    _require(leads, "leads", _LEAD_COLUMNS)
+    frame_with(leads, "leads", _LEAD_COLUMNS)
     bad_stage = ~leads["stage"].astype(str).isin(LEAD_STAGES)
     if bad_stage.any():
         raise ValueError(f"table 'leads', column 'stage': unknown value(s) "
@@ -484,7 +478,7 @@ def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
     noise as a difference. Steps still in progress at the data end are not counted (their
     duration is unknown), so long steps in a young pipeline are slightly under-represented.
     """
-    _require(leads, "leads", _LEAD_COLUMNS)
+    frame_with(leads, "leads", _LEAD_COLUMNS)
     cols = ["created_ts", "contacted_ts", "qualified_ts", "proposal_ts", "negotiation_ts"]
     won_close = leads["closed_ts"].where(leads["stage"].astype(str) == "won")
     out = []
@@ -526,7 +520,7 @@ def sales_velocity(leads: pd.DataFrame, by: str | None = None, as_of: Any = None
 
 def win_probability_by_stage(conversion: pd.DataFrame) -> pd.Series:
     """P(won | the lead is currently at stage s) = product of the remaining step conversions."""
-    _require(conversion, "conversion", ["from_stage", "conversion"])
+    frame_with(conversion, "conversion", ["from_stage", "conversion"])
     p = conversion.set_index("from_stage")["conversion"]
     probs = {}
     for i, s in enumerate(PIPELINE_STAGES[:-1]):
@@ -577,7 +571,7 @@ def attainment(leads: pd.DataFrame, targets: Mapping[str, float] | pd.Series | f
     ``targets`` is one number for everyone or a mapping owner -> target; an owner with
     leads but no target is an error (nothing is dropped silently).
     """
-    _require(leads, "leads", _LEAD_COLUMNS)
+    frame_with(leads, "leads", _LEAD_COLUMNS)
     t0, t1 = _timestamp(start, "start"), _timestamp(end, "end")
     if t1 < t0:
         raise ValueError(f"attainment(): end {t1.date()} is before start {t0.date()}.")
@@ -758,7 +752,7 @@ def _automation_data(shop: Any) -> dict[str, pd.DataFrame]:
     for name, cols in need.items():
         if name not in tables:
             raise ValueError(f"automation: the shop has no table {name!r}; simulate with detail='full'.")
-        data[name] = _require(tables[name], name, cols)
+        data[name] = frame_with(tables[name], name, cols)
     for name in ("campaign_contacts", "campaigns"):
         data[name] = tables.get(name, _empty(name))
     return data
@@ -866,7 +860,7 @@ _LEDGER_COLUMNS = ["entry_id", "customer_id", "ts", "entry_type", "points", "tie
 
 
 def _ledger(ledger: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
-    _require(ledger, "loyalty_ledger", _LEDGER_COLUMNS)
+    frame_with(ledger, "loyalty_ledger", _LEDGER_COLUMNS)
     et = ledger["entry_type"].astype(str)
     pts = ledger["points"]
     bad = ((et == "earn") & (pts < 0)) | (et.isin(["redeem", "expire"]) & (pts > 0)) | ((et == "tier_change") & (pts != 0))
@@ -1069,7 +1063,7 @@ def loyalty_deferral(orders: pd.DataFrame, ledger: pd.DataFrame, expected_redemp
     entries), points_ssp, goods_revenue and points_deferred (revenue deferred to the points
     and recognised later as they are redeemed).
     """
-    _require(orders, "orders", ["order_ts", "amount"])
+    frame_with(orders, "orders", ["order_ts", "amount"])
     led = _ledger(ledger)
     sales = orders.groupby(pd.Grouper(key="order_ts", freq=freq))["amount"].sum()
     earn = led.loc[led["entry_type"] == "earn"]
@@ -1190,7 +1184,7 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
     believe that nobody ever leaves). Values come from :func:`markov_member_value` with the
     per-period discount factor ``(1 + annual_discount_rate) ** (-period_months / 12)``.
     """
-    _require(orders, "orders", ["customer_id", "order_ts", "amount"])
+    frame_with(orders, "orders", ["customer_id", "order_ts", "amount"])
     led = _ledger(ledger)
     if period_months < 1 or annual_discount_rate < 0 or margin <= 0:
         raise ValueError("tier_chain(): period_months >= 1, annual_discount_rate >= 0 and margin > 0 please.")
@@ -1393,7 +1387,7 @@ def channel_profile(orders: pd.DataFrame, store_channels: Sequence[str] = STORE_
     (how often consecutive orders change between store and online). Only a unified member id
     across channels (one profile) makes this table possible at all.
     """
-    _require(orders, "orders", ["customer_id", "order_ts", "channel", "amount"])
+    frame_with(orders, "orders", ["customer_id", "order_ts", "channel", "amount"])
     if not store_channels or any(not isinstance(c, str) for c in store_channels):
         raise ValueError("channel_profile: store_channels must name the store channel(s), e.g. ('store',).")
     o = orders.sort_values(["customer_id", "order_ts"], kind="stable")
@@ -1441,7 +1435,7 @@ def omnichannel_value(profile: pd.DataFrame, max_orders: int = 6) -> pd.DataFram
     (1 .. ``max_orders``, the rest pooled), which compares like with like. When the two
     differ, the naive gap was the order count, not the channel.
     """
-    _require(profile, "profile", ["orders", "amount", "kind"])
+    frame_with(profile, "profile", ["orders", "amount", "kind"])
     if isinstance(max_orders, bool) or not isinstance(max_orders, int | np.integer) or max_orders < 2:
         raise ValueError(f"omnichannel_value: max_orders={max_orders!r} must be an integer >= 2.")
     p = profile.assign(stratum=np.minimum(profile["orders"], max_orders))
@@ -1520,8 +1514,8 @@ def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
     no signup in the last ``keep_days`` days (the purpose, serving them, has ended). Returns
     ``customer_id``, ``last_activity`` and ``days_inactive``, longest first. What to do next
     (delete or anonymise) is the shop's policy; the law asks that it is stated and followed."""
-    _require(customers, "customers", ["customer_id", "signup_ts"])
-    _require(orders, "orders", ["customer_id", "order_ts"])
+    frame_with(customers, "customers", ["customer_id", "signup_ts"])
+    frame_with(orders, "orders", ["customer_id", "order_ts"])
     if isinstance(keep_days, bool) or not isinstance(keep_days, int | np.integer) or keep_days < 1:
         raise ValueError(f"retention_due: keep_days={keep_days!r} must be a positive whole number of days.")
     when = pd.Timestamp(as_of)
@@ -1540,5 +1534,5 @@ def consent_filter(customers: pd.DataFrame, purpose: str = "marketing") -> pd.Da
     True). Consent is per purpose: a member who gave no answer (missing) is not contacted."""
     if purpose != "marketing":
         raise ValueError(f"consent_filter: purpose {purpose!r}; the shop records consent for 'marketing'.")
-    _require(customers, "customers", ["customer_id", "marketing_opt_in"])
+    frame_with(customers, "customers", ["customer_id", "marketing_opt_in"])
     return customers.loc[customers["marketing_opt_in"].fillna(False).astype(bool)]

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from crmlab._checks import Reads, as_frame, reads, require_columns
+from crmlab._checks import Reads, frame_with, reads
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -73,10 +73,8 @@ METRIC_COLUMNS = ("precision", "recall", "ndcg", "ap", "hit")
 # validation helpers
 # --------------------------------------------------------------------------------------
 
-def _require_frame(df: Any, table: str, columns: Iterable[str]) -> pd.DataFrame:
-    columns = list(columns)
-    return require_columns(as_frame(df, table), table, columns,
-                           f"Pass a frame with {columns} (e.g. from crmlab.recommend.interaction_log).")
+#: The fix for a log without the columns a model reads.
+_LOG_FIX = "Pass a frame with these columns (e.g. from crmlab.recommend.interaction_log)."
 
 
 def _check_k(k: Any) -> int:
@@ -128,7 +126,7 @@ def interaction_log(
             raise ValueError(f"weights[{name!r}] must be a finite number >= 0, got {w!r}.")
     parts: list[pd.DataFrame] = []
     if events is not None:
-        _require_frame(events, "events", ["customer_id", "ts", "event_type", "product_id"])
+        frame_with(events, "events", ["customer_id", "ts", "event_type", "product_id"], _LOG_FIX)
         browse = [t for t in weights if t != "purchase" and weights[t] > 0]
         ev = events.loc[events["event_type"].isin(browse) & events["product_id"].notna(),
                         ["customer_id", "product_id", "ts", "event_type"]]
@@ -142,8 +140,8 @@ def interaction_log(
         if orders is None or order_items is None:
             raise ValueError("purchases need both orders and order_items (the line's customer "
                              "and time are on the order); pass both, or set weights['purchase']=0.")
-        _require_frame(orders, "orders", ["order_id", "customer_id", "order_ts"])
-        _require_frame(order_items, "order_items", ["order_id", "product_id"])
+        frame_with(orders, "orders", ["order_id", "customer_id", "order_ts"], _LOG_FIX)
+        frame_with(order_items, "order_items", ["order_id", "product_id"], _LOG_FIX)
         lines = order_items[["order_id", "product_id"]].merge(
             orders[["order_id", "customer_id", "order_ts"]], on="order_id", how="left",
             validate="many_to_one")
@@ -175,7 +173,7 @@ def time_split(
     ``cutoff`` is a date (``"2025-07-01"``) or a float in (0, 1): the time quantile, e.g.
     0.8 trains on the first 80 % of the signals. Both parts must be non-empty.
     """
-    _require_frame(log, "log", [ts_col])
+    frame_with(log, "log", [ts_col], _LOG_FIX)
     ts = pd.to_datetime(log[ts_col])
     if isinstance(cutoff, float) and not isinstance(cutoff, bool):
         if not 0 < cutoff < 1:
@@ -227,7 +225,7 @@ class InteractionMatrix:
         Without ``weight_col`` in the frame every row counts 1. ``items`` fixes the catalogue
         (columns), e.g. every product, so items nobody touched can still be scored.
         """
-        _require_frame(interactions, "interactions", [user_col, item_col])
+        frame_with(interactions, "interactions", [user_col, item_col], _LOG_FIX)
         if len(interactions) == 0:
             raise ValueError("interactions is empty: a recommender needs at least one "
                              "(user, item) signal; check the date range of the log.")
@@ -778,15 +776,15 @@ def relevant_items(
     already touched in training are removed (a list with ``exclude_seen=True`` could never
     hit them, so counting them would punish every model alike).
     """
-    _require_frame(test, "test", [user_col, item_col])
+    frame_with(test, "test", [user_col, item_col], _LOG_FIX)
     rel = test
     if event_type is not None:
-        _require_frame(test, "test", ["event_type"])
+        frame_with(test, "test", ["event_type"], _LOG_FIX)
         rel = rel.loc[rel["event_type"] == event_type]
     rel = rel[[user_col, item_col]].drop_duplicates()
     if train is not None:
         seen = train.to_frame() if isinstance(train, InteractionMatrix) else \
-            _require_frame(train, "train", [user_col, item_col])
+            frame_with(train, "train", [user_col, item_col], _LOG_FIX)
         rel = rel.loc[rel[user_col].isin(seen[user_col].unique())]
         pairs = seen[[user_col, item_col]].drop_duplicates().assign(_seen=True)
         rel = rel.merge(pairs, on=[user_col, item_col], how="left")
@@ -831,15 +829,15 @@ def ranking_metrics(
     ``attrs["n_users_without_relevant"]``).
     """
     k = _check_k(k)
-    _require_frame(recommendations, "recommendations", [user_col, item_col, "rank"])
+    frame_with(recommendations, "recommendations", [user_col, item_col, "rank"], _LOG_FIX)
     if gain not in ("linear", "exponential"):
         raise ValueError(f"gain={gain!r}: use 'linear' (the grade) or 'exponential' (2^grade - 1).")
     keys = [user_col, item_col]
     if relevance_col is None:
-        _require_frame(relevant, "relevant", keys)
+        frame_with(relevant, "relevant", keys, _LOG_FIX)
         rel = relevant[keys].drop_duplicates().assign(_grade=1.0)
     else:
-        _require_frame(relevant, "relevant", [*keys, relevance_col])
+        frame_with(relevant, "relevant", [*keys, relevance_col], _LOG_FIX)
         grade = relevant[relevance_col]
         if not pd.api.types.is_numeric_dtype(grade) or pd.api.types.is_bool_dtype(grade):
             raise ValueError(f"relevant.{relevance_col} must hold numeric grades >= 0 (a rating, a "
@@ -1017,8 +1015,8 @@ def cold_start_recommend(
     score`` (the popularity) and ``reason`` (``"interest:<category>"`` or ``"popular"``).
     """
     k = _check_k(k)
-    _require_frame(customers, "customers", ["customer_id", "interests"])
-    _require_frame(products, "products", ["product_id", "category"])
+    frame_with(customers, "customers", ["customer_id", "interests"], _LOG_FIX)
+    frame_with(products, "products", ["product_id", "category"], _LOG_FIX)
     cust = customers
     if users is not None:
         want = np.atleast_1d(np.asarray(users)).astype(np.int64)

@@ -57,12 +57,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import Reads, check_lengths, reads
-from crmlab._checks import as_frame as _frame
-from crmlab._checks import as_list as _as_list
-from crmlab._checks import as_timestamp as _timestamp
-from crmlab._checks import datetime_column as _datetime
-from crmlab._checks import require_columns as _require
+from crmlab._checks import (
+    Reads,
+    as_frame,
+    as_list,
+    as_timestamp,
+    check_lengths,
+    datetime_column,
+    reads,
+    require_columns,
+)
 from crmlab.survival import km_quantiles
 
 __all__ = [
@@ -309,8 +313,8 @@ def ticket_metrics(
     open tickets) and ``csat``. Raises ``ValueError`` for responses or resolutions before
     creation, duplicate ids or tickets created after ``end``.
     """
-    df = _frame(tickets, table)
-    _require(df, table, ["ticket_id", "customer_id", "created_ts", "first_response_ts",
+    df = as_frame(tickets, table)
+    require_columns(df, table, ["ticket_id", "customer_id", "created_ts", "first_response_ts",
                          "resolved_ts", "reopened"])
     if df.empty:
         raise ValueError(f"{table} is empty: pass at least one ticket.")
@@ -318,9 +322,9 @@ def ticket_metrics(
         dup = df.loc[df["ticket_id"].duplicated(), "ticket_id"].head(5).tolist()
         raise ValueError(f"{table}: column 'ticket_id' has duplicates (e.g. {dup}); keep one row "
                          "per ticket, e.g. tickets.drop_duplicates('ticket_id').")
-    created = _datetime(df, table, "created_ts")
-    first = _datetime(df, table, "first_response_ts", allow_missing=True)
-    resolved = _datetime(df, table, "resolved_ts", allow_missing=True)
+    created = datetime_column(df, table, "created_ts")
+    first = datetime_column(df, table, "first_response_ts", allow_missing=True)
+    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
     for col, ts in (("first_response_ts", first), ("resolved_ts", resolved)):
         bad = ts.notna() & (ts < created)
         if bad.any():
@@ -338,7 +342,7 @@ def ticket_metrics(
         end_ts = max(created.max(), first.max() if first.notna().any() else created.max(),
                      resolved.max() if resolved.notna().any() else created.max())
     else:
-        end_ts = _timestamp(end, "end")
+        end_ts = as_timestamp(end, "end")
     late = created > end_ts
     if late.any():
         raise ValueError(f"{table}: {int(late.sum())} ticket(s) were created after end={end_ts}; "
@@ -397,8 +401,8 @@ def _clock_cols(clock: str) -> tuple[str, str, str]:
 
 
 def _check_metrics(metrics: pd.DataFrame, table: str = "metrics") -> pd.DataFrame:
-    df = _frame(metrics, table)
-    _require(df, table, ["ticket_id", "created_ts", "resolved", "frt_hours", "resolution_hours",
+    df = as_frame(metrics, table)
+    require_columns(df, table, ["ticket_id", "created_ts", "resolved", "frt_hours", "resolution_hours",
                          "hours_to_end", "fcr", "reopened"],
              fix="Pass the output of crmlab.support.ticket_metrics(tickets).")
     return df
@@ -421,8 +425,8 @@ def lifecycle_summary(
     """
     df = _check_metrics(metrics)
     frt_col, res_col, age_col = _clock_cols(clock)
-    keys = _as_list(by)
-    _require(df, "metrics", keys)
+    keys = as_list(by)
+    require_columns(df, "metrics", keys)
     rows = []
     groups = df.groupby(keys, observed=True, sort=True) if keys else [((), df)]
     for key, g in groups:
@@ -472,17 +476,17 @@ def backlog(
     at the data end) stay in every later count. Columns: ``period`` (period start),
     ``period_end``, ``created``, ``resolved``, ``open_at_end``.
     """
-    df = _frame(tickets, table)
-    _require(df, table, ["created_ts", "resolved_ts"])
-    created = _datetime(df, table, "created_ts")
-    resolved = _datetime(df, table, "resolved_ts", allow_missing=True)
+    df = as_frame(tickets, table)
+    require_columns(df, table, ["created_ts", "resolved_ts"])
+    created = datetime_column(df, table, "created_ts")
+    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
     bad = resolved.notna() & (resolved < created)
     if bad.any():
         raise ValueError(f"{table}: column 'resolved_ts' is before 'created_ts' in {int(bad.sum())} "
                          "row(s); fix or drop them first (see ticket_metrics).")
-    end_ts = _timestamp(end, "end") if end is not None else df.attrs.get("end") or max(
+    end_ts = as_timestamp(end, "end") if end is not None else df.attrs.get("end") or max(
         created.max(), resolved.max() if resolved.notna().any() else created.max())
-    start_ts = _timestamp(start, "start") if start is not None else created.min()
+    start_ts = as_timestamp(start, "start") if start is not None else created.min()
     if end_ts < start_ts:
         raise ValueError(f"backlog: end={end_ts} is before start={start_ts}.")
     resolved = resolved.where(resolved <= end_ts)
@@ -531,17 +535,17 @@ def littles_law(
     to lambda, the stay after the window of late arrivals adds to W but not to L. In a steady
     state the two roughly cancel, which is why the law is a useful check on backlog reports.
     """
-    df = _frame(tickets, table)
-    _require(df, table, ["created_ts", "resolved_ts"])
-    created = _datetime(df, table, "created_ts")
-    resolved = _datetime(df, table, "resolved_ts", allow_missing=True)
+    df = as_frame(tickets, table)
+    require_columns(df, table, ["created_ts", "resolved_ts"])
+    created = datetime_column(df, table, "created_ts")
+    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
     if (resolved.notna() & (resolved < created)).any():
         raise ValueError(f"{table}: column 'resolved_ts' is before 'created_ts' in some rows; "
                          "fix or drop them first (see ticket_metrics).")
     data_end = df.attrs.get("end") or max(created.max(),
                                           resolved.max() if resolved.notna().any() else created.max())
-    start_ts = _timestamp(start, "start") if start is not None else created.min().floor("D")
-    end_ts = _timestamp(end, "end") if end is not None else data_end
+    start_ts = as_timestamp(start, "start") if start is not None else created.min().floor("D")
+    end_ts = as_timestamp(end, "end") if end is not None else data_end
     if not end_ts > start_ts:
         raise ValueError(f"littles_law: end={end_ts} must be after start={start_ts}.")
     if end_ts > data_end:
@@ -573,8 +577,8 @@ def littles_law(
 
 
 def _check_targets(targets: pd.DataFrame) -> pd.DataFrame:
-    t = _frame(targets, "targets")
-    _require(t, "targets", ["priority", "first_response_hours", "resolution_hours"],
+    t = as_frame(targets, "targets")
+    require_columns(t, "targets", ["priority", "first_response_hours", "resolution_hours"],
              fix="Use the layout of crmlab.support.SLA_TARGETS.")
     for col in ("first_response_hours", "resolution_hours"):
         v = pd.to_numeric(t[col], errors="coerce")
@@ -599,7 +603,7 @@ def sla_flags(
     (pending: still waiting, target not yet passed).
     """
     df = _check_metrics(metrics)
-    _require(df, "metrics", ["priority"])
+    require_columns(df, "metrics", ["priority"])
     t = _check_targets(targets)
     frt_col, res_col, age_col = _clock_cols(clock)
     prio = df["priority"].astype("str")
@@ -644,9 +648,9 @@ def sla_attainment(
     by priority.
     """
     flags = sla_flags(metrics, targets, clock=clock)
-    keys = _as_list(by)
+    keys = as_list(by)
     extra = [k for k in keys if k not in flags.columns]
-    _require(metrics, "metrics", extra)
+    require_columns(metrics, "metrics", extra)
     for k in extra:
         flags[k] = metrics[k].to_numpy()
     rows = []
@@ -700,9 +704,9 @@ def priority_rule(
     ``urgent_phrases``. All three are data, so a support lead can change the rule without code.
     Returns ``ticket_id, impact, urgency, priority``.
     """
-    df = _frame(tickets, table)
-    _require(df, table, ["ticket_id", "category", "channel"])
-    m = _frame(matrix, "matrix")
+    df = as_frame(tickets, table)
+    require_columns(df, table, ["ticket_id", "category", "channel"])
+    m = as_frame(matrix, "matrix")
     if set(m.index) != set(LEVELS) or set(m.columns) != set(LEVELS):
         raise ValueError("matrix: index (impact) and columns (urgency) must both be "
                          f"{list(LEVELS)}; see crmlab.support.PRIORITY_MATRIX.")
@@ -745,8 +749,8 @@ def _regex_escape(s: str) -> str:
 
 
 def _agent_skills(agents: pd.DataFrame, skills_col: str, sep: str) -> dict[object, frozenset[str]]:
-    a = _frame(agents, "agents")
-    _require(a, "agents", ["agent_id", skills_col])
+    a = as_frame(agents, "agents")
+    require_columns(a, "agents", ["agent_id", skills_col])
     if a["agent_id"].duplicated().any():
         raise ValueError("agents: column 'agent_id' has duplicates; one row per agent.")
     if a[skills_col].isna().any():
@@ -767,8 +771,8 @@ def skill_match(
     sep: str = "|",
 ) -> pd.Series:
     """True where the assigned agent lists the ticket's category among their skills."""
-    df = _frame(assignments, "assignments")
-    _require(df, "assignments", [agent_col, skill_col])
+    df = as_frame(assignments, "assignments")
+    require_columns(df, "assignments", [agent_col, skill_col])
     skills = _agent_skills(agents, skills_col, sep)
     unknown = sorted(set(df[agent_col].dropna()) - set(skills))
     if unknown:
@@ -805,9 +809,9 @@ def route_tickets(
     ``agent_id`` (routed), ``open_load`` (the agent's open tickets before this one).
     Raises ``ValueError`` when some ticket's skill has no agent.
     """
-    df = _frame(tickets, table)
-    _require(df, table, ["ticket_id", "created_ts", skill_col])
-    created = _datetime(df, table, "created_ts")
+    df = as_frame(tickets, table)
+    require_columns(df, table, ["ticket_id", "created_ts", skill_col])
+    created = datetime_column(df, table, "created_ts")
     skills = _agent_skills(agents, skills_col, sep)
     need = df[skill_col].astype("str")
     if need.isna().any():
@@ -821,8 +825,8 @@ def route_tickets(
     if work_hours is not None:
         release = created + pd.Timedelta(hours=_positive(work_hours, "work_hours"))
     elif release_col is not None:
-        _require(df, table, [release_col])
-        release = _datetime(df, table, release_col, allow_missing=True)
+        require_columns(df, table, [release_col])
+        release = datetime_column(df, table, release_col, allow_missing=True)
     else:
         release = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
 
@@ -895,9 +899,9 @@ def time_split(
     A random split would let the model peek at the future (new templates, new products);
     support teams train on last month and are judged on this month.
     """
-    d = _frame(df, table)
-    _require(d, table, [time_col])
-    ts = _datetime(d, table, time_col)
+    d = as_frame(df, table)
+    require_columns(d, table, [time_col])
+    ts = datetime_column(d, table, time_col)
     if not 0 < test_share < 1:
         raise ValueError(f"time_split: test_share={test_share!r} must be between 0 and 1.")
     order = np.argsort(ts.to_numpy(), kind="stable")
@@ -926,8 +930,8 @@ class TicketTriage:
         self.max_iter = max_iter
 
     def _text(self, df: pd.DataFrame) -> pd.Series:
-        d = _frame(df, "tickets")
-        _require(d, "tickets", list(self.text_cols))
+        d = as_frame(df, "tickets")
+        require_columns(d, "tickets", list(self.text_cols))
         parts = [d[c].astype("str").fillna("") for c in self.text_cols]
         text = parts[0]
         for p in parts[1:]:
@@ -940,7 +944,7 @@ class TicketTriage:
 
         text = self._text(tickets)
         if y is None:
-            _require(tickets, "tickets", ["category"], fix="Pass y= with the labels instead.")
+            require_columns(tickets, "tickets", ["category"], fix="Pass y= with the labels instead.")
             y = tickets["category"]
         labels = pd.Series(y).astype("str").to_numpy()
         if len(labels) != len(text):
@@ -1266,8 +1270,8 @@ def queue_stats(calls: pd.DataFrame, *, target_seconds: float = 20.0, wait_col: 
                 abandoned_col: str = "abandoned", table: str = "calls") -> dict[str, float]:
     """Measured queue figures: ``p_wait`` (share that waited at all), ``service_level`` (answered
     within target / offered), ``asa_seconds`` (mean wait of answered calls), ``abandon_rate``."""
-    df = _frame(calls, table)
-    _require(df, table, [wait_col, abandoned_col])
+    df = as_frame(calls, table)
+    require_columns(df, table, [wait_col, abandoned_col])
     w = df[wait_col].to_numpy(float)
     if np.isnan(w).any() or (w < 0).any():
         raise ValueError(f"{table}: column '{wait_col}' must hold waits >= 0 without missing values.")
@@ -1300,15 +1304,15 @@ def call_center_by_hour(
     ``erlang_p_wait``, ``erlang_service_level``, ``erlang_asa_seconds`` (NaN where the hour's
     load is not below the agents: Erlang C has no steady state there).
     """
-    df = _frame(calls, table)
-    _require(df, table, ["arrival_ts", "wait_seconds", "abandoned", "handle_seconds"])
-    ts = _datetime(df, table, "arrival_ts")
+    df = as_frame(calls, table)
+    require_columns(df, table, ["arrival_ts", "wait_seconds", "abandoned", "handle_seconds"])
+    ts = datetime_column(df, table, "arrival_ts")
     for col in ("wait_seconds", "handle_seconds"):
         v = df[col].to_numpy(float)
         if np.isnan(v).any() or (v < 0).any():
             raise ValueError(f"{table}: column '{col}' must hold seconds >= 0 without missing values.")
     if agents is None:
-        _require(df, table, ["agent_id"], fix="Pass agents=<number of phone agents>.")
+        require_columns(df, table, ["agent_id"], fix="Pass agents=<number of phone agents>.")
         agents = int(df["agent_id"].dropna().nunique())
     if agents < 1:
         raise ValueError("call_center_by_hour: no answering agents; pass agents=...")
@@ -1362,8 +1366,8 @@ class FaqSearch:
     def fit(self, articles: pd.DataFrame) -> FaqSearch:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        a = _frame(articles, "faq_articles")
-        _require(a, "faq_articles", ["article_id", "category", "title", "body"])
+        a = as_frame(articles, "faq_articles")
+        require_columns(a, "faq_articles", ["article_id", "category", "title", "body"])
         if a.empty:
             raise ValueError("faq_articles is empty: nothing to search.")
         docs = a["title"].astype("str").fillna("") + " " + a["body"].astype("str").fillna("")
@@ -1405,8 +1409,8 @@ class FaqSearch:
                  query_col: str = "query", intent_col: str = "intent") -> dict[str, float]:
         """hit@k: share of searches whose intent category is among the top-k articles'
         categories; ``no_result_rate``: share with no matching article at all."""
-        d = _frame(searches, "faq_searches")
-        _require(d, "faq_searches", [query_col, intent_col])
+        d = as_frame(searches, "faq_searches")
+        require_columns(d, "faq_searches", [query_col, intent_col])
         if d.empty:
             raise ValueError("faq_searches is empty.")
         # Score each distinct query once (search logs repeat the same few queries a lot).
@@ -1439,12 +1443,12 @@ def deflection_rate(
     it (found by time, as a help centre that cannot link searches to tickets would).
     Columns: the groups, ``searches``, ``followed_by_ticket``, ``deflection_rate``.
     """
-    s = _frame(faq_searches, "faq_searches")
-    _require(s, "faq_searches", ["customer_id", "ts"])
-    t = _frame(tickets, "tickets")
-    _require(t, "tickets", ["customer_id", "created_ts"])
-    s_ts = _datetime(s, "faq_searches", "ts")
-    t_ts = _datetime(t, "tickets", "created_ts")
+    s = as_frame(faq_searches, "faq_searches")
+    require_columns(s, "faq_searches", ["customer_id", "ts"])
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["customer_id", "created_ts"])
+    s_ts = datetime_column(s, "faq_searches", "ts")
+    t_ts = datetime_column(t, "tickets", "created_ts")
     w = pd.Timedelta(window)
     if w <= pd.Timedelta(0):
         raise ValueError(f"deflection_rate: window={window!r} must be a positive duration.")
@@ -1458,8 +1462,8 @@ def deflection_rate(
     followed = np.zeros(len(s), dtype=bool)
     followed[m["_row"].to_numpy()] = m["_t"].notna().to_numpy()
     d = pd.DataFrame({"followed_by_ticket": followed}, index=s.index)
-    keys = _as_list(by)
-    _require(s, "faq_searches", keys)
+    keys = as_list(by)
+    require_columns(s, "faq_searches", keys)
     for k in keys:
         d[k] = s[k].astype("str") if isinstance(s[k].dtype, pd.CategoricalDtype) else s[k]
     if keys:
@@ -1502,8 +1506,8 @@ def support_report(
     the call columns are the agent's answered calls and mean handling time.
     """
     df = _check_metrics(metrics)
-    keys = _as_list(by)
-    _require(df, "metrics", keys)
+    keys = as_list(by)
+    require_columns(df, "metrics", keys)
     if freq is None and not keys:
         raise ValueError("support_report: give freq='W' (per week) and/or by='agent_id'.")
     flags = sla_flags(df, targets, clock=clock) if "priority" in df.columns else None
@@ -1572,9 +1576,9 @@ def support_report(
 
 def _add_call_columns(out: pd.DataFrame, calls: pd.DataFrame, *, freq: str | None,
                       keys: list[str], target_seconds: float) -> pd.DataFrame:
-    c = _frame(calls, "calls")
-    _require(c, "calls", ["arrival_ts", "wait_seconds", "abandoned", "handle_seconds"])
-    ts = _datetime(c, "calls", "arrival_ts")
+    c = as_frame(calls, "calls")
+    require_columns(c, "calls", ["arrival_ts", "wait_seconds", "abandoned", "handle_seconds"])
+    ts = datetime_column(c, "calls", "arrival_ts")
     target = _positive(target_seconds, "target_seconds", allow_zero=True)
     d = pd.DataFrame({"wait": c["wait_seconds"].to_numpy(float), "ab": c["abandoned"].to_numpy(bool),
                       "handle": c["handle_seconds"].to_numpy(float)})
@@ -1587,7 +1591,7 @@ def _add_call_columns(out: pd.DataFrame, calls: pd.DataFrame, *, freq: str | Non
         d["period"] = ts.dt.to_period(freq).dt.start_time.to_numpy()
         group.append("period")
     if keys == ["agent_id"]:
-        _require(c, "calls", ["agent_id"])
+        require_columns(c, "calls", ["agent_id"])
         d["agent_id"] = c["agent_id"].to_numpy()
         d = d.loc[d["ans"] & d["agent_id"].notna()]
         d["agent_id"] = d["agent_id"].astype(out["agent_id"].dtype)
@@ -1649,8 +1653,8 @@ RESPONSE_STANDARDS = pd.DataFrame({
 
 
 def _check_standards(standards: object, func: str) -> pd.DataFrame:
-    s = _frame(standards, "standards", func=func)
-    _require(s, "standards", ["channel", "unit", "target"], func=func,
+    s = as_frame(standards, "standards", func=func)
+    require_columns(s, "standards", ["channel", "unit", "target"], func=func,
              fix="Start from a copy of crmlab.support.RESPONSE_STANDARDS.")
     bad_unit = sorted(set(s["unit"].astype("str")) - set(UNIT_SECONDS))
     if bad_unit:
@@ -1682,17 +1686,17 @@ def first_response_standards(
     that has tickets, in the standards' order.
     """
     func = "first_response_standards"
-    t = _frame(tickets, "tickets", func=func)
-    _require(t, "tickets", ["channel", "created_ts", "first_response_ts"], func=func)
-    created = _datetime(t, "tickets", "created_ts", func=func)
-    first = _datetime(t, "tickets", "first_response_ts", allow_missing=True, func=func)
+    t = as_frame(tickets, "tickets", func=func)
+    require_columns(t, "tickets", ["channel", "created_ts", "first_response_ts"], func=func)
+    created = datetime_column(t, "tickets", "created_ts", func=func)
+    first = datetime_column(t, "tickets", "first_response_ts", allow_missing=True, func=func)
     std = _check_standards(RESPONSE_STANDARDS if standards is None else standards, func)
     channel = t["channel"].astype("str")
     unknown = sorted(set(channel.dropna()) - set(std["channel"].astype("str")))
     if unknown:
         raise ValueError(f"{func}: tickets.channel has {unknown} without a row in standards; add "
                          "a row (channel, unit, target) for each.")
-    end_ts = _timestamp(end, "end", func=func) if end is not None else max(created.max(), first.max())
+    end_ts = as_timestamp(end, "end", func=func) if end is not None else max(created.max(), first.max())
     frt_s = (first - created).dt.total_seconds()
     if (frt_s < 0).any():
         raise ValueError(f"{func}: {int((frt_s < 0).sum())} tickets have first_response_ts before "
@@ -1779,11 +1783,11 @@ def script_steps(texts: object, script: pd.DataFrame | None = None, *,
     The index follows ``texts`` when it is a Series.
     """
     func = "script_steps"
-    sc = _frame(SERVICE_SCRIPT if script is None else script, "script", func=func)
+    sc = as_frame(SERVICE_SCRIPT if script is None else script, "script", func=func)
     if column not in ("cues", "needed_when"):
         raise ValueError(f"{func}: column={column!r}; use 'cues' (replies) or 'needed_when' "
                          "(customer messages).")
-    _require(sc, "script", ["step", column], func=func,
+    require_columns(sc, "script", ["step", column], func=func,
              fix="Start from a copy of crmlab.support.SERVICE_SCRIPT.")
     s = _texts(texts, "texts", func)
     import re
@@ -1850,9 +1854,9 @@ def _nearest_day(pairs: pd.DataFrame, events: pd.DataFrame, direction: str) -> p
 
 
 def _questions(tickets: pd.DataFrame, category: str, func: str) -> pd.DataFrame:
-    t = _frame(tickets, "tickets", func=func)
-    _require(t, "tickets", ["customer_id", "created_ts", "category"], func=func)
-    created = _datetime(t, "tickets", "created_ts", func=func)
+    t = as_frame(tickets, "tickets", func=func)
+    require_columns(t, "tickets", ["customer_id", "created_ts", "category"], func=func)
+    created = datetime_column(t, "tickets", "created_ts", func=func)
     ask = (t["category"].astype("str") == category).to_numpy()
     if not ask.any():
         raise ValueError(f"{func}: tickets: no ticket has category {category!r}; pass category= one of "
@@ -1861,9 +1865,9 @@ def _questions(tickets: pd.DataFrame, category: str, func: str) -> pd.DataFrame:
 
 
 def _order_days(orders: pd.DataFrame, func: str) -> pd.DataFrame:
-    o = _frame(orders, "orders", func=func)
-    _require(o, "orders", ["customer_id", "order_ts"], func=func)
-    return _day_pairs(o["customer_id"], _days(_datetime(o, "orders", "order_ts", func=func)))
+    o = as_frame(orders, "orders", func=func)
+    require_columns(o, "orders", ["customer_id", "order_ts"], func=func)
+    return _day_pairs(o["customer_id"], _days(datetime_column(o, "orders", "order_ts", func=func)))
 
 
 def _check_days(days: object, func: str) -> int:
@@ -1924,9 +1928,9 @@ def inquiry_conversion(
     q_days = np.sort(asked["day"].unique())
     asked_key = pd.MultiIndex.from_frame(asked[["customer_id", "day"]])
     if sessions is not None:
-        s = _frame(sessions, "sessions", func=func)
-        _require(s, "sessions", ["customer_id", "start_ts"], func=func)
-        day = _days(_datetime(s, "sessions", "start_ts", func=func))
+        s = as_frame(sessions, "sessions", func=func)
+        require_columns(s, "sessions", ["customer_id", "start_ts"], func=func)
+        day = _days(datetime_column(s, "sessions", "start_ts", func=func))
         visits = (pd.DataFrame({"customer_id": s["customer_id"].astype("int64").to_numpy(),
                                 "day": day.to_numpy()})
                   .groupby(["customer_id", "day"]).size().rename("visits").reset_index())
@@ -1945,9 +1949,9 @@ def inquiry_conversion(
         se = float(np.sqrt((mix**2 * by["mean"] * (1 - by["mean"]) / by["size"]).sum()))
         rows.append(("visited, did not ask, same visits", len(others), np.nan, rate, se))
     if customers is not None:
-        c = _frame(customers, "customers", func=func)
-        _require(c, "customers", ["customer_id", "signup_ts"], func=func)
-        signup = pd.Series(_days(_datetime(c, "customers", "signup_ts", func=func)).to_numpy(),
+        c = as_frame(customers, "customers", func=func)
+        require_columns(c, "customers", ["customer_id", "signup_ts"], func=func)
+        signup = pd.Series(_days(datetime_column(c, "customers", "signup_ts", func=func)).to_numpy(),
                            index=c["customer_id"].astype("int64").to_numpy())
         unknown = ~asked["customer_id"].isin(signup.index).to_numpy()
         if unknown.any():
@@ -1991,10 +1995,10 @@ def assisted_orders(tickets: pd.DataFrame, orders: pd.DataFrame, *, days: int = 
     func = "assisted_orders"
     n_days = _check_days(days, func)
     asked = _questions(tickets, category, func)
-    o = _frame(orders, "orders", func=func)
-    _require(o, "orders", ["customer_id", "order_ts"], func=func)
+    o = as_frame(orders, "orders", func=func)
+    require_columns(o, "orders", ["customer_id", "order_ts"], func=func)
     pairs = pd.DataFrame({"customer_id": o["customer_id"].astype("int64").to_numpy(),
-                          "day": _days(_datetime(o, "orders", "order_ts", func=func)).to_numpy()})
+                          "day": _days(datetime_column(o, "orders", "order_ts", func=func)).to_numpy()})
     last_q = _nearest_day(pairs, asked, "backward")
     hit = last_q.notna() & (pairs["day"] - last_q <= pd.Timedelta(days=n_days))
     return pd.Series(hit.to_numpy(), index=o.index, name="assisted")
@@ -2177,8 +2181,8 @@ def mentions_needing_reply(
     import re
 
     func = "mentions_needing_reply"
-    m = _frame(mentions, "social_mentions", func=func)
-    _require(m, "social_mentions", ["text"], func=func)
+    m = as_frame(mentions, "social_mentions", func=func)
+    require_columns(m, "social_mentions", ["text"], func=func)
     text = _texts(m["text"], "social_mentions.text", func)
     if isinstance(words, str) or not all(isinstance(w, str) and w.strip() for w in words):
         raise ValueError(f"{func}: words must be a list of non-empty strings, e.g. "
