@@ -1697,6 +1697,9 @@ def watch_figures() -> bool:
         return False
     from matplotlib.figure import Figure
 
+    # The inline backend installs its own Figure formatter when it is first resolved (at the
+    # first figure); resolve it now, so that ours wraps it instead of being replaced by it.
+    plt.close(plt.figure())
     png = shell.display_formatter.formatters["image/png"]
     previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
 

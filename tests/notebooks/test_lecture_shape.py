@@ -202,3 +202,29 @@ def test_the_template_has_the_lecture_shape(tmp_path):
                 if FIGURE_PROBLEM_MIMETYPE in o.get("data", {})]
     assert not problems
     assert all(len(c.source.splitlines()) <= MAX_CELL_LINES for c in nb.cells if c.cell_type == "code")
+
+
+def test_the_figure_check_sees_figures_in_an_executed_notebook(tmp_path, monkeypatch):
+    """The check must survive the inline backend, which installs its own figure formatter at the
+    first figure (it silently replaced ours once, and every figure passed)."""
+    from crmlab.build import execute_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("SEED = 42")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params,
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfrom crmlab.nb import setup_notebook\n"
+                                          "rng = setup_notebook(SEED)"),
+                nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4])\nplt.show()"),
+                nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4])\n"
+                                          "ax.set(title='t', xlabel='x', ylabel='y')\nplt.show()")]
+    source, out = tmp_path / "figures.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, source)
+    monkeypatch.setenv("CRMLAB_CHECK_FIGURES", "1")
+    execute_notebook(source, out, None, cwd=tmp_path)
+    cells = committed(out).cells
+    found = [[p for o in c.get("outputs", []) for p in o.get("data", {}).get(FIGURE_PROBLEM_MIMETYPE, {}).get("problems", [])]
+             for c in cells[2:]]
+    assert any("no title" in p for p in found[0]), found
+    assert found[1] == []
