@@ -2,9 +2,23 @@
 
 Every public function of crmlab validates its tables before doing any work, so a student
 who passes the wrong frame reads *which table, which column and what to do* instead of a
-stack trace from deep inside pandas. These helpers hold the checks that every unit needs
-(a DataFrame, its columns, a datetime column, a date argument, a confidence level); the
-unit modules add their own domain checks on top.
+stack trace from deep inside pandas -- or, worse, a wrong answer.
+
+**The input contract.** A public function that takes a shop table declares it beside its
+signature: ``@reads(orders="customer_id order_ts amount")`` (or :class:`Reads` for renamed
+columns, optional tables, line-level data). :func:`check_table` then checks every call
+against the table schema (:mod:`crmlab.data.schema`, the single source of column kinds,
+nullability and ranges) and settles, in one place and one wording: the columns are there;
+ids have no missing values; numbers are numeric, finite and within the schema's min/max;
+timestamps are naive ``datetime64`` within the plausible range (no 2099 typo, no epoch
+integers); booleans are boolean or 0/1, never "yes"/"no"; the table's key is unique (a
+repeated ``order_id`` would be counted twice). ``tests/unit/test_input_contract.py`` walks
+every public function and finds its declaration; ``tests/robustness`` feeds every declared
+function damaged tables generated from the schema.
+
+The smaller helpers below serve the same messages for what is not a shop table (a frame
+with given columns, a date argument, a confidence level, a numeric parameter, arrays that
+must have equal lengths); the unit modules add their own domain checks on top.
 
 ``func`` (optional everywhere) prefixes the message with the public function that was
 called, e.g. ``"rfm_table: orders: column(s) ['amount'] not found ..."``.
