@@ -350,10 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = args.func(args)
-    except NotebookExecutionError as exc:  # the course failed, not the command line
-        print(f"crmlab {args.command}: error: {exc}", file=sys.stderr)
+    except (NotebookExecutionError, AssetsMissing) as exc:  # the course or the install failed,
+        print(f"crmlab {args.command}: error: {exc}", file=sys.stderr)  # not the command line
         return 1
-    except (ValueError, AssetsMissing, OSError, yaml.YAMLError) as exc:
+    except (ValueError, OSError, yaml.YAMLError) as exc:
         # A user error (a bad option, file or folder): one line naming it and the fix, exit
         # code 2 as for argparse's own usage errors -- never a traceback.
         print(f"crmlab {args.command}: error: {_one_line(exc)}", file=sys.stderr)

@@ -1528,7 +1528,8 @@ def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
                          "days_inactive": due.to_numpy()})
 
 
-@reads(customers="customer_id marketing_opt_in")
+# marketing_opt_in may be missing here: a missing consent means no (see the docstring)
+@reads(customers=Reads("customers", ("customer_id",), extra=("marketing_opt_in",)))
 def consent_filter(customers: pd.DataFrame, purpose: str = "marketing") -> pd.DataFrame:
     """Members who may be contacted for ``purpose`` ("marketing": ``marketing_opt_in`` is
     True). Consent is per purpose: a member who gave no answer (missing) is not contacted."""
