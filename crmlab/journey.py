@@ -1432,7 +1432,10 @@ def selling_point_conversion(points: pd.DataFrame, fab: pd.DataFrame = FAB, leve
     for feature, adv, ben in zip(fab["feature"], fab.get("advantage", fab["feature"]),
                                  fab.get("benefit", fab["feature"]), strict=True):
         n = len(ok)
-        rho = float(stats.spearmanr(ok[feature], ok["conversion"]).statistic) if n > 3 else float("nan")
+        # a feature nobody (or everybody) praises, or a constant conversion, has no rank
+        # correlation: NaN, without scipy's ConstantInputWarning
+        varies = ok[feature].nunique() > 1 and ok["conversion"].nunique() > 1
+        rho = float(stats.spearmanr(ok[feature], ok["conversion"]).statistic) if n > 3 and varies else float("nan")
         half = z * 1.06 / np.sqrt(n - 3) if n > 3 else float("nan")
         rows.append({"feature": feature, "advantage": adv, "benefit": ben, "products": n,
                      "mean_share": float(ok[feature].mean()), "rho": rho,

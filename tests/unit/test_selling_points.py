@@ -56,3 +56,18 @@ def test_association_is_spearman_with_a_fisher_interval():
         [np.tanh(np.arctanh(rho) - half), np.tanh(np.arctanh(rho) + half)])
     assert out.loc["packaging", "rho"] == pytest.approx(stats.spearmanr(points["packaging"], points["conversion"]).statistic)
     assert out.loc["durable", "low"] > 0.8  # conversion was built from durable
+
+
+def test_a_feature_nobody_praises_has_no_correlation_and_no_warning():
+    # found on the tiny shop (seed 2027): no 4-5 star review said "true to size", so its share
+    # is 0 for every product; Spearman's rho is undefined there and must come back NaN quietly
+    import warnings
+
+    points = pd.DataFrame({"durable": [0.0, 0.0, 0.0, 0.0, 0.0], "packaging": [0.1, 0.5, 0.2, 0.9, 0.4],
+                           "conversion": [0.1, 0.3, 0.2, 0.4, 0.25]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = J.selling_point_conversion(points, fab=FAB).set_index("feature")
+    assert np.isnan(out.loc["durable", ["rho", "low", "high"]].astype(float)).all()
+    # packaging and conversion rank the five products in the same order: rho = 1 exactly
+    assert out.loc["packaging", "rho"] == pytest.approx(1.0)
