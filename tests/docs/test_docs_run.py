@@ -38,6 +38,10 @@ FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P
 MARK = re.compile(r"<!--\s*docs-test:\s*(?P<kind>slow|illustrative)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
 TIMEOUT = 900
 
+# One worker runs every block, in document order, in one copy: a block may use what an earlier
+# block of the same page wrote (a generated world, then the analysis of it).
+pytestmark = pytest.mark.xdist_group("docs")
+
 
 @dataclass(frozen=True)
 class Block:
