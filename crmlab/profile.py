@@ -1192,7 +1192,7 @@ def tier_chain(ledger: pd.DataFrame, orders: pd.DataFrame, period_months: int = 
     t1 = _timestamp(end, "end") if end is not None else orders["order_ts"].max()
     starts = pd.date_range(t0, t1, freq=pd.DateOffset(months=period_months))
     if len(starts) < 3:
-        raise ValueError(f"tier_chain(): {len(starts)} period starts between {t0.date()} and {t1.date()}; need at "
+        raise ValueError(f"tier_chain(): the orders cover {len(starts)} period start(s) between {t0.date()} and {t1.date()}; need at "
                          f"least 3 (two transitions); use shorter periods or a longer history.")
     states = list(TIERS) + ["lapsed"]
     o = orders[["customer_id", "order_ts", "amount"]]
