@@ -66,6 +66,9 @@ STORED_DATES = ("1970-01-02", "2075-01-01")
 #: Seconds a statement waits for another connection's lock before the clear error.
 LOCK_TIMEOUT = 5.0
 
+#: Contact fields replaced by keyed tokens when :meth:`CRMStore.load` is given a ``salt``.
+CONTACT_FIELDS: dict[str, tuple[str, ...]] = {"customers": ("email",)}
+
 _SQL_TYPE = {
     "int": "INTEGER",
     "Int": "INTEGER",
@@ -487,8 +490,15 @@ class CRMStore:
         """True when no contract table holds a row."""
         return not any(self.counts().values())
 
-    def load(self, shop: Any, *, replace: bool = False) -> dict[str, int]:
+    def load(self, shop: Any, *, replace: bool = False, salt: str | bytes | None = None) -> dict[str, int]:
         """Import every table of ``shop`` in one transaction; returns rows loaded per table.
+
+        ``salt``: load the contact fields (:data:`CONTACT_FIELDS`, the customers' e-mail)
+        as keyed tokens instead of in clear -- HMAC-SHA256 with ``salt`` as the key
+        (:func:`crmlab.profile.pseudonymize`; at least 16 bytes, e.g.
+        ``secrets.token_hex(16)``). The same address gives the same token, so joins and
+        de-duplication still work, but the store alone does not reveal it; keep the salt
+        outside the database (an environment variable or a key store), never in it.
 
         All or nothing: on any failure (a bad dtype, a duplicate key, an unknown label, an
         order pointing at a missing customer, even an interrupt) the transaction is rolled
@@ -517,6 +527,11 @@ class CRMStore:
                     f"load(): table {name!r} does not match the contract: missing column(s) {missing}, "
                     f"extra column(s) {extra}; fix: give it exactly the columns of datasets/README.md."
                 )
+        if salt is not None:
+            from crmlab.profile import pseudonymize
+
+            tables = {name: pseudonymize(df, [c for c in CONTACT_FIELDS.get(name, ()) if c in df.columns], salt)
+                      if name in CONTACT_FIELDS else df for name, df in tables.items()}
         if not replace and not self.is_empty():
             filled = {k: v for k, v in self.counts().items() if v}
             raise ValueError(

@@ -344,6 +344,23 @@ def test_store_file_is_private_and_refuses_inf_and_far_future_values(tmp_path):
                         "'2024-01-01 00:00:00', 0.5)")
 
 
+def test_store_can_load_contact_fields_as_keyed_tokens():
+    import hashlib
+    import hmac
+
+    customers = get_shop("small").customers.head(3)
+    salt = "0123456789abcdef0123"
+    with CRMStore() as st:
+        st.load({"customers": customers.assign(referred_by=pd.array([None] * 3, dtype="Int64"))}, salt=salt)
+        stored = st.table("customers")["email"].tolist()
+    # the token is HMAC-SHA256(salt, address) in hex (RFC 2104), computed here by hand
+    first = customers["email"].iloc[0]
+    assert stored[0] == hmac.new(salt.encode(), first.encode(), hashlib.sha256).hexdigest()
+    assert "@" not in "".join(stored)
+    with CRMStore() as st, pytest.raises(ValueError, match="at least 16 bytes"):
+        st.load({"customers": customers}, salt="short")
+
+
 def test_store_errors_name_the_file_and_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"CRMStore\(\): .* is a folder, not a database file"):
         CRMStore(tmp_path)
