@@ -248,7 +248,9 @@ def contract_of(fn: Callable[..., Any]) -> dict[str, Reads] | None:
     return getattr(fn, "__contract__", None)
 
 
-_TRUSTED: dict[tuple, bool] | None = None  # inside trusting(): tables already checked
+# Inside trusting(): the tables already checked, each kept alive (so that no other frame can
+# take its id() during the report).
+_TRUSTED: dict[tuple, pd.DataFrame] | None = None
 
 
 @contextmanager
@@ -295,7 +297,7 @@ def check_table(
     if _TRUSTED is not None and isinstance(df, pd.DataFrame):
         memo = (id(df), table, tuple(columns), tuple(sorted((names or {}).items())), unique,
                 nonempty, tuple(extra), label, func)
-        if memo in _TRUSTED:
+        if _TRUSTED.get(memo) is df:
             return df
     shown = label or table
     frame = as_frame(df, shown, func=func)
@@ -317,7 +319,7 @@ def check_table(
         if key and all(c in frame.columns for c in key):
             _check_unique(frame, shown, key, func)
     if memo is not None and _TRUSTED is not None:
-        _TRUSTED[memo] = True
+        _TRUSTED[memo] = df
     return frame
 
 

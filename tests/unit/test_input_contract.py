@@ -455,3 +455,20 @@ UNDECLARED: dict[str, str] = {
     **{f"survival.{name}": "events are 0/1 event flags beside durations, not the events table"
        for name in ("kaplan_meier", "km_quantiles")},
 }
+
+
+def test_a_report_checks_each_table_once(monkeypatch):
+    seen = []
+    real = _checks._check_column
+    monkeypatch.setattr(_checks, "_check_column",
+                        lambda frame, table, col, name, func: (seen.append(name), real(frame, table, col, name, func)))
+    o = orders()
+    kpi.revenue(o, *Q)
+    kpi.revenue(o, *Q)
+    assert seen.count("amount") == 2  # outside a report: every call checks
+    seen.clear()
+    with _checks.trusting():
+        kpi.revenue(o, *Q)
+        kpi.revenue(o, *Q)
+        kpi.revenue(o.copy(), *Q)  # another frame is checked again
+    assert seen.count("amount") == 2
