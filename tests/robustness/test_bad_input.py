@@ -48,6 +48,22 @@ ARGUMENTS: dict[str, Any] = {
     "test_cutoff": "2025-06-30", "snapshot": None,
 }
 
+#: Arguments a function needs beyond tables and dates (a column name, a label, a number).
+EXTRA: dict[str, dict[str, Any]] = {
+    "offers.ab_test": {"missing_arm": "skip"},
+    "support.queue_stats": {"wait_col": "wait_seconds"},
+    "aftersales.processing_times": {"end": "2026-06-30"},
+    "aftersales.survey_metrics": {"survey_type": "csat"},
+    "profile.view_for_role": {"role": "analyst"},
+    "profile.attainment": {"targets": 100_000.0},
+    "profile.loyalty_deferral": {"expected_redemption": 0.6},
+}
+#: Tables a function needs that its contract does not check (they are passed on as they are).
+EXTRA_TABLES: dict[str, dict[str, str]] = {
+    "profile.tier_migration": {"customers": "customers"},
+    "journey.cohort_table": {"activity": "orders"},
+}
+
 COLUMN_DAMAGE = ("missing column", "wrong dtype", "missing value", "infinity", "negative",
                  "time-zone aware", "far future")
 TABLE_DAMAGE = ("repeated key", "empty table", "one row")
@@ -78,8 +94,14 @@ def shop_slice() -> dict[str, pd.DataFrame]:
     out["social_mentions"] = tables["social_mentions"].head(200).reset_index(drop=True)
     first = sorted(tables["products"]["product_id"])[:3]
     out["price_history"] = of("price_history", "product_id", first)
-    for name, df in tables.items():  # tables added later to the schema
-        out.setdefault(name, df.head(200).reset_index(drop=True))
+    for name, df in tables.items():  # tables added later to the schema: the rows about the slice
+        if name in out:
+            continue
+        if "order_id" in df.columns:
+            df = of(name, "order_id", orders)
+        elif "customer_id" in df.columns:
+            df = of(name, "customer_id", members)
+        out[name] = df.head(200).reset_index(drop=True)
     return out
 
 
@@ -94,14 +116,18 @@ def declared_functions() -> list[tuple[str, Any]]:
     return found
 
 
-def clean_call(fn) -> dict[str, Any] | None:
-    """Keyword arguments for a clean call of ``fn``, or None when it needs more than tables
-    and dates (a model, a target table ...)."""
+def clean_call(fn, qual: str = "") -> dict[str, Any] | None:
+    """Keyword arguments for a clean call of ``fn``, or None when it needs more than tables,
+    dates and :data:`EXTRA` (a fitted model, another function's output ...)."""
     contract = _checks.contract_of(fn)
     data = shop_slice()
     kwargs: dict[str, Any] = {}
+    extra = {**EXTRA.get(qual, {}),
+             **{k: data[t] for k, t in EXTRA_TABLES.get(qual, {}).items()}}
     for name, p in inspect.signature(fn).parameters.items():
-        if name in contract:
+        if name in extra:
+            kwargs[name] = extra[name]
+        elif name in contract:
             spec = contract[name]
             if spec.table not in data:
                 return None
@@ -124,7 +150,7 @@ def callable_cases() -> list[tuple[str, Any, dict[str, Any]]]:
     """Declared functions whose clean call on the slice works (the baseline of the fuzz)."""
     cases = []
     for qual, fn in declared_functions():
-        kwargs = clean_call(fn)
+        kwargs = clean_call(fn, qual)
         if kwargs is None:
             continue
         try:
