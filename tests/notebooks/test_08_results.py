@@ -158,3 +158,66 @@ def test_multiple_testing_expectation_and_qini_noise(results, uplift):
     # the normalized true gain is None only when no contact has a true effect (its denominator is 0)
     for value in uplift["true_gain_normalized"].values():
         assert value is None or -1.5 < value <= 1.0
+
+
+# --- customised products and personalised packaging (section 4, issue 24 item 9) ---------------
+# Known answers: the shop's menu and the planted take-up in crmlab.data.simulate
+# (CUSTOMIZATION_OPTIONS: fee, cost, categories; P(line takes option) = CUSTOMIZATION_SEGMENT[segment]
+# x CUSTOMIZATION_RATE[option], x 2 for gift wrap on November-December lines).
+
+
+@pytest.mark.parametrize("which", ["results", "committed"])
+def test_customization_fees_and_margin_are_count_times_the_menu(which, request):
+    from crmlab.data.simulate import CUSTOMIZATION_OPTIONS
+
+    cz = request.getfixturevalue(which)["customization"]
+    for option, row in cz["uptake"].items():
+        fee, cost, _ = CUSTOMIZATION_OPTIONS[option]
+        assert row["fees"] == pytest.approx(row["customized"] * fee)  # every row pays the menu fee
+        assert row["margin"] == pytest.approx(row["customized"] * (fee - cost))
+        assert 0 <= row["customized"] <= row["eligible"]
+    # the spend tiers partition the customers: their line-options add up to the options' totals
+    tiers = cz["by_tier"].values()
+    assert sum(t["eligible"] for t in tiers) == sum(r["eligible"] for r in cz["uptake"].values())
+    assert sum(t["customized"] for t in tiers) == sum(r["customized"] for r in cz["uptake"].values())
+    # gift wrap applies to every line, so both seasons together are all its eligible lines
+    s = cz["season"]
+    assert s["n1"] + s["n0"] == cz["uptake"]["gift_wrap"]["eligible"]
+    assert s["k1"] + s["k0"] == cz["uptake"]["gift_wrap"]["customized"]
+    assert s["ci"][0] < s["ratio"] < s["ci"][1]
+
+
+@pytest.mark.parametrize("which", ["results", "committed"])
+def test_customization_take_up_matches_the_planted_rates(which, request):
+    from crmlab.data.simulate import CUSTOMIZATION_RATE, CUSTOMIZATION_SEGMENT
+
+    rows = request.getfixturevalue(which)["customization_by_segment"]
+    assert len(rows) == len(CUSTOMIZATION_RATE) * len(CUSTOMIZATION_SEGMENT)
+    for r in rows:
+        p = r["planted"]
+        base = CUSTOMIZATION_SEGMENT[r["segment"]] * CUSTOMIZATION_RATE[r["option"]]
+        if r["option"] == "gift_wrap":  # between the plain rate and the rate doubled on every line
+            assert base < p < 2 * base
+        else:
+            assert p == pytest.approx(base)
+        z = (r["customized"] - r["eligible"] * p) / math.sqrt(r["eligible"] * p * (1 - p))
+        assert abs(z) < 3.5, r  # 16 binomial counts: |z| > 3.5 has chance < 0.01 for any of them
+
+
+def test_gift_season_ratio_matches_the_planted_factor(results):
+    """The Nov-Dec / Jan-Oct gift-wrap ratio of the test run against its planted expectation: 2 within
+    a segment, weighted by each season's segment mix (computed here from the shop and its truth)."""
+    from crmlab.data import get_shop
+
+    shop = get_shop("tiny", seed=42)  # the shop the test run loads (tests/notebooks/test_params.yaml)
+    ct = shop.truth["customization"]
+    seg = shop.truth["customers"].set_index("customer_id")["segment"].astype(str)
+    lines = shop.order_items.merge(shop.orders[["order_id", "customer_id", "order_ts"]], on="order_id")
+    f = lines["customer_id"].map(seg).map(ct["segment_factor"]).astype(float) * ct["option_rate"]["gift_wrap"]
+    nd = lines["order_ts"].dt.month.isin(ct["gift_season_months"]).to_numpy()
+    p1, p0 = ct["gift_season_factor"] * float(f[nd].mean()), float(f[~nd].mean())
+    s = results["customization"]["season"]
+    assert (s["n1"], s["n0"]) == (int(nd.sum()), int((~nd).sum()))
+    # SE of the log rate ratio at the planted rates: sqrt((1 - p1)/(n1 p1) + (1 - p0)/(n0 p0))
+    se = math.sqrt((1 - p1) / (s["n1"] * p1) + (1 - p0) / (s["n0"] * p0))
+    assert abs(math.log(s["ratio"]) - math.log(p1 / p0)) < 3.5 * se
