@@ -8,7 +8,9 @@ For each solution notebook:
 - its released student version holds no solution text, no rubric, no hidden test, no output;
 - the committed student version is what releasing the source gives now (not stale);
 - the student version runs to the end (Run All): no error output, and every check says
-  "not answered yet" once, with no True/False echo.
+  "not answered yet" once, with no True/False echo;
+- with every second exercise answered it still runs to the end and those pass: no exercise
+  silently needs an earlier answer (the few that build on an earlier exercise's code say so).
 For the unit-0 warm-up: two roster students get different seeds, data and answer keys, and
 each key equals what the solution notebook computes on that student's variant.
 """
@@ -199,6 +201,71 @@ def test_student_version_runs_to_the_end(path, tmp_path):
     echoes = [o for c in run.cells if c.cell_type == "code" and CHECK_CALL_RE.search(c.source)
               for o in c.outputs if o["output_type"] == "execute_result"]
     assert not echoes, "a check cell echoes True/False"
+
+
+#: Exercises whose task says they build on an earlier exercise's own code (a function or a
+#: table it extends), so they cannot start from a provided input: question -> prerequisites.
+REQUIRES = {
+    "clv_holdout_forecast": ("clv_bgnbd_params",),  # exercise 3's fit_bgnbd
+    "clv_top_decile_share": ("clv_holdout_forecast",),  # exercise 5's expected_purchases
+    "after_return_rate_by_category": ("after_return_rate",),  # adds to exercise 1's lines
+}
+
+
+def _solutions(source) -> dict[str, str]:
+    """``{question_id: model solution}`` of the checked exercises, in order."""
+    found = {}
+    for cell in source.cells:
+        ids = CHECK_CALL_RE.findall(cell.source)
+        region = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+        if cell.cell_type == "code" and ids and region:
+            found[ids[0]] = region.group(1)
+    return found
+
+
+def _exercise_numbers(source) -> dict[str, tuple[int, str]]:
+    """``{question_id: (exercise number, its task text)}`` from the ``## Exercise N`` headings."""
+    found, number, task = {}, 0, ""
+    for cell in source.cells:
+        heading = re.search(r"^## Exercise (\d+)", cell.source, re.M)
+        if cell.cell_type == "markdown" and heading:
+            number, task = int(heading.group(1)), cell.source
+        for qid in CHECK_CALL_RE.findall(cell.source) if cell.cell_type == "code" else ():
+            found.setdefault(qid, (number, task))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_each_exercise_can_be_done_on_its_own(path, tmp_path):
+    """The student version with every second exercise answered (the model solution) and the
+    others left as released: no error; the answered ones pass, the others say not answered.
+    So no exercise silently needs an earlier one; those in REQUIRES say so in their task."""
+    from crmlab.exercises.release import STUB_RE
+
+    source = nbformat.read(path, as_version=4)
+    solutions = _solutions(source)
+    numbers = _exercise_numbers(source)
+    answered, todo = set(), list(solutions)[1::2]
+    while todo:  # every second exercise, and what those say they build on
+        qid = todo.pop()
+        answered.add(qid)
+        for need in REQUIRES.get(qid, ()):
+            todo.append(need)
+            assert f"exercise {numbers[need][0]}" in numbers[qid][1].lower(), (
+                f"{qid}'s task must say it builds on exercise {numbers[need][0]}")
+    student = nbformat.read(STUDENT / path.name, as_version=4)
+    for cell in student.cells:
+        stub = STUB_RE.search(cell.source) if cell.cell_type == "code" else None
+        ids = CHECK_CALL_RE.findall(cell.source)
+        if stub and ids and ids[0] in answered:
+            cell.source = (cell.source[:stub.start()] + solutions[ids[0]].rstrip("\n")
+                           + cell.source[stub.end():])
+    half = tmp_path / path.name
+    nbformat.write(student, half)
+    execute_notebook(half, tmp_path / "run.ipynb", TEST_PARAMS, cwd=STUDENT)
+    checks = ex.read_checks(tmp_path / "run.ipynb")
+    assert {c["question_id"] for c in checks if c["passed"] is True} == answered
+    assert all(c.get("answered") is False for c in checks if c["question_id"] not in answered)
 
 
 def test_roster_variants_differ_and_keys_match_the_solution(tmp_path, monkeypatch):
