@@ -1006,6 +1006,61 @@ def driver_effects(table: pd.DataFrame, planted_share: pd.Series | None = None, 
     return axes
 
 
+
+def return_window_curve(days: pd.Series | Sequence[float], windows: Sequence[float] = (7, 14, 30),
+                        ax: Axes | None = None) -> Axes:
+    """Share of returns asked for later than *d* days after delivery (1 - ECDF), with a dashed
+    line and a label at each candidate return window: the share that window would refuse
+    (notebook 10_return_policy)."""
+    d = pd.Series(days, dtype="float64").dropna().sort_values().tolist()
+    if not d or d[0] < 0:
+        raise ValueError("return_window_curve: days must be non-negative days from delivery to request "
+                         "(returns.requested_ts - orders.delivered_ts), with at least one value.")
+    ax = _ax(ax, (6, 3.2))
+    later = [1.0 - (i + 1) / len(d) for i in range(len(d))]
+    ax.step([0.0, *d], [1.0, *later], where="post", label="returns asked for later")
+    top = max(max(windows), d[-1]) * 1.05
+    for w in windows:
+        share = sum(x > w for x in d) / len(d)
+        ax.axvline(w, color="grey", ls="--", lw=1)
+        ax.annotate(f"{w:g}-day window\nrefuses {share:.1%}", (w, 0.5), xytext=(3, 0),
+                    textcoords="offset points", fontsize="x-small", va="center")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, 1.02)
+    percent_axis(ax, "y")
+    ax.set(title="Returns asked for later than d days after delivery", xlabel="d (days after delivery)",
+           ylabel="share of returns")
+    return ax
+
+
+def policy_sensitivity(grid: pd.DataFrame, ax: Axes | None = None, scale: float = 1000.0,
+                       title: str = "Margin change against today's policy") -> Axes:
+    """Heatmap of a margin difference (NT$, shown in thousands) over assumed changes: rows =
+    assumed change in the return rate, columns = assumed change in orders (index and columns
+    are relative changes such as 0.05). Red = the policy loses, blue = it wins; the colour
+    scale is centred on 0 (notebook 10_return_policy)."""
+    if not isinstance(grid, pd.DataFrame) or grid.empty:
+        raise ValueError("policy_sensitivity: pass a non-empty table, index = assumed return change, "
+                         "columns = assumed order change, values = margin difference (NT$).")
+    from matplotlib.colors import TwoSlopeNorm
+
+    values = grid.astype("float64") / scale
+    ax = _ax(ax, (0.9 * grid.shape[1] + 2.5, 0.45 * grid.shape[0] + 1.6))
+    lim = max(float(values.abs().max().max()), 1e-9)
+    ax.imshow(values.to_numpy(), cmap="RdBu", norm=TwoSlopeNorm(0.0, -lim, lim), aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            v = float(values.iat[i, j])
+            ax.text(j, i, f"{v:+,.0f}", ha="center", va="center", fontsize="x-small",
+                    color="white" if abs(v) > 0.6 * lim else "black")
+    ax.set_xticks(range(grid.shape[1]), [f"{c:+.0%}" for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [f"{r:+.0%}" for r in grid.index])
+    ax.grid(False)
+    ax.set(title=f"{title} (NT$ thousand)", xlabel="assumed change in orders",
+           ylabel="assumed change in the return rate")
+    return ax
+
+
 # (end of the charts of notebooks 08-10)
 
 # --- Charts of notebooks 11-13 (feedback, scorecard, scale) ---------------------------------
@@ -1273,6 +1328,97 @@ def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = N
     ax.set_xticks(range(len(periods)), periods)
     percent_axis(ax)
     ax.set(title=title, ylabel="share of order lines", xlabel="period (by order date)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return ax
+
+
+def theme_priorities(priorities: pd.DataFrame, axes=None,
+                     title: str = "Feature-request themes: reach and the team's priority score"):
+    """Two bar panels over the themes of :func:`crmlab.feedback.prioritize_requests` (in its
+    order, the first on top): ``reach`` (customers asking) and ``score`` (requesters' spend per
+    person-week of effort, in NT$ thousand); each bar carries its value. Themes without a
+    score (no effort estimate) are left out. Returns the two Axes."""
+    from matplotlib.ticker import MaxNLocator
+
+    _require_columns(priorities, ["theme", "reach", "score"], "theme_priorities",
+                     "crmlab.feedback.prioritize_requests(..., effort=...)")
+    show = priorities.dropna(subset=["score"]).iloc[::-1]
+    if show.empty:
+        raise ValueError("theme_priorities: no theme has a score; pass effort= to prioritize_requests")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(8.4, 0.42 * len(show) + 1.5), sharey=True)
+    ypos = list(range(len(show)))
+    for ax, values, xlabel, fmt in ((axes[0], show["reach"].to_numpy(float), "customers asking", "{:,.0f}"),
+                                    (axes[1], show["score"].to_numpy(float) / 1000,
+                                     "NT$ thousand per person-week", "{:,.0f}")):
+        ax.barh(ypos, values, color="C0" if ax is axes[0] else "C2")
+        bar_labels(ax, fmt)
+        ax.set_xlim(0, max(values.max(), 1e-9) * 1.3)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.set_xlabel(xlabel)
+    axes[0].set_yticks(ypos, show["theme"].astype(str))
+    axes[0].set(ylabel="theme", title="Reach")
+    axes[1].set_title("Score = requesters' spend / effort")
+    axes[0].figure.suptitle(title)
+    return axes
+
+
+def requests_around_changes(weekly: pd.DataFrame, effects: pd.DataFrame,
+                            titles: dict[str, str] | None = None, axes=None):
+    """One panel per shipped change: the weekly requests of its theme as bars (``weekly``: one
+    column per theme, complete weeks as a date index), the requests per week before and after
+    the change as lines (7 x the daily rates of :func:`crmlab.feedback.change_effect`) and the
+    ship date dashed. ``titles`` maps a theme to its panel title (e.g. the change's
+    description). Legends sit right of the panels. Returns the Axes."""
+    import numpy as np
+
+    _require_columns(effects, ["theme", "shipped_ts", "per_day_before", "per_day_after"],
+                     "requests_around_changes", "crmlab.feedback.change_effect(...)")
+    _require_columns(weekly, list(effects["theme"]), "requests_around_changes",
+                     "weekly requests per theme (one column per changed theme)")
+    n = len(effects)
+    if axes is None:
+        _, axes = plt.subplots(n, 1, figsize=(8.2, 2.3 * n + 0.4), sharex=True, squeeze=False)
+        axes = axes[:, 0]
+    first, last = weekly.index.min(), weekly.index.max() + pd.Timedelta(days=7)
+    for ax, row in zip(axes, effects.itertuples(index=False), strict=True):
+        ax.bar(weekly.index, weekly[row.theme], width=6, align="edge", color="#bbbbbb",
+               label="requests in the week")
+        ax.plot([first, row.shipped_ts], [7 * row.per_day_before] * 2, color="C0", lw=2,
+                label="per week before")
+        ax.plot([row.shipped_ts, last], [7 * row.per_day_after] * 2, color="C3", lw=2,
+                label="per week after")
+        ax.axvline(row.shipped_ts, color="black", ls="--", lw=1, label="change shipped")
+        ax.set_ylim(0, max(float(np.nanmax(weekly[row.theme].to_numpy(float), initial=0)), 1) * 1.15)
+        ax.set(title=(titles or {}).get(row.theme, row.theme), ylabel="requests / week")
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes[-1].set_xlabel("week (complete weeks only)")
+    _dated_x_axis(axes[-1])
+    return axes
+
+
+def positive_share_by_quarter(table: pd.DataFrame, ax: Axes | None = None,
+                              title: str = "Experience sharing: positive reviews and posts per quarter"
+                              ) -> Axes:
+    """Share of positive items per quarter with 95% intervals, one series per ``source``
+    (columns quarter, source, share, low, high), side by side; the legend right of the axes."""
+    import numpy as np
+
+    _require_columns(table, ["quarter", "source", "share", "low", "high"], "positive_share_by_quarter",
+                     "shares per quarter and source with their intervals")
+    ax = _ax(ax, figsize=(8.2, 3.2))
+    quarters = list(dict.fromkeys(table["quarter"].astype(str)))
+    sources = list(dict.fromkeys(table["source"]))
+    for i, source in enumerate(sources):
+        r = table.loc[table["source"] == source].assign(q=lambda d: d["quarter"].astype(str)).set_index("q")
+        r = r.reindex(quarters)
+        x = np.arange(len(quarters)) + (i - (len(sources) - 1) / 2) * 0.2
+        ax.errorbar(x, r["share"], yerr=[r["share"] - r["low"], r["high"] - r["share"]], fmt="o-",
+                    capsize=3, label=source)
+    ax.set_xticks(range(len(quarters)), [q.replace("Q", "\nQ", 1) for q in quarters])  # 2024\nQ1: short
+    ax.set_ylim(0, 1)
+    percent_axis(ax)
+    ax.set(title=title, ylabel="share positive", xlabel="quarter")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax
 

@@ -102,3 +102,28 @@ def test_driver_effects_two_panels_with_planted_shares():
 def test_driver_effects_names_a_missing_column():
     with pytest.raises(ValueError, match="share"):
         plots.driver_effects(pd.DataFrame({"driver": ["a"], "std_coef": [0.1], "low": [0.0], "high": [0.2]}))
+
+
+def test_return_window_curve_marks_each_window_with_the_share_it_refuses():
+    # 10 returns at 1..10 days: a 7-day window refuses 3 of 10 (days 8, 9, 10), a 14-day window none
+    ax = plots.return_window_curve(pd.Series(np.arange(1.0, 11.0)), windows=(7, 14))
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["7-day window\nrefuses 30.0%", "14-day window\nrefuses 0.0%"]
+    step = ax.get_lines()[0]
+    assert step.get_ydata()[0] == 1.0 and step.get_ydata()[-1] == 0.0
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="non-negative days"):
+        plots.return_window_curve([-1.0, 2.0])
+
+
+def test_policy_sensitivity_one_labelled_cell_per_assumption():
+    grid = pd.DataFrame([[-5000.0, 2000.0, 9000.0], [-12000.0, -4000.0, 3000.0]],
+                        index=[0.0, 0.2], columns=[0.0, 0.02, 0.05])
+    ax = plots.policy_sensitivity(grid)
+    assert [t.get_text() for t in ax.texts] == ["-5", "+2", "+9", "-12", "-4", "+3"]  # NT$ thousand
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["+0%", "+2%", "+5%"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["+0%", "+20%"]
+    assert plots.layout_problems(ax.figure) == []
+    with pytest.raises(ValueError, match="policy_sensitivity"):
+        plots.policy_sensitivity(pd.DataFrame())
