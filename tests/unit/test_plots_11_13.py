@@ -172,3 +172,46 @@ def test_period_rate_intervals_one_point_per_period_and_group():
     assert plots.layout_problems(ax.figure) == []
     with pytest.raises(ValueError, match="high"):
         plots.period_rate_intervals(rates.drop(columns="high"))
+
+
+def test_theme_priorities_bars_in_the_helpers_order_score_in_thousands():
+    # a prioritize_requests table by hand: "other" has no effort estimate, so no score
+    table = pd.DataFrame({"theme": ["refills", "eco", "other"], "reach": [5, 12, 2],
+                          "score": [30_000.0, 12_000.0, np.nan]})
+    axes = plots.theme_priorities(table)
+    widths = [p.get_width() for p in axes[1].patches]
+    assert widths == [12.0, 30.0]  # the first theme on top (drawn last), NT$ thousand
+    assert [p.get_width() for p in axes[0].patches] == [12, 5]
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["eco", "refills"]
+    assert axes[1].get_xlabel() == "NT$ thousand per person-week"
+    assert plots.layout_problems(axes[0].figure) == []
+    with pytest.raises(ValueError, match="no theme has a score"):
+        plots.theme_priorities(table.assign(score=np.nan))
+
+
+def test_requests_around_changes_one_panel_per_change_with_weekly_rates():
+    weeks = pd.date_range("2025-01-06", periods=20, freq="7D")
+    weekly = pd.DataFrame({"eco": [4] * 10 + [1] * 10, "wish": [2] * 20}, index=weeks)
+    effects = pd.DataFrame({"theme": ["eco", "wish"], "shipped_ts": [weeks[10], weeks[12]],
+                            "per_day_before": [4 / 7, 2 / 7], "per_day_after": [1 / 7, 2 / 7]})
+    axes = plots.requests_around_changes(weekly, effects, titles={"eco": "eco: paper packaging"})
+    assert len(axes) == 2 and axes[0].get_title() == "eco: paper packaging" and axes[1].get_title() == "wish"
+    assert [p.get_height() for p in axes[0].patches] == weekly["eco"].tolist()
+    before = [ln for ln in axes[0].get_lines() if ln.get_label() == "per week before"][0]
+    after = [ln for ln in axes[0].get_lines() if ln.get_label() == "per week after"][0]
+    assert list(before.get_ydata()) == pytest.approx([4, 4]) and list(after.get_ydata()) == pytest.approx([1, 1])
+    assert plots.layout_problems(axes[0].figure) == []
+    with pytest.raises(ValueError, match="wish"):
+        plots.requests_around_changes(weekly.drop(columns="wish"), effects)
+
+
+def test_positive_share_by_quarter_points_and_intervals():
+    table = pd.DataFrame({"quarter": ["2025Q1", "2025Q2"] * 2, "source": ["reviews"] * 2 + ["posts"] * 2,
+                          "share": [0.6, 0.7, 0.4, 0.2], "low": [0.5, 0.6, 0.3, 0.1],
+                          "high": [0.7, 0.8, 0.5, 0.3]})
+    ax = plots.positive_share_by_quarter(table)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2025\nQ1", "2025\nQ2"]
+    reviews = ax.get_lines()[0]  # the first source's points, shifted left of the tick
+    assert list(reviews.get_ydata()) == [0.6, 0.7] and list(reviews.get_xdata()) == [-0.1, 0.9]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["reviews", "posts"]
+    assert ax.get_ylim() == (0, 1) and plots.layout_problems(ax.figure) == []
