@@ -53,13 +53,17 @@ class CourseEntry(NamedTuple):
 COURSE_MAP: dict[str, CourseEntry] = {
     "00_welcome": CourseEntry("how to use the workbook, the shop's tables", "crmlab.data", "0"),
     "01_crm_systems": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.data.store", "1a"),
-    "01_loyalty_and_privacy": CourseEntry("1 CRM systems", "crmlab.profile", "1b"),
+    "01_data_governance_and_omnichannel": CourseEntry("1 CRM systems", "crmlab.profile", "1b"),
+    "01_loyalty_and_privacy": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.kpi", "1c"),
     "02_rfm_and_value": CourseEntry("2 data analysis", "crmlab.rfm", "2a"),
     "03_customer_journey": CourseEntry("2 data analysis", "crmlab.journey", "2b"),
-    "04_group_segmentation": CourseEntry("2 data analysis", "crmlab.segments", "2c"),
-    "05_clv_and_churn": CourseEntry("2 data analysis", "crmlab.clv", "2d"),
+    "03_transaction_value_and_selling_points": CourseEntry("2 data analysis",
+                                                           "crmlab.journey, crmlab.kpi, crmlab.basket",
+                                                           "2c"),
+    "04_group_segmentation": CourseEntry("2 data analysis", "crmlab.segments", "2d"),
+    "05_clv_and_churn": CourseEntry("2 data analysis", "crmlab.clv", "2e"),
     "05_early_warning_and_survival": CourseEntry("2 data analysis", "crmlab.clv, crmlab.survival",
-                                                 "2e"),
+                                                 "2f"),
     "06_recommendations_and_baskets": CourseEntry("3 personalization",
                                                   "crmlab.recommend, crmlab.basket", "3a"),
     "07_dynamic_pricing": CourseEntry("3 personalization", "crmlab.pricing", "3b"),
@@ -78,7 +82,7 @@ COURSE_MAP: dict[str, CourseEntry] = {
                                           "crmlab.kpi, crmlab.segments, crmlab.clv, crmlab.offers, "
                                           "crmlab.pricing, crmlab.support, crmlab.feedback", "7b"),
     "13_research_at_scale": CourseEntry("2 data analysis, research (after 05)", "crmlab.scale",
-                                        "2f"),
+                                        "2g"),
 }
 
 #: The course units in the source's words (繁體中文, English), keyed by unit number.

@@ -6,6 +6,7 @@ planted truth."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmlab.data import simulate
@@ -107,3 +108,23 @@ def test_data_protection(results_b):
     assert not {"city", "birth_month"} & set(results["shared_columns"])
     assert {"age_band", "gender", "region"} <= set(results["shared_columns"])
     assert results["k_shared"] >= 5
+
+
+def test_loyalty_and_stickiness_metrics(results_b, shop):
+    # DAU/MAU = sum over days of daily visitors / days / visitors = mean visiting days per
+    # visitor / days: an identity the notebook's reading relies on
+    m = results_b["loyalty_metrics"]
+    days = results_b["loyalty_month_days"]
+    assert 28 <= days <= 31
+    assert m["DAU/MAU"] == pytest.approx(results_b["visiting_days_per_visitor"] / days, rel=1e-12)
+    assert 1 / days <= m["DAU/MAU"] <= 1
+    assert m["visits per visitor"] >= results_b["visiting_days_per_visitor"] >= 1  # >= 1 visit per visiting day
+    assert 0 <= m["repeat purchase rate"] <= 1 and m["time on site (median min)"] > 0
+    # referral rate: recomputed from the customers table for the same month
+    end = shop.end.normalize().replace(day=1)
+    start = end - pd.DateOffset(months=1)
+    new = shop.customers.loc[(shop.customers["signup_ts"] >= start) & (shop.customers["signup_ts"] < end)]
+    if len(new):
+        assert m["referral rate"] == pytest.approx(new["referred_by"].notna().mean())
+    else:
+        assert m["referral rate"] is None

@@ -103,3 +103,18 @@ def test_first_ties_cannot_grow_new(results):
     assert 0.2 <= one_order_share < 0.4
     new = results["new_segment_by_ties"]
     assert new["first"] <= new["average"] == results["segment_counts"]["New"]
+
+
+def test_six_part_value_and_its_weights(results):
+    # crmlab.rfm.SIX_PART_WEIGHTS, the source's six parts (growth kept at 0)
+    from crmlab import rfm
+
+    assert results["six_part_weights"] == pytest.approx(rfm.SIX_PART_WEIGHTS)
+    # capital value: every NT$ a referred member paid is credited to exactly one referrer
+    assert results["capital_total"] == pytest.approx(results["paid_by_referred_members"], rel=1e-12)
+    lo, hi = results["credit_range"]
+    assert 0 <= lo <= hi <= 1
+    sens = results["weight_sensitivity"]
+    ref = sens["shop (SIX_PART_WEIGHTS)"]  # the reference set agrees with itself perfectly
+    assert ref["spearman"] == pytest.approx(1.0) and ref["top_overlap"] == 1.0
+    assert all(0 <= row["top_overlap"] <= 1 and -1 <= row["spearman"] <= 1 for row in sens.values())
