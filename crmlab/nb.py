@@ -50,6 +50,7 @@ import os
 import random
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,104 @@ def compare(value: float, other: float, *, tol: float = 0.0, more: str = "higher
     if abs(value - other) <= tol:
         return same
     return more if value > other else less
+
+
+# --------------------------------------------------------------------------- what a shop has
+
+#: How a shop's ``config["source"]`` (set by the real-data readers) is named in a reading.
+SOURCE_NAMES = {"cdnow": "real data from CDNOW", "online_retail_ii": "real data from Online Retail II"}
+#: The currency of each source's amounts (the simulated shop is in New Taiwan dollars).
+SOURCE_CURRENCY = {"cdnow": "US$", "online_retail_ii": "£"}
+
+
+@dataclass(frozen=True)
+class Available:
+    """What a shop offers a notebook: the tables and truth keys it asked for, present or not.
+
+    Made by :func:`available`; :func:`skipped` turns it into the notebook's one line.
+    """
+
+    tables: tuple[str, ...]
+    missing_tables: tuple[str, ...]
+    truth: bool
+    missing_truth: tuple[str, ...]
+    source: str
+    money: str
+
+    def has(self, *tables: str) -> bool:
+        """True when every one of ``tables`` is present (``"truth"`` stands for the planted truth)."""
+        return all(self.truth if t == "truth" else t not in self.missing_tables for t in tables)
+
+
+def available(shop: Any, *tables: str, truth_keys: tuple[str, ...] | list[str] = ()) -> Available:
+    """Which of ``tables`` and of the planted ``truth_keys`` ``shop`` has (a real shop has no truth).
+
+    ``shop`` is a :class:`crmlab.data.Shop`. A name ``"table.column"`` asks for a column
+    (``"products.category"``: Online Retail II has products but no categories). Empty tables
+    count as missing (a real export can hold a table with no rows). ``money`` is the currency of the shop's amounts
+    (``NT$`` for the simulated shop), ``source`` how a reading names where the data came from.
+    """
+    if not hasattr(shop, "tables") or not isinstance(getattr(shop, "tables", None), Mapping):
+        raise ValueError(f"available: pass a shop (crmlab.data.get_shop(DATA)), got {type(shop).__name__}")
+    bad = [t for t in (*tables, *truth_keys) if not isinstance(t, str) or not t]
+    if bad:
+        raise ValueError(f"available: table names and truth keys must be non-empty strings, got {bad}")
+    def there(name: str) -> bool:
+        table, _, column = name.partition(".")
+        frame = shop.tables.get(table)
+        return frame is not None and len(frame) > 0 and (not column or column in frame.columns)
+
+    present = tuple(t for t in tables if there(t))
+    truth = getattr(shop, "truth", None) or {}
+    missing_truth = tuple(k for k in truth_keys if k not in truth)
+    config = getattr(shop, "config", None) or {}
+    origin = str(config.get("source", ""))
+    if origin:
+        source = SOURCE_NAMES.get(origin, f"data from {origin}")
+    else:
+        source = "simulated" if truth else "saved, without planted truth"
+    return Available(present, tuple(t for t in tables if t not in present), not missing_truth,
+                     missing_truth, source, SOURCE_CURRENCY.get(origin, "NT$"))
+
+
+def skipped(have: Available, uses: Mapping[str, str], *, also: Mapping[str, str] | None = None) -> str:
+    """The one line a notebook prints about what it skips on this shop, and why.
+
+    ``uses`` maps what a part needs (a table name, or ``"truth"`` for the planted truth) to
+    the part, e.g. ``{"sessions": "the engagement features", "truth": "section 8 (the planted
+    segments)"}``. Parts whose needs are all there are not named::
+
+        This shop has no `sessions` table (real data from CDNOW), so this notebook skips the engagement features.
+
+    ``also`` adds what the notebook found lacking beyond tables and truth, as ``{what: part}``
+    read "no <what>" (``{"second product": "the recommenders"}`` for CDNOW's one product).
+    When nothing is missing the line says so, so every world prints one line in one place.
+    """
+    if not isinstance(have, Available):
+        raise ValueError("skipped: pass what available(shop, ...) returned")
+    unknown = [k for k in uses if k != "truth" and k not in have.tables + have.missing_tables]
+    if unknown:
+        raise ValueError(f"skipped: {unknown} were not asked of available(); add them to its tables")
+    gone = [(need, part) for need, part in uses.items() if not have.has(need)]
+    extra = dict(also or {})
+    if not gone and not extra:
+        return f"This shop ({have.source}) has every table this notebook uses" + (
+            " and the planted truth" if "truth" in uses else "") + ": no section is skipped."
+    lacks = []
+    for kind, names in (("table", [n for n, _ in gone if n != "truth" and "." not in n]),
+                        ("column", [n for n, _ in gone if "." in n])):
+        if names:
+            lacks.append(f"no {_join([f'`{n}`' for n in names])} {kind}{'s' if len(names) > 1 else ''}")
+    if any(need == "truth" for need, _ in gone):
+        lacks.append("no planted truth")
+    lacks += [f"no {what}" for what in extra]
+    parts = list(dict.fromkeys([part for _, part in gone] + list(extra.values())))
+    return f"This shop has {_join(lacks)} ({have.source}), so this notebook skips {_join(parts)}."
+
+
+def _join(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def read_claims(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:

@@ -11,6 +11,19 @@ results it recorded and how many claims (:func:`crmlab.nb.claim`) took their alt
 reading. :func:`matrix_markdown` renders the worlds x notebooks matrix that ``make worlds``
 writes to ``benchmarks/results/worlds.md``.
 
+Two worlds hold **real data** (``real``): ``cdnow`` (the CDNOW sample of Fader & Hardie, the
+copy shipped in the ``lifetimes`` dev dependency, read by :func:`crmlab.data.read_cdnow`) and
+``online-retail`` (a deterministic sample in the UCI Online Retail II format,
+:func:`crmlab.data.readers.online_retail_sample`, written to CSV and read by
+:func:`crmlab.data.read_online_retail`). :meth:`World.prepare` writes each shop with
+:func:`crmlab.data.save_shop` to ``<out>/shops/<world>/`` (what a researcher does with their own
+file, see datasets/README.md) and the world passes that folder as ``DATA``. Real data have no
+planted truth and only the tables a transaction log gives (customers, orders, order_items,
+products), so a real-data world runs only the notebooks listed in its ``notebooks`` (the ones
+that say in one line what they skip, :func:`crmlab.nb.skipped`); ``pending`` names notebooks
+that should run on real data but do not yet. The matrix marks the others ``not run`` and the
+pending ones ``pending``.
+
 The seeds are arbitrary and chosen once; the notebooks are not tuned to them. CI runs
 :data:`CI_WORLDS` (two seeds other than the default, at ``tiny``) through
 ``tests/worlds/``; the full sweep (:data:`WORLDS`) is the slow tier.
@@ -39,27 +52,76 @@ class World:
     description: str
     parameters: Mapping[str, Any]
     knobs: Mapping[str, Any] = field(default_factory=dict)
+    #: ``"cdnow"`` or ``"online-retail"``: the world's shop is read from real data (:data:`REAL_SOURCES`).
+    real: str = ""
+    #: Notebook number prefixes this world runs (e.g. ``("04", "05")``); empty = every notebook.
+    notebooks: tuple[str, ...] = ()
+    #: Notebooks that should run in this world but do not yet (marked ``pending`` in the matrix).
+    pending: tuple[str, ...] = ()
 
     def notebook_parameters(self, shops_dir: Path) -> dict[str, Any]:
-        """The parameters to inject; a world with knobs reads its shop from ``shops_dir``."""
+        """The parameters to inject; a world with knobs or real data reads its shop from ``shops_dir``."""
         params = dict(self.parameters)
-        if self.knobs:
+        if self.knobs or self.real:
             params["DATA"] = str((shops_dir / self.name).resolve())
         return params
 
+    def runs(self, stem: str) -> bool:
+        """Whether this world runs the notebook ``stem`` (all of them unless ``notebooks`` says)."""
+        return not self.notebooks or stem.startswith(self.notebooks)
+
     def prepare(self, shops_dir: Path) -> None:
-        """Simulate and save this world's shop when it has knobs (once; reused after)."""
-        if not self.knobs:
+        """Write this world's shop when it has knobs or real data (once; reused after)."""
+        if not (self.knobs or self.real):
             return
         from crmlab.data import save_shop, simulate
 
         folder = shops_dir / self.name
         if (folder / "config.json").exists():
             return
+        if self.real:
+            save_shop(real_shop(self.real, shops_dir), folder)
+            return
         size = self.parameters.get("DATA", "small")
         size = int(size) if isinstance(size, str) and size.isdigit() else size
         shop = simulate(size, seed=int(self.parameters.get("SEED", 42)), **self.knobs)
         save_shop(shop, folder)
+
+
+#: The notebooks that run on real data (a transaction log without truth), by number prefix.
+REAL_DATA_NOTEBOOKS: tuple[str, ...] = ("04", "05", "06")
+#: The real-data sources a world can name in ``real``.
+REAL_SOURCES: tuple[str, ...] = ("cdnow", "online-retail")
+
+
+def lifetimes_cdnow_file(name: str = "CDNOW_sample.txt") -> Path:
+    """The CDNOW file shipped in the ``lifetimes`` package (a dev dependency); nothing is downloaded."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("lifetimes")
+    except importlib.metadata.PackageNotFoundError:
+        raise ValueError("worlds: the cdnow world reads CDNOW from the lifetimes package; install the dev "
+                         "dependencies (pip install -e '.[dev]')") from None
+    for f in dist.files or []:
+        if f.name == name and "datasets" in f.parts and Path(dist.locate_file(f)).is_file():
+            return Path(dist.locate_file(f))
+    raise ValueError(f"worlds: the lifetimes distribution has no datasets/{name}; reinstall lifetimes")
+
+
+def real_shop(source: str, work_dir: Path) -> Any:
+    """The shop of a real-data world: ``"cdnow"`` or ``"online-retail"`` (its CSV written to ``work_dir``)."""
+    from crmlab.data import read_cdnow, read_online_retail
+    from crmlab.data.readers import online_retail_sample
+
+    if source == "cdnow":
+        return read_cdnow(lifetimes_cdnow_file())
+    if source == "online-retail":
+        work_dir.mkdir(parents=True, exist_ok=True)
+        csv = work_dir / "online_retail_II_sample.csv"
+        online_retail_sample().to_csv(csv, index=False)
+        return read_online_retail(csv)
+    raise ValueError(f"worlds: unknown real-data source {source!r}; choose from {list(REAL_SOURCES)}")
 
 
 #: The full sweep: several seeds at the shipped size, the test size, a bigger size, a custom
@@ -76,6 +138,10 @@ WORLDS: tuple[World, ...] = (
     World("medium-42", "the medium shop (20,000 members)", {"DATA": "medium", "SEED": 42}),
     World("no-uplift-5", "campaigns change nothing (campaign_uplift_scale=0)",
           {"DATA": "small", "SEED": 5}, {"campaign_uplift_scale": 0.0}),
+    World("cdnow", "real data: the CDNOW sample (2,357 CD buyers, 1997-98; no truth, one product)",
+          {"SEED": 42}, real="cdnow", notebooks=REAL_DATA_NOTEBOOKS, pending=("02",)),
+    World("online-retail", "real data: an Online Retail II sample (no truth, no visits or campaigns)",
+          {"SEED": 42}, real="online-retail", notebooks=REAL_DATA_NOTEBOOKS, pending=("02",)),
 )
 
 #: The worlds CI runs (tests/worlds): two seeds other than the default, at the test size.
@@ -159,7 +225,7 @@ def sweep(
     per_notebook = per_notebook or {}
     tasks = []
     for w in worlds:
-        for src in sources:
+        for src in (s for s in sources if w.runs(s.stem)):
             params = {**w.notebook_parameters(shops), **per_notebook.get(src.stem, {})}
             tasks.append((src.resolve(), out / w.name / src.name, params, w.name, timeout))
     # big worlds first, then long notebooks, so both workers stay busy to the end
@@ -204,13 +270,15 @@ def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -
     ]
     for w in worlds:
         params = ", ".join(f"{k}={v}" for k, v in w.parameters.items())
+        if w.real:
+            params += f"; DATA=<{w.real} shop folder>"
         if w.knobs:
             params += "; knobs " + ", ".join(f"{k}={v}" for k, v in w.knobs.items())
         row = []
         for nb in notebooks:
             o = cell.get((w.name, nb))
             if o is None:
-                row.append("")
+                row.append("pending" if nb.startswith(w.pending) else "" if w.runs(nb) else "not run")
             elif o.ok:
                 alt = f", alt {len(o.alternatives)}" if o.alternatives else ""
                 row.append(f"ok {o.seconds:.0f} s{alt}")

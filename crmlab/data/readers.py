@@ -298,3 +298,91 @@ def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
                           "country": pd.Categorical(country.to_numpy())})
     return _as_shop(lines, "online_retail_ii", _report(total, removed, int(remaining.sum()), notes=notes),
                     extra_customers=extra, products=products)
+
+
+# --------------------------------------------------------------------------- a sample file
+
+#: Countries of the sample file and their share of customers (the real file is about 90%
+#: United Kingdom; the sample keeps several countries so per-country tables are not trivial).
+_SAMPLE_COUNTRIES = {"United Kingdom": 0.80, "Germany": 0.05, "France": 0.05, "EIRE": 0.03,
+                     "Netherlands": 0.02, "Spain": 0.02, "Belgium": 0.015, "Australia": 0.015}
+_SAMPLE_THEMES = {  # product families bought together (colour variants of one item)
+    "T-LIGHT HOLDER": ("WHITE", "RED", "PINK", "GREEN"), "LUNCH BAG": ("RED RETROSPOT", "BLACK SKULL",
+                                                                       "PINK POLKADOT", "SUKI"),
+    "JUMBO BAG": ("RED RETROSPOT", "VINTAGE PAISLEY", "STRAWBERRY", "BAROQUE"),
+    "CAKE CASES": ("PACK OF 60 PINK", "PACK OF 72 RETROSPOT", "PACK OF 60 DINOSAUR"),
+    "ALARM CLOCK BAKELIKE": ("RED", "GREEN", "IVORY", "PINK"),
+    "PAPER CHAIN KIT": ("50'S CHRISTMAS", "VINTAGE CHRISTMAS"),
+    "HOT WATER BOTTLE": ("KNITTED UNION FLAG", "SCOTTIE DOG", "CHOCOLATE"),
+    "REGENCY TEACUP AND SAUCER": ("GREEN", "ROSES", "PINK"),
+    "HEART OF WICKER": ("SMALL", "LARGE"), "DOOR MAT": ("UNION FLAG", "RED RETROSPOT", "FAIRY CAKE"),
+    "SET OF 3 CAKE TINS": ("PANTRY DESIGN", "SKETCHBOOK"), "CHILDRENS CUTLERY": ("DOLLY GIRL", "SPACEBOY"),
+}
+
+
+def online_retail_sample(n_lines: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """A deterministic sample in the UCI Online Retail II format (for tests and the world sweep).
+
+    Columns :data:`RETAIL_COLUMNS`, one row per invoice line, about ``n_lines`` rows from
+    2009-12-01 to 2011-12-09 (the real file's span). Customers arrive over the first 18
+    months and, while active, buy at their own Gamma-distributed rate, leaving after each
+    purchase with a Beta-distributed probability (a BG/NBD world, so the CLV notebooks have
+    something to fit). An invoice draws most of its lines from one product family (colour
+    variants), so basket analysis finds pairs. What the reader must clean is there too:
+    guest invoices without a customer id (about 15%), cancellations (invoices ``C...`` with
+    negative quantities, about 2%), postage lines (``POST``) on invoices abroad, manual
+    adjustments (``M``), a bad-debt adjustment (``A...``/``B``), zero prices and exact
+    duplicate lines. Same ``seed``, same frame; nothing planted is returned (real data has
+    no truth).
+    """
+    if n_lines < 100:
+        raise ValueError(f"online_retail_sample(): n_lines={n_lines} is too few; ask for 100 or more")
+    rng = np.random.default_rng(seed)
+    products = [(f"{20700 + 37 * i + j:05d}", f"{colour} {item}")
+                for i, (item, colours) in enumerate(_SAMPLE_THEMES.items()) for j, colour in enumerate(colours)]
+    family = np.array([i for i, colours in enumerate(_SAMPLE_THEMES.values()) for _ in colours])
+    price = np.round(rng.lognormal(1.0, 0.6, len(products)), 2) + 0.25
+    start, span = pd.Timestamp("2009-12-01"), 738  # days to 2011-12-09
+    countries = list(_SAMPLE_COUNTRIES)
+    rows: list[tuple] = []
+    invoice_no, cust_no = 489434, 0
+    while len(rows) < n_lines:
+        cust_no += 1
+        cid = float(12345 + 7 * cust_no)
+        country = countries[rng.choice(len(countries), p=list(_SAMPLE_COUNTRIES.values()))]
+        rate, drop = rng.gamma(0.9, 1 / 60), rng.beta(1.0, 4.0)  # purchases a day; leave after each
+        day = rng.uniform(0, 540)
+        taste = rng.choice(len(_SAMPLE_THEMES), size=2, replace=False)
+        while day < span and len(rows) < n_lines:
+            guest = rng.random() < 0.15
+            when = start + pd.Timedelta(days=int(day)) + pd.Timedelta(minutes=int(rng.integers(7 * 60, 19 * 60)))
+            invoice_no += 1
+            fam = taste[0] if rng.random() < 0.6 else (taste[1] if rng.random() < 0.5 else rng.integers(len(_SAMPLE_THEMES)))
+            n = int(min(rng.geometric(0.3), 12))
+            pool = np.flatnonzero(family == fam)
+            picks = [int(rng.choice(pool)) if rng.random() < 0.75 else int(rng.integers(len(products)))
+                     for _ in range(n)]
+            lines = [(str(invoice_no), products[p][0], products[p][1], int(rng.choice([1, 2, 3, 4, 6, 12, 24])),
+                      when, float(price[p]) if rng.random() > 0.005 else 0.0, np.nan if guest else cid, country)
+                     for p in dict.fromkeys(picks)]
+            if country != "United Kingdom":
+                lines.append((str(invoice_no), "POST", "POSTAGE", 1, when, 18.0, np.nan if guest else cid, country))
+            if rng.random() < 0.005:
+                lines.append(lines[0])  # an exact duplicate line, as in the real export
+            rows += lines
+            if rng.random() < 0.02 and not guest:  # cancelled a few days later
+                back = when + pd.Timedelta(days=int(rng.integers(0, 5)), minutes=5)
+                rows += [("C" + inv, code, desc, -q, back, pr, c, ctry)
+                         for inv, code, desc, q, _, pr, c, ctry in lines[:2]]
+            if guest:
+                continue
+            if rng.random() < drop:
+                break
+            day += rng.exponential(1 / rate)
+    rows.append(("A506401", "B", "Adjust bad debt", 1, pd.Timestamp("2010-04-29 13:36"), -53594.36, np.nan,
+                 "United Kingdom"))
+    rows.append((str(invoice_no + 1), "M", "Manual", 1, start + pd.Timedelta(days=300, hours=12), 0.5,
+                 float(12345 + 7), countries[0]))
+    out = pd.DataFrame(rows, columns=RETAIL_COLUMNS).sort_values("InvoiceDate", kind="stable")
+    out["InvoiceDate"] = out["InvoiceDate"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    return out.reset_index(drop=True)
