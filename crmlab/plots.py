@@ -1019,11 +1019,11 @@ def return_window_curve(days: pd.Series | Sequence[float], windows: Sequence[flo
     ax = _ax(ax, (6, 3.2))
     later = [1.0 - (i + 1) / len(d) for i in range(len(d))]
     ax.step([0.0, *d], [1.0, *later], where="post", label="returns asked for later")
-    top = max(max(windows), d[-1]) * 1.05
-    for w in windows:
+    top = max(max(windows), d[-1]) * 1.3  # room for the last window's label
+    for k, w in enumerate(windows):
         share = sum(x > w for x in d) / len(d)
         ax.axvline(w, color="grey", ls="--", lw=1)
-        ax.annotate(f"{w:g}-day window\nrefuses {share:.1%}", (w, 0.5), xytext=(3, 0),
+        ax.annotate(f"{w:g}-day window\nrefuses {share:.1%}", (w, 0.8 - 0.25 * (k % 3)), xytext=(3, 0),
                     textcoords="offset points", fontsize="x-small", va="center")
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)

@@ -1,4 +1,5 @@
-"""Recorded results of notebooks/10_after_sales.ipynb (returns, their cost, complaints) and
+"""Recorded results of notebooks/10_after_sales.ipynb (returns, their cost, complaints),
+10_return_policy.ipynb (return window, free returns, exchange first, the sensitivity grid) and
 10_satisfaction_surveys.ipynb (surveys, drivers, policy) executed at the test parameters
 (DATA="tiny", SEED=42: 300 customers over 2024)."""
 
@@ -12,12 +13,18 @@ from crmlab.nb import read_results
 
 NAME = "10_after_sales"
 SURVEYS = "10_satisfaction_surveys"
+POLICY = "10_return_policy"
 Z95 = 1.959963984540054
 
 
 @pytest.fixture(scope="module")
 def results(executed_notebook) -> dict:
     return read_results(executed_notebook(NAME))
+
+
+@pytest.fixture(scope="module")
+def policy(executed_notebook) -> dict:
+    return read_results(executed_notebook(POLICY))
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +144,56 @@ def test_period_filter(results, surveys):
     assert surveys["left_out_after_end"]["tickets"] == results["left_out_after_end"]["tickets"]
     for part in (results, surveys):
         assert all(v >= 0 for v in part["left_out_after_end"].values())
+
+
+# --- 10_return_policy (issue 24 item 6) ---------------------------------------------------------
+# Known answers: crmlab/data/simulate.py _stage_returns asks for a return Exponential(mean 4 days)
+# after delivery, clipped to [0.05, 30] days, so a w-day window (w < 30) refuses exp(-w/4) of the
+# returns and a 30-day window none; customers pay the NT$80 parcel of size_fit / changed_mind
+# refunds, the shop every other one. The margin grid has the closed form (1 + o)(G - (1 + r)C).
+
+
+def test_window_refuses_the_exponential_tail(policy):
+    n = policy["n_returns"]
+    for w, share in policy["window_refused"].items():
+        w = float(w)
+        planted = math.exp(-w / 4.0) if w < 30 else 0.0
+        se = math.sqrt(max(planted * (1 - planted), 1e-4) / n)
+        # returns asked for after the data end are cut, which shortens the tail a little: + 0.01
+        assert abs(share - planted) < 4 * se + 0.01, (w, share, planted)
+    assert policy["longest_request_days"] <= 30 + 1e-6
+
+
+def test_margin_parts_add_up_and_the_levers_match_their_arithmetic(policy):
+    m = policy["margin_today"]
+    assert sum(m["parts"].values()) == pytest.approx(m["margin"])
+    assert m["parts"]["revenue"] == m["revenue"] and m["parts"]["cost of goods sold"] == -m["cogs"]
+    w = policy["policy_whatif"]
+    assert w["today"]["margin"] == pytest.approx(m["margin"])
+    # free returns: the shop pays NT$80 (the notebook's RETURN_SHIPPING) for each parcel customers paid for
+    assert w["free returns"]["margin"] - w["today"]["margin"] == pytest.approx(-80.0 * policy["customer_paid_parcels"])
+    # a window only removes returns: 7-day <= 14-day <= 30-day = all of today's (none asked after 30 days)
+    assert w["7-day window"]["returns"] <= w["14-day window"]["returns"] <= w["30-day window"]["returns"]
+    assert w["30-day window"]["margin"] == pytest.approx(w["today"]["margin"])
+    assert w["7-day window"]["returns"] == pytest.approx(policy["n_returns"] * (1 - policy["window_refused"]["7"]))
+    # exchange first keeps the sale on refunds that become exchanges; the returns themselves stay
+    assert w["exchange first"]["returns"] == w["today"]["returns"]
+
+
+def test_sensitivity_grid_is_the_closed_form(policy):
+    m0 = policy["margin_today"]["margin"]
+    gross = policy["margin_today"]["revenue"] - policy["margin_today"]["cogs"]
+    c_free = gross - policy["policy_whatif"]["free returns"]["margin"]
+    g = policy["free_returns_grid"]
+    for i, r in enumerate(g["return_changes"]):
+        for j, o in enumerate(g["order_changes"]):
+            assert g["margin_change"][i][j] == pytest.approx((1 + o) * (gross - (1 + r) * c_free) - m0, abs=0.05)
+        # break-even: M(o*, r) = M0; the grid wins exactly to the right of it
+        o_star = g["break_even_orders"][str(r)]
+        assert (1 + o_star) * (gross - (1 + r) * c_free) == pytest.approx(m0)
+        for j, o in enumerate(g["order_changes"]):
+            if abs(o - o_star) > 1e-6:
+                assert (g["margin_change"][i][j] > 0) == (o > o_star)
+    # more returns need more orders to pay for them
+    need = [g["break_even_orders"][str(r)] for r in g["return_changes"]]
+    assert need == sorted(need)
