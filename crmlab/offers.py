@@ -53,7 +53,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from crmlab._checks import Reads, as_frame, as_timestamp, reads, require_columns
+from crmlab._checks import Reads, as_frame, as_timestamp, datetime_column, reads, require_columns
 from crmlab.journey import wilson_interval
 
 __all__ = [
@@ -701,17 +701,9 @@ def _as_of(as_of: Any, func: str) -> np.datetime64:
 
 
 def _ts(frame: pd.DataFrame, table: str, col: str, func: str) -> np.ndarray:
-    s = frame[col]
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        raise ValueError(f"{func}: {table}.{col} must be a datetime column; convert it with "
-                         f"pd.to_datetime({table}['{col}']).")
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_localize(None)
-    arr = s.to_numpy().astype("datetime64[ns]")
-    if np.isnat(arr).any():
-        raise ValueError(f"{func}: {table}.{col} has {int(np.isnat(arr).sum())} missing times; drop or "
-                         "fix those rows first (and report how many).")
-    return arr
+    """A timestamp column as naive datetime64[ns] (time-zone aware ones are refused, as
+    everywhere: which clock the days are cut on is not guessed)."""
+    return datetime_column(frame, table, col, func=func).to_numpy()
 
 
 def _levels(col: pd.Series) -> tuple[list[str], np.ndarray]:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from crmlab._checks import Reads, frame_with, reads
+from crmlab._checks import Reads, datetime_column, frame_with, reads
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -174,7 +174,7 @@ def time_split(
     0.8 trains on the first 80 % of the signals. Both parts must be non-empty.
     """
     frame_with(log, "log", [ts_col], _LOG_FIX)
-    ts = pd.to_datetime(log[ts_col])
+    ts = datetime_column(log, "log", ts_col, func="time_split")
     if isinstance(cutoff, float) and not isinstance(cutoff, bool):
         if not 0 < cutoff < 1:
             raise ValueError(f"cutoff as a share of time must be in (0, 1), got {cutoff}.")

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import Reads, as_frame, reads, require_columns
+from crmlab._checks import Reads, as_frame, as_timestamp, reads, require_columns
 
 __all__ = [
     "RELATIONSHIP_PARTS",
@@ -101,16 +101,7 @@ def _amounts(values: pd.Series, name: str, col: str, func: str, *, allow_negativ
 
 
 def _snapshot_day(snapshot: Any, func: str) -> int:
-    try:
-        ts = pd.Timestamp(snapshot)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{func}: snapshot={snapshot!r} is not a date; pass e.g. snapshot='2026-01-01'."
-        ) from None
-    if ts is pd.NaT:
-        raise ValueError(f"{func}: snapshot is missing (NaT); pass a date such as '2026-01-01'.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
+    ts = as_timestamp(snapshot, "snapshot", func=func)  # a time-zone aware snapshot is refused
     return int(np.datetime64(ts.normalize().date(), "D").astype(np.int64))
 
 
