@@ -161,7 +161,8 @@ class Reads:
     False or the argument named by ``lines_arg`` is given (line-level data repeats the key
     on purpose). ``optional``: the argument may be None. ``nonempty``: an empty frame is an
     error. ``extra`` lists columns that must exist but whose values are not checked.
-    ``numeric_dates``: a column of dates may not be given as numbers (always True).
+    ``name_arg``: the argument that names the table in messages (e.g. ``table=``); by default
+    messages use the argument's name (the schema's name for an alias such as ``contacts``).
     """
 
     table: str
