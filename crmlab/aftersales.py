@@ -1556,9 +1556,19 @@ def return_policy_whatif(
         raise ValueError(f"{func}: policies must map names to ReturnPolicy objects, e.g. "
                          "{'today': ReturnPolicy()}.")
     cost = products.set_index("product_id")["unit_cost"]
+    for table, frame in (("order_items", order_items), ("returns", returns)):
+        unit_cost = frame["product_id"].map(cost)
+        if unit_cost.isna().any():  # a missing cost would drop out of the sums silently
+            ids = frame.loc[unit_cost.isna(), "product_id"].drop_duplicates().head(5).tolist()
+            raise ValueError(f"{func}: {table}.product_id {ids} have no unit_cost in products; add their "
+                             "cost to the products table or leave those rows out.")
+    delivered = returns["order_id"].map(orders.set_index("order_id")["delivered_ts"])
+    if delivered.isna().any():  # unknown order or no delivery time: no window could be applied
+        ids = returns.loc[delivered.isna(), "order_id"].head(5).tolist()
+        raise ValueError(f"{func}: returns.order_id {ids} have no delivered_ts in orders (unknown order or "
+                         "missing delivery time); load the matching orders or leave those returns out.")
     cogs = float((order_items["quantity"] * order_items["product_id"].map(cost)).sum())
     revenue = float(orders["amount"].sum())
-    delivered = returns["order_id"].map(orders.set_index("order_id")["delivered_ts"])
     days_after = (returns["requested_ts"] - delivered).dt.total_seconds() / 86400
     goods = (returns["quantity"] * returns["product_id"].map(cost)).to_numpy(dtype="float64")
     write_off = returns["reason"].astype("str").isin(WRITE_OFF_REASONS).to_numpy()

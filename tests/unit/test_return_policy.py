@@ -54,3 +54,19 @@ def test_impossible_policies_are_refused(bad):
 def test_policies_must_be_return_policies():
     with pytest.raises(ValueError, match="ReturnPolicy objects"):
         A.return_policy_whatif(*tables(), {"today": {"window_days": 7}})
+
+
+def test_returns_that_cannot_be_joined_are_refused():
+    """Found while teaching 10_return_policy: a return of an unknown order was kept by 'today' but
+    refused by every window (its delivery time was missing), and a product without a unit cost
+    made the margin NaN or dropped out of the cost of goods. Both now name the table and column."""
+    orders, items, returns, products = tables()
+    unknown = returns.assign(order_id=[1, 99])
+    with pytest.raises(ValueError, match=r"returns.order_id \[99\].*delivered_ts"):
+        A.return_policy_whatif(orders, items, unknown, products, {"w": A.ReturnPolicy(window_days=30)})
+    no_cost = items.assign(product_id=[10, 30, 10])
+    with pytest.raises(ValueError, match=r"order_items.product_id \[30\].*unit_cost"):
+        A.return_policy_whatif(orders, no_cost, returns, products, {"today": A.ReturnPolicy()})
+    with pytest.raises(ValueError, match=r"returns.product_id \[77\]"):
+        A.return_policy_whatif(orders, items, returns.assign(product_id=[10, 77]), products,
+                               {"today": A.ReturnPolicy()})
