@@ -1652,7 +1652,15 @@ def customization_uptake(
     lines = (order_items[["order_id", "line_no", "product_id"]]
              .merge(products[["product_id", "category"]], on="product_id", how="left")
              .merge(orders[["order_id", "customer_id"]], on="order_id", how="left"))
-    lines["group"] = "all" if by is None else lines["customer_id"].map(by).astype("str")
+    if by is None:
+        lines["group"] = "all"
+    else:
+        group = lines["customer_id"].map(by)
+        if group.isna().any():  # astype("str") would have made them a silent group "nan"
+            ids = lines.loc[group.isna(), "customer_id"].drop_duplicates().head(5).tolist()
+            raise ValueError(f"customization_uptake: `by` has no label for customer_id {ids} (orders."
+                             "customer_id of order lines); label every buyer, e.g. by.reindex(ids).fillna('unknown').")
+        lines["group"] = group.astype("str")
     cz = customizations.merge(lines[["order_id", "line_no", "group"]], on=["order_id", "line_no"], how="left")
     if cz["group"].isna().any():
         raise ValueError(f"customizations: {int(cz['group'].isna().sum())} row(s) name an order line "

@@ -47,3 +47,10 @@ def test_take_up_recovers_the_planted_rates():
         planted = CUSTOMIZATION_SEGMENT[row.group] * CUSTOMIZATION_RATE[row.option]
         se = np.sqrt(planted * (1 - planted) / row.eligible_lines)
         assert abs(row.take_up - planted) < 3.5 * se, (row.option, row.group, row.take_up, planted)
+
+
+def test_a_buyer_without_a_group_label_is_refused():
+    """Found while teaching notebook 08: a buyer missing from `by` became a silent group "nan"."""
+    with pytest.raises(ValueError, match=r"no label for customer_id \[8\]"):
+        offers.customization_uptake(*tables(), eligible={"custom_size": ("fashion",), "gift_wrap": None},
+                                    by=pd.Series({7: "a"}))
