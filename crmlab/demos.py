@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Width of a demo's slider description, so the controls line up.
-_DESCRIPTION = {"description_width": "11em"}
+_DESCRIPTION = {"description_width": "15em"}
 
 
 def _default_shop(shop: Any) -> Any:
@@ -182,7 +182,7 @@ def _png(fig: Any) -> bytes:
 
 def _slider(cls: type, description: str, value: float, lo: float, hi: float, **kwargs: Any) -> Any:
     return cls(value=value, min=lo, max=hi, description=description, continuous_update=True,
-               style=_DESCRIPTION, layout=widgets.Layout(width="36em"), **kwargs)
+               style=_DESCRIPTION, layout=widgets.Layout(width="42em"), **kwargs)
 
 
 # --------------------------------------------------------------------------- 07 pricing
