@@ -11,6 +11,7 @@ not conflict with them)::
                    course's exercises/ (the committed student versions)
       docs/        a link to the course's docs/ (the glossary the notebooks link to)
       datasets/    a link to the course's datasets/ (the dataset cards)
+      .jupyterlab-settings/   JupyterLab settings for the course (Markdown opens rendered)
 
 The layout mirrors the repository, so relative links between notebooks, exercises and the
 glossary work in both. :func:`update_workspace` brings in course notebooks and exercises the
@@ -27,6 +28,15 @@ from pathlib import Path
 
 #: Folders linked (not copied) into the workspace: read-only references for the student.
 LINKED = ("docs", "datasets")
+
+#: JupyterLab's user settings of the workspace (``make lab`` points JUPYTERLAB_SETTINGS_DIR
+#: here; a dot folder, hidden in the file browser): Markdown files (the glossary the notebooks
+#: link to) open rendered, with working links, instead of as raw text in the editor.
+SETTINGS_DIR = ".jupyterlab-settings"
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
+        '{\n  "defaultViewers": {"markdown": "Markdown Preview"}\n}\n',
+}
 
 
 @dataclass
@@ -69,6 +79,12 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
         files = sorted((course / name).glob("[0-9][0-9]_*.ipynb"))
         if files:
             _copy_missing(files, root / name, report)
+    for name, text in LAB_SETTINGS.items():  # the student's own settings are kept
+        path = root / SETTINGS_DIR / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            report.added.append(f"{SETTINGS_DIR}/{name}")
     for name in LINKED:
         target, link = course / name, root / name
         if target.is_dir() and not link.exists() and not link.is_symlink():

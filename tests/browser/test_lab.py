@@ -2,7 +2,8 @@
 
 JupyterLab runs on a fresh student workspace (``crmlab.workspace.update_workspace``, what
 ``make lab`` makes) on a free local port with a token. The student opens 00_welcome, finds
-the course map rendered with links, clicks the exercise link, runs all cells of the student
+the course map rendered with links, opens the glossary from its link (rendered, not raw
+Markdown), clicks the exercise link, runs all cells of the student
 version (no error; every exercise says "not answered yet"), answers one exercise rightly and
 one wrongly, runs all again and saves. The saved notebook holds one right and one wrong
 verdict and no error output, and the course's own files are unchanged (``git status`` stays
@@ -27,7 +28,7 @@ import pytest
 from browser_helpers import ROOT, screenshot
 
 import crmlab.exercises as ex
-from crmlab.workspace import update_workspace
+from crmlab.workspace import SETTINGS_DIR, update_workspace
 
 EXERCISE = "00_warmup_exercises"
 #: The kernel loads the shipped small shop once; Run All of the warm-up takes seconds.
@@ -47,15 +48,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("lab")
     workspace = tmp / "workspace"
     update_workspace(workspace)
-    settings = tmp / "settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    # every cell in the page (no virtual scrolling), so the test sees the outputs it checks
-    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    (settings.parent / "apputils-extension").mkdir()  # and no question about news
-    (settings.parent / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+    settings = workspace / SETTINGS_DIR  # as make lab: the workspace's JupyterLab settings
+    lab_ext = settings / "@jupyterlab"
+    (lab_ext / "notebook-extension").mkdir(parents=True)
+    # for the test: every cell in the page (no virtual scrolling), no question about news
+    (lab_ext / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        '{"windowingMode": "none"}')
+    (lab_ext / "apputils-extension").mkdir()
+    (lab_ext / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false"}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), OMP_NUM_THREADS="1")
     log = (tmp / "lab.log").open("w")
@@ -154,6 +157,19 @@ def test_first_day_in_jupyterlab(lab, open_page):
     # ../exercises/... from notebooks/: the student version at the workspace's exercises/
     assert f"/files/exercises/{EXERCISE}.ipynb" in link.get_attribute("href")
     screenshot(tab, "lab_00_welcome")
+
+    glossary = page.locator(".jp-RenderedMarkdown a", has_text="glossary").first
+    glossary.scroll_into_view_if_needed()
+    glossary.click()  # the glossary opens rendered (the workspace's settings), not as raw text
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp.shell.currentWidget;
+                   return w && w.context && w.context.path === 'docs/glossary.md'
+                          && w.node.querySelector('.jp-RenderedMarkdown h1'); }""",
+        timeout=60_000)
+    assert page.evaluate(
+        "() => !window.jupyterapp.shell.currentWidget.node.querySelector('.cm-editor')")
+    screenshot(tab, "lab_glossary")
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close')")
 
     link.click()  # JupyterLab opens the linked notebook in a new tab
     page.wait_for_function(

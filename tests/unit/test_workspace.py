@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -41,7 +42,10 @@ def test_first_run_copies_the_course_without_solutions(course, tmp_path):
     assert exercise.read_bytes() == (course / "exercises" / exercise.name).read_bytes()
     assert not (ws / "instructor").exists()
     assert (ws / "docs" / "glossary.md").read_text() == "# Glossary\n"  # links resolve
-    assert len(report.added) == 4 and not report.kept
+    settings = ws / ".jupyterlab-settings" / "@jupyterlab" / "docmanager-extension"
+    viewers = json.loads((settings / "plugin.jupyterlab-settings").read_text())
+    assert viewers == {"defaultViewers": {"markdown": "Markdown Preview"}}  # glossary rendered
+    assert len(report.added) == 5 and not report.kept
 
 
 def test_the_real_course_gives_every_student_exercise_and_no_source(tmp_path):
@@ -53,7 +57,8 @@ def test_the_real_course_gives_every_student_exercise_and_no_source(tmp_path):
     for name in names:
         assert "BEGIN SOLUTION" not in (ws / "exercises" / name).read_text(encoding="utf-8")
     assert (ws / "notebooks" / "00_welcome.ipynb").is_file()
-    assert sorted(p.name for p in ws.iterdir()) == ["datasets", "docs", "exercises", "notebooks"]
+    assert sorted(p.name for p in ws.iterdir()) == [".jupyterlab-settings", "datasets", "docs",
+                                                    "exercises", "notebooks"]
 
 
 def test_second_run_keeps_the_students_work_and_adds_new_notebooks(course, tmp_path):
