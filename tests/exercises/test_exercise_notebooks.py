@@ -169,7 +169,7 @@ def test_committed_student_versions_are_current(tmp_path):
     (after editing a source: make exercises), and nothing else a student must not see."""
     ex.release_all(EXERCISES, tmp_path)
     fresh = sorted(p.name for p in tmp_path.iterdir())
-    committed = sorted(p.name for p in STUDENT.iterdir())
+    committed = sorted(p.name for p in STUDENT.iterdir() if not p.name.startswith("."))
     assert committed == sorted([*fresh, "README.md"]), "run: make exercises"
     stale = [name for name in fresh
              if (tmp_path / name).read_bytes() != (STUDENT / name).read_bytes()]
