@@ -92,8 +92,8 @@ class NotAnswered:
 
     A released exercise cell binds the names its ``check(...)`` reads to it (``rfm_tab =
     ex.NOT_ANSWERED``), so Run All on an unsolved notebook runs to the end: :func:`check`
-    says "not answered yet" for it, :func:`checkpoint` says which later exercise waits for
-    it. Using it as data (indexing, arithmetic, iterating, calling, ``if``) raises
+    says "not answered yet" for it, and a later exercise's :func:`checkpoint` continues from
+    the correct input, saying so. Using it as data (indexing, arithmetic, iterating, calling, ``if``) raises
     :class:`NotAnsweredError` saying so, instead of a puzzling error further on.
     """
 
