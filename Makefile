@@ -71,7 +71,7 @@ workspace: $(STAMP)
 	$(BIN)/crmlab workspace --out $(WORKSPACE)
 
 lab: workspace
-	JUPYTERLAB_SETTINGS_DIR=$(WORKSPACE)/.jupyterlab-settings $(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) \
+	JUPYTERLAB_SETTINGS_DIR=$(abspath $(WORKSPACE))/.jupyterlab-settings $(BIN)/jupyter lab --ServerApp.root_dir=$(WORKSPACE) \
 		--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 # A live what-if demo as an app (demos/NN_*_demo.ipynb, crmlab.demos; NB=07 or
