@@ -35,6 +35,12 @@ def shop():
     return crmlab.data.get_shop("tiny", seed=42)
 
 
+@pytest.fixture(scope="module")
+def targeting_data(shop):
+    """Notebook 08's cross-fitted uplift scores and money on the tiny shop (built once)."""
+    return demos.targeting_demo_data(shop)
+
+
 # ----------------------------------------------------------------------------- pricing
 
 
@@ -283,8 +289,8 @@ def test_rfm_demo_builds_and_updates(shop):
     _check_builder(demo, {"recency_days": 200, "min_orders": 3})
 
 
-def test_targeting_demo_builds_and_updates(shop):
-    data = demos.targeting_demo_data(shop)
+def test_targeting_demo_builds_and_updates(targeting_data):
+    data = targeting_data
     demo = demos.targeting_demo(data=data)
     lo, hi = np.quantile(data["score"], [0.01, 0.99])
     new = float(round(lo + 0.25 * (hi - lo), 6))
@@ -341,12 +347,12 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["price", "staffing", "rfm", "targeting", "clv"])
-def test_a_blitted_change_shows_what_a_full_redraw_shows(name, shop):
+def test_a_blitted_change_shows_what_a_full_redraw_shows(name, shop, targeting_data):
     # Moving only the "moving" artists (a slider's line, a title) paints them over the kept
     # picture of the rest; the result must be the figure a full redraw gives.
     build = {"price": lambda: demos.price_demo(shop), "staffing": demos.staffing_demo,
              "rfm": lambda: demos.rfm_demo(shop),
-             "targeting": lambda: demos.targeting_demo(data=demos.targeting_demo_data(shop)),
+             "targeting": lambda: demos.targeting_demo(data=targeting_data),
              "clv": lambda: demos.clv_demo(shop)}[name]
     demo = build()
     control = {"price": "price", "staffing": "agents", "rfm": "recency_days",
