@@ -197,3 +197,12 @@ def test_sensitivity_grid_is_the_closed_form(policy):
     # more returns need more orders to pay for them
     need = [g["break_even_orders"][str(r)] for r in g["return_changes"]]
     assert need == sorted(need)
+
+
+def test_exchange_first_gains_its_share_of_the_swapped_refunds(policy):
+    # notebook default EXCHANGE_SHARE = 0.5: half of (refunds - units back in stock) of exchangeable refunds
+    w = policy["policy_whatif"]
+    assert policy["exchange_swap_gain"] > 0  # a refund exceeds the unit cost it puts back in stock
+    assert w["exchange first"]["margin"] - w["today"]["margin"] == pytest.approx(0.5 * policy["exchange_swap_gain"])
+    both = w["free returns + exchange first"]["margin"] - w["today"]["margin"]
+    assert both == pytest.approx(0.5 * policy["exchange_swap_gain"] - 80.0 * policy["customer_paid_parcels"])
