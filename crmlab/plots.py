@@ -1505,7 +1505,10 @@ def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[
     if memo is not None and not (0.4 * memo["q_top"] <= q_top <= memo["q_top"]
                                  and 0.4 * memo["m_top"] <= m_top <= memo["m_top"]
                                  and m_low >= memo["m_low"]):
-        memo = None  # the curves left the axes' range: draw the figure again
+        # the curves left the axes' range: new limits, and the whole figure is drawn again
+        memo.update(q_top=1.1 * q_top, m_top=1.1 * m_top, m_low=1.1 * m_low, blit=False)
+        memo["axes"][0].set_ylim(0, memo["q_top"])
+        memo["axes"][1].set_ylim(memo["m_low"], memo["m_top"])
     if memo is None:
         ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
         (demand,) = ax_q.plot(curve["price"], curve["quantity"], color="C0")
@@ -1551,9 +1554,13 @@ def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
     (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`."""
     curve, n, target = what_if["curve"], what_if["agents"], what_if["target_seconds"]
     waits = what_if["waits"]
-    fixed = (curve["agents"], waits["wait_seconds"], target,
-             -1.0 if target_share is None else target_share)
+    fixed = (waits["wait_seconds"], target, -1.0 if target_share is None else target_share)
     memo = _demo_memo(axes, "staffing", fixed)
+    lo, hi = float(curve["agents"].min()), float(curve["agents"].max())
+    xlim = (lo - 0.05 * (hi - lo) - 0.5, hi + 0.05 * (hi - lo) + 0.5)
+    if memo is not None and memo["xlim"] != xlim:  # another range of agents: draw it all again
+        memo.update(xlim=xlim, blit=False)
+        memo["axes"][0].set_xlim(*xlim)
     if memo is None:
         ax_n, ax_w = _demo_axes(axes, 2, (10.0, 3.6))
         (staffing,) = ax_n.plot(curve["agents"], curve["service_level"], "o-", color="C0", ms=4)
@@ -1561,6 +1568,7 @@ def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
         if target_share is not None:
             ax_n.axhline(target_share, color="grey", lw=0.8, ls=":")
         ax_n.set_ylim(0, 1.02)
+        ax_n.set_xlim(*xlim)
         percent_axis(ax_n, "y")
         ax_n.set(xlabel="agents on the phones", ylabel="service level")
         (line,) = ax_w.plot(waits["wait_seconds"], waits["answered_within"], color="C3")
@@ -1570,9 +1578,9 @@ def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
         ax_w.set(xlabel="waiting time (seconds)", ylabel="calls answered within")
         memo = _demo_remember([ax_n, ax_w], "staffing", fixed,
                               [staffing, dot, line, ax_n.title, ax_w.title],
-                              staffing=staffing, dot=dot, line=line)
+                              staffing=staffing, dot=dot, line=line, xlim=xlim)
     ax_n, ax_w = memo["axes"]
-    memo["staffing"].set_ydata(curve["service_level"])
+    memo["staffing"].set_data(curve["agents"], curve["service_level"])
     memo["dot"].set_data([n], [what_if["service_level"]])
     memo["line"].set_ydata(waits["answered_within"])
     ax_n.set_title(f"Answered within {target:.0f} s ({what_if['load']:.1f} erlangs offered)")
@@ -1660,7 +1668,9 @@ def bgnbd_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
     memo = _demo_memo(axes, "bgnbd", fixed)
     top = float(grid["expected_purchases"].max())
     if memo is not None and not 0.4 * memo["top"] <= top <= memo["top"]:
-        memo = None  # the expected purchases left the axis range: draw the figure again
+        # the expected purchases left the axis range: a new one, and the whole figure again
+        memo.update(top=1.15 * top if top > 0 else 1.0, blit=False)
+        memo["axes"][1].set_ylim(0, memo["top"])
     if memo is None:
         ax_p, ax_e = _demo_axes(axes, 2, (10.0, 3.6))
         lines_p, lines_e = [], []

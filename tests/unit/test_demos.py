@@ -373,7 +373,18 @@ def test_a_blitted_change_shows_what_a_full_redraw_shows(name, shop, targeting_d
 
 def test_a_change_of_the_fixed_part_redraws_the_figure(shop):
     demo = demos.price_demo(shop)
-    demo.update(elasticity=-3.5)
+    demo.update(elasticity=-4.5)  # demand at half the list price: 2^4.5 = 23x today's units
     assert not demo.figure._crmlab_demo["blit"]
+    ax_q, ax_m = demo.axes
+    curve = demo.result["curve"]
+    assert ax_q.get_ylim()[1] >= curve["quantity"].max()  # the new curve fits on the axes
+    assert ax_m.get_ylim()[1] >= curve["revenue"].max() and ax_m.get_ylim()[0] <= curve["profit"].min()
     demo.update(price=demo.controls["price"].value * 1.05)
     assert demo.figure._crmlab_demo["blit"]
+    staffing = demos.staffing_demo()
+    staffing.update(calls=290.0, agents=22)  # 14.5 erlangs: a new range of agents
+    assert not staffing.figure._crmlab_demo["blit"]
+    agents = staffing.result["curve"]["agents"]
+    lo, hi = staffing.axes[0].get_xlim()
+    assert lo < agents.min() and agents.max() < hi
+    assert plots.layout_problems(staffing.figure) == []
