@@ -80,6 +80,8 @@ lab: workspace
 # a notebook viewer show the demo's chart at its defaults instead.
 DEMO_FILES := $(wildcard demos/[0-9][0-9]_*_demo.ipynb)
 DEMO_NB = $(firstword $(wildcard demos/$(firstword $(subst _, ,$(NB)))_*_demo.ipynb))
+# JupyterLab settings of the demo app: no autosave, so the committed demo keeps its outputs
+DEMO_SETTINGS := $(abspath $(OUT))/demo-settings
 
 demo: $(STAMP)
 	@test -n "$(DEMO_NB)" || { echo "make demo NB=NN with NN one of: $(foreach f,$(DEMO_FILES),$(firstword $(subst _, ,$(notdir $(f)))))"; exit 2; }
@@ -87,8 +89,10 @@ demo: $(STAMP)
 		echo "voila $(DEMO_NB)"; $(BIN)/voila $(DEMO_NB) $(LAB_ARGS); \
 	else \
 		echo "JupyterLab at $(DEMO_NB) (pip install voila to serve it as a plain app)"; \
-		$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(DEMO_NB) \
-			$(ROOT_FLAG) $(LAB_ARGS); \
+		mkdir -p $(DEMO_SETTINGS)/@jupyterlab/docmanager-extension && \
+		echo '{"autosave": false}' > $(DEMO_SETTINGS)/@jupyterlab/docmanager-extension/plugin.jupyterlab-settings && \
+		JUPYTERLAB_SETTINGS_DIR=$(DEMO_SETTINGS) $(BIN)/jupyter lab --ServerApp.root_dir=. \
+			--LabApp.default_url=/lab/tree/$(DEMO_NB) $(ROOT_FLAG) $(LAB_ARGS); \
 	fi
 
 # The student versions committed in exercises/ (solutions removed; each unanswered exercise
