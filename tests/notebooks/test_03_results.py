@@ -7,7 +7,6 @@ import math
 
 import pytest
 
-from crmlab.data import simulate
 from crmlab.nb import read_claims, read_results
 
 NAME = "03_customer_journey"
@@ -84,13 +83,9 @@ def test_decompositions_multiply_to_revenue(results):
     assert results["aov"] > 0 and results["revenue_online"] > 0
 
 
-def test_retention_and_hot_products(results):
+def test_retention(results):
+    # hot products moved to 03_transaction_value_and_selling_points (test_03_value_results)
     assert 0 <= results["retention_month1"] <= results["retention_month0"] <= 1
-    tiny = simulate("tiny", seed=42, detail="orders")
-    ids = set(tiny.products["product_id"])
-    assert len(results["top_hot_products"]) == 5 and set(results["top_hot_products"]) <= ids
-    # views and sales come from the same popularity x taste choice model
-    assert results["hot_views_sales_rho"] > 0.3
 
 
 def test_claims_follow_the_recorded_numbers(executed_notebook, results):

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from crmlab.data import simulate
 from crmlab.nb import read_claims, read_results
 
 NAME = "03_transaction_value_and_selling_points"
@@ -49,6 +50,14 @@ def test_what_if_matches_the_closed_form(results):
     assert results["what_if_bundle_gain"] < results["what_if_gain"]
 
 
+def test_hot_products(results):
+    tiny = simulate("tiny", seed=42, detail="orders")
+    ids = set(tiny.products["product_id"])
+    assert len(results["top_hot_products"]) == 5 and set(results["top_hot_products"]) <= ids
+    # views and sales come from the same popularity x taste choice model
+    assert results["hot_views_sales_rho"] > 0.3
+
+
 def test_selling_point_correlations_are_correlations(results):
     for feature, rho in results["selling_point_rho"].items():
         assert rho is None or -1 <= rho <= 1, feature
@@ -56,4 +65,5 @@ def test_selling_point_correlations_are_correlations(results):
 
 def test_readings_are_rendered(results, executed_notebook):
     names = {c["name"] for c in read_claims(executed_notebook(NAME))}
-    assert {"bundle_break_even", "hot_definitions_differ", "selling_point_association"} <= names
+    assert {"bundle_break_even", "hot_definitions_differ", "views_track_sales",
+            "selling_point_association"} <= names
