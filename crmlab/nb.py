@@ -236,7 +236,13 @@ def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | N
     return reading if holds else otherwise
 
 
-_DOLLAR = re.compile(r"(?<!\\)\$")
+#: A money dollar in Markdown, written or not as ``\$`` already.
+_DOLLAR = re.compile(r"\\?\$")
+#: How a money dollar is written in Markdown so that neither JupyterLab nor the site (MathJax
+#: with processEscapes) reads two of them as a formula: ``\\$``. Markdown turns the escaped
+#: backslash into ``\$`` in the page, which MathJax shows as ``$``; a single ``\$`` becomes a
+#: bare ``$`` before MathJax runs (checked in both renderers by tests/browser/test_money.py).
+MONEY_DOLLAR = "\\\\$"
 
 
 def choose(cases: list[tuple[bool | np.bool_, str]], otherwise: str, *, name: str) -> str:
@@ -287,14 +293,14 @@ def say(*parts: str, sep: str = " ", math: bool = False) -> None:
     as ``text/plain`` (what nbval and a terminal see); claims checked since the previous
     ``say`` travel in its metadata (:data:`CLAIMS_METADATA`).
 
-    Dollar signs are money here (``NT$1,744``): they are escaped in the Markdown so that two of
-    them in one reading do not turn the text between into LaTeX. Pass ``math=True`` for a
+    Dollar signs are money here (``NT$1,744``): they are written :data:`MONEY_DOLLAR` in the
+    Markdown so that two of them in one reading do not turn the text between into LaTeX. Pass ``math=True`` for a
     reading that holds ``$...$`` formulas.
     """
     if not parts or not all(isinstance(p, str) for p in parts):
         raise ValueError("say: pass one or more strings, e.g. say(f'{share:.0%} of revenue ...')")
     text = sep.join(p.strip() for p in parts if p.strip())
-    markdown = text if math else _DOLLAR.sub(r"\\$", text)
+    markdown = text if math else _DOLLAR.sub(lambda _: MONEY_DOLLAR, text)
     claims = list(_pending_claims)
     _pending_claims.clear()
     from IPython.display import display
