@@ -228,3 +228,20 @@ def test_the_figure_check_sees_figures_in_an_executed_notebook(tmp_path, monkeyp
              for c in cells[2:]]
     assert any("no title" in p for p in found[0]), found
     assert found[1] == []
+
+
+MONEY_SPELLING = re.compile(r"(?<=NT|US)(?<!\\\\)\\?\$")
+
+
+@pytest.mark.parametrize("doc", sorted([*NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"),
+                                        *(ROOT / "demos").glob("*.ipynb"),
+                                        *(ROOT / "instructor" / "exercises").glob("*.ipynb"),
+                                        *(ROOT / "exercises").glob("*.ipynb")]),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_money_dollars_in_markdown_are_not_math(doc):
+    """``NT$200 to NT$500`` in a Markdown cell renders as a formula in JupyterLab and on the
+    site; write money as ``NT\\\\$200`` (crmlab.nb.MONEY_DOLLAR, tests/browser/test_money.py)."""
+    bad = [(i, m.group(0)) for i, c in enumerate(committed(doc).cells) if c.cell_type == "markdown"
+           for m in MONEY_SPELLING.finditer(c.source)]
+    assert not bad, (f"{doc.name}: money dollars spelled as math in Markdown cells {sorted({i for i, _ in bad})}; "
+                     "write NT\\\\$")
