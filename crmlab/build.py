@@ -123,6 +123,19 @@ def exercise_notebook(stem: str, root: Path | None = None) -> str | None:
     return names[0] if names else None
 
 
+def demo_notebooks(stem: str, root: Path | None = None) -> list[str]:
+    """The live what-if demos (``demos/*_demo.ipynb``) of a course notebook: those whose first
+    cell links back to ``../notebooks/<stem>.ipynb`` (the demo says which lecture it serves)."""
+    folder = (root or Path(__file__).resolve().parent.parent) / "demos"
+    found = []
+    for path in sorted(folder.glob("*_demo.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        first = "".join(cells[0].get("source", "")) if cells else ""
+        if f"../notebooks/{stem}.ipynb" in first:
+            found.append(path.stem)
+    return found
+
+
 def navigation_markdown(stem: str, root: Path | None = None) -> str:
     """The last cell of notebook ``stem``: where to go next (exercises, next notebook, glossary).
 
@@ -140,6 +153,9 @@ def navigation_markdown(stem: str, root: Path | None = None) -> str:
     else:
         lines.append("* **Exercises:** this notebook has no exercise notebook yet; its "
                      "\"Try it\" prompts above are the practice.")
+    for demo in demo_notebooks(stem, root):
+        lines.append(f"* **Live demo:** [{demo}](../demos/{demo}.ipynb) — move the sliders and "
+                     f"watch the answer change (JupyterLab, or `make demo NB={demo[:2]}`).")
     later = stems[stems.index(stem) + 1:]
     if later:
         nxt = later[0]

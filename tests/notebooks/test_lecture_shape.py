@@ -245,3 +245,20 @@ def test_money_dollars_in_markdown_are_not_math(doc):
            for m in MONEY_SPELLING.finditer(c.source)]
     assert not bad, (f"{doc.name}: money dollars spelled as math in Markdown cells {sorted({i for i, _ in bad})}; "
                      "write NT\\\\$")
+
+
+@pytest.mark.parametrize("demo", sorted((ROOT / "demos").glob("*_demo.ipynb")), ids=lambda p: p.stem)
+def test_each_demo_names_its_lecture_and_the_lecture_links_it(demo):
+    """A demo's first cell links the course notebook it serves and carries that notebook's unit
+    label; that notebook's navigation cell links the demo (crmlab.build.demo_notebooks)."""
+    from crmlab.build import demo_notebooks
+
+    first = committed(demo).cells[0].source
+    linked = re.search(r"\.\./notebooks/([0-9a-z_]+)\.ipynb", first)
+    assert linked and (NOTEBOOKS / f"{linked.group(1)}.ipynb").is_file(), (
+        f"{demo.name}: the first cell must link ../notebooks/<the lecture>.ipynb")
+    stem = linked.group(1)
+    assert f"**{unit_label(stem)}**" in first, f"{demo.name}: heading label must be {unit_label(stem)!r}"
+    assert demo.stem in demo_notebooks(stem)
+    assert f"../demos/{demo.name}" in committed(NOTEBOOKS / f"{stem}.ipynb").cells[-1].source, (
+        f"{stem}: its navigation cell does not link {demo.name}; run crmlab notebooks --links")
