@@ -71,3 +71,54 @@ def test_points_deferred_mistake_rounding(shop):
     right = unit01.points_deferred(shop)
     assert ex.check("crm_points_deferred", round(right, 4), data=shop)
     assert not ex.check("crm_points_deferred", right * 1.01, data=shop)
+
+
+# ----------------------------------------------------------------------------- issue 24 topics
+
+
+def test_omnichannel_members_by_hand(shop):
+    """Known answer by construction: members whose orders hold both a 'store' and another channel."""
+    channels = shop.orders.groupby("customer_id")["channel"].agg(lambda s: set(s.astype(str)))
+    by_hand = sum(1 for ch in channels if "store" in ch and ch - {"store"})
+    assert unit01.omnichannel_members(shop) == by_hand
+    assert ex.check("crm_omnichannel_members", by_hand, data=shop)
+    assert not ex.check("crm_omnichannel_members", by_hand + 1, data=shop)
+    # a shop of three hand-made members: online only, store only, both -> 1 omnichannel member
+    tiny = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3, 3], "channel": ["web", "app", "store", "store", "web", "store"],
+                         "order_ts": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05", "2024-01-02",
+                                                     "2024-03-01", "2024-04-01"]),
+                         "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]})
+    kinds = unit01.crm.channel_profile(tiny).set_index("customer_id")["kind"].astype(str).to_dict()
+    assert kinds == {1: "online only", 2: "store only", 3: "omnichannel"}
+
+
+def test_retention_due_counts_signup_and_orders(shop):
+    due = unit01.retention_due_ids(shop)
+    signup = shop.customers.set_index("customer_id")["signup_ts"]
+    last_order = shop.orders.groupby("customer_id")["order_ts"].max()
+    for cid in list(signup.index[:60]):
+        last = max(signup[cid], last_order.get(cid, signup[cid]))
+        assert (cid in due) == ((shop.end_ts - last).days > unit01.RETENTION_DAYS), cid
+    assert ex.check("crm_retention_due", sorted(due), data=shop)
+    never_ordered = set(signup.index) - set(last_order.index)
+    if never_ordered & due:  # members who never ordered must be in the answer
+        assert not ex.check("crm_retention_due", due - never_ordered, data=shop)
+
+
+def test_stickiness_known_answer():
+    """Two members in a 30-day month: A visits every day, B on one day -> mean DAU = 31/30,
+    MAU = 2, DAU/MAU = 31/60 (hand computed)."""
+    from crmlab import kpi
+
+    days = pd.date_range("2024-11-01 10:00", periods=30, freq="D")
+    sess = pd.DataFrame({"customer_id": [1] * 30 + [2, 2],
+                         "start_ts": [*days, days[3], days[3] + pd.Timedelta(hours=2)]})
+    sess["end_ts"] = sess["start_ts"] + pd.Timedelta(minutes=5)
+    assert kpi.stickiness_ratio(sess, "2024-11-01", "2024-12-01") == pytest.approx(31 / 60)
+
+
+def test_stickiness_check(shop):
+    right = unit01.stickiness_dau_mau(shop)
+    assert 0 < right < 1
+    assert ex.check("crm_stickiness_dau_mau", right * (1 + 1e-8), data=shop)
+    assert not ex.check("crm_stickiness_dau_mau", right * 100, data=shop)  # a percentage

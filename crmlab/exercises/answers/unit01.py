@@ -270,3 +270,114 @@ def _groups_not_rows(shop):
 def _k_not_rows(shop):
     report = crm.k_anonymity(shop.customers, QUASI_IDENTIFIERS, k=K)
     return report.k if report.k != report.rows_at_risk else report.k + 1
+
+
+# ----------------------------------------------------------------------------- issue 24:
+# omnichannel membership, data security (retention), stickiness
+# (notebooks/01_data_governance_and_omnichannel.ipynb, notebooks/01_loyalty_and_privacy.ipynb)
+
+RETENTION_DAYS = 180  # the exercise's retention period (notebook 01's KEEP_DAYS is a parameter)
+
+
+def stickiness_month(shop) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The month the stickiness exercise uses, as ``[start, end)``: the calendar month before
+    the one holding ``shop.end`` (as in notebooks/01_loyalty_and_privacy.ipynb)."""
+    m_end = shop.end.normalize().replace(day=1)
+    return m_end - pd.DateOffset(months=1), m_end
+
+
+@question("crm_omnichannel_members",
+          hint="Sort each member's orders into two groups only: the physical store (channel "
+               "'store') and online (every other channel). Count MEMBERS, not orders, with at "
+               "least one order in each group.")
+def omnichannel_members(shop) -> int:
+    cp = crm.channel_profile(shop.orders)
+    return int((cp["kind"] == "omnichannel").sum())
+
+
+@question("crm_retention_due",
+          hint="A member's last activity is the later of their signup and their last order (a "
+               "member who never ordered still has a signup). Count whole days from it to "
+               "shop.end_ts and keep the members above the retention period. Answer: the set "
+               "of customer_ids.")
+def retention_due_ids(shop) -> set[int]:
+    due = crm.retention_due(shop.customers, shop.orders, shop.end_ts, keep_days=RETENTION_DAYS)
+    return {int(c) for c in due["customer_id"]}
+
+
+@question("crm_stickiness_dau_mau", rtol=1e-6,
+          hint="Per calendar day of the month, count the distinct members who started a session; "
+               "average over ALL days of the month (days without visits count as 0) and divide by "
+               "the distinct members with a session in the month.")
+def stickiness_dau_mau(shop) -> float:
+    from crmlab import kpi
+
+    start, end = stickiness_month(shop)
+    return float(kpi.stickiness_ratio(shop.sessions, start, end))
+
+
+def _month_sessions(shop) -> pd.DataFrame:
+    start, end = stickiness_month(shop)
+    s = shop.sessions
+    return s.loc[(s["start_ts"] >= start) & (s["start_ts"] < end)]
+
+
+@mistake("crm_omnichannel_members", "counted members with two or more channels (app and web are two)")
+def _two_channels(shop):
+    n = int((shop.orders.groupby("customer_id")["channel"].nunique() >= 2).sum())
+    return n if n != omnichannel_members(shop) else n + 1
+
+
+@mistake("crm_omnichannel_members", "counted every member with a store order")
+def _any_store(shop):
+    n = int(shop.orders.loc[shop.orders["channel"] == "store", "customer_id"].nunique())
+    return n if n != omnichannel_members(shop) else n + 1
+
+
+@mistake("crm_omnichannel_members", "counted orders of omnichannel members instead of members")
+def _omni_orders(shop):
+    cp = crm.channel_profile(shop.orders)
+    return int(cp.loc[cp["kind"] == "omnichannel", "orders"].sum())
+
+
+@mistake("crm_retention_due", "members who never ordered left out (signup ignored)")
+def _orders_only(shop):
+    last = shop.orders.groupby("customer_id")["order_ts"].max()
+    idle = (shop.end_ts - last).dt.days
+    out = {int(c) for c in idle[idle > RETENTION_DAYS].index}
+    right = retention_due_ids(shop)
+    return out if out != right else right - {min(right)} if right else {-1}
+
+
+@mistake("crm_retention_due", "inactivity counted from the signup only (orders ignored)")
+def _signup_only(shop):
+    c = shop.customers
+    idle = (shop.end_ts - c["signup_ts"]).dt.days
+    return {int(x) for x in c.loc[idle > RETENTION_DAYS, "customer_id"]}
+
+
+@variant("crm_retention_due", "a sorted list of ids")
+def _retention_list(shop):
+    return sorted(retention_due_ids(shop))
+
+
+@mistake("crm_stickiness_dau_mau", "sessions per day instead of distinct visitors per day")
+def _sessions_per_day(shop):
+    start, end = stickiness_month(shop)
+    s = _month_sessions(shop)
+    days = (end - start).days
+    return len(s) / days / s["customer_id"].nunique()
+
+
+@mistake("crm_stickiness_dau_mau", "averaged over the days with visits only")
+def _days_with_visits(shop):
+    s = _month_sessions(shop)
+    daily = s.groupby(s["start_ts"].dt.floor("D"))["customer_id"].nunique()
+    out = float(daily.mean() / s["customer_id"].nunique())
+    return out if not np.isclose(out, stickiness_dau_mau(shop), rtol=1e-6) else out * 1.01
+
+
+@mistake("crm_stickiness_dau_mau", "visits per visitor instead of DAU/MAU")
+def _visits_per_visitor(shop):
+    s = _month_sessions(shop)
+    return len(s) / s["customer_id"].nunique()
