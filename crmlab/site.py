@@ -250,7 +250,7 @@ class Page:
 
     file: str       # file name in site/
     label: str      # link text
-    kind: str       # "notebook" or "exercises"
+    kind: str       # "notebook", "exercises" or "demo"
     lesson: str     # stem of the notebook the page belongs to
 
 
@@ -284,7 +284,20 @@ def course_pages(site: Path, notebooks: Iterable[Path]) -> list[Page]:
                 pages.append(Page(name, f"Exercises {_number(name)} 練習", "exercises", stem))
     pages += [Page(n, f"Exercises {_number(n)} 練習", "exercises", "") for n in exercise_files
               if n not in placed]
-    return pages
+    return _with_demos(site, pages)
+
+
+def _with_demos(site: Path, pages: list[Page]) -> list[Page]:
+    """Each demo page (``site/NN_*_demo.html``) right after the notebook it serves."""
+    from crmlab.build import demo_notebooks
+
+    out: list[Page] = []
+    for page in pages:
+        out.append(page)
+        if page.kind == "notebook":
+            out += [Page(f"{demo}.html", f"Demo {_number(demo)} 互動示範", "demo", page.lesson)
+                    for demo in demo_notebooks(page.lesson) if (site / f"{demo}.html").is_file()]
+    return out
 
 
 def _breakable(name: str) -> str:
@@ -442,6 +455,83 @@ lecture slides and its exercises. Built {built} with parameters <code>{params}</
     return index
 
 
+def render_demo_pages(demos_dir: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+    """One page per live demo (``demos/NN_*_demo.ipynb``, committed with the static figure of
+    its default values: no widget runs on the site): ``site/NN_*_demo.html``."""
+    from crmlab.build import _html_page
+
+    site = Path(out_dir) / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    written = []
+    for demo in sorted(Path(demos_dir).glob("[0-9][0-9]_*_demo.ipynb")):
+        page = site / f"{demo.stem}.html"
+        _html_page(demo, page)
+        written.append(page)
+    return written
+
+
+def render_glossary_page(glossary: str | os.PathLike, out_dir: str | os.PathLike) -> Path | None:
+    """``docs/glossary.md`` as ``site/glossary.html`` (the notebooks link it), or None if absent."""
+    import mistune
+
+    source = Path(glossary)
+    if not source.is_file():
+        return None
+    body = mistune.create_markdown(plugins=["table"])(source.read_text(encoding="utf-8"))
+    page = Path(out_dir) / "site" / "glossary.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Glossary 詞彙表 — crmlab</title>
+<link rel="stylesheet" href="../{ASSETS}/crmlab.css">
+</head><body class="crmlab-index">
+<p><a href="index.html">Course map 課程地圖</a></p>
+<div class="table-wrap">{body}</div>
+</body></html>
+""", encoding="utf-8")
+    return page
+
+
+#: Links the notebooks write for JupyterLab (``03_x.ipynb``, ``../exercises/…ipynb``,
+#: ``../demos/…ipynb``, ``../docs/glossary.md``) and what they become on the site.
+_NOTEBOOK_HREF = re.compile(r'href="(?:\.\./(?:exercises|demos|notebooks)/)?([0-9][0-9]_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
+_GLOSSARY_HREF = re.compile(r'href="\.\./docs/glossary\.md(#[^"]*)?"')
+
+
+def rewrite_links(site: str | os.PathLike) -> int:
+    """Point the notebooks' JupyterLab links at the site's pages, where the page exists:
+    ``NN_topic.ipynb`` -> ``NN_topic.html`` (notebooks, exercises, demos) and the glossary
+    -> ``glossary.html``. Links to files without a page stay as they are. Returns how many
+    links changed."""
+    site = Path(site)
+    pages = {p.stem for p in site.glob("*.html")}
+    changed = 0
+
+    def page_for(m: re.Match[str]) -> str:
+        return f'href="{m.group(1)}.html{m.group(2) or ""}"' if m.group(1) in pages else m.group(0)
+
+    for path in site.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        new = _NOTEBOOK_HREF.sub(page_for, text)
+        if "glossary" in pages:
+            new = _GLOSSARY_HREF.sub(lambda m: f'href="glossary.html{m.group(1) or ""}"', new)
+        if new != text:
+            changed += sum(a != b for a, b in zip(re.findall(r'href="[^"]*"', text),
+                                                  re.findall(r'href="[^"]*"', new), strict=True))
+            path.write_text(new, encoding="utf-8")
+    return changed
+
+
+def _course_folder(notebooks_dir: Path) -> Path:
+    """The folder holding ``demos/`` and ``docs/`` beside ``notebooks_dir`` (a course checkout),
+    else the repository crmlab was installed from (a copy of some notebooks elsewhere)."""
+    here = notebooks_dir.resolve().parent
+    if (here / "docs" / "glossary.md").is_file():
+        return here
+    return Path(__file__).resolve().parents[1]
+
+
 def publish(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike,
             manifest: Mapping[str, Any] | None = None) -> Path:
     """Finish a build's site: assets, exercise pages, index and navigation; return the index.
@@ -455,12 +545,16 @@ def publish(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike,
     site.mkdir(parents=True, exist_ok=True)
     install_assets(out_dir)
     render_exercise_pages(out_dir)
+    course = _course_folder(Path(notebooks_dir))
+    render_demo_pages(course / "demos", out_dir)
+    render_glossary_page(course / "docs" / "glossary.md", out_dir)
     notebooks = discover(notebooks_dir)
     if manifest is None:
         saved = out_dir / "manifest.json"
         manifest = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
     index = write_index(site, notebooks, manifest, out_dir)
     write_navigation(site, notebooks, out_dir)
+    rewrite_links(site)
     return index
 
 
