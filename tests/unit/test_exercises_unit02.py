@@ -81,3 +81,44 @@ def test_interest_ari_with_sklearn(shop):
     # mistake: the two series not aligned (truth shuffled against the members)
     shuffled = t["segment"].astype(str).sample(frac=1.0, random_state=0).to_numpy()
     assert not ex.check("seg_interest_ari", adjusted_rand_score(first, shuffled), data=shop)
+
+
+# ----------------------------------------------------------------------------- issue 24: credit and
+# capital value (the six-part value model, notebooks/02_rfm_and_value.ipynb section 5.1)
+
+
+def test_credit_and_capital_known_answer():
+    """Three hand-made customers (hand computed): 1 paid 100 and got 25 back -> credit 0.75;
+    2 paid nothing -> 1; 3 paid 50, nothing back -> 1. 2 and 3 were referred by 1 -> capital
+    of 1 = 0 + 50 = 50, the others 0."""
+    customers = pd.DataFrame({"customer_id": [1, 2, 3], "referred_by": pd.array([None, 1, 1], dtype="Int64")})
+    orders = pd.DataFrame({"customer_id": [1, 1, 3], "amount": [60.0, 40.0, 50.0]})
+    returns = pd.DataFrame({"customer_id": [1], "refund_amount": [25.0]})
+    empty = pd.DataFrame({"customer_id": pd.Series([], dtype="int64")})
+    parts = rfm.relationship_value_parts(customers, orders, returns, empty, empty)
+    assert parts["credit"].tolist() == [0.75, 1.0, 1.0]
+    assert parts["capital"].tolist() == [50.0, 0.0, 0.0]
+
+
+def test_credit_check_by_hand(shop):
+    paid = shop.orders.groupby("customer_id")["amount"].sum()
+    refunded = shop.returns.groupby("customer_id")["refund_amount"].sum()
+    credit = {int(c): (1 - refunded.get(c, 0.0) / paid[c]) if paid.get(c, 0) > 0 else 1.0
+              for c in shop.customers["customer_id"]}
+    assert ex.check("value_credit", credit, data=shop)
+    assert not ex.check("value_credit", {c: 100 * v for c, v in credit.items()}, data=shop)  # percent
+
+
+def test_capital_check_by_hand(shop):
+    paid = shop.orders.groupby("customer_id")["amount"].sum()
+    capital = dict.fromkeys(shop.customers["customer_id"].astype(int), 0.0)
+    for cid, ref in zip(shop.customers["customer_id"], shop.customers["referred_by"], strict=True):
+        if not pd.isna(ref):
+            capital[int(ref)] += float(paid.get(cid, 0.0))
+    assert ex.check("value_capital", pd.Series(capital), data=shop)
+    assert sum(capital.values()) > 0, "the tiny shop has referrals that paid"
+    # capital value is money, so shifting one referrer's value by NT$1 must fail
+    top = max(capital, key=capital.get)
+    assert not ex.check("value_capital", pd.Series({**capital, top: capital[top] + 1}), data=shop)
+    assert np.isclose(sum(capital.values()), rfm.relationship_value_parts(
+        shop.customers, shop.orders, shop.returns, shop.sessions, shop.reviews)["capital"].sum())

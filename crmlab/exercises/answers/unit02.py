@@ -223,3 +223,85 @@ def _second_interest(shop):
     interests = shop.customers.sort_values("customer_id")["interests"].astype(str)
     second = np.array([s.split("|")[-1] for s in interests])
     return float(adjusted_rand_score(_planted(shop), second))
+
+
+# ----------------------------------------------------------------------------- issue 24:
+# the six-part value model's credit and capital parts (notebooks/02_rfm_and_value.ipynb 5.1)
+
+
+def _value_parts(shop) -> pd.DataFrame:
+    return rfm.relationship_value_parts(shop.customers, shop.orders, shop.returns, shop.sessions,
+                                        shop.reviews, shop.events)
+
+
+@question("value_credit", rtol=1e-6,
+          hint="Per customer, compare the money refunded (returns.refund_amount) with the money "
+               "paid (orders.amount): credit is what the customer kept, as a share. Every "
+               "customer in `customers` gets a value; decide what a customer who paid nothing "
+               "gets. Index: customer_id.")
+def value_credit(shop) -> pd.Series:
+    return _value_parts(shop)["credit"].rename("credit")
+
+
+@question("value_capital", rtol=1e-6,
+          hint="customers.referred_by names the member who brought each customer in. Sum the "
+               "order 'amount' of the customers each member brought in and give it to that "
+               "member; every customer gets a value (0 if they referred nobody who paid). "
+               "Index: customer_id.")
+def value_capital(shop) -> pd.Series:
+    return _value_parts(shop)["capital"].rename("capital")
+
+
+@mistake("value_credit", "the refund share instead of the share kept")
+def _refund_share(shop):
+    return 1.0 - value_credit(shop)
+
+
+@mistake("value_credit", "customers without orders left out")
+def _credit_buyers_only(shop):
+    right = value_credit(shop)
+    buyers = shop.orders["customer_id"].unique()
+    return right.loc[right.index.isin(buyers)]
+
+
+@mistake("value_credit", "refunds and shipping costs taken back from the customer")
+def _credit_with_shipping(shop):
+    paid = shop.orders.groupby("customer_id")["amount"].sum()
+    r = shop.returns
+    back = (r["refund_amount"] + r["shipping_cost"]).groupby(r["customer_id"]).sum()
+    ids = shop.customers["customer_id"]
+    paid, back = paid.reindex(ids, fill_value=0.0), back.reindex(ids, fill_value=0.0)
+    out = pd.Series(np.where(paid > 0, 1 - back / paid.where(paid > 0, 1.0), 1.0), index=ids).clip(0, 1)
+    right = value_credit(shop)
+    return out if not np.allclose(out.to_numpy(), right.to_numpy()) else out - 0.01
+
+
+@variant("value_credit", "a dict customer_id -> credit")
+def _credit_dict(shop):
+    return value_credit(shop).to_dict()
+
+
+@mistake("value_capital", "counted the customers referred instead of the money they paid")
+def _referrals_counted(shop):
+    ids = shop.customers["customer_id"]
+    n = shop.customers.groupby("referred_by").size().reindex(ids, fill_value=0)
+    return pd.Series(n.to_numpy(dtype="float64"), index=ids.to_numpy())
+
+
+@mistake("value_capital", "the referred customer's money given to themself, not to the referrer")
+def _capital_wrong_way(shop):
+    paid = shop.orders.groupby("customer_id")["amount"].sum()
+    c = shop.customers.set_index("customer_id")
+    out = paid.reindex(c.index, fill_value=0.0).where(c["referred_by"].notna(), 0.0)
+    return out.astype("float64")
+
+
+@mistake("value_capital", "only the customers who referred someone (zeros left out)")
+def _capital_referrers_only(shop):
+    right = value_capital(shop)
+    return right.loc[right > 0]
+
+
+@variant("value_capital", "a one-column frame indexed by customer_id")
+def _capital_frame(shop):
+    return value_capital(shop).rename_axis("customer_id").to_frame("capital_value")
