@@ -184,3 +184,44 @@ def test_best_plan_value(shop):
     assert unit08._plan_ratio_greedy(shop) == 55
     assert not ex.check("offers_best_plan_value", 55, data=shop)
     assert not ex.check("offers_best_plan_value", 69, data=shop)
+
+
+def _custom_shop():
+    """Four order lines with known take-up: two fashion lines, one electronics, one food."""
+    from types import SimpleNamespace
+
+    products = pd.DataFrame({"product_id": [1, 2, 3], "category": ["fashion", "electronics", "food"]})
+    items = pd.DataFrame({"order_id": [1, 1, 2, 3], "line_no": [1, 2, 1, 1], "product_id": [1, 1, 2, 3]})
+    orders = pd.DataFrame({"order_id": [1, 2, 3], "customer_id": [7, 8, 9]})
+    cz = pd.DataFrame({"order_id": [1, 1, 1, 2], "line_no": [1, 1, 2, 1],
+                       "option": ["gift_wrap", "monogram", "custom_size", "engraving"],
+                       "fee": [50.0, 150.0, 350.0, 180.0], "cost": [15.0, 45.0, 140.0, 50.0]})
+    return SimpleNamespace(products=products, order_items=items, orders=orders, customizations=cz)
+
+
+def test_customization_take_up_known_answer():
+    # gift wrap: 1 of all 4 lines; engraving: 1 of the 1 electronics line; monogram and custom
+    # size: 1 of the 2 fashion lines (food offers only gift wrap)
+    expected = {"gift_wrap": 0.25, "engraving": 1.0, "monogram": 0.5, "custom_size": 0.5}
+    assert unit08.customization_take_up(_custom_shop()).to_dict() == pytest.approx(expected)
+    # margins = fee - cost of the one row each
+    margins = {"gift_wrap": 35.0, "engraving": 130.0, "monogram": 105.0, "custom_size": 210.0}
+    assert unit08.customization_margin(_custom_shop()).to_dict() == pytest.approx(margins)
+
+
+def test_customization_take_up(shop):
+    cat = shop.order_items["product_id"].map(shop.products.set_index("product_id")["category"].astype(str))
+    opt = shop.customizations["option"].astype(str)
+    menu = {"gift_wrap": None, "engraving": {"electronics", "home", "sports"},
+            "monogram": {"fashion", "kids", "books"}, "custom_size": {"fashion"}}
+    right = pd.Series({o: (opt == o).sum() / (len(cat) if c is None else cat.isin(c).sum())
+                       for o, c in menu.items()})
+    assert ex.check("offers_customization_take_up", right, data=shop)
+    assert ex.check("offers_customization_take_up", right.to_dict(), data=shop)
+    # mistakes: all lines as the denominator; percent instead of a share
+    assert not ex.check("offers_customization_take_up", opt.value_counts() / len(cat), data=shop)
+    assert not ex.check("offers_customization_take_up", right * 100, data=shop)
+    margin = (shop.customizations["fee"] - shop.customizations["cost"]).groupby(opt).sum()
+    assert ex.check("offers_customization_margin", margin, data=shop)
+    assert not ex.check("offers_customization_margin", shop.customizations.groupby(opt)["fee"].sum(),
+                        data=shop)

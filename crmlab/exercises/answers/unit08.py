@@ -368,3 +368,69 @@ def _plan_no_one_offer_rule(shop) -> float:
             if sum(r.cost for r in combo) <= PLAN_BUDGET:
                 best = max(best, sum(r.value for r in combo))
     return best
+
+
+# -- customised products (notebook 08, section 4) --------------------------------------------
+
+#: The option menu the exercise states: option -> categories that offer it (None = every one).
+CUSTOMIZATION_MENU: dict[str, tuple[str, ...] | None] = {
+    "gift_wrap": None, "engraving": ("electronics", "home", "sports"),
+    "monogram": ("fashion", "kids", "books"), "custom_size": ("fashion",)}
+
+
+@question("offers_customization_take_up", ignore_row_order=True,
+          hint="Decide the denominator first: which order lines could have taken the option? "
+               "Join each line's product category and count, per option, the lines whose "
+               "category offers it; then the customised lines of that option over those. "
+               "A Series indexed by option, shares between 0 and 1.")
+def customization_take_up(shop) -> pd.Series:
+    u = offers.customization_uptake(shop.customizations, shop.order_items, shop.products,
+                                    shop.orders, eligible=CUSTOMIZATION_MENU)
+    return pd.Series(u["take_up"].to_numpy(), index=pd.Index(u["option"].astype("str"), name="option"),
+                     name="take_up")
+
+
+@mistake("offers_customization_take_up", "customised lines over all order lines, not the lines "
+         "eligible for the option")
+def _take_up_all_lines(shop) -> pd.Series:
+    n = shop.customizations["option"].astype("str").value_counts()
+    return (n / len(shop.order_items)).reindex(list(CUSTOMIZATION_MENU)).fillna(0.0)
+
+
+@mistake("offers_customization_take_up", "each option's share of all customisations")
+def _take_up_share_of_options(shop) -> pd.Series:
+    n = shop.customizations["option"].astype("str").value_counts(normalize=True)
+    return n.reindex(list(CUSTOMIZATION_MENU)).fillna(0.0)
+
+
+@variant("offers_customization_take_up", "a dict keyed by option")
+def _take_up_dict(shop) -> dict:
+    return customization_take_up(shop).to_dict()
+
+
+@question("offers_customization_margin", ignore_row_order=True,
+          hint="Margin is what the shop keeps of each fee after paying for the work; add it up "
+               "over every row of the option (a total in NT$, not an average). A Series indexed "
+               "by option.")
+def customization_margin(shop) -> pd.Series:
+    u = offers.customization_uptake(shop.customizations, shop.order_items, shop.products,
+                                    shop.orders, eligible=CUSTOMIZATION_MENU)
+    u = u.loc[u["customized"] > 0]  # an option nobody took has no rows to add up
+    return pd.Series(u["margin"].to_numpy(), index=pd.Index(u["option"].astype("str"), name="option"),
+                     name="margin")
+
+
+def _by_option(shop, values: pd.Series, how: str) -> pd.Series:
+    cz = shop.customizations
+    return values.groupby(cz["option"].astype("str")).agg(how)
+
+
+@mistake("offers_customization_margin", "the fees, with the shop's cost of the work not subtracted")
+def _margin_fees(shop) -> pd.Series:
+    return _by_option(shop, shop.customizations["fee"], "sum")
+
+
+@mistake("offers_customization_margin", "the margin of one customised line (a mean, not the total)")
+def _margin_mean(shop) -> pd.Series:
+    cz = shop.customizations
+    return _by_option(shop, cz["fee"] - cz["cost"], "mean")
