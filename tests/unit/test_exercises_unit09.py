@@ -178,3 +178,55 @@ def test_faq_hit1(shop):
     wrong = float(((best2 == intent) & (sim2.max(axis=1) > 0)).mean())
     assert not np.isclose(wrong, right)
     assert not ex.check("support_faq_hit1", wrong, data=shop)
+
+
+def test_chat_within_standard_known_answer():
+    """Four chat tickets: answered in 30 s (met), in 90 s (missed), unanswered for 10 minutes
+    (missed), unanswered for 20 s (pending, left out); an e-mail answered in 2 h is not chat.
+    So 1 met of 3 judged."""
+    from types import SimpleNamespace
+
+    from crmlab.exercises.answers import unit09
+
+    end = pd.Timestamp("2024-03-01 12:00:00")
+    created = end - pd.to_timedelta([3600, 3600, 600, 20, 7200], unit="s")
+    first = [created[0] + pd.Timedelta(seconds=30), created[1] + pd.Timedelta(seconds=90), pd.NaT, pd.NaT,
+             created[4] + pd.Timedelta(hours=2)]
+    tickets = pd.DataFrame({"channel": ["chat"] * 4 + ["email"], "created_ts": created,
+                            "first_response_ts": pd.to_datetime(first)})
+    fake = SimpleNamespace(tickets=tickets, end_ts=end)
+    assert unit09.chat_within_standard(fake) == pytest.approx(1 / 3)
+    # against 60 minutes: 30 s and 90 s both meet it, the two unanswered ones are still pending
+    assert unit09._chat_minutes(fake) == pytest.approx(1.0)
+
+
+def test_chat_within_standard(shop):
+    t = shop.tickets.loc[shop.tickets["channel"].astype(str) == "chat"]
+    frt = (t["first_response_ts"] - t["created_ts"]) / pd.Timedelta(seconds=1)
+    waited = (shop.end_ts - t["created_ts"]) / pd.Timedelta(seconds=1)
+    met, missed = (frt <= 60).sum(), ((frt > 60) | (frt.isna() & (waited > 60))).sum()
+    assert ex.check("support_chat_within_standard", met / (met + missed), data=shop)
+    # mistakes: minutes for seconds; percent
+    assert not ex.check("support_chat_within_standard", float((frt <= 3600).mean()), data=shop)
+    assert not ex.check("support_chat_within_standard", 100 * met / (met + missed), data=shop)
+
+
+def test_bot_containment(shop):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    t, a, s = shop.tickets, shop.faq_articles, shop.faq_searches
+    model = make_pipeline(TfidfVectorizer(sublinear_tf=True), LogisticRegression(C=10.0, max_iter=2000))
+    model.fit(pd.concat([t["subject"] + " " + t["text"], a["title"] + " " + a["body"]], ignore_index=True),
+              pd.concat([t["category"].astype(str), a["category"].astype(str)], ignore_index=True))
+    p = model.predict_proba(s["query"])
+    answered = p.max(axis=1) >= 0.6
+    right = model.classes_[p.argmax(axis=1)] == s["intent"].astype(str).to_numpy()
+    contained = float((answered & right).mean())
+    assert 0 < contained <= answered.mean()
+    assert ex.check("support_bot_containment", contained, data=shop)
+    # mistakes: over the answered searches; the hand-off rate; no threshold
+    assert not ex.check("support_bot_containment", float((answered & right).sum() / answered.sum()), data=shop)
+    assert not ex.check("support_bot_containment", float(1 - answered.mean()), data=shop)
+    assert not ex.check("support_bot_containment", float(right.mean()), data=shop)

@@ -281,3 +281,94 @@ def _faq_zero_hits(shop) -> float:
 def _faq_titles(shop) -> float:
     arts = shop.faq_articles.assign(body="")
     return float(S.FaqSearch().fit(arts).evaluate(shop.faq_searches, ks=(1,))["hit_at_1"])
+
+
+# -- online service (notebook 09_online_and_smart_service, section 1) -------------------------
+
+#: The chat standard the exercise states: first response within 60 seconds.
+CHAT_TARGET_SECONDS = 60.0
+
+
+def _within(shop, limit_s: float, channels: tuple[str, ...] | None = ("chat",)) -> float:
+    """met / (met + missed) of the tickets of ``channels`` (None = all) against ``limit_s``."""
+    t = shop.tickets
+    if channels is not None:
+        t = t.loc[t["channel"].astype("str").isin(channels)]
+    frt = (t["first_response_ts"] - t["created_ts"]).dt.total_seconds()
+    waited = (shop.end_ts - t["created_ts"]).dt.total_seconds()
+    met = frt <= limit_s
+    missed = (frt > limit_s) | (frt.isna() & (waited > limit_s))
+    return float(met.sum() / (met.sum() + missed.sum()))
+
+
+@question("support_chat_within_standard",
+          hint="Only chat tickets, and the standard is in seconds. A ticket meets it when its first "
+               "response came within the target; it misses it when the answer came later, or when "
+               "it is still unanswered at END after waiting longer than the target; leave out the "
+               "ones still waiting within it. Answer met / (met + missed), a share.")
+def chat_within_standard(shop) -> float:
+    std = S.RESPONSE_STANDARDS.assign(
+        target=S.RESPONSE_STANDARDS["target"].where(S.RESPONSE_STANDARDS["channel"] != "chat", CHAT_TARGET_SECONDS))
+    frt = S.first_response_standards(shop.tickets, std, end=shop.end_ts)
+    return float(frt.set_index("channel").loc["chat", "share_met"])
+
+
+@mistake("support_chat_within_standard", "the chat target read as 60 minutes, not 60 seconds")
+def _chat_minutes(shop) -> float:
+    return _within(shop, 60 * CHAT_TARGET_SECONDS)
+
+
+@mistake("support_chat_within_standard", "tickets of every channel held to the chat standard")
+def _chat_all_channels(shop) -> float:
+    return _within(shop, CHAT_TARGET_SECONDS, channels=None)
+
+
+# -- smart service (notebook 09_online_and_smart_service, sections 4-5) ------------------------
+
+#: The bot's confidence threshold the exercise states.
+BOT_THRESHOLD = 0.6
+
+
+def bot_proba(shop) -> tuple[np.ndarray, np.ndarray]:
+    """The intent classifier the exercise gives: fitted on tickets (subject + text, labelled
+    by category) and FAQ articles (title + body); probabilities for every FAQ search."""
+    t, a = shop.tickets, shop.faq_articles
+    text = pd.concat([t["subject"] + " " + t["text"], a["title"] + " " + a["body"]], ignore_index=True)
+    label = pd.concat([t["category"].astype("str"), a["category"].astype("str")], ignore_index=True)
+    clf = S.IntentClassifier().fit(text, label)
+    return clf.predict_proba(shop.faq_searches["query"]), np.asarray(clf.classes_)
+
+
+def _bot_parts(shop) -> tuple[np.ndarray, np.ndarray]:
+    proba, classes = bot_proba(shop)
+    right = classes[proba.argmax(axis=1)] == shop.faq_searches["intent"].astype("str").to_numpy()
+    return proba.max(axis=1) >= BOT_THRESHOLD, right
+
+
+@question("support_bot_containment",
+          hint="The bot answers a search when its top intent's probability reaches the threshold "
+               "(>=); otherwise it hands off. Contained = answered AND the top intent is the "
+               "search's true intent. Decide the denominator: every search, answered or not. "
+               "A share between 0 and 1.")
+def bot_containment(shop) -> float:
+    proba, classes = bot_proba(shop)
+    curve = S.handoff_tradeoff(proba, classes, shop.faq_searches["intent"], thresholds=[BOT_THRESHOLD])
+    return float(curve.loc[0, "containment_rate"])
+
+
+@mistake("support_bot_containment", "right answers over the answered searches, not over all searches")
+def _bot_over_answered(shop) -> float:
+    answered, right = _bot_parts(shop)
+    return float((answered & right).sum() / answered.sum())
+
+
+@mistake("support_bot_containment", "the hand-off rate (share sent to an agent)")
+def _bot_handoff(shop) -> float:
+    answered, _ = _bot_parts(shop)
+    return float(1 - answered.mean())
+
+
+@mistake("support_bot_containment", "the threshold ignored: every top intent counted as an answer")
+def _bot_no_threshold(shop) -> float:
+    _, right = _bot_parts(shop)
+    return float(right.mean())
