@@ -212,3 +212,41 @@ def test_driver_coefs(shop):
     # mistake: raw (unstandardized) drivers
     braw = np.linalg.lstsq(np.c_[np.ones(len(X)), X], y, rcond=None)[0][1:]
     assert not ex.check("after_driver_coefs", pd.Series(braw, index=X.columns), data=shop)
+
+
+def test_window_refused_known_answer():
+    """Three returns asked 3, 14 and 20.5 days after delivery (one more after the data end):
+    a 14-day window refuses only the 20.5-day one, 1 of 3; counted from the order (2 days
+    before delivery) it would refuse 2."""
+    from types import SimpleNamespace
+
+    from crmlab.exercises.answers import unit10
+
+    delivered = pd.Timestamp("2024-01-03")
+    orders = pd.DataFrame({"order_id": [1, 2, 3, 4], "amount": [100.0] * 4,
+                           "order_ts": delivered - pd.Timedelta(days=2), "delivered_ts": delivered})
+    items = pd.DataFrame({"order_id": [1, 2, 3, 4], "product_id": 1, "quantity": 1})
+    returns = pd.DataFrame({"order_id": [1, 2, 3, 4], "product_id": 1, "quantity": 1,
+                            "requested_ts": delivered + pd.to_timedelta([3, 14, 20.5, 400], unit="D"),
+                            "reason": "changed_mind", "return_type": "refund", "refund_amount": 100.0,
+                            "shipping_cost": 0.0, "restocking_cost": 10.0})
+    fake = SimpleNamespace(orders=orders, order_items=items, returns=returns,
+                           products=pd.DataFrame({"product_id": [1], "unit_cost": [40.0]}),
+                           end_ts=pd.Timestamp("2024-06-01"))
+    assert unit10.window_refused(fake) == pytest.approx(1 / 3)
+    assert unit10._window_from_order(fake) == pytest.approx(2 / 3)
+
+
+def test_window_refused(shop):
+    r = shop.returns.loc[shop.returns["requested_ts"] <= shop.end_ts]
+    days = (r["requested_ts"] - r["order_id"].map(shop.orders.set_index("order_id")["delivered_ts"])).dt.days
+    exact = (r["requested_ts"] - r["order_id"].map(shop.orders.set_index("order_id")["delivered_ts"])) \
+        / pd.Timedelta(days=1)
+    right = float((exact > 14).mean())
+    assert 0 < right < 1
+    assert ex.check("after_window_refused", right, data=shop)
+    # mistakes: per order; percent
+    assert not ex.check("after_window_refused", float((exact > 14).sum() / len(shop.orders)), data=shop)
+    assert not ex.check("after_window_refused", 100 * right, data=shop)
+    # whole days (floor) can only refuse fewer returns
+    assert float((days > 14).mean()) <= right

@@ -412,3 +412,42 @@ def _wilson_tuple(shop) -> tuple:
 @variant("after_complaints_n", "a numpy integer")
 def _np_int(shop):
     return np.int64(complaints_n(shop))
+
+
+# -- return-policy design (notebook 10_return_policy, section 1) -------------------------------
+
+#: The return window the exercise states, in days after delivery.
+WINDOW_DAYS = 14
+
+
+def _asked_returns(shop) -> pd.DataFrame:
+    """The returns asked for by the data end (a later one has not happened yet)."""
+    return shop.returns.loc[shop.returns["requested_ts"] <= shop.end_ts]
+
+
+def _days_from(shop, column: str) -> pd.Series:
+    r = _asked_returns(shop)
+    start = r["order_id"].map(shop.orders.set_index("order_id")[column])
+    return (r["requested_ts"] - start) / pd.Timedelta(days=1)
+
+
+@question("after_window_refused",
+          hint="A window counts from the day the parcel arrived, in days as a float; a return "
+               "asked for more than the window after that would be refused. Use the returns "
+               "asked for by shop.end_ts, and decide what the share is of: returns, not orders. "
+               "A share between 0 and 1.")
+def window_refused(shop) -> float:
+    r = _asked_returns(shop)
+    out = A.return_policy_whatif(shop.orders, shop.order_items, r, shop.products,
+                                 {"window": A.ReturnPolicy(window_days=WINDOW_DAYS)})
+    return float(1 - out.loc[0, "returns"] / len(r))
+
+
+@mistake("after_window_refused", "days counted from the order, not from the delivery")
+def _window_from_order(shop) -> float:
+    return float((_days_from(shop, "order_ts") > WINDOW_DAYS).mean())
+
+
+@mistake("after_window_refused", "late returns divided by the number of orders, not of returns")
+def _window_per_order(shop) -> float:
+    return float((_days_from(shop, "delivered_ts") > WINDOW_DAYS).sum() / len(shop.orders))
