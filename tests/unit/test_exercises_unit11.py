@@ -162,3 +162,42 @@ def test_did_fix(shop):
     # (the product-alone before/after mistake is registered in unit11.py and rejected on the
     # tiny shop of seed 42 by tests/exercises/test_mistakes.py; here the controls did not move,
     # so it happens to equal the DiD)
+
+
+def test_change_rate_ratio_known_answer():
+    """Ten days observed, the change shipped after two: 4 requests before (2 a day) and 4 after
+    (0.5 a day) give a rate ratio of 0.25, though the counts are equal; another theme's
+    requests do not count."""
+    from types import SimpleNamespace
+
+    from crmlab.exercises.answers import unit11
+
+    start = pd.Timestamp("2024-01-01")
+    ts = start + pd.to_timedelta([0.5, 1.0, 1.2, 1.9, 3, 5, 7, 9, 4], unit="D")
+    texts = ["Please use less plastic in the packaging"] * 8 + ["Please offer refill packs"]
+    fake = SimpleNamespace(
+        feature_requests=pd.DataFrame({"request_id": range(1, 10), "ts": ts, "text": texts}),
+        product_changes=pd.DataFrame({"change_id": [1], "theme": ["eco_packaging"],
+                                      "shipped_ts": [start + pd.Timedelta(days=2)]}),
+        start=start, end_ts=start + pd.Timedelta(days=10))
+    assert unit11.change_rate_ratio(fake) == pytest.approx({"eco_packaging": 0.25})
+    assert unit11._ratio_counts(fake) == pytest.approx({"eco_packaging": 1.0})
+
+
+def test_change_rate_ratio(shop):
+    tagged = fb.tag_requests(shop.feature_requests)
+    right = {}
+    for ch in shop.product_changes.itertuples():
+        own = tagged.loc[tagged["theme"] == ch.theme, "ts"]
+        before = (own < ch.shipped_ts).sum() / ((ch.shipped_ts - shop.start).total_seconds() / 86400)
+        after = (own >= ch.shipped_ts).sum() / ((shop.end_ts - ch.shipped_ts).total_seconds() / 86400)
+        right[ch.theme] = after / before
+    assert right
+    assert ex.check("feedback_change_rate_ratio", right, data=shop)
+    assert ex.check("feedback_change_rate_ratio", pd.Series(right), data=shop)
+    # mistakes: inverted; counts instead of rates
+    assert not ex.check("feedback_change_rate_ratio", {k: 1 / v for k, v in right.items()}, data=shop)
+    counts = {ch.theme: ((tagged["theme"] == ch.theme) & (tagged["ts"] >= ch.shipped_ts)).sum()
+              / ((tagged["theme"] == ch.theme) & (tagged["ts"] < ch.shipped_ts)).sum()
+              for ch in shop.product_changes.itertuples()}
+    assert not ex.check("feedback_change_rate_ratio", counts, data=shop)

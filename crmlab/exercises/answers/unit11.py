@@ -288,3 +288,48 @@ def _did_all_categories(shop):
 @mistake("feedback_did_fix", "the sign flipped (before minus after)")
 def _did_flipped(shop):
     return -did_fix(shop)
+
+
+# -- feedback into product development (notebook 11_root_cause_and_fix, section 5.3) ----------
+
+def _tagged(shop) -> pd.DataFrame:
+    """The feature requests tagged with the notebook's keyword rules (given in the exercise)."""
+    return fb.tag_requests(shop.feature_requests)
+
+
+def _before_after(shop) -> pd.DataFrame:
+    """Per shipped change: requests on its theme and days before / after the ship date."""
+    tagged, rows = _tagged(shop), []
+    for ch in shop.product_changes.itertuples(index=False):
+        ts = tagged.loc[tagged["theme"] == ch.theme, "ts"]
+        ts = ts[(ts >= shop.start) & (ts <= shop.end_ts)]
+        rows.append({"theme": str(ch.theme), "n_before": int((ts < ch.shipped_ts).sum()),
+                     "n_after": int((ts >= ch.shipped_ts).sum()),
+                     "days_before": (ch.shipped_ts - shop.start) / pd.Timedelta(days=1),
+                     "days_after": (shop.end_ts - ch.shipped_ts) / pd.Timedelta(days=1)})
+    return pd.DataFrame(rows).set_index("theme")
+
+
+@question("feedback_change_rate_ratio",
+          hint="For each shipped change, only the requests tagged with its theme. Two periods of "
+               "different length meet at shipped_ts (from shop.start, to shop.end_ts): compare "
+               "requests per day, after over before. A dict {theme: ratio}.")
+def change_rate_ratio(shop) -> dict[str, float]:
+    eff = fb.change_effect(_tagged(shop), shop.product_changes, start=shop.start, end=shop.end_ts)
+    return {str(t): float(r) for t, r in zip(eff["theme"], eff["rate_ratio"], strict=True)}
+
+
+@mistake("feedback_change_rate_ratio", "request counts after over before, not requests per day")
+def _ratio_counts(shop) -> dict[str, float]:
+    b = _before_after(shop)
+    return (b["n_after"] / b["n_before"]).to_dict()
+
+
+@mistake("feedback_change_rate_ratio", "before over after (the ratio turned upside down)")
+def _ratio_inverted(shop) -> dict[str, float]:
+    return {t: 1 / r for t, r in change_rate_ratio(shop).items()}
+
+
+@variant("feedback_change_rate_ratio", "a Series indexed by theme")
+def _ratio_series(shop) -> pd.Series:
+    return pd.Series(change_rate_ratio(shop))
