@@ -126,3 +126,63 @@ def test_revenue_factors(shop):
     assert ex.check("journey_revenue_factors", factors(online), data=shop)
     # mistake: including store orders, which never had a visit
     assert not ex.check("journey_revenue_factors", factors(o), data=shop)
+
+
+# ----------------------------------------------------------------------------- issue 24: 客單價,
+# its stay rate, and a selling point in review text
+
+
+def test_per_buyer_value_known_answer():
+    """Two buyers, three orders of 100, 200 and 300 in the quarter, one order outside it:
+    客單價 = 600 / 2 = 300, AOV = 200 (hand computed)."""
+    from crmlab import kpi
+
+    orders = pd.DataFrame({"customer_id": [1, 1, 2, 2], "amount": [100.0, 200.0, 300.0, 999.0],
+                           "order_ts": pd.to_datetime(["2024-10-02 00:00", "2024-11-05 00:00", "2024-12-31 23:00",
+                                                       "2025-01-01 00:00"])})
+    assert kpi.per_buyer_value(orders, "2024-10-01", "2025-01-01") == pytest.approx(300.0)
+
+
+def test_per_buyer_value_check(shop):
+    from crmlab.exercises.answers import unit03
+
+    start, end = unit03.last_quarter(shop)
+    assert (start, end) == (pd.Timestamp("2024-10-01"), pd.Timestamp("2025-01-01"))  # tiny = 2024
+    q = shop.orders.loc[(shop.orders["order_ts"] >= start) & (shop.orders["order_ts"] < end)]
+    right = q["amount"].sum() / q["customer_id"].nunique()
+    assert ex.check("journey_per_buyer_value", right, data=shop)
+    assert not ex.check("journey_per_buyer_value", q["amount"].mean(), data=shop)  # AOV
+
+
+def test_stay_rate_known_answer():
+    """One buyer, one session: views at 0 s, 5 s and 30 s, a cart at 45 s, a last view at 60 s.
+    Dwells to the next event: 5 s, 25 s, 15 s, none (last event) -> 2 of 4 views stayed at
+    least 10 s: stay rate 0.5 (hand computed)."""
+    t0 = pd.Timestamp("2024-05-01 12:00")
+    events = pd.DataFrame({
+        "event_id": [1, 2, 3, 4, 5], "session_id": [7] * 5, "customer_id": [1] * 5,
+        "ts": [t0 + pd.Timedelta(seconds=s) for s in (0, 5, 30, 45, 60)],
+        "event_type": ["product_view", "product_view", "product_view", "add_to_cart", "product_view"],
+        "product_id": [10, 11, 12, 12, 13]})
+    orders = pd.DataFrame({"customer_id": [1], "order_ts": [t0 + pd.Timedelta(minutes=2)], "amount": [50.0],
+                           "n_items": [1], "session_id": [7]})
+    d = journey.per_buyer_value_decomposition(events, orders, min_dwell_seconds=10).iloc[0]
+    assert d["views"] == 4 and d["stayed"] == 2 and d["stay_rate"] == pytest.approx(0.5)
+
+
+def test_stay_rate_check(shop):
+    from crmlab.exercises.answers import unit03
+
+    right = unit03.stay_rate(shop)
+    assert 0 < right < 1
+    assert ex.check("journey_stay_rate", right, data=shop)
+    assert not ex.check("journey_stay_rate", 100 * right, data=shop)  # a percentage
+
+
+def test_praise_share_by_hand(shop):
+    happy = shop.reviews.loc[shop.reviews["stars"] >= 4, "text"]
+    hits = [any(k in t.lower() for k in ("good value", "great price", "worth every")) for t in happy]
+    right = sum(hits) / len(hits)
+    assert ex.check("journey_praise_share", right, data=shop)
+    assert ex.check("journey_praise_share", round(right, 9), data=shop)
+    assert not ex.check("journey_praise_share", sum(hits), data=shop)  # a count, not a share

@@ -7,10 +7,11 @@ pandas/numpy route, so a passing solution run cross-checks both.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from crmlab import journey
-from crmlab.exercises import question
+from crmlab import journey, kpi
+from crmlab.exercises import mistake, question, variant
 from crmlab.exercises.compare import compare_nonzero_labels
 
 
@@ -96,3 +97,128 @@ def revenue_factors(shop) -> dict[str, float]:
     ov = journey.order_value_decomposition(shop.sessions, shop.orders).iloc[0]
     return {f: float(ov[f]) for f in ("visitors", "conversion_rate", "orders_per_buyer",
                                       "items_per_order", "unit_price")}
+
+
+# ----------------------------------------------------------------------------- issue 24:
+# 客單價 and its chain, selling points (notebooks/03_transaction_value_and_selling_points.ipynb)
+
+MIN_DWELL_S = 10  # seconds on a product page that count as a stay (as in notebook 03)
+PRAISE_FEATURE = "good price"  # the FAB feature of the selling-point exercise
+
+
+def last_quarter(shop) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The last whole calendar quarter before ``shop.end_ts``, as ``[start, end)``."""
+    end = shop.end_ts.to_period("Q").start_time
+    return end - pd.DateOffset(months=3), end
+
+
+def _quarter_orders(shop) -> pd.DataFrame:
+    start, end = last_quarter(shop)
+    o = shop.orders
+    return o.loc[(o["order_ts"] >= start) & (o["order_ts"] < end)]
+
+
+@question("journey_per_buyer_value", rtol=1e-6,
+          hint="客單價 is money per BUYING CUSTOMER, not per order: take the quarter's orders "
+               "(every channel), add up what was paid after discounts and divide by the number "
+               "of distinct customers among them.")
+def per_buyer_value(shop) -> float:
+    start, end = last_quarter(shop)
+    return float(kpi.per_buyer_value(shop.orders, start, end))
+
+
+@question("journey_stay_rate", rtol=1e-6,
+          hint="Keep only the quarter's events of customers who bought ONLINE in the quarter. "
+               "Within each session (sorted by time), a product view's dwell is the time to the "
+               "session's next event of any type; a view with no next event has no measured "
+               "stay. Share of views with a dwell of at least 10 seconds.")
+def stay_rate(shop) -> float:
+    start, _ = last_quarter(shop)
+    d = journey.per_buyer_value_decomposition(shop.events, shop.orders, min_dwell_seconds=MIN_DWELL_S, freq="Q")
+    return float(d.set_index("period").loc[start, "stay_rate"])
+
+
+@question("journey_praise_share", rtol=1e-6,
+          hint="Praising reviews are the 4- and 5-star ones. Lower-case the text before looking "
+               "for any of the feature's keywords (journey.FAB), then take the share of the "
+               "praising reviews that contain one.")
+def praise_share(shop) -> float:
+    keywords = journey.FAB.set_index("feature").loc[PRAISE_FEATURE, "keywords"]
+    happy = shop.reviews.loc[shop.reviews["stars"] >= 4, "text"].astype("str").str.lower()
+    return float(happy.str.contains(journey.keyword_pattern(keywords), regex=True).mean())
+
+
+def _nudge(value: float, right: float) -> float:
+    """A mistake that happens to give the right number on some shop is still a mistake."""
+    return value if not np.isclose(value, right, rtol=1e-6) else value * 1.01
+
+
+@mistake("journey_per_buyer_value", "revenue per order (AOV), not per buying customer")
+def _aov(shop):
+    o = _quarter_orders(shop)
+    return _nudge(float(o["amount"].mean()), per_buyer_value(shop))
+
+
+@mistake("journey_per_buyer_value", "money before discounts (gross_amount)")
+def _pbv_gross(shop):
+    o = _quarter_orders(shop)
+    return _nudge(float(o["gross_amount"].sum() / o["customer_id"].nunique()), per_buyer_value(shop))
+
+
+@mistake("journey_per_buyer_value", "online orders only (store orders left out)")
+def _pbv_online(shop):
+    o = _quarter_orders(shop).dropna(subset=["session_id"])
+    return _nudge(float(o["amount"].sum() / o["customer_id"].nunique()), per_buyer_value(shop))
+
+
+def _buyer_events(shop) -> pd.DataFrame:
+    start, end = last_quarter(shop)
+    buyers = set(_quarter_orders(shop).dropna(subset=["session_id"])["customer_id"])
+    ev = shop.events
+    ev = ev.loc[(ev["ts"] >= start) & (ev["ts"] < end) & ev["customer_id"].isin(buyers)]
+    return ev.sort_values(["session_id", "ts", "event_id"])
+
+
+@mistake("journey_stay_rate", "the last view of a session counted as a stay")
+def _last_view_stays(shop):
+    ev = _buyer_events(shop)
+    dwell = (ev.groupby("session_id")["ts"].shift(-1) - ev["ts"]).dt.total_seconds()
+    views = ev["event_type"] == "product_view"
+    return _nudge(float(((dwell >= MIN_DWELL_S) | dwell.isna())[views].mean()), stay_rate(shop))
+
+
+@mistake("journey_stay_rate", "views of every visitor, not only the quarter's online buyers")
+def _every_visitor(shop):
+    start, end = last_quarter(shop)
+    ev = shop.events
+    ev = ev.loc[(ev["ts"] >= start) & (ev["ts"] < end)].sort_values(["session_id", "ts", "event_id"])
+    dwell = (ev.groupby("session_id")["ts"].shift(-1) - ev["ts"]).dt.total_seconds()
+    return _nudge(float((dwell >= MIN_DWELL_S)[ev["event_type"] == "product_view"].mean()), stay_rate(shop))
+
+
+@mistake("journey_stay_rate", "dwell measured to the next product view, not the next event")
+def _next_view(shop):
+    ev = _buyer_events(shop)
+    views = ev.loc[ev["event_type"] == "product_view"]
+    dwell = (views.groupby("session_id")["ts"].shift(-1) - views["ts"]).dt.total_seconds()
+    return _nudge(float((dwell >= MIN_DWELL_S).mean()), stay_rate(shop))
+
+
+@mistake("journey_praise_share", "every review, not only the praising ones (4-5 stars)")
+def _all_reviews(shop):
+    keywords = journey.FAB.set_index("feature").loc[PRAISE_FEATURE, "keywords"]
+    text = shop.reviews["text"].astype("str").str.lower()
+    return _nudge(float(text.str.contains(journey.keyword_pattern(keywords)).mean()), praise_share(shop))
+
+
+@mistake("journey_praise_share", "keywords matched case-sensitively (capitalised mentions missed)")
+def _case_sensitive(shop):
+    keywords = journey.FAB.set_index("feature").loc[PRAISE_FEATURE, "keywords"]
+    happy = shop.reviews.loc[shop.reviews["stars"] >= 4, "text"].astype("str")
+    return _nudge(float(happy.str.contains(journey.keyword_pattern(keywords)).mean()), praise_share(shop))
+
+
+@variant("journey_praise_share", "from journey.selling_points' counts (min_reviews=1)")
+def _from_selling_points(shop):
+    sp = journey.selling_points(shop.reviews, shop.events, shop.orders, shop.order_items, min_reviews=1)
+    return float((sp[PRAISE_FEATURE] * sp["n_praise"]).sum() / sp["n_praise"].sum())
