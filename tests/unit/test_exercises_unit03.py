@@ -186,3 +186,29 @@ def test_praise_share_by_hand(shop):
     assert ex.check("journey_praise_share", right, data=shop)
     assert ex.check("journey_praise_share", round(right, 9), data=shop)
     assert not ex.check("journey_praise_share", sum(hits), data=shop)  # a count, not a share
+
+
+def test_first_visitor_conversion_known_answer():
+    """Product 5, window (Jun 1, Jun 29]: customer 1 first viewed it in May (not a first-time
+    visitor), 2 first viewed it in the window and bought after, 3 viewed in the window and
+    bought BEFORE the view only, 4 viewed in the window and never bought -> 1 of 3 first-time
+    visitors converted: 1/3 (hand computed). first_buyer_share is another metric."""
+    ts = pd.to_datetime
+    events = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4], "product_id": [5] * 5,
+                           "event_type": ["product_view"] * 5,
+                           "ts": ts(["2024-05-10 00:00", "2024-06-10 00:00", "2024-06-05 00:00",
+                                     "2024-06-20 00:00", "2024-06-21 00:00"])})
+    orders = pd.DataFrame({"order_id": [1, 2, 3], "customer_id": [1, 2, 3],
+                           "order_ts": ts(["2024-06-11 00:00", "2024-06-06 00:00", "2024-06-02 00:00"])})
+    items = pd.DataFrame({"order_id": [1, 2, 3], "product_id": [5, 5, 5], "quantity": [1, 1, 1]})
+    hot = journey.hot_products(orders, items, events, end="2024-06-29", weeks=4).set_index("product_id")
+    assert hot.loc[5, "first_visitor_conversion"] == pytest.approx(1 / 3)
+
+
+def test_first_visitor_conversion_check(shop):
+    from crmlab.exercises.answers import unit03
+
+    right = unit03.first_visitor_conversion(shop)
+    assert len(right) == len(shop.products) and right.between(0, 1).all()
+    assert ex.check("journey_first_visitor_conversion", right.sort_values(), data=shop)  # order free
+    assert not ex.check("journey_first_visitor_conversion", right.loc[right > 0], data=shop)  # zeros dropped

@@ -222,3 +222,60 @@ def _case_sensitive(shop):
 def _from_selling_points(shop):
     sp = journey.selling_points(shop.reviews, shop.events, shop.orders, shop.order_items, min_reviews=1)
     return float((sp[PRAISE_FEATURE] * sp["n_praise"]).sum() / sp["n_praise"].sum())
+
+
+HOT_WEEKS = 4  # the hot-product window of the exercise (notebook 03's HOT_WEEKS default)
+
+
+def hot_window(shop) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The hot-product window ``(start, end]``: the 4 weeks ending at the last order."""
+    end = shop.orders["order_ts"].max()
+    return end - pd.Timedelta(weeks=HOT_WEEKS), end
+
+
+def _hot(shop) -> pd.DataFrame:
+    _, end = hot_window(shop)
+    return journey.hot_products(shop.orders, shop.order_items, shop.events, shop.products, end=end,
+                                weeks=HOT_WEEKS).set_index("product_id").sort_index()
+
+
+@question("journey_first_visitor_conversion", rtol=1e-6, ignore_row_order=True,
+          hint="A first-time visitor of a product is a customer whose FIRST view of it ever falls "
+               "in the window. Of those, count who bought that product at or after that view, up "
+               "to the window's end. One value per product in `products`, 0 where nobody viewed "
+               "it for the first time. Index: product_id.")
+def first_visitor_conversion(shop) -> pd.Series:
+    return _hot(shop)["first_visitor_conversion"].rename("first_visitor_conversion")
+
+
+def _nudge_series(value: pd.Series, right: pd.Series) -> pd.Series:
+    value = value.astype("float64")
+    if np.allclose(value.to_numpy(), right.reindex(value.index).to_numpy(), rtol=1e-6):
+        value.iloc[0] += 0.01
+    return value
+
+
+@mistake("journey_first_visitor_conversion", "share of first-time buyers among the product's orders")
+def _first_buyers(shop):
+    return _nudge_series(_hot(shop)["first_buyer_share"], first_visitor_conversion(shop))
+
+
+@mistake("journey_first_visitor_conversion", "every viewer in the window, not only first-time visitors")
+def _every_viewer(shop):
+    start, end = hot_window(shop)
+    ev = shop.events
+    views = ev.loc[(ev["event_type"] == "product_view") & (ev["ts"] > start) & (ev["ts"] <= end)]
+    first = views.sort_values("ts").drop_duplicates(["customer_id", "product_id"])
+    lines = shop.orders[["order_id", "customer_id", "order_ts"]].merge(shop.order_items[["order_id", "product_id"]])
+    lines = lines.loc[lines["order_ts"] <= end]
+    j = first.merge(lines, on=["customer_id", "product_id"], how="left")
+    j["bought"] = j["order_ts"] >= j["ts"]
+    conv = j.groupby(["customer_id", "product_id"])["bought"].any().groupby("product_id").mean()
+    ids = shop.products["product_id"].sort_values()
+    out = pd.Series(conv.reindex(ids).fillna(0.0).to_numpy(), index=ids.to_numpy())
+    return _nudge_series(out, first_visitor_conversion(shop))
+
+
+@variant("journey_first_visitor_conversion", "a dict product_id -> share")
+def _fvc_dict(shop):
+    return first_visitor_conversion(shop).to_dict()
