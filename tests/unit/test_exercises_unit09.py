@@ -230,3 +230,37 @@ def test_bot_containment(shop):
     assert not ex.check("support_bot_containment", float((answered & right).sum() / answered.sum()), data=shop)
     assert not ex.check("support_bot_containment", float(1 - answered.mean()), data=shop)
     assert not ex.check("support_bot_containment", float(right.mean()), data=shop)
+
+
+def test_inquiry_conversion_known_answer():
+    """Three question days: customer 1 asks twice on Jan 1 (one unit) and orders on Jan 8 (7
+    days later: converts); customer 2 asks on Jan 1 and orders the same day, before asking
+    (calendar days: converts); customer 3 asks on Jan 1 and orders on Jan 9 (8 days: does not).
+    So 2 of 3."""
+    from types import SimpleNamespace
+
+    from crmlab.exercises.answers import unit09
+
+    day = pd.Timestamp("2024-01-01")
+    tickets = pd.DataFrame({"customer_id": [1, 1, 2, 3, 3], "category": ["presales"] * 4 + ["returns"],
+                            "created_ts": day + pd.to_timedelta([9, 15, 14, 10, 11], unit="h")})
+    orders = pd.DataFrame({"order_id": [1, 2, 3], "customer_id": [1, 2, 3],
+                           "order_ts": [day + pd.Timedelta(days=7, hours=20), day + pd.Timedelta(hours=8),
+                                        day + pd.Timedelta(days=8, hours=1)]})
+    fake = SimpleNamespace(tickets=tickets, orders=orders)
+    assert unit09.inquiry_conversion(fake) == pytest.approx(2 / 3)
+    assert unit09._inquiry_later_only(fake) == pytest.approx(1 / 3)
+    assert unit09._inquiry_no_limit(fake) == pytest.approx(1.0)
+
+
+def test_inquiry_conversion(shop):
+    pre = shop.tickets.loc[shop.tickets["category"].astype(str) == "presales"]
+    units = set(zip(pre["customer_id"], pre["created_ts"].dt.normalize(), strict=True))
+    order_days = {}
+    for c, d in zip(shop.orders["customer_id"], shop.orders["order_ts"].dt.normalize(), strict=True):
+        order_days.setdefault(c, set()).add(d)
+    hits = [any(0 <= (d - q).days <= 7 for d in order_days.get(c, ())) for c, q in units]
+    right = sum(hits) / len(units)
+    assert ex.check("support_inquiry_conversion", right, data=shop)
+    # mistake: one unit per ticket when a customer asked twice on a day (if that happens), percent
+    assert not ex.check("support_inquiry_conversion", 100 * right, data=shop)

@@ -372,3 +372,43 @@ def _bot_handoff(shop) -> float:
 def _bot_no_threshold(shop) -> float:
     _, right = _bot_parts(shop)
     return float(right.mean())
+
+
+# -- pre-sales service as selling (notebook 09_online_and_smart_service, section 3) ------------
+
+#: The inquiry-to-order window the exercise states: the question day and the 7 days after it.
+INQUIRY_DAYS = 7
+
+
+def _inquiry_gaps(shop) -> pd.DataFrame:
+    """Every (question customer-day, order day of that customer) pair with the gap in days."""
+    t = shop.tickets.loc[shop.tickets["category"].astype("str") == "presales"]
+    ask = t.assign(day=t["created_ts"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
+    od = shop.orders.assign(order_day=shop.orders["order_ts"].dt.normalize())[["customer_id", "order_day"]]
+    pairs = ask.merge(od.drop_duplicates(), on="customer_id", how="left")
+    return pairs.assign(gap=(pairs["order_day"] - pairs["day"]).dt.days)
+
+
+def _inquiry_rate(shop, low: int, high: float) -> float:
+    p = _inquiry_gaps(shop)
+    hit = p["gap"].between(low, high)
+    return float(hit.groupby([p["customer_id"], p["day"]]).any().mean())
+
+
+@question("support_inquiry_conversion",
+          hint="The unit is a customer-day with a pre-sales ticket (several questions on one day "
+               "count once). Work in calendar days: it converts when the same customer has an "
+               "order on that day or on one of the next 7. A share between 0 and 1.")
+def inquiry_conversion(shop) -> float:
+    conv = S.inquiry_conversion(shop.tickets, shop.orders, days=INQUIRY_DAYS)
+    return float(conv.set_index("group").loc["asked", "rate"])
+
+
+@mistake("support_inquiry_conversion", "orders on the day of the question left out")
+def _inquiry_later_only(shop) -> float:
+    return _inquiry_rate(shop, 1, INQUIRY_DAYS)
+
+
+@mistake("support_inquiry_conversion", "no 7-day limit: any later order counted")
+def _inquiry_no_limit(shop) -> float:
+    return _inquiry_rate(shop, 0, np.inf)
