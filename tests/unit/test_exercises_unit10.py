@@ -250,3 +250,47 @@ def test_window_refused(shop):
     assert not ex.check("after_window_refused", 100 * right, data=shop)
     # whole days (floor) can only refuse fewer returns
     assert float((days > 14).mean()) <= right
+
+
+def test_window_margin_known_answer():
+    """Two orders of NT$100 (unit cost 40). Return A: refunded NT$100 on day 3, sellable, parcel
+    NT$80 + restocking NT$10; return B: refunded NT$100 on day 20, defective (written off), NT$10
+    restocking. Today: 200 - 80 - 200 + 40 - 100 = -140. A 14-day window refuses B: 200 - 80 -
+    100 + 40 - 90 = -30."""
+    from types import SimpleNamespace
+
+    from crmlab import aftersales
+    from crmlab.exercises.answers import unit10
+
+    delivered = pd.Timestamp("2024-01-03")
+    orders = pd.DataFrame({"order_id": [1, 2], "amount": [100.0, 100.0],
+                           "order_ts": delivered - pd.Timedelta(days=2), "delivered_ts": delivered})
+    items = pd.DataFrame({"order_id": [1, 2], "product_id": 1, "quantity": 1})
+    returns = pd.DataFrame({"order_id": [1, 2], "product_id": 1, "quantity": 1,
+                            "requested_ts": delivered + pd.to_timedelta([3, 20], unit="D"),
+                            "reason": ["changed_mind", "defective"], "return_type": "refund",
+                            "refund_amount": 100.0, "shipping_cost": [80.0, 0.0], "restocking_cost": 10.0})
+    fake = SimpleNamespace(orders=orders, order_items=items, returns=returns,
+                           products=pd.DataFrame({"product_id": [1], "unit_cost": [40.0]}),
+                           end_ts=pd.Timestamp("2024-06-01"))
+    assert "defective" in aftersales.WRITE_OFF_REASONS and "changed_mind" not in aftersales.WRITE_OFF_REASONS
+    assert unit10.window_margin(fake) == pytest.approx(-30.0)
+    assert unit10._margin_handling_kept(fake) == pytest.approx(-40.0)  # B's NT$10 restocking still paid
+
+
+def test_window_margin(shop):
+    cost = shop.products.set_index("product_id")["unit_cost"]
+    r = shop.returns.loc[shop.returns["requested_ts"] <= shop.end_ts]
+    age = (r["requested_ts"] - r["order_id"].map(shop.orders.set_index("order_id")["delivered_ts"])).dt.total_seconds()
+    total = shop.orders["amount"].sum() - (shop.order_items["quantity"]
+                                           * shop.order_items["product_id"].map(cost)).sum()
+    for row in r.loc[age <= 14 * 86400].itertuples():
+        goods = row.quantity * cost[row.product_id]
+        off = str(row.reason) in {"defective", "damaged_in_transit"}
+        if str(row.return_type) == "refund":
+            total += -row.refund_amount + (0.0 if off else goods)
+        elif off:
+            total -= goods
+        total -= row.shipping_cost + row.restocking_cost
+    assert ex.check("after_window_margin", float(total), data=shop)
+    assert not ex.check("after_window_margin", float(total) * 1.01, data=shop)

@@ -451,3 +451,48 @@ def _window_from_order(shop) -> float:
 @mistake("after_window_refused", "late returns divided by the number of orders, not of returns")
 def _window_per_order(shop) -> float:
     return float((_days_from(shop, "delivered_ts") > WINDOW_DAYS).sum() / len(shop.orders))
+
+
+def _margin(shop, days_after: pd.Series, *, recover_goods: bool = True, drop_handling: bool = True) -> float:
+    """Margin (NT$) with the returns asked within the window kept: revenue - cost of goods -
+    refunds + refunded sellable units back in stock - replacements of written-off exchanges -
+    handling (for the slips: no units back in stock; handling of refused returns still paid)."""
+    r = _asked_returns(shop)
+    cost = shop.products.set_index("product_id")["unit_cost"]
+    kept = (days_after <= WINDOW_DAYS).to_numpy()
+    goods = (r["quantity"] * r["product_id"].map(cost)).to_numpy(dtype="float64")
+    refund = (r["return_type"].astype("str") == "refund").to_numpy()
+    write_off = r["reason"].astype("str").isin(A.WRITE_OFF_REASONS).to_numpy()
+    handling = (r["shipping_cost"] + r["restocking_cost"]).to_numpy(dtype="float64")
+    items = shop.order_items
+    return float(shop.orders["amount"].sum() - (items["quantity"] * items["product_id"].map(cost)).sum()
+                 - r["refund_amount"].to_numpy(dtype="float64")[kept & refund].sum()
+                 + (goods[kept & refund & ~write_off].sum() if recover_goods else 0.0)
+                 - goods[kept & ~refund & write_off].sum()
+                 - handling[kept if drop_handling else np.ones(len(r), bool)].sum())
+
+
+@question("after_window_margin", rtol=1e-6,
+          hint="Start from today's margin after returns (revenue - cost of goods - refunds + "
+               "refunded sellable units back in stock - replacements for written-off exchanges - "
+               "handling), then leave out everything a refused return would have caused: its "
+               "refund, the unit it brings back, its handling. Customers' behaviour held fixed.")
+def window_margin(shop) -> float:
+    out = A.return_policy_whatif(shop.orders, shop.order_items, _asked_returns(shop), shop.products,
+                                 {"window": A.ReturnPolicy(window_days=WINDOW_DAYS)})
+    return float(out.loc[0, "margin"])
+
+
+@mistake("after_window_margin", "refused returns' parcels and restocking still paid")
+def _margin_handling_kept(shop) -> float:
+    return _margin(shop, _days_from(shop, "delivered_ts"), drop_handling=False)
+
+
+@mistake("after_window_margin", "refunded units never come back to stock (their cost not recovered)")
+def _margin_no_recovery(shop) -> float:
+    return _margin(shop, _days_from(shop, "delivered_ts"), recover_goods=False)
+
+
+@mistake("after_window_margin", "the window counted from the order, not from the delivery")
+def _margin_from_order(shop) -> float:
+    return _margin(shop, _days_from(shop, "order_ts"))
