@@ -201,3 +201,14 @@ def test_change_rate_ratio(shop):
               / ((tagged["theme"] == ch.theme) & (tagged["ts"] < ch.shipped_ts)).sum()
               for ch in shop.product_changes.itertuples()}
     assert not ex.check("feedback_change_rate_ratio", counts, data=shop)
+
+
+def test_theme_reach(shop):
+    tagged = fb.tag_requests(shop.feature_requests)
+    right = {t: len(set(g["customer_id"])) for t, g in tagged.groupby("theme")}
+    assert ex.check("feedback_theme_reach", right, data=shop)
+    assert ex.check("feedback_theme_reach", pd.Series(right), data=shop)
+    requests = tagged["theme"].value_counts().reindex(list(right))
+    assert (requests >= pd.Series(right)).all()
+    if (requests > pd.Series(right)).any():  # someone asked twice: requests are not reach
+        assert not ex.check("feedback_theme_reach", requests, data=shop)

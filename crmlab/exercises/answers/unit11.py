@@ -333,3 +333,23 @@ def _ratio_inverted(shop) -> dict[str, float]:
 @variant("feedback_change_rate_ratio", "a Series indexed by theme")
 def _ratio_series(shop) -> pd.Series:
     return pd.Series(change_rate_ratio(shop))
+
+
+@question("feedback_theme_reach", ignore_row_order=True,
+          hint="Reach counts people, not messages: per theme, how many different customers sent "
+               "at least one request. A Series indexed by theme (every theme in `tagged`).")
+def theme_reach(shop) -> pd.Series:
+    pri = fb.prioritize_requests(_tagged(shop), shop.orders)
+    return pd.Series(pri["reach"].to_numpy(), index=pd.Index(pri["theme"].astype("str"), name="theme"),
+                     name="reach")
+
+
+@mistake("feedback_theme_reach", "requests counted, not different customers")
+def _reach_requests(shop) -> pd.Series:
+    return _tagged(shop)["theme"].value_counts()
+
+
+@mistake("feedback_theme_reach", "each theme's share of the customers instead of a count")
+def _reach_share(shop) -> pd.Series:
+    r = theme_reach(shop)
+    return r / r.sum()
