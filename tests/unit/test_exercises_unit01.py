@@ -122,3 +122,14 @@ def test_stickiness_check(shop):
     assert 0 < right < 1
     assert ex.check("crm_stickiness_dau_mau", right * (1 + 1e-8), data=shop)
     assert not ex.check("crm_stickiness_dau_mau", right * 100, data=shop)  # a percentage
+
+
+def test_support_columns_least_privilege(shop):
+    """Known answer from the stated policy: a support agent sees exactly the fields its policy
+    shows or masks; unlisted fields (e.g. birth_month, interests) are hidden."""
+    seen = unit01.support_columns(shop)
+    policy = unit01.crm.FIELD_ACCESS["support_agent"]
+    assert seen == {c for c, rule in policy.items() if rule in ("show", "mask")} & set(shop.customers.columns)
+    assert "email" in seen and not {"birth_month", "interests", "age_band"} & seen
+    assert ex.check("crm_support_columns", sorted(seen), data=shop)
+    assert not ex.check("crm_support_columns", seen | {"birth_month"}, data=shop)

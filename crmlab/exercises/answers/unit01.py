@@ -295,6 +295,14 @@ def omnichannel_members(shop) -> int:
     return int((cp["kind"] == "omnichannel").sum())
 
 
+@question("crm_support_columns",
+          hint="Read the support agent's entry of crm.FIELD_ACCESS. A masked field is still seen "
+               "(partly), and a field the policy does not list is not seen at all (least "
+               "privilege). Answer: the set of column names of `customers`.")
+def support_columns(shop) -> set[str]:
+    return set(crm.view_for_role(shop.customers, "support_agent").columns)
+
+
 @question("crm_retention_due",
           hint="A member's last activity is the later of their signup and their last order (a "
                "member who never ordered still has a signup). Count whole days from it to "
@@ -381,3 +389,20 @@ def _days_with_visits(shop):
 def _visits_per_visitor(shop):
     s = _month_sessions(shop)
     return len(s) / s["customer_id"].nunique()
+
+
+@mistake("crm_support_columns", "masked fields left out")
+def _shown_only(shop):
+    policy = crm.FIELD_ACCESS["support_agent"]
+    return {c for c in shop.customers.columns if policy.get(c) == "show"}
+
+
+@mistake("crm_support_columns", "fields the policy does not list treated as visible")
+def _unlisted_visible(shop):
+    policy = crm.FIELD_ACCESS["support_agent"]
+    return {c for c in shop.customers.columns if policy.get(c, "show") != "hide"}
+
+
+@variant("crm_support_columns", "a list in the table's column order")
+def _support_list(shop):
+    return list(crm.view_for_role(shop.customers, "support_agent").columns)
