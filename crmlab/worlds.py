@@ -248,6 +248,15 @@ def sweep(
     return outcomes
 
 
+def _column(stem: str) -> str:
+    """A notebook's column heading: its number and lecture label (``01 (1b)``), so the parts of
+    a split lecture are told apart."""
+    from crmlab.build import COURSE_MAP
+
+    number = stem.split("_", 1)[0]
+    return f"{number} ({COURSE_MAP[stem].lecture})" if stem in COURSE_MAP else number
+
+
 def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -> str:
     """The worlds x notebooks matrix as Markdown: ok (seconds) or the failing cell."""
     worlds = [w for w in worlds if any(o.world == w.name for o in outcomes)]
@@ -265,7 +274,7 @@ def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -
         f"{_dt.date.today().isoformat()}, {platform.python_version()} on {platform.machine()}: "
         f"**{n_ok} of {len(outcomes)}** notebook runs ok.",
         "",
-        "| world | what it is | parameters | " + " | ".join(n.split("_", 1)[0] for n in notebooks) + " |",
+        "| world | what it is | parameters | " + " | ".join(_column(n) for n in notebooks) + " |",
         "|---|---|---|" + "---|" * len(notebooks),
     ]
     for w in worlds:

@@ -262,3 +262,12 @@ def test_each_demo_names_its_lecture_and_the_lecture_links_it(demo):
     assert demo.stem in demo_notebooks(stem)
     assert f"../demos/{demo.name}" in committed(NOTEBOOKS / f"{stem}.ipynb").cells[-1].source, (
         f"{stem}: its navigation cell does not link {demo.name}; run crmlab notebooks --links")
+
+
+def test_course_map_order_is_the_file_order():
+    """Folders, the site's previous/next and the builds list notebooks by file name; the
+    navigation cells follow COURSE_MAP. The two orders must agree (a second part's name sorts
+    after the first's, and its lecture label follows)."""
+    course = [stem for stem in COURSE_MAP if (NOTEBOOKS / f"{stem}.ipynb").is_file()]
+    assert course == sorted(course), "order COURSE_MAP by file name (and name parts to sort in course order)"
+    assert {p.stem for p in PATHS} == set(course)
