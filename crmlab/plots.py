@@ -1248,8 +1248,11 @@ def _mark_incident(ax: Axes, incident: tuple | None) -> None:
 def _dated_x_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    # The concise formatter labels what changes (months, or days within a month): a fixed
+    # "%Y-%m" wrote the same month under every weekly tick of a short span.
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def social_listening(daily: pd.DataFrame, volume_alert: pd.Series, pchart: pd.DataFrame,

@@ -455,15 +455,22 @@ lecture slides and its exercises. Built {built} with parameters <code>{params}</
     return index
 
 
-def render_demo_pages(demos_dir: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+def render_demo_pages(demos_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                      lessons: Iterable[str] | None = None) -> list[Path]:
     """One page per live demo (``demos/NN_*_demo.ipynb``, committed with the static figure of
-    its default values: no widget runs on the site): ``site/NN_*_demo.html``."""
-    from crmlab.build import _html_page
+    its default values: no widget runs on the site): ``site/NN_*_demo.html``. With
+    ``lessons``, only the demos of those course notebooks."""
+    from crmlab.build import _html_page, demo_notebooks
 
     site = Path(out_dir) / "site"
     site.mkdir(parents=True, exist_ok=True)
+    demos_dir = Path(demos_dir)
+    wanted = None if lessons is None else {d for stem in lessons
+                                           for d in demo_notebooks(stem, demos_dir.parent)}
     written = []
-    for demo in sorted(Path(demos_dir).glob("[0-9][0-9]_*_demo.ipynb")):
+    for demo in sorted(demos_dir.glob("[0-9][0-9]_*_demo.ipynb")):
+        if wanted is not None and demo.stem not in wanted:
+            continue
         page = site / f"{demo.stem}.html"
         _html_page(demo, page)
         written.append(page)
@@ -495,7 +502,8 @@ def render_glossary_page(glossary: str | os.PathLike, out_dir: str | os.PathLike
 
 #: Links the notebooks write for JupyterLab (``03_x.ipynb``, ``../exercises/…ipynb``,
 #: ``../demos/…ipynb``, ``../docs/glossary.md``) and what they become on the site.
-_NOTEBOOK_HREF = re.compile(r'href="(?:\.\./(?:exercises|demos|notebooks)/)?([0-9][0-9]_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"')
+_NOTEBOOK_HREF = re.compile(
+    r'href="(?:\.\./(?:exercises|demos|notebooks)/)?([0-9][0-9]_[A-Za-z0-9_]+)\.ipynb(#[^"]*)?"(?!\s*download)')
 _GLOSSARY_HREF = re.compile(r'href="\.\./docs/glossary\.md(#[^"]*)?"')
 
 
@@ -546,9 +554,11 @@ def publish(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike,
     install_assets(out_dir)
     render_exercise_pages(out_dir)
     course = _course_folder(Path(notebooks_dir))
-    render_demo_pages(course / "demos", out_dir)
-    render_glossary_page(course / "docs" / "glossary.md", out_dir)
     notebooks = discover(notebooks_dir)
+    render_demo_pages(course / "demos", out_dir, lessons=[nb.stem for nb in notebooks])
+    if any("docs/glossary.md" in (site / f"{nb.stem}.html").read_text(encoding="utf-8")
+           for nb in notebooks if (site / f"{nb.stem}.html").is_file()):
+        render_glossary_page(course / "docs" / "glossary.md", out_dir)  # the pages link it
     if manifest is None:
         saved = out_dir / "manifest.json"
         manifest = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}

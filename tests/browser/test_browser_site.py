@@ -29,9 +29,11 @@ IMAGES_JS = """() => {
   return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length];
 }"""
 #: JavaScript: [formulas MathJax found, rendered as SVG, displayed, errors].
+# MathJax lists an escaped money dollar (crmlab.nb.MONEY_DOLLAR) as a math item whose display is
+# null and which becomes plain text; formulas are the items with display true or false.
 MATH_JS = """() => [
   window.MathJax && MathJax.startup && MathJax.startup.document
-    ? Array.from(MathJax.startup.document.math).length : 0,
+    ? Array.from(MathJax.startup.document.math).filter(m => m.display !== null).length : 0,
   document.querySelectorAll('mjx-container[jax="SVG"] svg').length,
   document.querySelectorAll('mjx-container[display="true"]').length,
   document.querySelectorAll('mjx-merror, [data-mjx-error]').length]"""
