@@ -136,6 +136,18 @@ def demo_notebooks(stem: str, root: Path | None = None) -> list[str]:
     return found
 
 
+def shared_exercise_notebook(stem: str, root: Path | None = None) -> str | None:
+    """The exercise notebook of another number whose title cell names ``notebooks/<stem>.ipynb``
+    (04's exercises live in 02's notebook), or None."""
+    folder = (root or Path(__file__).resolve().parent.parent) / "exercises"
+    for path in sorted(folder.glob("[0-9][0-9]_*_exercises.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        first = "".join(cells[0].get("source", "")) if cells else ""
+        if f"notebooks/{stem}.ipynb" in first:
+            return path.name
+    return None
+
+
 def navigation_markdown(stem: str, root: Path | None = None) -> str:
     """The last cell of notebook ``stem``: where to go next (exercises, next notebook, glossary).
 
@@ -147,15 +159,23 @@ def navigation_markdown(stem: str, root: Path | None = None) -> str:
         raise ValueError(f"{stem!r} is not in crmlab.build.COURSE_MAP; add it there first")
     lines = ["## Next (下一步)", ""]
     exercise = exercise_notebook(stem, root)
+    shared = shared_exercise_notebook(stem, root) if exercise is None else None
     if exercise:
         lines.append(f"* **Exercises:** [{exercise[:-len('.ipynb')]}](../exercises/{exercise}) "
                      "— checked answers for this notebook; open it, run all, fill in the blanks.")
+    elif shared:
+        lines.append(f"* **Exercises:** [{shared[:-len('.ipynb')]}](../exercises/{shared}) "
+                     "— this notebook's exercises are in that notebook (shared); open it, run all, "
+                     "fill in the blanks.")
     else:
         lines.append("* **Exercises:** this notebook has no exercise notebook yet; its "
                      "\"Try it\" prompts above are the practice.")
     for demo in demo_notebooks(stem, root):
         lines.append(f"* **Live demo:** [{demo}](../demos/{demo}.ipynb) — move the sliders and "
                      f"watch the answer change (JupyterLab, or `make demo NB={demo[:2]}`).")
+    earlier = stems[: stems.index(stem)]
+    if earlier:
+        lines.append(f"* **Previous notebook:** [{earlier[-1]}]({earlier[-1]}.ipynb).")
     later = stems[stems.index(stem) + 1:]
     if later:
         nxt = later[0]

@@ -17,14 +17,13 @@ whose title cell names it, marked "shared".
 from __future__ import annotations
 
 import argparse
-import json
 import posixpath
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crmlab.build import COURSE_MAP, UNIT_NAMES, exercise_notebook
+from crmlab.build import COURSE_MAP, UNIT_NAMES, exercise_notebook, shared_exercise_notebook
 
 #: The README lines that enclose the generated table (kept; everything between is replaced).
 BEGIN = ("<!-- course-map: generated from crmlab.build.COURSE_MAP by "
@@ -51,16 +50,6 @@ def _root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-def _shared_exercise(stem: str, folder: Path) -> str | None:
-    """The exercise notebook whose title cell names ``notebooks/<stem>.ipynb``, if any."""
-    for path in sorted(folder.glob("[0-9][0-9]_*_exercises.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        first = "".join(cells[0]["source"]) if cells else ""
-        if f"notebooks/{stem}.ipynb" in first:
-            return path.name
-    return None
-
-
 def course_rows(root: Path | None = None) -> list[CourseRow]:
     """The rows of the course map, in course order, from :data:`COURSE_MAP` and the student
     exercise notebooks in ``root/exercises`` (``root``: the repository)."""
@@ -70,7 +59,7 @@ def course_rows(root: Path | None = None) -> list[CourseRow]:
         exercise = exercise_notebook(stem, root)
         shared = False
         if exercise is None:
-            exercise = _shared_exercise(stem, root / "exercises")
+            exercise = shared_exercise_notebook(stem, root)
             shared = exercise is not None
         number = entry.lecture.rstrip("abcdefgh")
         zh, en = UNIT_NAMES[number]

@@ -61,8 +61,8 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
                      exercises: bool = True) -> WorkspaceReport:
     """Create ``out`` or add what it lacks from the course; never overwrite a student's file.
 
-    Notebooks are copied from ``course/notebooks`` and the student versions of the exercises
-    from ``course/exercises`` (the solution sources in ``course/instructor/`` never go into a
+    Notebooks are copied from ``course/notebooks``, the live demos from ``course/demos`` and the
+    student versions of the exercises from ``course/exercises`` (the solution sources in ``course/instructor/`` never go into a
     workspace), each only where the workspace has no file of that name.
     """
     course = Path(course) if course is not None else _course_root()
@@ -74,7 +74,8 @@ def update_workspace(out: str | os.PathLike = "workspace", course: str | os.Path
     if root.exists() and not root.is_dir():
         raise ValueError(f"workspace: {root} exists and is not a folder; choose another WORKSPACE")
     report = WorkspaceReport(root)
-    folders = ["notebooks", "exercises"] if exercises else ["notebooks"]
+    # the live what-if demos too: every lecture's navigation cell may link ../demos/
+    folders = ["notebooks", "exercises", "demos"] if exercises else ["notebooks", "demos"]
     for name in folders:
         files = sorted((course / name).glob("[0-9][0-9]_*.ipynb"))
         if files:

@@ -294,3 +294,15 @@ def test_window_margin(shop):
         total -= row.shipping_cost + row.restocking_cost
     assert ex.check("after_window_margin", float(total), data=shop)
     assert not ex.check("after_window_margin", float(total) * 1.01, data=shop)
+
+
+def test_the_provided_line_table_keeps_returned_a_flag():
+    """Exercise 5 starts from the provided `lines` when exercises 1-2 are open (the checkpoint
+    hands it over), and its model solution masks with `returned`: 0/1 floats broke it."""
+    import crmlab.data
+    from crmlab.exercises.answers import unit10
+
+    lines = unit10.lines_table(crmlab.data.get_shop("tiny", seed=42))
+    assert lines["returned"].dtype == bool and lines["returned"].any()
+    back = lines["returned_qty"].fillna(0).where(lines["returned"], 0)  # the solution's first step
+    assert (back >= 0).all()

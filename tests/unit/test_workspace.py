@@ -57,8 +57,11 @@ def test_the_real_course_gives_every_student_exercise_and_no_source(tmp_path):
     for name in names:
         assert "BEGIN SOLUTION" not in (ws / "exercises" / name).read_text(encoding="utf-8")
     assert (ws / "notebooks" / "00_welcome.ipynb").is_file()
-    assert sorted(p.name for p in ws.iterdir()) == [".jupyterlab-settings", "datasets", "docs",
-                                                    "exercises", "notebooks"]
+    assert sorted(p.name for p in ws.iterdir()) == [".jupyterlab-settings", "datasets", "demos",
+                                                    "docs", "exercises", "notebooks"]
+    # every link a lecture's navigation cell makes to a demo resolves in the workspace
+    assert sorted(p.name for p in (ws / "demos").iterdir()) == sorted(
+        p.name for p in (ROOT / "demos").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_second_run_keeps_the_students_work_and_adds_new_notebooks(course, tmp_path):

@@ -42,7 +42,9 @@ def _line_view(frame: pd.DataFrame) -> pd.DataFrame:
         if col not in frame.columns:
             continue
         values = frame[col]
-        if isinstance(empty, str):
+        if isinstance(empty, bool):  # a flag stays a flag (the provided table feeds exercise 5)
+            values = values.astype(object).where(values.notna(), empty).astype(bool)
+        elif isinstance(empty, str):
             values = values.astype(object).where(values.notna(), "").astype(str)
         elif empty is not None:
             values = pd.to_numeric(values, errors="coerce").fillna(empty).astype(float)
