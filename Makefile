@@ -42,7 +42,7 @@ MKL_NUM_THREADS ?= 1
 export OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
 
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
-TEST_DIRS := $(wildcard tests/unit tests/robustness tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser)
+TEST_DIRS := $(wildcard tests/unit tests/robustness tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser tests/docs)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
 .PHONY: help install student-wheel workspace lab demo exercises materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
