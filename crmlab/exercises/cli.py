@@ -122,8 +122,9 @@ def register(subparsers: Any) -> None:
                         "answer key for it); with --students: mixed into every student's seed")
     r.add_argument("--students", default=None,
                    help="roster CSV with columns student_id,name: one data variant per student")
-    r.add_argument("--only", action="append", metavar="NN",
-                   help="only these notebooks (two-digit unit or name; repeatable or comma list)")
+    r.add_argument("--only", action="extend", nargs="+", metavar="NN",
+                   help="only these notebooks, e.g. --only 02 05 (as crmlab build; the comma "
+                        "form 02,05 and a repeated --only also work)")
     r.add_argument("--data", default=None,
                    help="DATA written into the notebooks (default: small with --students, "
                         "else unchanged)")
