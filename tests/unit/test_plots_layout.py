@@ -16,9 +16,15 @@ import pytest  # noqa: E402
 from crmlab import plots  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close():
-    yield
+@pytest.fixture(autouse=True, params=["matplotlib", "workbook"])
+def _close(request):
+    """Each case under matplotlib's defaults and under the workbook's theme (the notebooks')."""
+    with plt.rc_context():
+        if request.param == "workbook":
+            plots.set_theme()
+        else:
+            plt.rcdefaults()
+        yield
     plt.close("all")
 
 
@@ -58,10 +64,12 @@ def test_overlapping_tick_labels():
 
 def test_legend_on_the_data_points():
     fig, ax = plt.subplots()
-    x = np.linspace(0, 1, 200)
-    ax.scatter(x, np.full_like(x, 0.98), label="near the top")
-    ax.scatter(x, np.full_like(x, 0.02), label="near the bottom")
-    ax.set_ylim(0, 1)
+    # points everywhere in the axes: a legend inside must cover some, whatever the theme's
+    # sizes and paddings (a row of points near the top edge slipped above the legend box)
+    gx, gy = np.meshgrid(np.linspace(0.02, 0.98, 25), np.linspace(0.02, 0.98, 25))
+    ax.scatter(gx.ravel(), gy.ravel(), s=4, label="customers")
+    ax.scatter([0.5], [0.5], label="the centre")
+    ax.set(xlim=(0, 1), ylim=(0, 1))
     labelled(ax).legend(loc="upper right")
     assert any("legend covers" in p for p in plots.layout_problems(fig))
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
