@@ -1527,7 +1527,8 @@ class ReturnPolicy:
 
 @reads(orders="order_id amount delivered_ts",
        order_items="order_id product_id quantity",
-       returns="order_id product_id quantity refund_amount requested_ts shipping_cost restocking_cost",
+       returns="order_id product_id requested_ts reason return_type quantity refund_amount "
+               "shipping_cost restocking_cost",
        products="product_id unit_cost")
 def return_policy_whatif(
     orders: pd.DataFrame,
@@ -1547,11 +1548,6 @@ def return_policy_whatif(
     values: no randomness. One row per policy, in the order given.
     """
     func = "return_policy_whatif"
-    require_columns(orders, "orders", ["order_id", "amount", "delivered_ts"])
-    require_columns(order_items, "order_items", ["order_id", "product_id", "quantity"])
-    require_columns(returns, "returns", ["order_id", "product_id", "requested_ts", "reason", "return_type",
-                                  "quantity", "refund_amount", "shipping_cost", "restocking_cost"])
-    require_columns(products, "products", ["product_id", "unit_cost"])
     if not policies or not all(isinstance(p, ReturnPolicy) for p in policies.values()):
         raise ValueError(f"{func}: policies must map names to ReturnPolicy objects, e.g. "
                          "{'today': ReturnPolicy()}.")

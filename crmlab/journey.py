@@ -1362,8 +1362,8 @@ FAB = pd.DataFrame(
 )
 
 
-@reads(reviews="product_id stars",
-       events="customer_id event_type ts",
+@reads(reviews="product_id stars text",
+       events="customer_id ts event_type product_id",
        orders="order_id customer_id order_ts",
        order_items="order_id product_id")
 def selling_points(
@@ -1384,11 +1384,7 @@ def selling_points(
     after their first view. Products with fewer than ``min_reviews`` praising reviews are left
     out (their shares are noise); ``attrs["left_out"]`` counts them.
     """
-    require_columns(reviews, "reviews", ["product_id", "stars", "text"])
-    require_columns(events, "events", ["customer_id", "ts", "event_type", "product_id"])
-    require_columns(orders, "orders", ["order_id", "customer_id", "order_ts"])
-    require_columns(order_items, "order_items", ["order_id", "product_id"])
-    require_columns(fab, "fab", ["feature", "keywords"])
+    require_columns(fab, "fab", ["feature", "keywords"])  # not a shop table: checked here
     if isinstance(min_reviews, bool) or not isinstance(min_reviews, int | np.integer) or min_reviews < 1:
         raise ValueError(f"selling_points: min_reviews={min_reviews!r} must be a whole number >= 1.")
     happy = reviews.loc[reviews["stars"] >= 4, ["product_id", "text"]]
