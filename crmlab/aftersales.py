@@ -75,7 +75,7 @@ from crmlab._checks import (
     require_columns,
     z_for_level,
 )
-from crmlab.journey import wilson_interval
+from crmlab.stats import wilson_interval
 from crmlab.support import ticket_metrics
 from crmlab.survival import kaplan_meier, km_quantiles
 

@@ -57,7 +57,8 @@ from crmlab._checks import (
     require_columns,
     z_for_level,
 )
-from crmlab.journey import keyword_pattern, wilson_interval
+from crmlab.journey import keyword_pattern
+from crmlab.stats import wilson_interval
 
 __all__ = [
     "REQUEST_THEMES",

@@ -49,6 +49,8 @@ from crmlab._checks import (
     require_columns,
 )
 from crmlab.data import schema
+from crmlab.stats import level_z as _level_z
+from crmlab.stats import wilson_interval
 
 __all__ = [
     "FUNNEL_STEPS",
@@ -117,52 +119,6 @@ def _codes(values: pd.Series | np.ndarray, categories: Sequence[str]) -> np.ndar
 # --------------------------------------------------------------------------------------
 # Wilson interval
 # --------------------------------------------------------------------------------------
-
-
-def wilson_interval(
-    successes: float | np.ndarray | pd.Series,
-    trials: float | np.ndarray | pd.Series,
-    level: float = 0.95,
-) -> tuple[np.ndarray | float, np.ndarray | float]:
-    """Wilson score interval for a binomial proportion (Wilson 1927).
-
-    The interval is the set of ``p`` that a two-sided score test at ``1 - level`` does not
-    reject: ``|phat - p| <= z * sqrt(p (1 - p) / n)``. Solving that quadratic gives
-
-    ``centre = (phat + z^2 / 2n) / (1 + z^2 / n)``,
-    ``half = z / (1 + z^2 / n) * sqrt(phat (1 - phat) / n + z^2 / 4n^2)``.
-
-    Unlike the textbook ``phat +- z se`` it stays inside [0, 1] and keeps its coverage for
-    small ``n`` and rates near 0 or 1 — which is where funnel steps live. Returns
-    ``(low, high)``, with the exact ends 0 at ``k = 0`` and 1 at ``k = n``; NaN where
-    ``trials`` is 0.
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"wilson_interval: level={level!r} must be between 0 and 1, e.g. 0.95.")
-    k = np.asarray(successes, dtype="float64")
-    n = np.asarray(trials, dtype="float64")
-    if np.any(np.isnan(k)) or np.any(np.isnan(n)):
-        raise ValueError("wilson_interval: successes and trials must not be missing.")
-    if np.any(k < 0) or np.any(n < 0) or np.any(k > n):
-        raise ValueError(
-            "wilson_interval: need 0 <= successes <= trials; check that each step's count is "
-            "taken from the sessions of the previous step."
-        )
-    z = stats.norm.ppf(1 - (1 - level) / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phat = k / n
-        denom = 1 + z**2 / n
-        centre = (phat + z**2 / (2 * n)) / denom
-        half = z / denom * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2))
-        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    # At k = 0 (k = n) the closed form's low (high) end is exactly 0 (1); in floating point
-    # centre - half can come out as 3e-17, an interval that misses its own estimate.
-    low = np.where((k == 0) & (n > 0), 0.0, low)
-    high = np.where((k == n) & (n > 0), 1.0, high)
-    if low.ndim == 0:
-        return float(low), float(high)
-    return low, high
 
 
 # --------------------------------------------------------------------------------------
@@ -1437,9 +1393,3 @@ def selling_point_conversion(points: pd.DataFrame, fab: pd.DataFrame = FAB, leve
                      "mean_share": float(ok[feature].mean()), "rho": rho,
                      "low": float(np.tanh(np.arctanh(rho) - half)), "high": float(np.tanh(np.arctanh(rho) + half))})
     return pd.DataFrame(rows)
-
-
-def _level_z(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"level={level!r} must be between 0 and 1, e.g. 0.95.")
-    return float(stats.norm.ppf(0.5 + level / 2))

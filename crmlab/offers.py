@@ -54,7 +54,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from crmlab._checks import Reads, as_frame, as_timestamp, datetime_column, reads, require_columns
-from crmlab.journey import wilson_interval
+from crmlab.stats import check_level as _level
+from crmlab.stats import mean_diff_ci, proportion_diff_ci, two_proportion_pvalue
+from crmlab.stats import numeric_values as _outcome
 
 __all__ = [
     "ClassTransformationUplift",
@@ -108,12 +110,6 @@ def _frame(table: Any, name: str, func: str) -> pd.DataFrame:
 
 def _columns(table: pd.DataFrame, name: str, func: str, columns: Sequence[str]) -> None:
     require_columns(table, name, columns, func=func)
-
-
-def _level(level: float, func: str) -> float:
-    if not isinstance(level, int | float) or not 0 < level < 1:
-        raise ValueError(f"{func}: level={level!r} must be between 0 and 1, e.g. 0.95.")
-    return float(level)
 
 
 def _prob(value: float, name: str, func: str, *, open_interval: bool = True) -> float:
@@ -179,110 +175,9 @@ def _require_both_arms(w: np.ndarray, table: str, column: str, func: str, where:
             "the holdout with -- check the treatment labels or drop this group.")
 
 
-def _outcome(values: Any, table: str, column: str, func: str, *, binary: bool = False) -> np.ndarray:
-    s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype="float64")
-    if not pd.api.types.is_numeric_dtype(s):
-        raise ValueError(f"{func}: {table}.{column} must be numeric or boolean, got dtype {s.dtype}; "
-                         f"convert it with pd.to_numeric.")
-    arr = s.to_numpy(dtype="float64", na_value=np.nan)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{func}: {table}.{column} has {int((~np.isfinite(arr)).sum())} missing or "
-                         "infinite values; fill them (0 for no purchase) or drop those contacts.")
-    if binary and not np.all(np.isin(arr, (0.0, 1.0))):
-        raise ValueError(f"{func}: {table}.{column} must be 0/1 (converted or not), got other values; "
-                         "use a boolean conversion flag.")
-    return arr
-
-
 # ---------------------------------------------------------------------------------------
 # confidence intervals and tests
 # ---------------------------------------------------------------------------------------
-
-
-def proportion_diff_ci(k_treatment: Any, n_treatment: Any, k_control: Any, n_control: Any,
-                       level: float = 0.95, method: str = "newcombe"):
-    """Confidence interval for the difference of two independent proportions p_t - p_c.
-
-    ``method="newcombe"`` (default): Newcombe's (1998) hybrid score interval, his method 10.
-    With Wilson intervals ``(l_t, u_t)`` and ``(l_c, u_c)`` for each rate and ``d = p_t - p_c``:
-    ``low = d - sqrt((p_t - l_t)^2 + (u_c - p_c)^2)``, ``high = d + sqrt((u_t - p_t)^2 +
-    (p_c - l_c)^2)``. It keeps close to its nominal coverage with small groups and rates near
-    0 -- where campaign conversion rates live -- and never leaves [-1, 1].
-
-    ``method="wald"``: ``d +- z sqrt(p_t q_t / n_t + p_c q_c / n_c)``, the textbook interval; it
-    collapses to a point when both rates are 0 and under-covers for small groups.
-
-    Works on scalars or arrays; returns ``(low, high)``.
-    """
-    func = "proportion_diff_ci"
-    level = _level(level, func)
-    if method not in ("newcombe", "wald"):
-        raise ValueError(f"{func}: method={method!r}; use 'newcombe' (recommended) or 'wald'.")
-    kt, nt, kc, nc = (np.asarray(v, dtype="float64") for v in (k_treatment, n_treatment, k_control, n_control))
-    if np.any(nt <= 0) or np.any(nc <= 0):
-        raise ValueError(f"{func}: both groups need at least one contact (n_treatment and n_control "
-                         "> 0); a campaign without a holdout cannot be read as an experiment.")
-    if np.any(kt < 0) or np.any(kc < 0) or np.any(kt > nt) or np.any(kc > nc):
-        raise ValueError(f"{func}: need 0 <= conversions <= contacts in each group.")
-    pt, pc = kt / nt, kc / nc
-    d = pt - pc
-    if method == "wald":
-        z = stats.norm.ppf(0.5 + level / 2)
-        half = z * np.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc)
-        low, high = d - half, d + half
-    else:
-        lt, ut = wilson_interval(kt, nt, level)
-        lc, uc = wilson_interval(kc, nc, level)
-        low = d - np.sqrt((pt - lt) ** 2 + (uc - pc) ** 2)
-        high = d + np.sqrt((ut - pt) ** 2 + (pc - lc) ** 2)
-    if np.ndim(low) == 0:
-        return float(low), float(high)
-    return np.asarray(low), np.asarray(high)
-
-
-def two_proportion_pvalue(k_treatment: Any, n_treatment: Any, k_control: Any, n_control: Any) -> Any:
-    """Two-sided p-value of the pooled two-proportion z-test (the score test behind the
-    sample-size formula). NaN when both groups have rate 0 or 1 (no variation)."""
-    kt, nt, kc, nc = (np.asarray(v, dtype="float64") for v in (k_treatment, n_treatment, k_control, n_control))
-    pooled = (kt + kc) / (nt + nc)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / nt + 1 / nc))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (kt / nt - kc / nc) / se
-        p = np.where(se > 0, 2 * stats.norm.sf(np.abs(z)), np.nan)
-    return float(p) if np.ndim(p) == 0 else p
-
-
-def mean_diff_ci(x_treatment: Any, x_control: Any, level: float = 0.95) -> dict[str, float]:
-    """Welch's interval for the difference in means (e.g. revenue per contact), unequal variances.
-
-    ``diff = mean_t - mean_c``, ``se = sqrt(s_t^2 / n_t + s_c^2 / n_c)`` and the
-    Welch--Satterthwaite degrees of freedom ``df = se^4 / ((s_t^2/n_t)^2/(n_t-1) +
-    (s_c^2/n_c)^2/(n_c-1))``; the interval is ``diff +- t_{df} se``. Revenue per contact is
-    mostly zeros with a long right tail; with a few hundred contacts per arm the t interval is
-    still accurate enough (central limit theorem), with a dozen it is not. Returns a dict with
-    ``diff, se, df, low, high, p_value`` (NaN interval when both groups have zero variance).
-    """
-    func = "mean_diff_ci"
-    level = _level(level, func)
-    xt = _outcome(x_treatment, "treatment group", "values", func)
-    xc = _outcome(x_control, "control group", "values", func)
-    if len(xt) < 2 or len(xc) < 2:
-        raise ValueError(f"{func}: Welch's interval needs at least 2 contacts per group (got "
-                         f"{len(xt)} treated, {len(xc)} control); pool campaigns or wait for more data.")
-    mt, mc = xt.mean(), xc.mean()
-    vt, vc = xt.var(ddof=1) / len(xt), xc.var(ddof=1) / len(xc)
-    se = math.sqrt(vt + vc)
-    diff = float(mt - mc)
-    if se == 0:
-        return {"diff": diff, "se": 0.0, "df": float("nan"), "low": float("nan"),
-                "high": float("nan"), "p_value": float("nan")}
-    df = (vt + vc) ** 2 / (vt**2 / (len(xt) - 1) + vc**2 / (len(xc) - 1))
-    t = stats.t.ppf(0.5 + level / 2, df)
-    p = 2 * stats.t.sf(abs(diff) / se, df)
-    return {"diff": diff, "se": se, "df": float(df), "low": float(diff - t * se),
-            "high": float(diff + t * se), "p_value": float(p)}
 
 
 @reads(contacts=Reads("campaign_contacts", name_arg="table"))

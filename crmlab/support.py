@@ -1909,7 +1909,7 @@ def inquiry_conversion(
     errors). Every gap is an association: the groups differ in who they are, not only in
     whether they asked.
     """
-    from crmlab.journey import wilson_interval
+    from crmlab.stats import wilson_interval
 
     func = "inquiry_conversion"
     n_days = _check_days(days, func)
