@@ -385,12 +385,15 @@ def available(shop: Any, *tables: str, truth_keys: tuple[str, ...] | list[str] =
                      missing_truth, source, SOURCE_CURRENCY.get(origin, "NT$"))
 
 
-def skipped(have: Available, uses: Mapping[str, str], *, also: Mapping[str, str] | None = None) -> str:
+def skipped(have: Available, uses: Mapping[str, str | tuple[str, ...]], *,
+            also: Mapping[str, str] | None = None) -> str:
     """The one line a notebook prints about what it skips on this shop, and why.
 
     ``uses`` maps what a part needs (a table name, or ``"truth"`` for the planted truth) to
     the part, e.g. ``{"sessions": "the engagement features", "truth": "section 8 (the planted
-    segments)"}``. Parts whose needs are all there are not named::
+    segments)"}``; a need that feeds several parts maps to a tuple of them
+    (``{"returns": ("the refunds", "the six-part value")}``), and each part is named once.
+    Parts whose needs are all there are not named::
 
         This shop has no `sessions` table (real data from CDNOW), so this notebook skips the engagement features.
 
@@ -416,7 +419,8 @@ def skipped(have: Available, uses: Mapping[str, str], *, also: Mapping[str, str]
     if any(need == "truth" for need, _ in gone):
         lacks.append("no planted truth")
     lacks += [f"no {what}" for what in extra]
-    parts = list(dict.fromkeys([part for _, part in gone] + list(extra.values())))
+    named = [p for _, part in gone for p in ((part,) if isinstance(part, str) else part)]
+    parts = list(dict.fromkeys(named + list(extra.values())))
     return f"This shop has {_join(lacks)} ({have.source}), so this notebook skips {_join(parts)}."
 
 

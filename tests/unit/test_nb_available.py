@@ -52,6 +52,11 @@ def test_skipped_says_in_one_line_what_is_missing_and_what_is_skipped():
     assert skipped(two, {"sessions": "the funnel section", "events": "the funnel section"}) == (
         "This shop has no `sessions` and `events` tables (real data from CDNOW), so this notebook skips the "
         "funnel section.")
+    # a need feeding two parts names both; a part fed by two missing needs is still named once
+    three = available(shop, "returns", "sessions")
+    assert skipped(three, {"returns": ("the refunds", "the six-part value"), "sessions": "the six-part value"}) == (
+        "This shop has no `returns` and `sessions` tables (real data from CDNOW), so this notebook skips the "
+        "refunds and the six-part value.")
 
 
 def test_skipped_with_everything_there_says_nothing_is_skipped():
