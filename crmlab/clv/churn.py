@@ -1,0 +1,355 @@
+"""Churn early warning (流失預警): labels, features and scores judged out of time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from crmlab._checks import Reads, reads
+from crmlab._checks import as_timestamp as _to_timestamp
+from crmlab.clv.models.bgnbd import BetaGeoModel
+from crmlab.clv.summary import _log_columns, _log_reads, summarize
+
+__all__ = [
+    "auc",
+    "top_decile_lift",
+    "time_to_next_purchase",
+    "churn_labels",
+    "churn_features",
+    "churn_early_warning",
+    "ChurnWarning",
+]
+
+
+def auc(y_true, score) -> float:
+    """Area under the ROC curve: the chance a random churner scores above a random
+    stayer (ties count half) — the Mann-Whitney U statistic scaled to [0, 1]."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(score, dtype=float)
+    if y.shape != s.shape or y.size == 0:
+        raise ValueError("y_true and score must be non-empty and of the same length.")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("y_true needs both classes (churners and stayers) for an AUC.")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def top_decile_lift(y_true, score, frac: float = 0.1) -> float:
+    """Churn rate among the ``frac`` highest scores divided by the overall churn rate.
+
+    Ties at the cut are broken by order of appearance after a stable sort, so the
+    top group always has exactly ``ceil(frac * n)`` members.
+    """
+    y = np.asarray(y_true, dtype=float)
+    s = np.asarray(score, dtype=float)
+    if y.size == 0 or y.shape != s.shape:
+        raise ValueError("y_true and score must be non-empty and of the same length.")
+    if not np.isin(y, [0, 1]).all():
+        raise ValueError("y_true must be 0/1 labels.")
+    if not 0 < frac <= 1:
+        raise ValueError("frac must be in (0, 1], e.g. 0.1 for the top decile.")
+    base = y.mean()
+    if base == 0:
+        raise ValueError("y_true has no positives; lift is undefined.")
+    k = int(np.ceil(frac * y.size))
+    top = np.argsort(-s, kind="stable")[:k]
+    return float(y[top].mean() / base)
+
+
+def _horizon_days(horizon) -> float:
+    if isinstance(horizon, pd.Timedelta | np.timedelta64):
+        days = pd.Timedelta(horizon) / pd.Timedelta(days=1)
+    else:
+        try:
+            days = float(horizon)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"horizon={horizon!r} must be a number of days or a pd.Timedelta.") from exc
+    if not np.isfinite(days) or days <= 0:
+        raise ValueError(f"horizon={horizon!r} must be a positive number of days.")
+    return float(days)
+
+
+def _order_log(orders: pd.DataFrame, customer_col: str, date_col: str, amount_col: str | None):
+    cust, dates, amount = _log_columns(orders, customer_col, date_col, amount_col)
+    out = pd.DataFrame({"customer": cust.to_numpy(), "ts": dates.to_numpy()})
+    if amount is not None:
+        out["amount"] = amount.to_numpy(dtype=float)
+    return out
+
+
+@reads(orders=_log_reads(amount=False))
+def time_to_next_purchase(
+    orders: pd.DataFrame,
+    observation_end=None,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "order_ts",
+) -> pd.DataFrame:
+    """Days from each order to the same customer's next order, for survival curves.
+
+    One row per order up to ``observation_end`` (default: the last order). When the
+    customer orders again, ``duration_days`` is the gap and ``event`` is True; for
+    each customer's last order the next purchase has not been seen yet, so the row
+    is censored: ``duration_days`` runs to ``observation_end`` and ``event`` is False.
+    Feeding these to :func:`crmlab.survival.kaplan_meier` gives the probability that
+    a customer has *not* bought again t days after a purchase — the honest way to
+    pick a "lapsed after N days" rule, because simply averaging observed gaps ignores
+    the customers who have not come back yet. Orders at the same timestamp count once.
+    """
+    log = _order_log(orders, customer_col, date_col, None)
+    end = log["ts"].max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
+    n_after = int((log["ts"] > end).sum())
+    log = log.loc[log["ts"] <= end].drop_duplicates(["customer", "ts"])
+    log = log.sort_values(["customer", "ts"], kind="stable").reset_index(drop=True)
+    nxt = log.groupby("customer", sort=False)["ts"].shift(-1)
+    event = nxt.notna().to_numpy()
+    stop = nxt.fillna(end)
+    out = pd.DataFrame({
+        customer_col: log["customer"].to_numpy(),
+        date_col: log["ts"].to_numpy(),
+        "duration_days": (stop - log["ts"]).dt.total_seconds().to_numpy() / 86400.0,
+        "event": event,
+    })
+    out.attrs["n_orders_after_end"] = n_after
+    return out
+
+
+@reads(orders=_log_reads(amount=False))
+def churn_labels(
+    orders: pd.DataFrame,
+    cutoff,
+    horizon=90,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "order_ts",
+) -> pd.DataFrame:
+    """Who churned after ``cutoff``: no order in (cutoff, cutoff + horizon days].
+
+    Only customers with at least one order up to ``cutoff`` are labelled (you cannot
+    lose someone who never bought). Returns ``customer_col`` and ``churned`` (bool).
+    Raises if the data end before ``cutoff + horizon`` (the labels would be wrong).
+    """
+    log = _order_log(orders, customer_col, date_col, None)
+    cut = _to_timestamp(cutoff, "cutoff")
+    stop = cut + pd.Timedelta(days=_horizon_days(horizon))
+    if log["ts"].max() < stop - pd.Timedelta(days=1):
+        raise ValueError(
+            f"orders: the last order in '{date_col}' is {log['ts'].max()}, before "
+            f"cutoff + horizon ({stop}); the churn labels need the whole horizon — "
+            "choose an earlier cutoff or a shorter horizon."
+        )
+    before = log.loc[log["ts"] <= cut, "customer"].unique()
+    if before.size == 0:
+        raise ValueError(f"orders: no order on or before cutoff {cut}; choose a later cutoff.")
+    bought = log.loc[(log["ts"] > cut) & (log["ts"] <= stop), "customer"].unique()
+    before = np.sort(before)
+    return pd.DataFrame({customer_col: before, "churned": ~np.isin(before, bought)})
+
+
+@reads(orders=_log_reads(),
+       sessions=Reads("sessions", ("customer_id", "start_ts"), rename={"start_ts": "session_date_col"},
+                      optional=True))
+def churn_features(
+    orders: pd.DataFrame,
+    cutoff,
+    *,
+    sessions: pd.DataFrame | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "order_ts",
+    amount_col: str = "amount",
+    session_date_col: str = "start_ts",
+) -> pd.DataFrame:
+    """RFM and engagement features of every customer who bought by ``cutoff``.
+
+    Uses only data up to ``cutoff`` (no peeking): ``recency_days`` since the last
+    order, ``frequency`` (orders), ``monetary`` (total spend), ``tenure_days`` since
+    the first order, ``orders_90d`` and ``spend_90d`` (last 90 days), ``mean_gap_days``
+    ((last - first order) / (orders - 1); NaN for one-time buyers and for customers
+    whose orders all share one timestamp, who show no gap) and ``overdue`` (recency /
+    mean gap: > 1 means later than usual; NaN where the gap is). Every value is finite
+    or NaN, never infinite. With ``sessions`` it adds
+    ``sessions_30d``, ``sessions_90d`` and ``days_since_session`` (NaN if never).
+    """
+    log = _order_log(orders, customer_col, date_col, amount_col)
+    cut = _to_timestamp(cutoff, "cutoff")
+    log = log.loc[log["ts"] <= cut]
+    if log.empty:
+        raise ValueError(f"orders: no order on or before cutoff {cut}; choose a later cutoff.")
+    recent = log["ts"] > cut - pd.Timedelta(days=90)
+    g = log.assign(
+        recent_order=recent.astype(np.int64), recent_spend=log["amount"].where(recent, 0.0)
+    ).groupby("customer", sort=True)
+    feats = g.agg(
+        first=("ts", "min"), last=("ts", "max"), frequency=("ts", "size"),
+        monetary=("amount", "sum"), orders_90d=("recent_order", "sum"),
+        spend_90d=("recent_spend", "sum"),
+    )
+    out = pd.DataFrame({customer_col: feats.index.to_numpy()})
+    day = pd.Timedelta(days=1)
+    out["recency_days"] = ((cut - feats["last"]) / day).to_numpy()
+    out["frequency"] = feats["frequency"].to_numpy(dtype=np.int64)
+    out["monetary"] = feats["monetary"].to_numpy()
+    out["tenure_days"] = ((cut - feats["first"]) / day).to_numpy()
+    out["orders_90d"] = feats["orders_90d"].to_numpy(dtype=np.int64)
+    out["spend_90d"] = feats["spend_90d"].to_numpy()
+    span = ((feats["last"] - feats["first"]) / day).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a zero span (several orders at one timestamp) shows no gap: NaN, not 0, so that
+        # overdue = recency / gap is never infinite
+        gap = np.where((out["frequency"] > 1) & (span > 0), span / (out["frequency"] - 1), np.nan)
+    out["mean_gap_days"] = gap
+    out["overdue"] = out["recency_days"] / gap
+    if sessions is not None:
+        if session_date_col not in sessions.columns or customer_col not in sessions.columns:
+            raise ValueError(
+                f"sessions: columns '{customer_col}' and '{session_date_col}' are needed; pass "
+                "session_date_col= naming the visit time."
+            )
+        st = pd.to_datetime(sessions[session_date_col])
+        ses = pd.DataFrame({"customer": sessions[customer_col].to_numpy(), "ts": st.to_numpy()})
+        ses = ses.loc[ses["ts"] <= cut]
+        age = (cut - ses["ts"]) / day
+        sg = ses.assign(s30=(age <= 30).astype(np.int64), s90=(age <= 90).astype(np.int64),
+                        age=age).groupby("customer")
+        sf = sg.agg(sessions_30d=("s30", "sum"), sessions_90d=("s90", "sum"),
+                    days_since_session=("age", "min"))
+        sf = sf.reindex(out[customer_col].to_numpy())
+        out["sessions_30d"] = sf["sessions_30d"].fillna(0).to_numpy(dtype=np.int64)
+        out["sessions_90d"] = sf["sessions_90d"].fillna(0).to_numpy(dtype=np.int64)
+        out["days_since_session"] = sf["days_since_session"].to_numpy(dtype=float)
+    return out
+
+
+@dataclass
+class ChurnWarning:
+    """Result of :func:`churn_early_warning`.
+
+    ``metrics``: one row per method with ``auc`` and ``top_decile_lift`` on the test
+    cut-off. ``scores``: per test customer the label and every method's churn score.
+    ``thresholds``: the P(alive) rule "flag when P(alive) < threshold" — share of
+    customers flagged, precision (churn rate among flagged) and recall.
+    ``feature_importance``: permutation importance of the classifier's features (AUC
+    drop on the test cut-off).
+    """
+
+    metrics: pd.DataFrame
+    scores: pd.DataFrame
+    thresholds: pd.DataFrame
+    feature_importance: pd.DataFrame
+
+
+@reads(orders=_log_reads(), sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True))
+def churn_early_warning(
+    orders: pd.DataFrame,
+    train_cutoff,
+    test_cutoff,
+    horizon=90,
+    *,
+    sessions: pd.DataFrame | None = None,
+    customer_col: str = "customer_id",
+    date_col: str = "order_ts",
+    amount_col: str = "amount",
+    thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
+    seed: int = 0,
+) -> ChurnWarning:
+    """Compare churn early-warning scores out of time (流失預警).
+
+    * **BG/NBD**: fitted on the orders up to ``test_cutoff`` (it needs no labels);
+      scores ``1 - P(alive)`` and ``P(no purchase in the horizon)``.
+    * **classifier**: gradient boosting (scikit-learn's GradientBoostingClassifier) on
+      :func:`churn_features` at ``train_cutoff`` with labels from the following
+      ``horizon`` days, then applied to the features at ``test_cutoff``.
+    * **recency rule**: days since the last order, the baseline every shop has.
+
+    Everything is judged on the customers who had bought by ``test_cutoff`` against
+    whether they ordered in (test_cutoff, test_cutoff + horizon]. ``train_cutoff +
+    horizon`` must not be after ``test_cutoff`` so no test-period order leaks into
+    training.
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    days = _horizon_days(horizon)
+    tr, te = _to_timestamp(train_cutoff, "train_cutoff"), _to_timestamp(test_cutoff, "test_cutoff")
+    if tr + pd.Timedelta(days=days) > te:
+        raise ValueError(
+            f"train_cutoff + horizon ({tr + pd.Timedelta(days=days)}) is after test_cutoff ({te}); "
+            "the training labels would overlap the test period — move train_cutoff earlier."
+        )
+    kw = {"customer_col": customer_col, "date_col": date_col}
+    y_tr = churn_labels(orders, tr, days, **kw)
+    y_te = churn_labels(orders, te, days, **kw)
+    for name, y in (("train", y_tr), ("test", y_te)):
+        if y["churned"].nunique() < 2:
+            raise ValueError(
+                f"orders: at the {name} cut-off every customer has the same churn label; "
+                "use more data or another horizon."
+            )
+    fkw = {**kw, "amount_col": amount_col, "sessions": sessions}
+    X_tr = churn_features(orders, tr, **fkw).merge(y_tr, on=customer_col, validate="1:1")
+    X_te = churn_features(orders, te, **fkw).merge(y_te, on=customer_col, validate="1:1")
+    feat_cols = [c for c in X_tr.columns if c not in (customer_col, "churned")]
+    # trees need numbers: "never" (one-time buyer's gap, no visit yet) becomes -1
+    M_tr = X_tr[feat_cols].fillna(-1.0)
+    M_te = X_te[feat_cols].fillna(-1.0)
+    clf = GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.05,
+                                     subsample=0.8, random_state=seed)
+    clf.fit(M_tr, X_tr["churned"])
+    gbm = clf.predict_proba(M_te)[:, 1]
+
+    summ = summarize(orders, customer_col, date_col, None, freq="D", observation_end=te)
+    bg = BetaGeoModel().fit(summ)
+    summ = summ.set_index(customer_col).loc[X_te[customer_col].to_numpy()]
+    p_alive = bg.p_alive(summ).to_numpy()
+    p_none = bg.prob_no_purchase(days, summ).to_numpy()
+
+    y = X_te["churned"].to_numpy().astype(int)
+    scores = pd.DataFrame({
+        customer_col: X_te[customer_col].to_numpy(),
+        "churned": X_te["churned"].to_numpy(),
+        "p_alive": p_alive,
+        "bgnbd_no_purchase": p_none,
+        "gradient_boosting": gbm,
+        "recency_days": X_te["recency_days"].to_numpy(),
+    })
+    methods = {
+        "BG/NBD 1 - P(alive)": 1 - p_alive,
+        "BG/NBD P(no purchase in horizon)": p_none,
+        "gradient boosting (RFM + engagement)": gbm,
+        "recency rule (days since last order)": X_te["recency_days"].to_numpy(),
+    }
+    metrics = pd.DataFrame({
+        "method": list(methods),
+        "auc": [auc(y, s) for s in methods.values()],
+        "top_decile_lift": [top_decile_lift(y, s) for s in methods.values()],
+    })
+    rows = []
+    for thr in thresholds:
+        flag = p_alive < thr
+        n_flag = int(flag.sum())
+        rows.append({
+            "threshold": float(thr),
+            "flagged_share": n_flag / y.size,
+            "precision": float(y[flag].mean()) if n_flag else np.nan,
+            "recall": float(y[flag].sum() / y.sum()),
+        })
+    # permutation importance: AUC lost when one feature is shuffled (3 shuffles each)
+    rng = np.random.default_rng(seed)
+    base_auc = auc(y, gbm)
+    M = M_te.to_numpy(dtype=float)
+    drops = []
+    for j in range(M.shape[1]):
+        lost = []
+        for _ in range(3):
+            Mp = M.copy()
+            Mp[:, j] = rng.permutation(Mp[:, j])
+            lost.append(base_auc - auc(y, clf.predict_proba(pd.DataFrame(Mp, columns=feat_cols))[:, 1]))
+        drops.append(float(np.mean(lost)))
+    importance = pd.DataFrame({"feature": feat_cols, "auc_drop": drops}) \
+        .sort_values("auc_drop", ascending=False, ignore_index=True)
+    return ChurnWarning(metrics=metrics, scores=scores, thresholds=pd.DataFrame(rows),
+                        feature_importance=importance)
