@@ -50,6 +50,8 @@ re-exported here.
 
 from __future__ import annotations
 
+# Every name of the single module this package replaced is importable from here; the few
+# outside __all__ (constants, helpers the tests read) use the re-export form ``x as x``.
 from crmlab.offers.assignment import (
     assign_offers,
 )
@@ -73,8 +75,6 @@ from crmlab.offers.experiments import (
     adjust_pvalues,
     pooled_uplift,
 )
-
-# Module constants (not in __all__) and a private name the tests read, as before the split.
 from crmlab.offers.features import DEMOGRAPHICS as DEMOGRAPHICS
 from crmlab.offers.features import (
     contact_features,

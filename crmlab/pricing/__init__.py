@@ -44,6 +44,8 @@ and :mod:`~crmlab.pricing.what_if` (the live demo's calculation).
 
 from __future__ import annotations
 
+# Every name of the single module this package replaced is importable from here; the few
+# outside __all__ (constants, helpers the tests read) use the re-export form ``x as x``.
 from crmlab.pricing.demand import (
     ConstantElasticityDemand,
     DemandModel,
@@ -82,9 +84,7 @@ from crmlab.pricing.markdown import (
     MarkdownPlan,
     optimize_markdown,
 )
-
-# A private name the tests read as ``crmlab.pricing._discrete_normal``.
-from crmlab.pricing.revenue_management import _discrete_normal as _discrete_normal  # noqa: E402
+from crmlab.pricing.revenue_management import _discrete_normal as _discrete_normal
 from crmlab.pricing.revenue_management import (
     emsr_a,
     emsr_b,
