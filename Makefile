@@ -97,11 +97,11 @@ demo: $(STAMP)
 
 # The student versions committed in exercises/ (solutions removed; each unanswered exercise
 # says "not answered yet") from the solution sources in instructor/exercises/, and the course
-# map (crmlab/course_map.py) in README.md and in notebook 00 (re-executed). Run after editing
+# map (crmlab/course/course_map.py) in README.md and in notebook 00 (re-executed). Run after editing
 # a source or COURSE_MAP; the exercise tests fail while any of them is stale.
 exercises: $(STAMP)
 	$(BIN)/crmlab exercises release --out exercises
-	$(BIN)/python -m crmlab.course_map --write README.md
+	$(BIN)/python -m crmlab.course.course_map --write README.md
 	$(BIN)/crmlab notebooks 00_welcome --jobs 1
 
 materials: $(STAMP)
@@ -131,20 +131,20 @@ browser-deps:
 		else echo "browser tests: missing" $$missing "and not root (tests/browser will skip)"; fi; \
 	fi
 
-# crmlab for an exam machine: a wheel without crmlab/exercises/answers (released exam notebooks
-# never load it; a student with the full package could). Install it on the students' image.
+# crmlab for an exam machine: the wheel of the package alone. The answer functions live in
+# instructor/answers/ of the repository, outside the package, so no wheel carries them (released
+# exam notebooks never load them); the check below proves it. Install it on the students' image.
 student-wheel: $(STAMP)
 	rm -rf $(OUT)/student-src && mkdir -p $(OUT)/student-src $(OUT)/dist
 	git ls-files -z crmlab pyproject.toml README.md | xargs -0 cp --parents -t $(OUT)/student-src
-	rm -rf $(OUT)/student-src/crmlab/exercises/answers
 	$(BIN)/python -m pip wheel --quiet --no-deps -w $(OUT)/dist $(OUT)/student-src
-	@! unzip -l $(OUT)/dist/crmlab-*.whl | grep -q "exercises/answers" && \
+	@! unzip -l $(OUT)/dist/crmlab-*.whl | grep -q "answers/unit" && \
 		echo "$(OUT)/dist: crmlab wheel without the answer code"
 
 notebooks: $(STAMP)
 	$(BIN)/crmlab notebooks $(NB) --jobs $(JOBS)
 
-# The world sweep: every notebook in every world (crmlab/worlds.py), written to the committed
+# The world sweep: every notebook in every world (crmlab/course/worlds.py), written to the committed
 # matrix benchmarks/results/worlds.md. WORLDS= / NB= run a part of it and MERGE the new runs
 # into the last sweep's outcomes (build/worlds/outcomes.json) before writing the matrix.
 WORLDS ?=

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -535,3 +537,31 @@ def check_number(
         raise ValueError(f"{func}: {name}={value!r} must be {kind} {rng}"
                          f"{', e.g. ' + example if example else ''}.")
     return num
+
+
+def out_folder(out: str | os.PathLike, option: str = "--out") -> Path:
+    """``out`` if it is a folder or can become one; a ValueError naming the option otherwise.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The output folder a command was given (created later if missing).
+    option : str, default "--out"
+        The command-line option that gave it, named in the error.
+
+    Returns
+    -------
+    Path
+        ``out`` as a path.
+    """
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a folder; pass a folder path (it is "
+                         "created if missing), e.g. {option} build".replace("{option}", option))
+    for parent in path.resolve().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"{option} {path}: {parent} is a file, not a folder; pass a path "
+                                 "under a folder")
+            break
+    return path

@@ -44,7 +44,6 @@ __all__ = [
     "Demo",
     "clv_demo",
     "clv_demo_data",
-    "execute_demo_notebooks",
     "price_demo",
     "price_demo_data",
     "rfm_demo",
@@ -418,37 +417,11 @@ def clv_demo(shop: Any = None, *, horizon_days: float = 365.0, T: float | None =
 # --------------------------------------------------------------------------- the demo notebooks
 
 
-def execute_demo_notebooks(names: Sequence[str] = (), folder: str = "demos") -> dict[str, float]:
-    """Re-execute the committed demo notebooks (``demos/NN_*_demo.ipynb``, or those whose
-    names start with one of ``names``) at their defaults, in place; return seconds per notebook.
+def __getattr__(name: str) -> object:
+    """``execute_demo_notebooks`` moved to the course layer (:mod:`crmlab.course.demos`, a
+    maintenance command: ``python -m crmlab.course.demos``); the old name still works."""
+    if name == "execute_demo_notebooks":
+        import importlib
 
-    The saved widget state is dropped: without it a viewer that has no live kernel (the HTML
-    site, GitHub) shows the demo's default chart (its ``image/png``) instead of an empty widget
-    (``python -m crmlab.demos [07 ...]``).
-    """
-    from pathlib import Path
-
-    import nbformat
-
-    from crmlab.build import execute_in_place
-
-    paths = sorted(Path(folder).glob("[0-9][0-9]_*_demo.ipynb"))
-    if names:
-        paths = [p for p in paths if any(p.name.startswith(n) for n in names)]
-    if not paths:
-        raise ValueError(f"execute_demo_notebooks: no demo notebook in {folder}/ matches {list(names)}; "
-                         "name one by its number, e.g. 07.")
-    seconds = {}
-    for path in paths:
-        seconds[path.stem] = execute_in_place(path)
-        nb = nbformat.read(path, as_version=4)
-        nb.metadata.pop("widgets", None)
-        nbformat.write(nb, path)
-    return seconds
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintenance command
-    import sys
-
-    for stem, took in execute_demo_notebooks(sys.argv[1:]).items():
-        print(f"{stem}: {took:.1f} s")
+        return importlib.import_module("crmlab.course.demos").execute_demo_notebooks
+    raise AttributeError(f"module 'crmlab.demos' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Build the course: execute every notebook with papermill and publish an HTML site.
 
-``crmlab build`` (see :mod:`crmlab.cli`) and ``make materials`` call :func:`build`, which
+``crmlab build`` (see :mod:`crmlab.course.cli`) and ``make materials`` call :func:`build`, which
 
 1. finds ``notebooks/NN_topic.ipynb`` (or the ones named with ``only``);
 2. executes each with papermill (kernel ``python3``, working directory ``notebooks/``),
@@ -34,80 +34,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from crmlab.course import repository_root
 from crmlab.nb import read_results
-
-
-class CourseEntry(NamedTuple):
-    """One notebook in the course map."""
-
-    unit: str  #: the course unit, e.g. "2 data analysis" (0 for the welcome notebook)
-    modules: str  #: the crmlab module(s) the notebook teaches
-    lecture: str  #: its place in the unit, e.g. "2a" (the label in its heading)
-
-
-#: The course map: notebook -> (unit, crmlab module(s), lecture label). The one source of the
-#: labels in notebook headings, exercise headings, the README and the site. Notebooks not
-#: listed here are still built; their unit shows as "-".
-COURSE_MAP: dict[str, CourseEntry] = {
-    "00_welcome": CourseEntry("how to use the workbook, the shop's tables", "crmlab.data", "0"),
-    "01_crm_systems": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.data.store", "1a"),
-    "01_data_governance_and_omnichannel": CourseEntry("1 CRM systems", "crmlab.profile", "1b"),
-    "01_loyalty_and_privacy": CourseEntry("1 CRM systems", "crmlab.profile, crmlab.kpi", "1c"),
-    "02_rfm_and_value": CourseEntry("2 data analysis", "crmlab.rfm", "2a"),
-    "03_customer_journey": CourseEntry("2 data analysis", "crmlab.journey", "2b"),
-    "03_transaction_value_and_selling_points": CourseEntry("2 data analysis",
-                                                           "crmlab.journey, crmlab.kpi, crmlab.basket",
-                                                           "2c"),
-    "04_group_segmentation": CourseEntry("2 data analysis", "crmlab.segments", "2d"),
-    "05_clv_and_churn": CourseEntry("2 data analysis", "crmlab.clv", "2e"),
-    "05_early_warning_and_survival": CourseEntry("2 data analysis", "crmlab.clv, crmlab.survival",
-                                                 "2f"),
-    "06_recommendations_and_baskets": CourseEntry("3 personalization",
-                                                  "crmlab.recommend, crmlab.basket", "3a"),
-    "07_dynamic_pricing": CourseEntry("3 personalization", "crmlab.pricing", "3b"),
-    "07_revenue_management": CourseEntry("3 personalization", "crmlab.pricing", "3c"),
-    "08_offers_and_experiments": CourseEntry("3 personalization", "crmlab.offers", "3d"),
-    "08_uplift_and_targeting": CourseEntry("3 personalization", "crmlab.offers", "3e"),
-    "09_customer_support": CourseEntry("4 support", "crmlab.support", "4a"),
-    "09_online_and_smart_service": CourseEntry("4 support", "crmlab.support, crmlab.journey", "4b"),
-    "09_staffing_and_queues": CourseEntry("4 support", "crmlab.support", "4c"),
-    "10_after_sales": CourseEntry("5 after-sales", "crmlab.aftersales", "5a"),
-    "10_return_policy": CourseEntry("5 after-sales", "crmlab.aftersales", "5b"),
-    "10_satisfaction_surveys": CourseEntry("5 after-sales", "crmlab.aftersales", "5c"),
-    "11_feedback_loop": CourseEntry("6 feedback", "crmlab.feedback", "6a"),
-    "11_root_cause_and_fix": CourseEntry("6 feedback", "crmlab.feedback", "6b"),
-    "12_crm_scorecard": CourseEntry("7 evaluation + capstone", "crmlab.kpi", "7a"),
-    "12_end_to_end_capstone": CourseEntry("7 evaluation + capstone",
-                                          "crmlab.kpi, crmlab.segments, crmlab.clv, crmlab.offers, "
-                                          "crmlab.pricing, crmlab.support, crmlab.feedback", "7b"),
-    "13_research_at_scale": CourseEntry("2 data analysis, research (after 05)", "crmlab.scale",
-                                        "2g"),
-}
-
-#: The course units in the source's words (繁體中文, English), keyed by unit number.
-UNIT_NAMES: dict[str, tuple[str, str]] = {
-    "0": ("開始之前", "before the units"),
-    "1": ("CRM系統", "CRM systems"),
-    "2": ("客戶數據分析", "customer data analysis"),
-    "3": ("個性化行銷", "personalization"),
-    "4": ("客戶服務", "customer support"),
-    "5": ("售後服務", "after-sales service"),
-    "6": ("用戶回饋", "user feedback"),
-    "7": ("CRM實施效果評估", "evaluating CRM"),
-}
-
-
-def unit_label(stem: str) -> str:
-    """The heading label of a course notebook, e.g. ``"Unit 2a · 客戶數據分析 (customer data
-    analysis)"``, from :data:`COURSE_MAP` and :data:`UNIT_NAMES` (the one source)."""
-    if stem not in COURSE_MAP:
-        raise ValueError(f"{stem!r} is not in crmlab.build.COURSE_MAP; add it there first")
-    lecture = COURSE_MAP[stem].lecture
-    zh, en = UNIT_NAMES[lecture.rstrip("abcdefgh")]
-    return f"Unit {lecture} · {zh} ({en})"
-
+from crmlab.units import COURSE_MAP, UNIT_NAMES, CourseEntry, unit_label  # noqa: F401  (re-exported)
 
 #: Tag of the last cell of a course notebook: links to its exercises, the next notebook and
 #: the glossary, generated by :func:`navigation_markdown` (``crmlab notebooks --links``).
@@ -117,7 +48,7 @@ NAVIGATION_TAG = "navigation"
 def exercise_notebook(stem: str, root: Path | None = None) -> str | None:
     """The exercise notebook of a course notebook (``"02_rfm_and_value_exercises.ipynb"``), or
     None when its unit has none. Looked up in ``exercises/`` of the repository."""
-    folder = (root or Path(__file__).resolve().parent.parent) / "exercises"
+    folder = (root or repository_root()) / "exercises"
     number = stem[:2]
     names = sorted(p.name for p in folder.glob(f"{number}_*_exercises.ipynb"))
     return names[0] if names else None
@@ -126,7 +57,7 @@ def exercise_notebook(stem: str, root: Path | None = None) -> str | None:
 def demo_notebooks(stem: str, root: Path | None = None) -> list[str]:
     """The live what-if demos (``demos/*_demo.ipynb``) of a course notebook: those whose first
     cell links back to ``../notebooks/<stem>.ipynb`` (the demo says which lecture it serves)."""
-    folder = (root or Path(__file__).resolve().parent.parent) / "demos"
+    folder = (root or repository_root()) / "demos"
     found = []
     for path in sorted(folder.glob("*_demo.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
@@ -139,7 +70,7 @@ def demo_notebooks(stem: str, root: Path | None = None) -> list[str]:
 def shared_exercise_notebook(stem: str, root: Path | None = None) -> str | None:
     """The exercise notebook of another number whose title cell names ``notebooks/<stem>.ipynb``
     (04's exercises live in 02's notebook), or None."""
-    folder = (root or Path(__file__).resolve().parent.parent) / "exercises"
+    folder = (root or repository_root()) / "exercises"
     for path in sorted(folder.glob("[0-9][0-9]_*_exercises.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         first = "".join(cells[0].get("source", "")) if cells else ""
@@ -156,7 +87,7 @@ def navigation_markdown(stem: str, root: Path | None = None) -> str:
     """
     stems = list(COURSE_MAP)
     if stem not in COURSE_MAP:
-        raise ValueError(f"{stem!r} is not in crmlab.build.COURSE_MAP; add it there first")
+        raise ValueError(f"{stem!r} is not in crmlab.units.COURSE_MAP; add it there first")
     lines = ["## Next (下一步)", ""]
     exercise = exercise_notebook(stem, root)
     shared = shared_exercise_notebook(stem, root) if exercise is None else None
@@ -581,7 +512,7 @@ def _run_job(job: _Job, cwd: str, site: Path, slides: Path | None = None) -> flo
     seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
     _html_page(job.output, site / f"{job.source.stem}.html")
     if slides is not None:
-        from crmlab.slides import write_deck
+        from crmlab.course.slides import write_deck
 
         write_deck(job.output, slides / f"{job.source.stem}.html")
     return seconds
@@ -643,7 +574,7 @@ def _fast_exporter(base: type) -> type:
 def _page_exporter() -> Any:
     """One HTML exporter per process (templates load once), with three changes to nbconvert's.
 
-    * the template is :data:`crmlab.site.PAGE_TEMPLATE`: MathJax from ``build/assets`` and
+    * the template is :data:`crmlab.course.site.PAGE_TEMPLATE`: MathJax from ``build/assets`` and
       no other script from a CDN (pages work offline), room for the site's navigation;
     * ``clean_html``: the lab template runs every highlighted code cell through an HTML
       sanitizer (bleach); the code here is the course's own source highlighted by pygments,
@@ -652,7 +583,7 @@ def _page_exporter() -> Any:
     """
     from nbconvert import HTMLExporter
 
-    from crmlab.site import page_settings
+    from crmlab.course.site import page_settings
 
     exporter = _fast_exporter(HTMLExporter)(**page_settings())
     exporter.register_filter("clean_html", _own_html)
@@ -674,8 +605,8 @@ def _own_html(text: str) -> str:
 
 def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
                 out_dir: Path) -> Path:
-    """Write ``site/index.html``, the course map (see :func:`crmlab.site.write_index`)."""
-    from crmlab.site import write_index as site_index
+    """Write ``site/index.html``, the course map (see :func:`crmlab.course.site.write_index`)."""
+    from crmlab.course.site import write_index as site_index
 
     return site_index(site, notebooks, manifest, out_dir)
 
@@ -733,7 +664,7 @@ def build(
     ``parameters`` apply to every notebook that defines them; ``per_notebook`` maps a
     notebook stem to extra parameters for that notebook only (from a YAML config).
     ``slides`` also writes each executed notebook's reveal.js deck to ``out_dir/slides/``.
-    The site (:func:`crmlab.site.publish`) gets its offline assets, a page per released
+    The site (:func:`crmlab.course.site.publish`) gets its offline assets, a page per released
     exercise notebook (``out_dir/exercises/``), the index and the navigation.
     Raises :class:`NotebookExecutionError` when a cell fails (after the notebooks already
     running have finished).
@@ -843,7 +774,7 @@ def build(
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    from crmlab.site import publish
+    from crmlab.course.site import publish
 
     publish(notebooks_dir, out_dir, manifest)
     return manifest

@@ -8,10 +8,10 @@
     crmlab worlds [--world NAME...] [--ci] [--only NAME...] [--matrix FILE]   # the world sweep
     crmlab build --slides ...                   # also one reveal.js deck per notebook
     crmlab slides build [NAME...] [--out build] # decks from the committed notebooks (no execution)
-    crmlab slides annotate [NAME...] [--dry-run]  # slide metadata by crmlab.slides' rules
+    crmlab slides annotate [NAME...] [--dry-run]  # slide metadata by crmlab.course.slides' rules
 
 Other packages plug in their own subcommands: if ``crmlab.data.cli`` or
-``crmlab.exercises.cli`` exists, its ``register(subparsers)`` is called. A registered
+``crmlab.course.exercises.cli`` exists, its ``register(subparsers)`` is called. A registered
 subcommand sets ``func`` (via ``set_defaults``) to a callable taking the parsed namespace and
 returning an exit code (or ``None`` for success).
 """
@@ -27,8 +27,13 @@ from typing import Any
 
 import yaml
 
+from crmlab._checks import out_folder as _out_folder
+
+#: Written into ``--out`` when a build fails: the folder then holds a failed build.
+FAILED_MARK = "BUILD_FAILED.txt"
+
 #: Modules that may add subcommands; missing ones are skipped.
-PLUGIN_MODULES = ("crmlab.data.cli", "crmlab.exercises.cli")
+PLUGIN_MODULES = ("crmlab.data.cli", "crmlab.course.exercises.cli")
 
 
 def parse_value(text: str) -> Any:
@@ -92,25 +97,6 @@ def load_config(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, A
     return dict(params), {str(k): dict(v) for k, v in per_nb.items()}
 
 
-def _out_folder(out: str | Path, option: str = "--out") -> Path:
-    """``out`` if it is a folder or can become one; a ValueError naming the option otherwise."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path} is a file, not a folder; pass a folder path (it is "
-                         "created if missing), e.g. {option} build".replace("{option}", option))
-    for parent in path.resolve().parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"{option} {path}: {parent} is a file, not a folder; pass a path "
-                                 "under a folder")
-            break
-    return path
-
-
-#: Written into ``--out`` when a build fails: the folder then holds a failed build.
-FAILED_MARK = "BUILD_FAILED.txt"
-
-
 def _mark_failed_build(out: Path, error: BaseException) -> str:
     """Mark ``out`` as holding a failed build: the previous run's manifest would otherwise sit
     next to the new failed notebook and read as the result of this build."""
@@ -128,7 +114,7 @@ def _mark_failed_build(out: Path, error: BaseException) -> str:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from crmlab.build import NotebookExecutionError, build
+    from crmlab.course.build import NotebookExecutionError, build
 
     out = _out_folder(args.out)
     params: dict[str, Any] = {}
@@ -161,8 +147,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_slides_build(args: argparse.Namespace) -> int:
     import time
 
-    from crmlab.build import worker_setup
-    from crmlab.site import publish_committed
+    from crmlab.course.build import worker_setup
+    from crmlab.course.site import publish_committed
 
     worker_setup()  # this process only converts notebooks: skip jsonschema's IRI grammar (2-3 s)
     start = time.perf_counter()
@@ -178,8 +164,8 @@ def _cmd_slides_build(args: argparse.Namespace) -> int:
 def _cmd_slides_annotate(args: argparse.Namespace) -> int:
     from collections import Counter
 
-    from crmlab.build import discover
-    from crmlab.slides import annotate
+    from crmlab.course.build import discover
+    from crmlab.course.slides import annotate
 
     report = annotate(discover(args.notebooks, args.names or None), write=not args.dry_run)
     verb = "would set" if args.dry_run else "set"
@@ -193,11 +179,11 @@ def _cmd_slides_annotate(args: argparse.Namespace) -> int:
 def _cmd_notebooks(args: argparse.Namespace) -> int:
     import concurrent.futures as cf
 
-    from crmlab.build import code_size, discover, execute_in_place, worker_setup
+    from crmlab.course.build import code_size, discover, execute_in_place, worker_setup
 
     targets = discover(args.notebooks, args.names or None)
     if args.links:
-        from crmlab.build import refresh_navigation
+        from crmlab.course.build import refresh_navigation
 
         for nb in targets:
             print(f"{nb.stem}: {'updated' if refresh_navigation(nb) else 'up to date'}")
@@ -223,7 +209,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def _cmd_worlds(args: argparse.Namespace) -> int:
-    from crmlab.worlds import (
+    from crmlab.course.worlds import (
         CI_WORLDS,
         WORLDS,
         load_outcomes,
@@ -257,7 +243,7 @@ def _cmd_worlds(args: argparse.Namespace) -> int:
 
 
 def _cmd_workspace(args: argparse.Namespace) -> int:
-    from crmlab.workspace import update_workspace
+    from crmlab.course.workspace import update_workspace
 
     report = update_workspace(args.out)
     print(report.summary())
@@ -294,7 +280,7 @@ def make_parser() -> argparse.ArgumentParser:
     sb.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
     sb.add_argument("--out", default="build", help="output folder (default build)")
     sb.set_defaults(func=_cmd_slides_build)
-    sa = sl_sub.add_parser("annotate", help="set slideshow metadata by crmlab.slides' rules "
+    sa = sl_sub.add_parser("annotate", help="set slideshow metadata by crmlab.course.slides' rules "
                            "where an author has set none (only metadata changes)")
     sa.add_argument("names", nargs="*", metavar="NAME", help="notebooks (default: all)")
     sa.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
@@ -307,7 +293,7 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("--notebooks", default="notebooks", help="notebooks folder (default notebooks)")
     n.add_argument("--links", action="store_true",
                    help="only refresh each notebook's last cell (links to its exercises, the next "
-                        "notebook, the glossary) from crmlab.build.COURSE_MAP; nothing is executed")
+                        "notebook, the glossary) from crmlab.units.COURSE_MAP; nothing is executed")
     n.set_defaults(func=_cmd_notebooks)
 
     w = sub.add_parser("worlds", help="execute the course in many worlds (seeds, sizes, knobs)")
@@ -340,8 +326,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crmlab`` console command; returns the exit code."""
-    from crmlab.build import NotebookExecutionError
-    from crmlab.site import AssetsMissing
+    from crmlab.course.build import NotebookExecutionError
+    from crmlab.course.site import AssetsMissing
 
     parser = make_parser()
     args = parser.parse_args(argv)

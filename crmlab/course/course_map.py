@@ -1,4 +1,4 @@
-"""The course map as a Markdown table, from one source: :data:`crmlab.build.COURSE_MAP`.
+"""The course map as a Markdown table, from one source: :data:`crmlab.units.COURSE_MAP`.
 
 The README (between the two ``course-map`` marker comments) and notebook 00's course-map
 cell show the same rows, with links to every notebook and to the *student* version of its
@@ -6,8 +6,8 @@ exercise notebook (``exercises/``; the solution sources are in ``instructor/``).
 relative to the page that shows the table, so they work on GitHub, in JupyterLab and in a
 student's workspace (same layout)::
 
-    python -m crmlab.course_map --write README.md    # regenerate the README's table
-    python -m crmlab.course_map --check README.md    # exit 1 when it is stale
+    python -m crmlab.course.course_map --write README.md    # regenerate the README's table
+    python -m crmlab.course.course_map --check README.md    # exit 1 when it is stale
 
 Several notebooks of one number (``01_crm_systems``, ``01_loyalty_and_privacy``) share the
 number's exercise notebook; a notebook without one of its own (04) gets the exercise notebook
@@ -23,11 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crmlab.build import COURSE_MAP, UNIT_NAMES, exercise_notebook, shared_exercise_notebook
+from crmlab.course.build import exercise_notebook, shared_exercise_notebook
+from crmlab.units import COURSE_MAP, UNIT_NAMES
 
 #: The README lines that enclose the generated table (kept; everything between is replaced).
-BEGIN = ("<!-- course-map: generated from crmlab.build.COURSE_MAP by "
-         "`python -m crmlab.course_map --write README.md`; do not edit by hand -->")
+BEGIN = ("<!-- course-map: generated from crmlab.units.COURSE_MAP by "
+         "`python -m crmlab.course.course_map --write README.md`; do not edit by hand -->")
 END = "<!-- /course-map -->"
 
 HEADER = ("| lecture | notebook | unit | crmlab module(s) | exercises |\n"
@@ -47,7 +48,9 @@ class CourseRow:
 
 
 def _root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    from crmlab.course import repository_root
+
+    return repository_root()
 
 
 def course_rows(root: Path | None = None) -> list[CourseRow]:
@@ -117,8 +120,8 @@ def readme_table(path: str | Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m crmlab.course_map [--write | --check] README.md`` (no option: print it)."""
-    parser = argparse.ArgumentParser(prog="python -m crmlab.course_map", description=__doc__
+    """``python -m crmlab.course.course_map [--write | --check] README.md`` (no option: print it)."""
+    parser = argparse.ArgumentParser(prog="python -m crmlab.course.course_map", description=__doc__
                                      .splitlines()[0])
     parser.add_argument("readme", nargs="?", default="README.md")
     mode = parser.add_mutually_exclusive_group()

@@ -1,6 +1,6 @@
 """The course site around the executed notebooks: offline assets, navigation, the index.
 
-:func:`crmlab.build.build` executes the notebooks and renders one page per notebook; this
+:func:`crmlab.course.build.build` executes the notebooks and renders one page per notebook; this
 module makes those pages into a site that works **offline** (a classroom without internet, an
 LMS that blocks outside scripts):
 
@@ -23,7 +23,7 @@ Layout of ``build/``::
 
     assets/   mathjax/, reveal.js/, crmlab.css, assets.json (versions of the copied packages)
     site/     index.html, NN_topic.html, NN_topic_exercises.html
-    slides/   NN_topic.html (reveal.js decks, crmlab.slides)
+    slides/   NN_topic.html (reveal.js decks, crmlab.course.slides)
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ VENDORED: tuple[VendoredAsset, ...] = (
 
 #: The site's own style sheet (navigation, the index's table and cards, deck tweaks).
 SITE_CSS = """\
-/* crmlab course site: navigation, index, decks (written by crmlab.site.install_assets) */
+/* crmlab course site: navigation, index, decks (written by crmlab.course.site.install_assets) */
 .crmlab-nav { font: 15px/1.4 system-ui, "Noto Sans CJK TC", "Noto Sans TC", sans-serif;
   background: #f4f6f8; border-bottom: 1px solid #d0d7de; padding: .5rem 1rem; }
 .crmlab-nav.bottom { border-top: 1px solid #d0d7de; border-bottom: 0; margin-top: 2rem; }
@@ -199,7 +199,7 @@ def install_assets(out_dir: str | os.PathLike) -> Path:
                 else:
                     raise AssetsMissing(
                         f"{asset.distribution} no longer ships {asset.subdir}/{part}; "
-                        "crmlab.site.VENDORED needs updating for this version"
+                        "crmlab.course.site.VENDORED needs updating for this version"
                     )
         stamp.write_text(json.dumps(versions, indent=2) + "\n", encoding="utf-8")
     (target / "crmlab.css").write_text(SITE_CSS, encoding="utf-8")
@@ -233,13 +233,13 @@ def deck_settings() -> dict[str, Any]:
 
 
 def _title(nb: Mapping[str, Any], fallback: str) -> str:
-    from crmlab.build import _title as first_heading
+    from crmlab.course.build import _title as first_heading
 
     return first_heading(nb, fallback)
 
 
 def _read(path: Path) -> Any:
-    from crmlab.build import _read as read_notebook
+    from crmlab.course.build import _read as read_notebook
 
     return read_notebook(path)
 
@@ -289,7 +289,7 @@ def course_pages(site: Path, notebooks: Iterable[Path]) -> list[Page]:
 
 def _with_demos(site: Path, pages: list[Page]) -> list[Page]:
     """Each demo page (``site/NN_*_demo.html``) right after the notebook it serves."""
-    from crmlab.build import demo_notebooks
+    from crmlab.course.build import demo_notebooks
 
     out: list[Page] = []
     for page in pages:
@@ -366,7 +366,7 @@ def write_navigation(site: Path, notebooks: Iterable[Path], out_dir: Path) -> li
 
 def render_exercise_pages(out_dir: str | os.PathLike) -> list[Path]:
     """One page per released student exercise notebook: ``site/NN_*_exercises.html``."""
-    from crmlab.build import _html_page
+    from crmlab.course.build import _html_page
 
     out_dir = Path(out_dir)
     site = out_dir / "site"
@@ -386,7 +386,7 @@ def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
     The table fits 1280 px; below 760 px (a phone) each row becomes a card. Links point only
     to files that exist.
     """
-    from crmlab.build import COURSE_MAP
+    from crmlab.units import COURSE_MAP
 
     exercise_pages = {p.name: p for p in site.glob("[0-9][0-9]_*_exercises.html")}
     released = {p.stem: p for p in released_exercises(out_dir)}
@@ -460,7 +460,7 @@ def render_demo_pages(demos_dir: str | os.PathLike, out_dir: str | os.PathLike,
     """One page per live demo (``demos/NN_*_demo.ipynb``, committed with the static figure of
     its default values: no widget runs on the site): ``site/NN_*_demo.html``. With
     ``lessons``, only the demos of those course notebooks."""
-    from crmlab.build import _html_page, demo_notebooks
+    from crmlab.course.build import _html_page, demo_notebooks
 
     site = Path(out_dir) / "site"
     site.mkdir(parents=True, exist_ok=True)
@@ -537,7 +537,9 @@ def _course_folder(notebooks_dir: Path) -> Path:
     here = notebooks_dir.resolve().parent
     if (here / "docs" / "glossary.md").is_file():
         return here
-    return Path(__file__).resolve().parents[1]
+    from crmlab.course import repository_root
+
+    return repository_root()
 
 
 def publish(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -546,7 +548,7 @@ def publish(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike,
 
     ``notebooks_dir`` lists the course (every ``NN_topic.ipynb``, also those not rebuilt).
     """
-    from crmlab.build import discover
+    from crmlab.course.build import discover
 
     out_dir = Path(out_dir)
     site = out_dir / "site"
@@ -576,8 +578,8 @@ def publish_committed(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLi
     The committed notebooks carry the outputs of their defaults, so a lecture deck or a
     preview of the site needs no kernel. Returns ``{"pages": [...], "slides": [...]}``.
     """
-    from crmlab.build import _html_page, discover
-    from crmlab.slides import write_deck
+    from crmlab.course.build import _html_page, discover
+    from crmlab.course.slides import write_deck
 
     out_dir = Path(out_dir)
     written: dict[str, list[Path]] = {"pages": [], "slides": []}

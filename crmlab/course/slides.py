@@ -34,7 +34,7 @@ rules in memory to cells without metadata, so a deck is right before and after t
 notebooks are annotated. In a deck, code longer than :data:`SHOW_CODE_LINES` lines (a
 figure's plotting code), the code of ``reading`` cells and code an author hid
 (``jupyter.source_hidden``) are not shown, only their outputs. Decks load reveal.js and
-MathJax from ``build/assets`` (:mod:`crmlab.site`), so they work opened from disk offline.
+MathJax from ``build/assets`` (:mod:`crmlab.course.site`), so they work opened from disk offline.
 """
 
 from __future__ import annotations
@@ -239,8 +239,8 @@ def deck_exporter() -> Any:
     """One reveal.js exporter per process: offline template, the site's fast HTML pass."""
     from nbconvert import SlidesExporter
 
-    from crmlab.build import _fast_exporter, _own_html
-    from crmlab.site import deck_settings
+    from crmlab.course.build import _fast_exporter, _own_html
+    from crmlab.course.site import deck_settings
 
     exporter = _fast_exporter(SlidesExporter)(**deck_settings())
     exporter.register_filter("clean_html", _own_html)
@@ -251,11 +251,11 @@ def write_deck(notebook: str | os.PathLike, out: str | os.PathLike) -> Path:
     """Write the reveal.js deck of an executed notebook to ``out`` (an ``.html`` file).
 
     The deck links ``../assets/`` (reveal.js, MathJax), so ``out`` goes in ``build/slides/``
-    beside ``build/assets/`` (:func:`crmlab.site.install_assets`).
+    beside ``build/assets/`` (:func:`crmlab.course.site.install_assets`).
     """
     import nbformat
 
-    from crmlab.build import _title
+    from crmlab.course.build import _title
 
     notebook, out = Path(notebook), Path(out)
     nb = nbformat.read(notebook, as_version=4)

@@ -54,7 +54,9 @@ class WorkspaceReport:
 
 
 def _course_root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    from crmlab.course import repository_root
+
+    return repository_root()
 
 
 def update_workspace(out: str | os.PathLike = "workspace", course: str | os.PathLike | None = None,

@@ -89,7 +89,7 @@ class World:
 
 
 #: The notebooks that run on real data (a transaction log without truth), by number prefix.
-REAL_DATA_NOTEBOOKS: tuple[str, ...] = ("04", "05", "06")
+REAL_DATA_NOTEBOOKS: tuple[str, ...] = ("02", "04", "05", "06")
 #: The real-data sources a world can name in ``real``.
 REAL_SOURCES: tuple[str, ...] = ("cdnow", "online-retail")
 
@@ -139,9 +139,9 @@ WORLDS: tuple[World, ...] = (
     World("no-uplift-5", "campaigns change nothing (campaign_uplift_scale=0)",
           {"DATA": "small", "SEED": 5}, {"campaign_uplift_scale": 0.0}),
     World("cdnow", "real data: the CDNOW sample (2,357 CD buyers, 1997-98; no truth, one product)",
-          {"SEED": 42}, real="cdnow", notebooks=REAL_DATA_NOTEBOOKS, pending=("02",)),
+          {"SEED": 42}, real="cdnow", notebooks=REAL_DATA_NOTEBOOKS),
     World("online-retail", "real data: an Online Retail II sample (no truth, no visits or campaigns)",
-          {"SEED": 42}, real="online-retail", notebooks=REAL_DATA_NOTEBOOKS, pending=("02",)),
+          {"SEED": 42}, real="online-retail", notebooks=REAL_DATA_NOTEBOOKS),
 )
 
 #: The worlds CI runs (tests/worlds): two seeds other than the default, at the test size.
@@ -174,7 +174,7 @@ class Outcome:
 def _run_one(source: Path, output: Path, params: dict[str, Any], world_name: str,
              timeout: int | None) -> Outcome:
     """Execute one notebook in one world (in a worker process); never raises."""
-    from crmlab.build import NotebookExecutionError, execute_notebook
+    from crmlab.course.build import NotebookExecutionError, execute_notebook
     from crmlab.nb import _load_notebook, read_claims, read_results
 
     start = time.perf_counter()
@@ -212,7 +212,7 @@ def sweep(
     (e.g. the lighter Monte Carlo of tests/notebooks/test_params.yaml). A failing notebook
     does not stop the sweep.
     """
-    from crmlab.build import discover, worker_setup
+    from crmlab.course.build import discover, worker_setup
 
     worlds = list(worlds)
     out = Path(out_dir).resolve()
@@ -229,7 +229,7 @@ def sweep(
             params = {**w.notebook_parameters(shops), **per_notebook.get(src.stem, {})}
             tasks.append((src.resolve(), out / w.name / src.name, params, w.name, timeout))
     # big worlds first, then long notebooks, so both workers stay busy to the end
-    from crmlab.build import code_size
+    from crmlab.course.build import code_size
 
     weight = {"medium": 10, "small": 3}
     tasks.sort(key=lambda t: -(weight.get(str(t[2].get("DATA")), 2) * code_size(t[0])))
@@ -251,7 +251,7 @@ def sweep(
 def _column(stem: str) -> str:
     """A notebook's column heading: its number and lecture label (``01 (1b)``), so the parts of
     a split lecture are told apart."""
-    from crmlab.build import COURSE_MAP
+    from crmlab.units import COURSE_MAP
 
     number = stem.split("_", 1)[0]
     return f"{number} ({COURSE_MAP[stem].lecture})" if stem in COURSE_MAP else number

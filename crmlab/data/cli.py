@@ -14,9 +14,9 @@ from .world import read_world_info, write_world
 
 def _out_dir(out: str) -> Path:
     """``--out`` as a folder path; a ValueError naming the option when it is a file."""
-    from crmlab.cli import _out_folder
+    from crmlab._checks import out_folder
 
-    return _out_folder(out, "--out")
+    return out_folder(out, "--out")
 
 
 def _generate(args: argparse.Namespace) -> int:

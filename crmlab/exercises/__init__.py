@@ -11,7 +11,9 @@ For students, in an exercise notebook::
     rfm = ex.checkpoint("rfm_q1", rfm, starts="Exercise 2", source="exercise 1's `rfm`")
     rfm = ex.provided("rfm_q1")       # or start the next exercise from the correct table
 
-For authors, in ``crmlab/exercises/answers/unitNN.py`` (imported automatically)::
+For authors, in ``instructor/answers/unitNN.py`` of the repository (found and imported
+automatically by :func:`~crmlab.exercises.registry.load_answers`; not part of the installed
+package)::
 
     from crmlab.exercises import question
 
@@ -26,9 +28,12 @@ For authors, in ``crmlab/exercises/answers/unitNN.py`` (imported automatically):
     @variant("rfm_q1", "customer_id as a column")          # check must accept it
     def _(shop): ...
 
-For instructors: :func:`release` (one notebook), :func:`release_all` (a folder, optionally
-one variant per student of a roster, with answer keys) and the command
+For instructors (the course layer, :mod:`crmlab.course.exercises`): ``release`` (one
+notebook), ``release_all`` (a folder, optionally one variant per student of a roster, with
+answer keys), grading, and the command
 ``crmlab exercises release --out DIR [--seed N] [--students roster.csv] [--only NN]``.
+Their old names here (``crmlab.exercises.release_all`` ...) still work: they are looked up in
+the course layer when first used, never when a student's notebook imports this package.
 
 See ``instructor/exercises/README.md`` for the notebook conventions (the solution sources
 live in ``instructor/exercises/``; ``exercises/`` holds the released student versions).
@@ -67,15 +72,22 @@ from crmlab.exercises.registry import (
     questions,
     variant,
 )
-from crmlab.exercises.release import (
-    find_notebooks,
-    question_ids,
-    read_roster,
-    release,
-    release_all,
-    strip_notebook,
-    student_seed,
-)
+
+#: Instructor tools that moved to the course layer: old name -> where it lives now. Only
+#: :func:`__getattr__` reads it, so importing this package never loads the course layer.
+__moved_names__ = {name: "crmlab.course.exercises.release" for name in (
+    "find_notebooks", "question_ids", "read_roster", "release", "release_all",
+    "strip_notebook", "student_seed")}
+
+
+def __getattr__(name: str) -> object:
+    """The old names of the instructor tools (:data:`__moved_names__`), from the course layer."""
+    if name in __moved_names__:
+        import importlib
+
+        return getattr(importlib.import_module(__moved_names__[name]), name)
+    raise AttributeError(f"module 'crmlab.exercises' has no attribute {name!r}")
+
 
 __all__ = [
     "CHECK_MIMETYPE",
@@ -98,22 +110,15 @@ __all__ = [
     "compare",
     "convention",
     "current",
-    "find_notebooks",
     "get_question",
     "mistake",
     "not_answered",
     "provided",
     "question",
-    "question_ids",
     "questions",
     "read_checks",
     "read_key",
     "read_log",
-    "read_roster",
-    "release",
-    "release_all",
     "start",
-    "strip_notebook",
-    "student_seed",
     "variant",
 ]

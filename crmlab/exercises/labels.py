@@ -1,4 +1,4 @@
-"""Course labels of the exercise notebooks, from the one source: :data:`crmlab.build.COURSE_MAP`.
+"""Course labels of the exercise notebooks, from the one source: :data:`crmlab.units.COURSE_MAP`.
 
 An exercise notebook ``NN_topic_exercises.ipynb`` goes with ``notebooks/NN_topic.ipynb``;
 its heading names the notebook number and the course unit the course map gives that notebook
@@ -8,7 +8,7 @@ its heading names the notebook number and the course unit the course map gives t
 
 from __future__ import annotations
 
-from crmlab.build import COURSE_MAP
+from crmlab.units import COURSE_MAP
 
 
 def notebook_stem(exercise_stem: str) -> str:
@@ -24,7 +24,7 @@ def course_label(exercise_stem: str) -> str:
     (``"Before the units · how to use the workbook, the shop's tables"`` for notebook 00)."""
     stem = notebook_stem(exercise_stem)
     if stem not in COURSE_MAP:
-        raise ValueError(f"{exercise_stem!r}: no notebook {stem!r} in crmlab.build.COURSE_MAP; "
+        raise ValueError(f"{exercise_stem!r}: no notebook {stem!r} in crmlab.units.COURSE_MAP; "
                          "name the exercise notebook after its course notebook")
     unit = COURSE_MAP[stem][0]
     head, _, rest = unit.partition(" ")

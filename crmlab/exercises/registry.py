@@ -1,6 +1,7 @@
 """The question registry: question id -> the function that computes its answer from a shop.
 
-Answer functions live in ``crmlab/exercises/answers/unitNN.py`` and register themselves::
+Answer functions live on the instructor's side of the repository, in
+``instructor/answers/unitNN.py`` (not in the installed library), and register themselves::
 
     from crmlab.exercises import question
 
@@ -10,15 +11,23 @@ Answer functions live in ``crmlab/exercises/answers/unitNN.py`` and register the
 
 The expected answer is always *computed* from the shop the student is using (never a stored
 constant), so the same exercise works for every data size and every per-student variant.
+:func:`load_answers` finds that folder (:func:`answers_folder`) and imports it as the package
+:data:`ANSWERS_PACKAGE`; a student install without the repository (an exam machine) has none,
+and only a practice check, which needs them, says so.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
+import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from crmlab.exercises.compare import CompareOptions, Verdict, compare
@@ -224,9 +233,70 @@ def matching(table: dict[str, list[tuple[str, Callable[[Any], Any]]]], question_
     return ""
 
 
+#: Environment variable naming the folder of the answer functions (overrides the search).
+ANSWERS_ENV = "CRMLAB_ANSWERS"
+
+#: Where the answer functions live, relative to the repository root.
+ANSWERS_FOLDER = Path("instructor") / "answers"
+
+#: The name the answer folder is imported under (``crmlab_answers.unit02``).
+ANSWERS_PACKAGE = "crmlab_answers"
+
+
+def answers_folder() -> Path | None:
+    """The folder of the answer functions, or None when this install has none.
+
+    :data:`ANSWERS_ENV` when set; else ``instructor/answers/`` of the repository crmlab is
+    installed from (an editable install, as ``make install`` makes), else of the current
+    folder or one above it (a notebook run inside a course checkout).
+    """
+    env = os.environ.get(ANSWERS_ENV)
+    if env:
+        return Path(env) if (Path(env) / "__init__.py").is_file() else None
+    here = Path(__file__).resolve().parents[2]
+    cwd = Path.cwd().resolve()
+    for root in (here, cwd, *cwd.parents):
+        folder = root / ANSWERS_FOLDER
+        if (folder / "__init__.py").is_file():
+            return folder
+    return None
+
+
+def answers_package() -> ModuleType:
+    """The package of answer functions (:data:`ANSWERS_PACKAGE`), imported once from
+    :func:`answers_folder`; ``ValueError`` saying so when this install has none."""
+    if ANSWERS_PACKAGE in sys.modules:
+        loaded = sys.modules[ANSWERS_PACKAGE]
+        if loaded is None:  # blocked, as the import system reads it (tests do this)
+            raise ModuleNotFoundError(f"import of {ANSWERS_PACKAGE} halted; None in sys.modules")
+        return loaded
+    folder = answers_folder()
+    if folder is None:
+        raise ValueError(
+            "the exercise answer functions are not here: they live in instructor/answers/ of "
+            "the course repository, not in the installed package. Run the notebook inside the "
+            f"course's folder (make lab), or set {ANSWERS_ENV} to that folder")
+    spec = importlib.util.spec_from_file_location(
+        ANSWERS_PACKAGE, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[ANSWERS_PACKAGE] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[ANSWERS_PACKAGE]
+        raise
+    return module
+
+
+def answers_module(name: str) -> ModuleType:
+    """One module of answer functions, e.g. ``answers_module("unit02")`` (imported once)."""
+    answers_package()
+    return importlib.import_module(f"{ANSWERS_PACKAGE}.{name}")
+
+
 def load_answers() -> None:
-    """Import every ``crmlab/exercises/answers/unit*.py`` so their questions register."""
-    importlib.import_module("crmlab.exercises.answers").import_all()
+    """Import every ``instructor/answers/unit*.py`` so their questions register."""
+    answers_package().import_all()
 
 
 def get_question(question_id: str) -> Question:

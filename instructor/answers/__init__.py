@@ -1,8 +1,11 @@
 """Answer functions of the exercises, one module per course unit: ``unitNN.py``.
 
-Importing this package does nothing by itself; :func:`import_all` (called by
-:func:`crmlab.exercises.registry.get_question` the first time an id is looked up) imports
-every ``unit*.py`` module here, so a new unit only has to drop its file in this folder.
+They live on the instructor's side of the repository, not in the installed ``crmlab``
+package: :func:`crmlab.exercises.registry.load_answers` finds this folder and imports it as
+the package ``crmlab_answers`` (so ``crmlab_answers.unit02``). Importing the package does
+nothing by itself; :func:`import_all` (called by :func:`crmlab.exercises.registry.get_question`
+the first time an id is looked up) imports every ``unit*.py`` module here, so a new unit only
+has to drop its file in this folder. The release computes the answer keys from them.
 
 While a submission is graded (``CRMLAB_EXERCISES_MODE=grading`` in the kernel's
 environment) nothing may compute expected answers inside the student's kernel, so importing

@@ -30,8 +30,8 @@ from browser_helpers import CHROMIUM_ARGS, EXERCISE, NOTEBOOKS, ROOT, Tab, chrom
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Build pages, decks, the exercise page, index and assets; return paths and seconds."""
-    from crmlab.exercises.release import release
-    from crmlab.site import publish_committed
+    from crmlab.course.exercises.release import release
+    from crmlab.course.site import publish_committed
 
     tmp = tmp_path_factory.mktemp("browser_site")
     nbdir, out = tmp / "notebooks", tmp / "build"

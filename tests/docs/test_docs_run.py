@@ -122,7 +122,7 @@ def test_documented_block_runs(block: Block, copy_of_repo: Path):
         data = yaml.safe_load(block.body)
         assert data is not None, f"{block.id}: empty YAML"
         if isinstance(data, dict) and ({"parameters", "notebooks"} & set(data)):
-            from crmlab.cli import load_config
+            from crmlab.course.cli import load_config
 
             config = cwd / "docs_config.yaml"
             config.write_text(block.body, encoding="utf-8")

@@ -25,8 +25,8 @@ import nbformat
 import pytest
 
 import crmlab.exercises as ex
-from crmlab.build import NotebookExecutionError, execute_notebook
-from crmlab.exercises.release import (
+from crmlab.course.build import NotebookExecutionError, execute_notebook
+from crmlab.course.exercises.release import (
     ALL_MARKERS,
     BEGIN_HIDDEN,
     BEGIN_MARK_SCHEME,
@@ -240,7 +240,7 @@ def test_each_exercise_can_be_done_on_its_own(path, tmp_path):
     """The student version with every second exercise answered (the model solution) and the
     others left as released: no error; the answered ones pass, the others say not answered.
     So no exercise silently needs an earlier one; those in REQUIRES say so in their task."""
-    from crmlab.exercises.release import STUB_RE
+    from crmlab.course.exercises.release import STUB_RE
 
     source = nbformat.read(path, as_version=4)
     solutions = _solutions(source)

@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 import crmlab.exercises as ex
-from crmlab.exercises.release import CHECK_CALL_RE, SOURCE_FOLDER, STUB_RE
+from crmlab.course.exercises.release import CHECK_CALL_RE, SOURCE_FOLDER, STUB_RE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / SOURCE_FOLDER
@@ -111,8 +111,8 @@ def _submissions(release: Path, out: Path) -> None:
     failing = dict(sol, warmup_orders_per_channel='by_channel = orders["chanel"]\n',
                    warmup_aov="while True:\n    pass\n")
     _write(_fill(rel["s04"], failing, text), out / "s04" / f"{NB}.ipynb", 2e9)
-    tampered = dict(sol, warmup_aov="from crmlab.exercises.answers import unit00\n"
-                                    "aov = unit00.average_order_value(shop)\n")
+    tampered = dict(sol, warmup_aov="from crmlab.exercises.registry import answers_module\n"
+                                    "aov = answers_module('unit00').average_order_value(shop)\n")
     _write(_fill(rel["s05"], tampered, text), out / "s05" / f"{NB}.ipynb", 2e9)
     (out / "notes.ipynb").write_text("this is not a notebook", encoding="utf-8")
 
@@ -120,7 +120,7 @@ def _submissions(release: Path, out: Path) -> None:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Release for the roster, build the submissions, grade them once (two at a time)."""
-    from crmlab.exercises.grade import grade
+    from crmlab.course.exercises.grade import grade
 
     base = tmp_path_factory.mktemp("grading")
     roster = base / "roster.csv"
@@ -198,7 +198,7 @@ def test_without_hand_scores_nothing_provisional_is_imported(graded):
 
 
 def test_hand_scores_merge_into_the_expected_gradebook(graded):
-    from crmlab.exercises.cli import main
+    from crmlab.course.exercises.cli import main
 
     base, _result = graded
     out = base / "graded"

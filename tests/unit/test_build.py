@@ -1,4 +1,4 @@
-"""crmlab.build: parameters cells, filtering, execution errors, and the build outputs."""
+"""crmlab.course.build: parameters cells, filtering, execution errors, and the build outputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab.build import (
+from crmlab.course.build import (
     COURSE_MAP,
     NotebookExecutionError,
     build,
@@ -206,7 +206,7 @@ def test_worker_setup_keeps_notebook_validation_working():
     import sys
 
     code = (
-        "from crmlab.build import worker_setup\n"
+        "from crmlab.course.build import worker_setup\n"
         "worker_setup()\n"
         "import nbformat\n"
         "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
@@ -227,7 +227,7 @@ def test_papermill_parameter_noise_is_filtered(make_notebook, tmp_path, caplog):
     its other records still do."""
     import logging
 
-    from crmlab.build import execute_notebook
+    from crmlab.course.build import execute_notebook
 
     nb = make_notebook(tmp_path / "01_x.ipynb", 'DATA = "small"  # which shop\nSEED = 42  # seed',
                        "print(DATA, SEED)")
@@ -284,8 +284,8 @@ def test_course_pages_equal_nbconvert_pages(tmp_path):
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
-    from crmlab.build import MISSING_ALT, _html_page, _own_html
-    from crmlab.site import page_settings
+    from crmlab.course.build import MISSING_ALT, _html_page, _own_html
+    from crmlab.course.site import page_settings
 
     source = _executed_notebook_with_every_output_kind(tmp_path / "nb.ipynb")
     reference = HTMLExporter(**page_settings())
@@ -303,7 +303,7 @@ def test_course_pages_equal_nbconvert_pages(tmp_path):
 
 
 def test_accessible_html_edits_only_whole_tags_and_class_tokens():
-    from crmlab.build import MISSING_ALT, accessible_html
+    from crmlab.course.build import MISSING_ALT, accessible_html
 
     page = (
         '<div class="jp-OutputArea-outputWrapper"><div class="a jp-OutputArea-output b">'

@@ -1,4 +1,4 @@
-"""crmlab.cli: parameter parsing, config files, plug-ins and exit codes."""
+"""crmlab.course.cli: parameter parsing, config files, plug-ins and exit codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import types
 import nbformat
 import pytest
 
-from crmlab import cli
+from crmlab.course import cli
 
 
 @pytest.mark.parametrize(
@@ -85,14 +85,14 @@ def test_no_command_prints_help(capsys):
 
 
 def test_plugins_register_subcommands(monkeypatch, capsys):
-    fake = types.ModuleType("crmlab.exercises.cli")
+    fake = types.ModuleType("crmlab.course.exercises.cli")
 
     def register(sub):
         p = sub.add_parser("exercises", help="fake plug-in")
         p.set_defaults(func=lambda args: print("plug-in ran"))
 
     fake.register = register
-    monkeypatch.setitem(sys.modules, "crmlab.exercises.cli", fake)
+    monkeypatch.setitem(sys.modules, "crmlab.course.exercises.cli", fake)
     assert cli.main(["exercises"]) == 0
     assert "plug-in ran" in capsys.readouterr().out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmlab.cli import make_parser
+from crmlab.course.cli import make_parser
 
 
 @pytest.mark.parametrize("argv", [["--only", "02", "05"], ["--only", "02,05"], ["--only", "02", "--only", "05"]])

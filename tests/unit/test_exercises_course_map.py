@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab import course_map
-from crmlab.build import COURSE_MAP, CourseEntry
-from crmlab.course_map import course_map_markdown, course_rows, readme_table
+from crmlab.course import course_map
+from crmlab.course.build import COURSE_MAP, CourseEntry
+from crmlab.course.course_map import course_map_markdown, course_rows, readme_table
 
 ROOT = Path(__file__).resolve().parents[2]
 LINK_RE = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
@@ -125,5 +125,5 @@ def test_make_exercises_regenerates_everything_that_lists_them():
     done = subprocess.run(["make", "-n", "exercises"], cwd=ROOT, capture_output=True, text=True,
                           check=True)
     assert "crmlab exercises release --out exercises" in done.stdout
-    assert "-m crmlab.course_map --write README.md" in done.stdout
+    assert "-m crmlab.course.course_map --write README.md" in done.stdout
     assert "crmlab notebooks 00_welcome --jobs 1" in done.stdout

@@ -16,11 +16,11 @@ import nbformat
 import pytest
 
 import crmlab.exercises as ex
+from crmlab.course.exercises.collect import Submission
+from crmlab.course.exercises.grade import Variant, _mistake_finder, score_submission
+from crmlab.course.exercises.runner import RunResult
 from crmlab.data import get_shop
 from crmlab.exercises import checking, registry
-from crmlab.exercises.collect import Submission
-from crmlab.exercises.grade import Variant, _mistake_finder, score_submission
-from crmlab.exercises.runner import RunResult
 
 registry.load_answers()
 
@@ -181,7 +181,7 @@ def test_hints_lead_instead_of_giving_the_solution():
 
 
 def test_check_prints_its_verdict_once_in_a_kernel(tmp_path):
-    from crmlab.build import execute_notebook
+    from crmlab.course.build import execute_notebook
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -206,7 +206,7 @@ def test_check_prints_its_verdict_once_in_a_kernel(tmp_path):
 def test_tasks_state_units_rounding_and_tolerance(ctx, capsys):
     """Every intro says how answers are given; a task whose tolerance is not the default
     states it; a failed numeric check repeats the tolerance."""
-    from crmlab.exercises.release import CHECK_CALL_RE
+    from crmlab.course.exercises.release import CHECK_CALL_RE
 
     root = Path(__file__).resolve().parents[2] / "instructor" / "exercises"
     for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):

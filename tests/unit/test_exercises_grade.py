@@ -17,11 +17,13 @@ import pandas as pd
 import pytest
 
 import crmlab.exercises as ex
-from crmlab.exercises import checking, gradebook
-from crmlab.exercises.collect import Submission, collect, tamper_reasons, unpack
+from crmlab.course.exercises import gradebook
+from crmlab.course.exercises.collect import Submission, collect, tamper_reasons, unpack
+from crmlab.course.exercises.grade import Variant, score_submission
+from crmlab.course.exercises.runner import TIMEOUT_ENAME, RunResult
+from crmlab.exercises import checking, registry
 from crmlab.exercises.exam import check_form, form_of
-from crmlab.exercises.grade import Variant, score_submission
-from crmlab.exercises.runner import TIMEOUT_ENAME, RunResult
+from crmlab.exercises.registry import answers_module
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "instructor" / "exercises"  # the solution sources
@@ -107,6 +109,8 @@ def test_released_notebook_has_no_tamper_pattern_and_tampering_is_seen(tmp_path)
     assert tamper_reasons(released) == []
     assert released["metadata"]["crmlab"]["notebook"] == NB
     for code, why in [("from crmlab.exercises.answers import unit00", "imports the answer"),
+                      ("import crmlab_answers.unit00", "imports the answer"),
+                      ("u = answers_module('unit00')", "imports the answer"),
                       ("v = ctx.expected('warmup_aov')", "reads expected answers"),
                       ("import os; os.environ['CRMLAB_EXERCISES_MODE'] = ''", "grading log"),
                       ("def check(q, a):\n    return True", "replaces check()"),
@@ -121,8 +125,8 @@ def test_released_notebook_has_no_tamper_pattern_and_tampering_is_seen(tmp_path)
 @pytest.fixture(scope="module")
 def tiny_variant():
     """Student a1's expected answers on the tiny shop with seed 11 (the release's key)."""
+    from crmlab.course.exercises.release import expected_values
     from crmlab.data import get_shop
-    from crmlab.exercises.release import expected_values
 
     values = expected_values([EXERCISES / f"{NB}.ipynb"], get_shop("tiny", seed=11))
     return Variant("a1", "Amy", 11, "tiny", values)
@@ -184,7 +188,7 @@ def test_checks_on_other_data_are_a_wrong_variant(tiny_variant):
 
 def test_tampered_submission_is_held_with_a_suggestion(tiny_variant):
     exp = tiny_variant.expected[NB]
-    sub = _sub(code="from crmlab.exercises.answers import unit00")
+    sub = _sub(code="from crmlab_answers import unit00")
     rows = score_submission(sub, tiny_variant, RunResult(
         executed=None, log=[_entry("warmup_aov", exp["warmup_aov"])]))
     assert sub.status == "tampered"
@@ -245,7 +249,7 @@ def test_hand_scores_are_validated(tmp_path, rows, problem):
 
 
 def test_load_keys_errors_name_the_fix(tmp_path):
-    from crmlab.exercises.grade import load_keys
+    from crmlab.course.exercises.grade import load_keys
 
     with pytest.raises(ValueError, match="no roster.csv"):
         load_keys(tmp_path)
@@ -279,7 +283,7 @@ def test_exam_check_never_loads_answer_functions(monkeypatch, capsys):
         raise AssertionError(f"exam check looked up the answer of {qid}")
 
     monkeypatch.setattr(checking, "get_question", no_answers)
-    monkeypatch.setitem(sys.modules, "crmlab.exercises.answers", None)  # not importable
+    monkeypatch.setitem(sys.modules, registry.ANSWERS_PACKAGE, None)  # not importable
     shop = get_shop("tiny", seed=3)
     forms = {"warmup_aov": {"kind": "number"}}
     ex.start("00_warmup", shop=shop, mode="exam", forms=forms)
@@ -309,9 +313,7 @@ def test_grading_mode_only_records(monkeypatch, tmp_path):
                          "encodable": False, "type": "object", "exercise": "00_warmup",
                          "seed": 9, "data": "tiny", "mode": "practice"}
         with pytest.raises(ImportError, match="not available while a submission is graded"):
-            from crmlab.exercises.answers import _refuse_while_grading
-
-            _refuse_while_grading()
+            registry.answers_package()._refuse_while_grading()
         assert json.loads(log.read_text().splitlines()[-1]) == {"event": "answers_imported"}
     finally:
         checking._CURRENT = None
@@ -321,7 +323,7 @@ def test_exam_release_has_no_answer_code_and_keys_stay_outside(tmp_path):
     import ast
     import inspect
 
-    from crmlab.exercises.answers import unit00
+    unit00 = answers_module("unit00")
 
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name\na1,Amy\nb2,Bo\n", encoding="utf-8")

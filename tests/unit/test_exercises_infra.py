@@ -15,14 +15,16 @@ import pandas as pd
 import pytest
 
 import crmlab.exercises as ex
-from crmlab.exercises import checking, compare, keys, registry
-from crmlab.exercises.answers import unit00
-from crmlab.exercises.release import (
+from crmlab.course.exercises.release import (
     CODE_STUB,
     STUB_RE,
     set_parameters,
     strip_notebook,
 )
+from crmlab.exercises import checking, compare, keys, registry
+from crmlab.exercises.registry import answers_module
+
+unit00 = answers_module("unit00")
 
 # ----------------------------------------------------------------------------- compare
 
@@ -429,7 +431,7 @@ def test_roster_validation(tmp_path, csv, problem):
 
 def test_cli_release_with_roster(tmp_path):
     """Two students, tiny data: folders, seeds in the notebooks, keys that differ."""
-    from crmlab.exercises.cli import main
+    from crmlab.course.exercises.cli import main
 
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,name\ns001,Amy Lin\ns002,Bo Chen\n", encoding="utf-8")
@@ -452,13 +454,13 @@ def test_cli_release_with_roster(tmp_path):
 
 
 def _exercises_dir():
-    from crmlab.exercises.cli import default_source
+    from crmlab.course.exercises.cli import default_source
 
     return default_source()
 
 
 def test_cli_release_errors_are_clean(tmp_path, capsys):
-    from crmlab.exercises.cli import main
+    from crmlab.course.exercises.cli import main
 
     assert main(["release", "--out", str(tmp_path), "--only", "99"]) == 1
     assert "no exercise notebook" in capsys.readouterr().err
@@ -486,7 +488,7 @@ def test_check_survives_an_answer_that_breaks_the_comparison(capsys):
 
 
 def test_crmlab_command_has_the_exercises_subcommand(capsys):
-    from crmlab.cli import main
+    from crmlab.course.cli import main
 
     assert main(["exercises", "list", "--unit", "00"]) == 0
     assert "warmup_aov" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab.build import COURSE_MAP
+from crmlab.course.build import COURSE_MAP
 from crmlab.exercises.labels import course_label, notebook_stem
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import crmlab.exercises as ex
+from crmlab.course.exercises.collect import Submission
+from crmlab.course.exercises.grade import Variant, score_submission
+from crmlab.course.exercises.runner import RunResult
 from crmlab.exercises import checking
-from crmlab.exercises.collect import Submission
-from crmlab.exercises.grade import Variant, score_submission
-from crmlab.exercises.runner import RunResult
 from tests.unit.test_exercises_infra import _hand_shop
 
 

@@ -11,7 +11,9 @@ import pytest
 import crmlab.exercises as ex
 from crmlab.data import simulate
 from crmlab.data.store import CRMStore
-from crmlab.exercises.answers import unit01
+from crmlab.exercises.registry import answers_module
+
+unit01 = answers_module("unit01")
 
 
 @pytest.fixture(scope="module")

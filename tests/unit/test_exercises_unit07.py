@@ -12,7 +12,9 @@ from scipy.stats import norm
 
 import crmlab.exercises as ex
 from crmlab.data import simulate
-from crmlab.exercises.answers import unit07
+from crmlab.exercises.registry import answers_module
+
+unit07 = answers_module("unit07")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,9 @@ from scipy import stats
 
 import crmlab.exercises as ex
 from crmlab.data import simulate
-from crmlab.exercises.answers import unit08
+from crmlab.exercises.registry import answers_module
+
+unit08 = answers_module("unit08")
 
 
 @pytest.fixture(scope="module")

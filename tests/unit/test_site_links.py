@@ -11,7 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
-from crmlab.site import course_pages, publish_committed
+from crmlab.course.site import course_pages, publish_committed
 
 ROOT = Path(__file__).resolve().parents[2]
 

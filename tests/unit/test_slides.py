@@ -1,4 +1,4 @@
-"""crmlab.slides (annotator rules, decks) and crmlab.site (offline assets, navigation, index).
+"""crmlab.course.slides (annotator rules, decks) and crmlab.site (offline assets, navigation, index).
 
 The browser tier (tests/browser) opens what these write in Chromium; these tests check the
 files themselves, so they also run where no browser can be installed.
@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab import site, slides
-from crmlab.cli import main
+from crmlab.course import site, slides
+from crmlab.course.cli import main
 from crmlab.nb import RECORD_MIMETYPE
 
 ROOT = Path(__file__).resolve().parents[2]

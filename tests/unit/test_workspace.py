@@ -1,4 +1,4 @@
-"""crmlab.workspace: a student's own copy of the course, created once, never overwritten."""
+"""crmlab.course.workspace: a student's own copy of the course, created once, never overwritten."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crmlab.workspace import update_workspace
+from crmlab.course.workspace import update_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,8 +1,8 @@
 """The course holds in other worlds: every notebook runs, and its readings are computed.
 
-CI runs the worlds of ``crmlab.worlds.CI_WORLDS`` (two seeds other than the default, at the
+CI runs the worlds of ``crmlab.course.worlds.CI_WORLDS`` (two seeds other than the default, at the
 test size ``tiny``) with the test parameters of tests/notebooks/test_params.yaml; the full
-sweep (``crmlab.worlds.WORLDS``: seeds at ``small``, ``tiny``, ``medium``, a custom member
+sweep (``crmlab.course.worlds.WORLDS``: seeds at ``small``, ``tiny``, ``medium``, a custom member
 count, a shop whose campaigns change nothing) is the slow tier here and ``make worlds``,
 which writes the committed matrix benchmarks/results/worlds.md.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from crmlab.course.worlds import CI_WORLDS, WORLDS, world
 from crmlab.nb import read_claims, read_results
-from crmlab.worlds import CI_WORLDS, WORLDS, world
 
 ROOT = Path(__file__).resolve().parents[2]
 STEMS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -47,7 +47,7 @@ def test_ci_worlds_differ_from_the_default_and_each_other():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [w.name for w in WORLDS if w.name not in CI_WORLDS])
 def test_full_sweep_world(name, tmp_path):
-    from crmlab.worlds import sweep
+    from crmlab.course.worlds import sweep
 
     outcomes = sweep([world(name)], ROOT / "notebooks", tmp_path, jobs=2, progress=False)
     failed = [f"{o.notebook} cell {o.cell}: {o.error}" for o in outcomes if not o.ok]

@@ -10,8 +10,8 @@
     crmlab exercises gradebook DIR [--hand hand.csv] [--pending blank|zero]
     crmlab exercises list [--unit NN]
 
-:func:`register` plugs these into the ``crmlab`` command (see :mod:`crmlab.cli`);
-``python -m crmlab.exercises.cli ...`` runs them on their own.
+:func:`register` plugs these into the ``crmlab`` command (see :mod:`crmlab.course.cli`);
+``python -m crmlab.course.exercises.cli ...`` runs them on their own.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ import crmlab
 def default_source() -> Path:
     """The solution sources: ``instructor/exercises/`` in the current folder, else the one
     next to the crmlab package."""
-    from crmlab.exercises.release import SOURCE_FOLDER
+    from crmlab.course.exercises.release import SOURCE_FOLDER
 
     if SOURCE_FOLDER.is_dir():
         return SOURCE_FOLDER
-    return Path(crmlab.__file__).resolve().parent.parent / SOURCE_FOLDER
+    return repository_root() / SOURCE_FOLDER
 
 
 def _data_value(text: str) -> Any:
@@ -41,12 +41,12 @@ def _data_value(text: str) -> Any:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from crmlab.exercises.release import release_all
+    from crmlab.course.exercises.release import release_all
 
     source = Path(args.source) if args.source else default_source()
     only = [item for chunk in (args.only or []) for item in chunk.split(",") if item]
     data = _data_value(args.data) if args.data is not None else None
-    from crmlab.exercises.release import default_keys_dir
+    from crmlab.course.exercises.release import default_keys_dir
 
     written = release_all(source, args.out, seed=args.seed, students=args.students,
                           only=only or None, data=data, progress=not args.quiet,
@@ -81,7 +81,7 @@ def _print_result(result: Any) -> None:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from crmlab.exercises.grade import grade
+    from crmlab.course.exercises.grade import grade
 
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True))
     result = grade(args.submissions, args.keys, args.out, source=args.source, hand=args.hand,
@@ -93,7 +93,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_gradebook(args: argparse.Namespace) -> int:
-    from crmlab.exercises.grade import rebuild
+    from crmlab.course.exercises.grade import rebuild
 
     _print_result(rebuild(args.dir, hand=args.hand, source=args.source, pending=args.pending))
     return 0

@@ -5,7 +5,7 @@ Submissions come as a folder (or a ``.zip`` of one) in any of these layouts:
 - ``SUBMISSIONS/<student_id>/<notebook>.ipynb`` — the layout of a roster release;
 - flat files named with the student id first (``s001_00_warmup_exercises.ipynb``);
 - anything else (an LMS bulk download): the notebook's own metadata, written at release
-  (``metadata["crmlab"]``, see :mod:`crmlab.exercises.release`), names student and exercise.
+  (``metadata["crmlab"]``, see :mod:`crmlab.course.exercises.release`), names student and exercise.
 
 A student is taken from the folder or the file name when it is a roster id, else from the
 metadata; an exercise from the metadata, else the file name, else the notebook's
@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmlab.exercises.release import CHECK_CALL_RE, METADATA_KEY, START_CALL_RE
+from crmlab.course.exercises.release import CHECK_CALL_RE, METADATA_KEY, START_CALL_RE
 
 #: Folders whose notebooks are never submissions.
 SKIPPED_PARTS = (".ipynb_checkpoints", "__MACOSX")
@@ -216,7 +216,8 @@ def _mark_duplicates(found: list[Submission]) -> None:
 
 #: Source patterns that only a submission trying to read answers or fool the grader has.
 TAMPER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"crmlab\.exercises\.answers|from\s+crmlab\.exercises\s+import[^\n]*\banswers\b"),
+    (re.compile(r"crmlab\.exercises\.answers|from\s+crmlab\.exercises\s+import[^\n]*\banswers\b|"
+                r"\bcrmlab_answers\b|\banswers_(?:module|package|folder)\b|instructor[./\\]answers"),
      "imports the answer functions"),
     (re.compile(r"\bget_question\b|\bQUESTIONS\b|\.expected\(|\bread_key\b|_answer_keys|"
                 r"\bexpected_values\b|\bload_answers\b|\bimport_all\b"),

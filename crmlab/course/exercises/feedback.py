@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from crmlab.exercises.collect import Submission
-from crmlab.exercises.rubric import OpenQuestion, student_answer
+from crmlab.course.exercises.collect import Submission
+from crmlab.course.exercises.rubric import OpenQuestion, student_answer
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans TC",sans-serif;max-width:60rem;

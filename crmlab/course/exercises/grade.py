@@ -3,16 +3,16 @@
 ``crmlab exercises grade SUBMISSIONS --keys KEYS --out DIR`` (:func:`grade`):
 
 1. reads the keys of a roster release (``KEYS/roster.csv`` and ``KEYS/<student_id>.csv``);
-2. collects the submissions (:mod:`crmlab.exercises.collect`): student, notebook, and
+2. collects the submissions (:mod:`crmlab.course.exercises.collect`): student, notebook, and
    renamed / duplicate / wrong-variant / unreadable / unidentified / missing files;
-3. runs each graded notebook in a clean kernel (:mod:`crmlab.exercises.runner`) with the
+3. runs each graded notebook in a clean kernel (:mod:`crmlab.course.exercises.runner`) with the
    student's ``SEED`` and ``DATA``, where checks only record the answers;
 4. compares every recorded answer with the student's key using the question's own
    comparison (the one ``check()`` uses: tolerances, row order, …), names the typical
    mistake it matches, and lists open-ended questions for hand grading;
 5. writes ``DIR/scores.csv`` (one row per student x question), ``DIR/submissions.csv``
-   (one row per file), the gradebooks (:mod:`crmlab.exercises.gradebook`), a feedback page
-   per student and the hand-grading sheet (:mod:`crmlab.exercises.feedback`).
+   (one row per file), the gradebooks (:mod:`crmlab.course.exercises.gradebook`), a feedback page
+   per student and the hand-grading sheet (:mod:`crmlab.course.exercises.feedback`).
 
 Statuses are listed in :data:`SUBMISSION_STATUSES` and :data:`QUESTION_STATUSES`; every
 file and every question ends with one, and one odd notebook never stops the run.
@@ -32,12 +32,12 @@ from typing import Any
 import pandas as pd
 
 from crmlab.exercises import keys as keyfiles
-from crmlab.exercises.collect import Submission, collect, relative, tamper_reasons, unpack
+from crmlab.course.exercises.collect import Submission, collect, relative, tamper_reasons, unpack
 from crmlab.exercises.compare import Verdict, type_name
 from crmlab.exercises.registry import CONVENTIONS, MISTAKES, get_question, matching
-from crmlab.exercises.release import CHECK_CALL_RE, find_notebooks
-from crmlab.exercises.rubric import OpenQuestion, answered, open_questions, student_answer
-from crmlab.exercises.runner import TIMEOUT_ENAME, RunResult, run_submission
+from crmlab.course.exercises.release import CHECK_CALL_RE, find_notebooks
+from crmlab.course.exercises.rubric import OpenQuestion, answered, open_questions, student_answer
+from crmlab.course.exercises.runner import TIMEOUT_ENAME, RunResult, run_submission
 
 #: Submission statuses, most severe first (a submission shows the first that applies).
 SUBMISSION_STATUSES: dict[str, str] = {
@@ -358,8 +358,8 @@ def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
     no mark in the gradebook yet) or ``"zero"`` (count them as 0). Writes everything under
     ``out`` and returns a :class:`GradeResult`.
     """
-    from crmlab.exercises import feedback, gradebook
-    from crmlab.exercises.cli import default_source
+    from crmlab.course.exercises import feedback, gradebook
+    from crmlab.course.exercises.cli import default_source
 
     if jobs < 1:
         raise ValueError(f"grade: --jobs must be at least 1, got {jobs}")
@@ -464,8 +464,8 @@ def rebuild(out: str | Path, *, hand: str | Path | None = None, source: str | Pa
     Reads ``out/scores.csv`` and ``out/submissions.csv``, rewrites ``scores_final.csv``,
     the gradebooks and the feedback pages (open answers from ``out/executed``).
     """
-    from crmlab.exercises import feedback, gradebook
-    from crmlab.exercises.cli import default_source
+    from crmlab.course.exercises import feedback, gradebook
+    from crmlab.course.exercises.cli import default_source
 
     out = Path(out)
     for name in ("scores.csv", "submissions.csv"):

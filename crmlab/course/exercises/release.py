@@ -643,7 +643,9 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
 
 def course_root() -> Path:
     """The repository the crmlab package is in (holds ``exercises/``, ``instructor/``)."""
-    return Path(__file__).resolve().parents[2]
+    from crmlab.course import repository_root
+
+    return repository_root()
 
 
 def is_student_folder(folder: str | Path) -> bool:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from crmlab.exercises.release import BEGIN_MARK_SCHEME, END_MARK_SCHEME
+from crmlab.course.exercises.release import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 _HEADING_RE = re.compile(r"^##\s+Exercise\s+(\d+)\b(.*)$", re.M)
 _ANY_H2_RE = re.compile(r"^##\s", re.M)

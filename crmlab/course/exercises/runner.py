@@ -1,8 +1,8 @@
 """Run one submitted notebook for the grader: clean kernel, time limits, no network.
 
-:func:`run_submission` (called by :mod:`crmlab.exercises.grade`) copies the submission
+:func:`run_submission` (called by :mod:`crmlab.course.exercises.grade`) copies the submission
 into a fresh temporary folder and executes it there in a *child process*
-(``python -m crmlab.exercises.runner JOB.json``) that runs papermill with:
+(``python -m crmlab.course.exercises.runner JOB.json``) that runs papermill with:
 
 - the student's ``SEED`` and ``DATA`` injected after the parameters cell;
 - ``allow_errors``: a failing exercise does not stop the ones after it;
@@ -150,7 +150,7 @@ def run_submission(notebook: str | os.PathLike, parameters: Mapping[str, Any], *
                "cell_timeout": cell_timeout}
         (work / "run").mkdir()
         (work / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        command = [sys.executable, "-m", "crmlab.exercises.runner", str(work / "job.json")]
+        command = [sys.executable, "-m", "crmlab.course.exercises.runner", str(work / "job.json")]
         use_ns = network == "auto" and network_namespace_available()
         if use_ns:
             command = ["unshare", "-rn", *command]
@@ -233,7 +233,7 @@ def cell_errors(executed: str | os.PathLike) -> list[dict[str, Any]]:
 
 def timeout_for(cell_timeout: float) -> Any:
     """nbclient ``timeout_func``: ``cell_timeout`` per cell, :data:`SETUP_TIMEOUT` for setup."""
-    from crmlab.exercises.release import START_CALL_RE
+    from crmlab.course.exercises.release import START_CALL_RE
 
     def timeout(cell: Any) -> int:
         tags = cell.get("metadata", {}).get("tags", [])
@@ -250,14 +250,14 @@ def _child(job_path: str) -> int:
     """Child process body: execute the job's notebook with papermill; report a crash."""
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
     report: dict[str, Any] = {"crashed": ""}
-    # as crmlab.build.worker_setup: skip jsonschema's 2-3 s "iri" grammar, unused by notebooks
+    # as crmlab.course.build.worker_setup: skip jsonschema's 2-3 s "iri" grammar, unused by notebooks
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     try:
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
         from traitlets.config import Config
 
-        from crmlab.build import _quiet_papermill
+        from crmlab.course.build import _quiet_papermill
 
         _quiet_papermill()
         # every parameter is injected, even if the student deleted its line: papermill puts
