@@ -71,7 +71,8 @@ def setup_notebook(seed: int = 42) -> np.random.Generator:
     """Prepare a notebook: the workbook's plot theme, pandas display options and seeds.
 
     With ``CRMLAB_CHECK_FIGURES`` set (the notebook test tier), every figure shown is checked
-    by :func:`crmlab.plots.layout_problems`.
+    by :func:`crmlab.plots.layout_problems`. With ``CRMLAB_LANG`` set (another edition, see
+    :mod:`crmlab.i18n`), every figure shown and every table displayed is translated.
 
     Seeds Python's ``random`` and NumPy's legacy global RNG (for third-party code that uses
     them) and returns a fresh ``numpy.random.Generator`` for the notebook's own randomness.
@@ -85,6 +86,11 @@ def setup_notebook(seed: int = 42) -> np.random.Generator:
     plots.set_theme()
     if os.environ.get("CRMLAB_CHECK_FIGURES"):
         plots.watch_figures()  # the test tier: report unreadable figures (plots.layout_problems)
+    from crmlab import i18n
+
+    if i18n.language() != "en":  # the 繁體中文 edition (CRMLAB_LANG): figures and tables too
+        plots.on_shown_figures(i18n.translate_figure)  # runs before the check above
+        i18n.install_table_display()
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 30)
     pd.set_option("display.min_rows", 10)

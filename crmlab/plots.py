@@ -8,6 +8,7 @@ keep styling it (titles, annotations) with plain matplotlib.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -40,8 +41,20 @@ CJK_FONTS: tuple[str, ...] = (
 
 
 def installed_cjk_fonts() -> list[str]:
-    """Return the CJK-capable font families from :data:`CJK_FONTS` that matplotlib can find."""
-    available = {f.name for f in mpl.font_manager.fontManager.ttflist}
+    """Return the CJK-capable font families from :data:`CJK_FONTS` that matplotlib can find.
+
+    matplotlib caches the system's font list once; a CJK font installed after that (``make
+    install`` adds fonts-noto-cjk) is missing from the cache, so when none is known the
+    system's CJK font files are added (``FontManager.addfont``) before giving up.
+    """
+    manager = mpl.font_manager.fontManager
+    available = {f.name for f in manager.ttflist}
+    if not any(name in available for name in CJK_FONTS):
+        known = {f.fname for f in manager.ttflist}
+        for path in mpl.font_manager.findSystemFonts():
+            if "CJK" in Path(path).name and path not in known:
+                manager.addfont(path)
+        available = {f.name for f in manager.ttflist}
     return [name for name in CJK_FONTS if name in available]
 
 
@@ -63,6 +76,9 @@ def set_theme(context: str = "notebook") -> None:
             "savefig.dpi": 100,
             "figure.autolayout": True,
             "font.sans-serif": sans,
+            # The list itself as the family: matplotlib falls back glyph by glyph only along
+            # font.family (a generic "sans-serif" resolves to one font and shows boxes).
+            "font.family": sans,
             "axes.titleweight": "bold",
             "axes.spines.top": False,
             "axes.spines.right": False,
@@ -1840,12 +1856,12 @@ def layout_problems(fig) -> list[str]:
     return problems
 
 
-def watch_figures() -> bool:
-    """Report :func:`layout_problems` of every figure the IPython kernel displays.
+def on_shown_figures(step) -> bool:
+    """Run ``step(fig)`` on every figure the IPython kernel displays, just before it is drawn.
 
-    Each problem becomes an output of the cell that drew the figure, with mimetype
-    :data:`FIGURE_PROBLEM_MIMETYPE` and a readable ``text/plain``; the notebook test tier
-    fails on them. Returns False outside IPython (nothing to watch).
+    Wraps the inline backend's PNG formatter; a step registered later runs first (so the
+    translation of :func:`crmlab.i18n.translate_figure` happens before the checks of
+    :func:`watch_figures` look at the figure). Returns False outside IPython.
     """
     try:
         from IPython import get_ipython
@@ -1862,14 +1878,28 @@ def watch_figures() -> bool:
     png = shell.display_formatter.formatters["image/png"]
     previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
 
-    def check_then_draw(fig):
+    def step_then_draw(fig):
+        step(fig)
+        return previous(fig) if previous is not None else None
+
+    png.for_type(Figure, step_then_draw)
+    return True
+
+
+def watch_figures() -> bool:
+    """Report :func:`layout_problems` of every figure the IPython kernel displays.
+
+    Each problem becomes an output of the cell that drew the figure, with mimetype
+    :data:`FIGURE_PROBLEM_MIMETYPE` and a readable ``text/plain``; the notebook test tier
+    fails on them. Returns False outside IPython (nothing to watch).
+    """
+
+    def check(fig):
         problems = layout_problems(fig)
         if problems:
             from IPython.display import display
 
             display({FIGURE_PROBLEM_MIMETYPE: {"problems": problems},
                      "text/plain": "figure problems: " + "; ".join(problems)}, raw=True)
-        return previous(fig) if previous is not None else None
 
-    png.for_type(Figure, check_then_draw)
-    return True
+    return on_shown_figures(check)

@@ -33,7 +33,7 @@ from crmlab._checks import out_folder as _out_folder
 FAILED_MARK = "BUILD_FAILED.txt"
 
 #: Modules that may add subcommands; missing ones are skipped.
-PLUGIN_MODULES = ("crmlab.data.cli", "crmlab.course.exercises.cli")
+PLUGIN_MODULES = ("crmlab.data.cli", "crmlab.course.exercises.cli", "crmlab.course.i18n")
 
 
 def parse_value(text: str) -> Any:

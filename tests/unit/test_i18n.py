@@ -1,0 +1,348 @@
+"""The 繁體中文 edition (issue 31): catalogs complete and current, the translation function, the
+figure and table translation, the extract -> edit -> stale cycle, the glossary's terms, and
+Chinese in figures without missing glyphs.
+
+The completeness checks cover the notebooks listed in ``locales/zh-TW/TRANSLATED`` (a notebook
+enters it when its catalog is 100%); ``test_coverage_report`` prints the rest
+(``crmlab i18n status`` prints the same table).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from crmlab import i18n  # noqa: E402
+from crmlab.course import i18n as catalogs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+LANG = "zh-TW"
+TRANSLATED = catalogs.translated_list(LANG, ROOT)
+IDS = [p.relative_to(ROOT).as_posix() for p in TRANSLATED]
+
+
+@pytest.fixture
+def zh(monkeypatch):
+    """Run as the 繁體中文 edition, with only the package's strings catalog."""
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.delenv(i18n.STRINGS_ENV, raising=False)
+
+
+# --------------------------------------------------------------------------- the catalogs
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
+def test_translated_catalog_is_complete_and_current(notebook: Path) -> None:
+    """Every Markdown and reading cell of a listed notebook has a translation made from its
+    current English (a stale one is shown with the diff of what changed)."""
+    assert notebook.is_file(), f"locales/zh-TW/TRANSLATED lists {notebook}, which does not exist"
+    found = catalogs.problems(notebook.relative_to(ROOT), LANG, ROOT)
+    assert not found, "\n\n".join(found)
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
+def test_translated_catalog_uses_the_glossary(notebook: Path) -> None:
+    """A translated cell whose English uses a glossary term (two words or more) writes the
+    glossary's 繁體中文 term, and no word the glossary avoids (docs/glossary.md)."""
+    found = catalogs.glossary_mismatches(notebook.relative_to(ROOT), LANG, ROOT)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
+def test_translated_reading_cells_keep_the_code(notebook: Path) -> None:
+    """A reading cell's translation is the same code with its strings translated: it parses,
+    and it calls the same functions (say, claim, choose, ...) as the English cell."""
+    import ast
+
+    catalog = catalogs.read_catalog(catalogs.catalog_path(notebook, LANG, ROOT))
+    for cid, entry in catalog["cells"].items():
+        if entry["kind"] != "reading":
+            continue
+
+        def calls(src: str) -> list[str]:
+            return sorted(getattr(n.func, "id", getattr(n.func, "attr", "?"))
+                          for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call))
+
+        try:
+            translated = calls(entry[LANG])
+        except SyntaxError as exc:
+            pytest.fail(f"{notebook.name}: reading cell {cid}: the translation is not valid "
+                        f"Python ({exc.msg}, line {exc.lineno})")
+        assert translated == calls(entry["english"]), (
+            f"{notebook.name}: reading cell {cid}: the translation calls other functions than "
+            "the English code; translate only the strings")
+
+
+def test_translated_list_names_complete_catalogs_only() -> None:
+    """The list exists and every catalog beside a notebook parses and names its notebook."""
+    assert (ROOT / "locales" / LANG / catalogs.TRANSLATED_LIST).is_file()
+    for path in sorted((ROOT / "locales" / LANG).rglob("*.yaml")):
+        data = catalogs.read_catalog(path)
+        assert (ROOT / data["notebook"]).is_file(), f"{path}: notebook {data['notebook']} is gone"
+        assert data.get("language") == LANG, f"{path}: language should be {LANG}"
+
+
+def test_coverage_report(capsys) -> None:
+    """Every course notebook appears in the coverage table; listed ones are at 100%."""
+    rows = catalogs.status(LANG, ROOT)
+    assert {r["notebook"] for r in rows} >= {"notebooks/00_welcome.ipynb"}
+    for row in rows:
+        assert row["done"] + row["stale"] + row["missing"] == row["cells"]
+        if row["listed"]:
+            assert row["share"] == 1.0, row
+    with capsys.disabled():
+        print("\n" + catalogs.format_status(rows))
+
+
+# --------------------------------------------------------------------------- extract cycle
+
+
+def _notebook(root: Path, markdown: str, reading: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown),
+                nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell(reading)]
+    nb.cells[2].metadata["tags"] = ["reading"]
+    path = root / "notebooks" / "99_tmp.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _set_english(path: Path, index: int, text: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[index].source = text
+    nbformat.write(nb, path)
+
+
+def test_extract_edit_stale_cycle(tmp_path: Path) -> None:
+    """New cells come in empty; a translated cell whose English changes is stale, named with
+    its cell id and the diff; extract keeps the translation and the old English; apply leaves
+    the stale cell English until the translation is updated."""
+    path = _notebook(tmp_path, "# Orders\n\nThe shop sells online.\n", 'say("Revenue grew.")')
+    report = catalogs.extract(path, LANG, tmp_path)
+    assert len(report.added) == 2 and not report.stale
+    cat_file = catalogs.catalog_path(path, LANG, tmp_path)
+    assert cat_file == tmp_path / "locales" / LANG / "notebooks" / "99_tmp.yaml"
+    text = cat_file.read_text(encoding="utf-8")
+    assert "english: |" in text  # a block a translator reads
+    md_id, rd_id = (c.id for c in nbformat.read(path, as_version=4).cells[::2])
+    assert any(md_id in p and "no zh-TW translation" in p for p in catalogs.problems(path, LANG, tmp_path))
+
+    data = yaml.safe_load(text)
+    data["cells"][md_id][LANG] = "# 訂單\n\n這家商店在網路上銷售。\n"
+    data["cells"][rd_id][LANG] = 'say("營收成長了。")'
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert catalogs.problems(path, LANG, tmp_path) == []
+    assert [s.state for s in catalogs.cell_states(path, LANG, tmp_path)] == ["done", "done"]
+
+    # the English changes, nobody re-extracts: stale, with the cell id and the diff
+    _set_english(path, 0, "# Orders\n\nThe shop sells online and in stores.\n")
+    found = catalogs.problems(path, LANG, tmp_path)
+    assert len(found) == 1 and md_id in found[0] and "99_tmp" in found[0]
+    assert "-The shop sells online.\n+The shop sells online and in stores." in found[0]
+
+    # extract: the translation and the English it was made from are kept
+    report = catalogs.extract(path, LANG, tmp_path)
+    assert report.stale == [md_id] and not report.added
+    entry = catalogs.read_catalog(cat_file)["cells"][md_id]
+    assert entry[LANG].startswith("# 訂單") and entry["old_english"].endswith("sells online.\n")
+    assert "-The shop sells online." in catalogs.problems(path, LANG, tmp_path)[0]
+    out = tmp_path / "out" / "99_tmp.ipynb"
+    assert catalogs.apply(path, out, LANG, tmp_path) == {"translated": 1, "english": 1}
+    applied = nbformat.read(out, as_version=4)
+    assert applied.cells[0].source.startswith("# Orders") and "營收" in applied.cells[2].source
+    assert applied.metadata["crmlab"]["language"] == LANG
+
+    # the translator updates the text and deletes old_english: current again
+    data = yaml.safe_load(cat_file.read_text(encoding="utf-8"))
+    data["cells"][md_id][LANG] = "# 訂單\n\n這家商店在網路和門市銷售。\n"
+    del data["cells"][md_id]["old_english"]
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert catalogs.problems(path, LANG, tmp_path) == []
+    catalogs.apply(path, out, LANG, tmp_path)
+    assert nbformat.read(out, as_version=4).cells[0].source.endswith("門市銷售。\n")
+
+
+def test_extract_round_trips_the_english_exactly(tmp_path: Path) -> None:
+    """Block scalars keep every character of the English (indentation, blank lines, no final
+    newline, quotes and colons), so the hash of ``english`` is the hash of the cell."""
+    tricky = "  indented: first line\n\n* a 'quote' and \"double\" -- `code: x`\n\n\n$a_b$ NT\\$5"
+    path = _notebook(tmp_path, tricky, 'say(f"{x:.0%} of the revenue")')
+    catalogs.extract(path, LANG, tmp_path)
+    cells = catalogs.read_catalog(catalogs.catalog_path(path, LANG, tmp_path))["cells"]
+    english = [c["english"] for c in cells.values()]
+    assert english == [tricky, 'say(f"{x:.0%} of the revenue")']
+    assert all(catalogs.cell_hash(c["english"]) == c["hash"] for c in cells.values())
+
+
+def test_drawn_strings_are_offered_for_translation(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, "# T", "say('x')")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = ('ax.set_title("Orders per month")\nax.set_ylabel(\'revenue (NT$)\')\n'
+                          'ax.plot(x, y, label="members")\nax.set_xlabel(f"share of {who}")')
+    nbformat.write(nb, path)
+    assert catalogs.drawn_strings(nb) == ["Orders per month", "revenue (NT$)", "members"]
+    report = catalogs.extract(path, LANG, tmp_path)
+    assert report.strings_added == ["Orders per month", "revenue (NT$)", "members"]
+
+
+# --------------------------------------------------------------------------- tr and figures
+
+
+def test_tr_is_the_identity_in_english(monkeypatch) -> None:
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    assert i18n.language() == "en"
+    assert i18n.tr("Lorenz curve") == "Lorenz curve"
+    assert i18n.tr("share of {label}", label="members") == "share of members"
+
+
+def test_tr_translates_exact_strings_and_templates(zh) -> None:
+    # the expected texts are the entries of crmlab/locales/zh-TW.yaml
+    assert i18n.tr("Lorenz curve") == "羅倫茲曲線"
+    assert i18n.tr("share of {label}", label="members") == "會員占比"  # the value is translated too
+    assert i18n.lookup("share of customers") == "客戶占比"  # a template matched in drawn text
+    assert i18n.tr("a sentence no catalog knows") == "a sentence no catalog knows"
+    assert "a sentence no catalog knows" in i18n.untranslated()
+
+
+def test_unknown_language_is_a_value_error(monkeypatch) -> None:
+    monkeypatch.setenv(i18n.LANG_ENV, "fr")
+    with pytest.raises(ValueError, match="CRMLAB_LANG='fr'.*zh-TW"):
+        i18n.language()
+
+
+def test_a_template_must_keep_its_placeholders(tmp_path: Path, monkeypatch) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strings:\n  'Top {n} customers': 前幾名客戶\n", encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(bad))
+    with pytest.raises(ValueError, match=r"placeholders \['n'\]"):
+        i18n.tr("Top {n} customers", n=5)
+
+
+def test_notebook_strings_come_before_the_package_catalog(tmp_path: Path, monkeypatch) -> None:
+    mine = tmp_path / "nb.yaml"
+    mine.write_text("strings:\n  Lorenz curve: 營收集中度\n  'Top {n} customers': 前 {n} 名客戶\n",
+                    encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(mine))
+    assert i18n.tr("Lorenz curve") == "營收集中度"
+    assert i18n.lookup("Top 10 customers") == "前 10 名客戶"
+    assert i18n.lookup("equality") == "完全平均"  # falls through to the package catalog
+
+
+@pytest.fixture
+def themed():
+    """The workbook's theme (its CJK font fallback) inside an rc context."""
+    from crmlab import plots
+
+    with matplotlib.rc_context():
+        plots.set_theme()
+        yield
+
+
+def test_translate_figure(zh, themed) -> None:
+    """A figure drawn in English comes out with the catalog's Chinese: title, axis labels,
+    legend entries, category tick labels, annotations (crmlab/locales/zh-TW.yaml)."""
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([0, 1], [0, 1], label="equality")
+    left.plot([0, 1], [0, 0.5], label="not in any catalog")
+    left.set_title("Lorenz curve")
+    left.set_xlabel("share of customers")
+    left.set_ylabel("cumulative share")
+    left.legend()
+    left.annotate("touchpoint", (0.5, 0.5))
+    right.bar(["signup", "order", "X-17"], [3, 2, 1])
+    right.set_title("Quota attainment")
+    right.set_xlabel("touchpoint")
+    right.set_ylabel("count")
+    fig.suptitle("Conversion funnel")
+    i18n.translate_figure(fig)
+    fig.canvas.draw()
+    assert left.get_title() == "羅倫茲曲線" and right.get_title() == "業績目標達成率"
+    assert fig._suptitle.get_text() == "轉換漏斗"
+    assert (left.get_xlabel(), left.get_ylabel()) == ("客戶占比", "累計占比")
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["完全平均", "not in any catalog"]
+    assert left.texts[0].get_text() == "接觸點"
+    assert [t.get_text() for t in right.get_xticklabels()] == ["註冊", "訂單", "X-17"]
+    assert "not in any catalog" in i18n.untranslated()
+    i18n.translate_figure(fig)  # twice is the same
+    fig.canvas.draw()
+    assert [t.get_text() for t in right.get_xticklabels()] == ["註冊", "訂單", "X-17"]
+    plt.close(fig)
+
+
+def test_translate_figure_leaves_english_alone(monkeypatch) -> None:
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    fig, ax = plt.subplots()
+    ax.set_title("Lorenz curve")
+    i18n.translate_figure(fig)
+    assert ax.get_title() == "Lorenz curve"
+    plt.close(fig)
+
+
+def test_display_table_renames_headers_only(zh) -> None:
+    table = pd.DataFrame({"touchpoint": ["signup", "order"], "count": [3, 2]},
+                         index=pd.Index(["signup", "x"], name="date"))
+    shown = i18n.display_table(table)
+    assert list(shown.columns) == ["接觸點", "數量"]
+    assert list(shown.index) == ["註冊", "x"] and shown.index.name == "日期"
+    assert list(shown["接觸點"]) == ["signup", "order"]  # the data is untouched
+    assert list(table.columns) == ["touchpoint", "count"]  # and the caller's table too
+
+
+# --------------------------------------------------------------------------- the glossary
+
+
+def test_glossary_is_data() -> None:
+    rows = i18n.glossary()
+    crm = next(r for r in rows if r["english"].startswith("customer relationship management"))
+    assert (crm["zh-TW"], crm["zh-CN"], crm["unit"]) == ("客戶關係管理", "客户关系管理", "0")
+    assert i18n.avoided_words()["顧客"] == "客戶"
+
+
+def test_glossary_mismatches_are_reported(tmp_path: Path, monkeypatch) -> None:
+    path = _notebook(tmp_path, "Our loyalty program rewards members.", "say('x')")
+    catalogs.extract(path, LANG, tmp_path)
+    cat_file = catalogs.catalog_path(path, LANG, tmp_path)
+    data = yaml.safe_load(cat_file.read_text(encoding="utf-8"))
+    md_id = next(iter(data["cells"]))
+    data["cells"][md_id][LANG] = "我們的會員方案回饋顧客。"  # glossary: 忠誠度計畫, 客戶
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    found = catalogs.glossary_mismatches(path, LANG, tmp_path)
+    assert any("loyalty program" in f and "忠誠度計畫" in f for f in found)
+    assert any("顧客" in f and "客戶" in f for f in found)
+    data["cells"][md_id][LANG] = "我們的忠誠度計畫回饋客戶。"
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert catalogs.glossary_mismatches(path, LANG, tmp_path) == []
+
+
+# --------------------------------------------------------------------------- the CJK font
+
+
+def test_chinese_renders_without_missing_glyphs(themed) -> None:
+    from crmlab import plots
+
+    if not plots.installed_cjk_fonts():
+        pytest.skip("no CJK font installed (make install adds fonts-noto-cjk as root; "
+                    "on another system install Noto Sans CJK TC)")
+    fig, ax = plt.subplots()
+    ax.bar(["註冊", "訂單"], [3, 2], label="會員")
+    ax.set_title("每月訂單數與營收（NT$）")
+    ax.set_xlabel("接觸點")
+    ax.set_ylabel("客戶數")
+    ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        fig.canvas.draw()
+    plt.close(fig)
