@@ -21,6 +21,15 @@ class DemandModel:
 
     Subclasses give ``quantity``, ``price_for_quantity``, ``elasticity`` and the closed-form
     ``optimal_price``; revenue, profit and a tidy demand curve come from here.
+
+    Not an estimator: a demand model is a known curve with its parameters, nothing is learned
+    from data (for that see :class:`~crmlab.pricing.ElasticityModel`), so it does not subclass
+    :class:`crmlab.base.Estimator`.
+
+    Parameters
+    ----------
+    None
+        ``DemandModel`` itself takes no arguments; each subclass takes its curve's parameters.
     """
 
     def quantity(self, price: object) -> np.ndarray:  # pragma: no cover - abstract
@@ -66,6 +75,13 @@ class LinearDemand(DemandModel):
 
     ``intercept`` is demand at a zero price, ``slope`` the units lost per NT$1. The
     *choke price* ``intercept / slope`` sells nothing.
+
+    Parameters
+    ----------
+    intercept : float
+        Units sold per period at a price of 0 (> 0).
+    slope : float
+        Units lost per NT$1 of price (> 0).
     """
 
     intercept: float
@@ -119,6 +135,13 @@ class ConstantElasticityDemand(DemandModel):
 
     The elasticity is the same at every price. For ``elasticity < -1`` the profit-maximizing
     price is the markup rule ``c * e / (1 + e)`` (Lerner: ``(p - c) / p = -1 / e``).
+
+    Parameters
+    ----------
+    scale : float
+        Units sold per period at a price of NT$1 (> 0).
+    elasticity : float
+        The (constant) price elasticity, negative, e.g. -2.
     """
 
     scale: float
@@ -175,6 +198,13 @@ class ExponentialDemand(DemandModel):
 
     This is the demand of the Gallego--van Ryzin model. The profit-maximizing price is
     ``c + 1/alpha``.
+
+    Parameters
+    ----------
+    scale : float
+        Units sold per period at a price of 0 (> 0).
+    alpha : float
+        Price sensitivity per NT$1 (> 0); the elasticity at price ``p`` is ``-alpha * p``.
     """
 
     scale: float
@@ -209,7 +239,20 @@ class ExponentialDemand(DemandModel):
 
 
 def optimal_price(demand: DemandModel, unit_cost: float = 0.0) -> float:
-    """Profit-maximizing price of a demand model (closed form, see each model)."""
+    """Profit-maximizing price of a demand model (closed form, see each model).
+
+    Parameters
+    ----------
+    demand : DemandModel
+        A :class:`LinearDemand`, :class:`ConstantElasticityDemand` or :class:`ExponentialDemand`.
+    unit_cost : float, default 0.0
+        Cost of one unit in NT$ (>= 0).
+
+    Returns
+    -------
+    float
+        The price in NT$ that maximizes ``(p - unit_cost) * q(p)``.
+    """
     if not isinstance(demand, DemandModel):
         raise ValueError(
             f"optimal_price: 'demand' must be a LinearDemand, ConstantElasticityDemand or "
@@ -226,6 +269,20 @@ def capacity_constrained_price(demand: DemandModel, capacity: float,
     otherwise the best price is the one that sells exactly the capacity (profit is concave
     in quantity for all three models, so the constraint binds at the clearing price). With
     little stock and high demand the price goes up -- the e-commerce "low stock" rule.
+
+    Parameters
+    ----------
+    demand : DemandModel
+        The demand curve.
+    capacity : float
+        Most units that can be sold (> 0).
+    unit_cost : float, default 0.0
+        Cost of one unit in NT$ (>= 0).
+
+    Returns
+    -------
+    float
+        The best single price in NT$ given the capacity.
     """
     cap = _scalar(capacity, "capacity", where="capacity_constrained_price", minimum=0)
     p_free = optimal_price(demand, unit_cost)

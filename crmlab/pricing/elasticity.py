@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from crmlab._checks import reads
+from crmlab.base import Estimator
 from crmlab.pricing._validation import _check_prices
 
 
@@ -24,6 +25,18 @@ def pricing_panel(price_history: pd.DataFrame, products: pd.DataFrame) -> pd.Dat
     Adds ``log_price``, ``rel_price`` (price / list price), ``week`` and ``month`` (period
     start dates) so fixed effects and time controls can be named by column. One row per
     product-day, as in ``price_history``.
+
+    Parameters
+    ----------
+    price_history : pd.DataFrame
+        The shop's ``price_history`` table (product_id, date, price, units).
+    products : pd.DataFrame
+        The shop's ``products`` table (product_id, category, list_price, unit_cost).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per product-day with the columns above added.
     """
     need_ph = ["date", "product_id", "price", "units"]
     need_pr = ["product_id", "category", "list_price", "unit_cost"]
@@ -82,7 +95,7 @@ def _demean(matrix: np.ndarray, codes: list[np.ndarray], weights: np.ndarray,
     raise RuntimeError("fixed effects did not converge; check for disconnected groups")
 
 
-class ElasticityModel:
+class ElasticityModel(Estimator):
     """Price elasticity of demand from a product-day panel, with fixed effects.
 
     ``method="poisson"`` (default): Poisson regression ``E[units] = exp(FE + e_g * log price)``
@@ -105,7 +118,33 @@ class ElasticityModel:
     Fitted attributes: ``elasticities_`` (one row per group: ``group``, ``elasticity``,
     ``std_error`` (heteroskedasticity-robust), ``ci_low``, ``ci_high``, ``n_obs``, ``units``),
     ``coef_``, ``n_obs_``, ``dropped_`` (rows removed and why), ``n_iter_``.
+
+    Parameters
+    ----------
+    method : {"poisson", "ols"}, default "poisson"
+        The regression (see above).
+    by : str or None, default "category"
+        Column whose groups each get their own elasticity; ``None`` pools all rows.
+    fixed_effects : sequence of str or tuple of str, default ("product_id", "date")
+        Fixed effects to absorb; a tuple of columns is their interaction.
+    price_col, units_col : str, default "price", "units"
+        Columns of the price (NT$, > 0) and of the units sold (>= 0).
+    max_iter : int, default 100
+        Most reweighting iterations of the Poisson fit.
+    tol : float, default 1e-9
+        Convergence tolerance of the Poisson fit.
+
+    Attributes
+    ----------
+    elasticities_ : pd.DataFrame
+        One row per group with the elasticity, its robust standard error and 95% interval.
+    coef_ : np.ndarray
+        The slopes on log price, one per group.
+    n_obs_, dropped_, n_iter_ :
+        Rows used, rows removed (and why), iterations taken.
     """
+
+    _fit_call = "fit(frame)"
 
     def __init__(self, method: str = "poisson", by: str | None = "category",
                  fixed_effects: Sequence[str | tuple[str, ...]] = ("product_id", "date"),
@@ -158,9 +197,8 @@ class ElasticityModel:
         return codes or [np.zeros(len(frame), dtype=np.int64)]  # intercept only
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame) -> ElasticityModel:
-        """Estimate the elasticities; see the class docstring for the fitted attributes."""
-        self._validate(frame)
+    def _usable_rows(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+        """The rows a fit can use, and how many were dropped and why (zero sales)."""
         data = frame
         dropped: dict[str, int] = {}
         units = data[self.units_col].to_numpy(dtype=float)
@@ -182,6 +220,23 @@ class ElasticityModel:
                     break
                 data = data.loc[keep]
             dropped["fixed-effect groups with zero total units"] = n_before - len(data)
+        return data, dropped
+
+    def fit(self, frame: pd.DataFrame) -> ElasticityModel:
+        """Estimate the elasticities; see the class docstring for the fitted attributes.
+
+        Parameters
+        ----------
+        frame : pd.DataFrame
+            A product-day panel such as :func:`pricing_panel` returns.
+
+        Returns
+        -------
+        ElasticityModel
+            The fitted model (``self``).
+        """
+        self._validate(frame)
+        data, dropped = self._usable_rows(frame)
         if len(data) == 0:
             raise ValueError("ElasticityModel.fit: no rows left after dropping zero-sales "
                              "rows/groups; the data has (almost) no sales")
@@ -291,9 +346,18 @@ class ElasticityModel:
 
         Rows must use fixed-effect levels seen in ``fit`` (e.g. known products and days);
         change the price column to ask "what if".
+
+        Parameters
+        ----------
+        frame : pd.DataFrame
+            Rows with the columns used in ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            One prediction per row.
         """
-        if not hasattr(self, "coef_"):
-            raise ValueError("ElasticityModel.predict: call fit() first")
+        self._check_fitted("coef_")
         X, names = self._design(frame)
         if names != self.feature_names_:
             extra = set(names) - set(self.feature_names_)

@@ -30,6 +30,26 @@ def simulate_endogenous_market(n_periods: int = 365, elasticity: float = -2.0,
     shock is a valid instrument (it moves price, not demand): see :func:`iv_elasticity`.
 
     Returns ``period``, ``demand_shock``, ``cost_shock``, ``price``, ``units``.
+
+    Parameters
+    ----------
+    n_periods : int, default 365
+        Periods (days) to simulate.
+    elasticity : float, default -2.0
+        The planted price elasticity of demand.
+    price_response : float, default 0.6
+        How strongly the seller's log price follows the demand shock.
+    base_price, base_units : float, default 100.0, 40.0
+        Price (NT$) and expected units of a period without shocks.
+    demand_shock_sd, cost_shock_sd : float, default 0.35, 0.10
+        Standard deviations of the demand and cost shocks (log scale).
+    seed : int or numpy.random.Generator, default 0
+        Random seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period with the columns above.
     """
     where = "simulate_endogenous_market"
     if isinstance(n_periods, bool) or int(n_periods) != n_periods or n_periods < 10:
@@ -60,6 +80,20 @@ def iv_elasticity(frame: pd.DataFrame, instrument: str, price_col: str = "price"
     ``ols_elasticity`` (the naive slope on the same rows, for comparison) with its robust
     ``ols_std_error``, ``first_stage_f``
     (instrument strength; below 10 means a weak instrument) and ``n_dropped_zero_units``.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        One row per period with the price, units and instrument columns.
+    instrument : str
+        Column of the instrument (e.g. ``"cost_shock"``).
+    price_col, units_col : str, default "price", "units"
+        Columns of the price (> 0) and the units sold.
+
+    Returns
+    -------
+    dict of str to float
+        The estimates above.
     """
     for col in (instrument, price_col, units_col):
         if col not in frame.columns:

@@ -34,7 +34,51 @@ def simulate_price_experiment(prices: Sequence[float], demand: Sequence[float], 
     Returns one row per round: ``round``, ``price_index``, ``price``, ``units``, ``revenue``,
     ``expected_revenue`` (of the shown price), ``regret`` (best expected revenue minus that)
     and ``cum_regret``. Regret is the planted truth the shop pays for learning.
+
+    Parameters
+    ----------
+    prices : sequence of float
+        Candidate prices in NT$.
+    demand : sequence of float
+        True purchase probability (``bernoulli``) or units per round (``poisson``) at each price.
+    horizon : int
+        Number of rounds.
+    policy : {"thompson", "explore_then_commit"}, default "thompson"
+        How the next price is chosen.
+    model : {"bernoulli", "poisson"}, default "bernoulli"
+        How demand is drawn each round.
+    explore_per_price : int, optional
+        Rounds per price before committing (explore-then-commit only).
+    seed : int or numpy.random.Generator, default 0
+        Random seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per round, the columns above.
     """
+    p, d, horizon, explore = _experiment_inputs(prices, demand, horizon, policy, model,
+                                                explore_per_price)
+    arms, units = _play_rounds(p, d, horizon, policy, model, explore, _rng(seed))
+    expected = p * d
+    best = expected.max()
+    out = pd.DataFrame({
+        "round": np.arange(1, horizon + 1),
+        "price_index": arms,
+        "price": p[arms],
+        "units": units,
+        "revenue": p[arms] * units,
+        "expected_revenue": expected[arms],
+    })
+    out["regret"] = best - out["expected_revenue"]
+    out["cum_regret"] = out["regret"].cumsum()
+    return out
+
+
+def _experiment_inputs(prices: Sequence[float], demand: Sequence[float], horizon: int,
+                       policy: str, model: str,
+                       explore_per_price: int | None) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Checked prices, demands, horizon and rounds of exploration per price (or a ValueError)."""
     where = "simulate_price_experiment"
     p = _check_prices(_floats(prices, "prices", where=where), where=f"{where}: prices")
     d = _floats(demand, "demand", where=where)
@@ -53,16 +97,18 @@ def simulate_price_experiment(prices: Sequence[float], demand: Sequence[float], 
     if isinstance(horizon, bool) or int(horizon) != horizon or horizon < 1:
         raise ValueError(f"{where}: 'horizon' must be a whole number of rounds >= 1")
     horizon = int(horizon)
-    k = p.size
     if explore_per_price is None:
-        explore_per_price = max(1, math.ceil(horizon ** (2 / 3) / k))
+        explore_per_price = max(1, math.ceil(horizon ** (2 / 3) / p.size))
     elif int(explore_per_price) < 1:
         raise ValueError(f"{where}: 'explore_per_price' must be >= 1")
-    explore_per_price = int(explore_per_price)
-    rng = _rng(seed)
+    return p, d, horizon, int(explore_per_price)
 
-    expected = p * d
-    best = expected.max()
+
+def _play_rounds(p: np.ndarray, d: np.ndarray, horizon: int, policy: str, model: str,
+                 explore_per_price: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The price shown and the units sold in each round, learning from the rounds before."""
+    k = p.size
     # Posterior sufficient statistics: units sold and times shown per price.
     units_sum = np.zeros(k)
     shown = np.zeros(k)
@@ -90,14 +136,4 @@ def simulate_price_experiment(prices: Sequence[float], demand: Sequence[float], 
         shown[arm] += 1
         arms[t] = arm
         units[t] = y
-    out = pd.DataFrame({
-        "round": np.arange(1, horizon + 1),
-        "price_index": arms,
-        "price": p[arms],
-        "units": units,
-        "revenue": p[arms] * units,
-        "expected_revenue": expected[arms],
-    })
-    out["regret"] = best - out["expected_revenue"]
-    out["cum_regret"] = out["regret"].cumsum()
-    return out
+    return arms, units

@@ -24,6 +24,20 @@ def personalized_prices(elasticity: object, unit_cost: float, floor: float | Non
     (first-degree price discrimination). ``cap`` (and ``floor``) are the guard rails a shop
     or a regulator puts on it; with ``cap`` equal to the uniform price nobody pays more than
     under one price for all.
+
+    Parameters
+    ----------
+    elasticity : float or array-like
+        Each customer's price elasticity (< -1).
+    unit_cost : float
+        Cost of one unit in NT$ (> 0).
+    floor, cap : float, optional
+        Lowest and highest price allowed in NT$.
+
+    Returns
+    -------
+    np.ndarray
+        One price per customer in NT$.
     """
     e = _floats(elasticity, "elasticity", where="personalized_prices")
     c = _scalar(unit_cost, "unit_cost", where="personalized_prices", minimum=0)
@@ -49,6 +63,20 @@ def uniform_optimal_price(scale: object, elasticity: object, unit_cost: float) -
     Total profit ``sum_i scale_i * p ** e_i * (p - c)`` is maximized numerically on
     ``(c, c * max_i e_i/(1+e_i)]`` -- the optimum lies between the most and least price
     sensitive customer's own best price.
+
+    Parameters
+    ----------
+    scale : float or array-like
+        Each customer's demand scale (units at a price of NT$1).
+    elasticity : float or array-like
+        Each customer's price elasticity (< -1).
+    unit_cost : float
+        Cost of one unit in NT$ (> 0).
+
+    Returns
+    -------
+    float
+        The one price in NT$ for everyone.
     """
     a = _floats(scale, "scale", where="uniform_optimal_price")
     e = _floats(elasticity, "elasticity", where="uniform_optimal_price")
@@ -74,6 +102,20 @@ def price_policy_report(frame: pd.DataFrame, by: str | Sequence[str],
     ``mean_<policy>`` for each policy, ``ratio_<policy>`` (group mean / reference group
     mean) and ``share_above_<policy>`` (share of the group paying more than the reference
     price). A fair policy keeps ratios close to 1 across protected groups such as age band.
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        One row per customer with the group column(s) and one price column per policy.
+    by : str or sequence of str
+        The group column(s), e.g. ``"age_band"``.
+    price_cols : sequence of str
+        The price column of each policy; the first is the reference.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group, the columns above.
     """
     keys = [by] if isinstance(by, str) else list(by)
     cols = list(price_cols)

@@ -68,6 +68,24 @@ def gvr_deterministic_price(inventory: object, time_left: object = None, scale: 
     (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
     at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
     state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
+
+    Parameters
+    ----------
+    inventory : int or array-like
+        Units left ``n``.
+    time_left : float or array-like, optional
+        Time left ``t`` (with ``scale``).
+    scale : float, optional
+        Demand rate ``a`` at a price of 0.
+    alpha : float
+        Price sensitivity (> 0).
+    lambda_t : float or array-like, optional
+        ``a t / e`` instead of ``time_left`` and ``scale``.
+
+    Returns
+    -------
+    np.ndarray
+        The price for each ``(n, t)``.
     """
     n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_price", lambda_t)
     with np.errstate(divide="ignore"):
@@ -87,6 +105,24 @@ def gvr_deterministic_revenue(inventory: object, time_left: object = None, scale
     (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
     at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
     state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
+
+    Parameters
+    ----------
+    inventory : int or array-like
+        Units left ``n``.
+    time_left : float or array-like, optional
+        Time left ``t`` (with ``scale``).
+    scale : float, optional
+        Demand rate ``a`` at a price of 0.
+    alpha : float
+        Price sensitivity (> 0).
+    lambda_t : float or array-like, optional
+        ``a t / e`` instead of ``time_left`` and ``scale``.
+
+    Returns
+    -------
+    np.ndarray
+        The deterministic revenue for each ``(n, t)``.
     """
     n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_deterministic_revenue", lambda_t)
     n, t = np.broadcast_arrays(n, t)
@@ -108,6 +144,24 @@ def gvr_value(inventory: object, time_left: object = None, scale: float | None =
     (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
     at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
     state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
+
+    Parameters
+    ----------
+    inventory : int or array-like
+        Units left ``n``.
+    time_left : float or array-like, optional
+        Time left ``t`` (with ``scale``).
+    scale : float, optional
+        Demand rate ``a`` at a price of 0.
+    alpha : float
+        Price sensitivity (> 0).
+    lambda_t : float or array-like, optional
+        ``a t / e`` instead of ``time_left`` and ``scale``.
+
+    Returns
+    -------
+    np.ndarray
+        ``J*(n, t)`` in NT$ for each ``(n, t)``.
     """
     n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_value", lambda_t)
     lam_t = a * t / math.e
@@ -131,6 +185,24 @@ def gvr_price(inventory: object, time_left: object = None, scale: float | None =
     (keyword only): ``lambda* t = a t / e``, the expected number of buyers over the time left
     at the revenue-maximizing price ``1/alpha`` -- the quantity Gallego & van Ryzin (1994)
     state their results in (``gvr_value(n, alpha=alpha, lambda_t=x)``).
+
+    Parameters
+    ----------
+    inventory : int or array-like
+        Units left ``n``.
+    time_left : float or array-like, optional
+        Time left ``t`` (with ``scale``).
+    scale : float, optional
+        Demand rate ``a`` at a price of 0.
+    alpha : float
+        Price sensitivity (> 0).
+    lambda_t : float or array-like, optional
+        ``a t / e`` instead of ``time_left`` and ``scale``.
+
+    Returns
+    -------
+    np.ndarray
+        The optimal price in NT$ for each ``(n, t)``.
     """
     n, t, a, al = _gvr_inputs(inventory, time_left, scale, alpha, "gvr_price", lambda_t)
     safe = np.maximum(n, 1)
@@ -148,6 +220,23 @@ class GvRProgram:
     ``sale_prob[k, x]``: probability of a sale in that step at that price.
     ``scale[k]`` and ``alpha[k]`` are the demand parameters of the step with ``k`` steps
     left (index 0 unused).
+
+    Parameters
+    ----------
+    inventory : int
+        Units at the start.
+    horizon : float
+        Length of the season.
+    steps : int
+        Number of time steps.
+    dt : float
+        Length of one step (``horizon / steps``).
+    salvage : float
+        Value of each unit left at the end.
+    scale, alpha : np.ndarray
+        Demand parameters per step (index = steps left).
+    value, price, sale_prob : np.ndarray
+        The solved tables, shape (steps + 1, inventory + 1).
     """
 
     inventory: int
@@ -198,24 +287,9 @@ def _per_step(values: object, steps: int, name: str) -> np.ndarray:
     return np.concatenate([[np.nan], arr[::-1]])
 
 
-def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: object,
-                        steps: int = 500, salvage: float = 0.0) -> GvRProgram:
-    """Optimal dynamic price for ``inventory`` units over ``horizon`` time, by backward induction.
-
-    Time is cut into ``steps`` slots of length ``dt``; in each slot at most one customer buys,
-    with probability ``lambda(p) dt = scale * exp(-alpha * p) * dt``. The recursion is
-
-    ``V_k(x) = max_p { lambda(p) dt (p + V_{k-1}(x-1)) + (1 - lambda(p) dt) V_{k-1}(x) }``
-
-    whose maximizer is ``p = 1/alpha + V_{k-1}(x) - V_{k-1}(x-1)`` (price = marginal value of a
-    unit plus the markup ``1/alpha``). ``scale`` and ``alpha`` may be one value or one per step
-    (listed from the start of the season), e.g. business travellers who arrive late and are
-    less price sensitive. As ``steps`` grows, the value converges to :func:`gvr_value`.
-
-    ``salvage`` is what each unit left at the end is worth (0 for a seat after departure; the
-    unit cost for a product whose leftovers roll into the next restock cycle). Prices then
-    never fall below ``salvage + 1/alpha``.
-    """
+def _program_inputs(inventory: int, horizon: float, scale: object, alpha: object, steps: int,
+                    salvage: float) -> tuple[int, int, float, float, np.ndarray, np.ndarray, float]:
+    """Checked units, steps, horizon, slot length, per-step demand and salvage (or a ValueError)."""
     if isinstance(inventory, bool) or int(inventory) != inventory or inventory < 0:
         raise ValueError(f"gvr_dynamic_program: 'inventory' must be a whole number >= 0, "
                          f"got {inventory!r}")
@@ -233,6 +307,48 @@ def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: ob
             f"{worst:.2f} > 1; use more steps (at least {math.ceil(steps * worst)})"
         )
     sv = _scalar(salvage, "salvage", where="gvr_dynamic_program", minimum=0, strict=False)
+    return n, steps, h, dt, a, al, sv
+
+
+def gvr_dynamic_program(inventory: int, horizon: float, scale: object, alpha: object,
+                        steps: int = 500, salvage: float = 0.0) -> GvRProgram:
+    """Optimal dynamic price for ``inventory`` units over ``horizon`` time, by backward induction.
+
+    Time is cut into ``steps`` slots of length ``dt``; in each slot at most one customer buys,
+    with probability ``lambda(p) dt = scale * exp(-alpha * p) * dt``. The recursion is
+
+    ``V_k(x) = max_p { lambda(p) dt (p + V_{k-1}(x-1)) + (1 - lambda(p) dt) V_{k-1}(x) }``
+
+    whose maximizer is ``p = 1/alpha + V_{k-1}(x) - V_{k-1}(x-1)`` (price = marginal value of a
+    unit plus the markup ``1/alpha``). ``scale`` and ``alpha`` may be one value or one per step
+    (listed from the start of the season), e.g. business travellers who arrive late and are
+    less price sensitive. As ``steps`` grows, the value converges to :func:`gvr_value`.
+
+    ``salvage`` is what each unit left at the end is worth (0 for a seat after departure; the
+    unit cost for a product whose leftovers roll into the next restock cycle). Prices then
+    never fall below ``salvage + 1/alpha``.
+
+    Parameters
+    ----------
+    inventory : int
+        Units to sell (>= 1).
+    horizon : float
+        Length of the season (> 0).
+    scale : float or sequence of float
+        Demand rate at a price of 0, one value or one per step.
+    alpha : float or sequence of float
+        Price sensitivity, one value or one per step.
+    steps : int, default 500
+        Time slots; keep ``scale * dt`` well below 1.
+    salvage : float, default 0.0
+        Value in NT$ of each unit left at the end.
+
+    Returns
+    -------
+    GvRProgram
+        The value function and the optimal prices.
+    """
+    n, steps, h, dt, a, al, sv = _program_inputs(inventory, horizon, scale, alpha, steps, salvage)
     value = np.zeros((steps + 1, n + 1))
     value[0] = sv * np.arange(n + 1)
     price = np.full((steps + 1, n + 1), np.nan)
@@ -261,6 +377,24 @@ def gvr_revenue_samples(program: GvRProgram, n_sims: int = 1000, policy: str = "
     """Revenue of ``n_sims`` simulated seasons, plus the salvage value of unsold units.
 
     Vectorized over seasons; the policies are those of :func:`simulate_gvr`.
+
+    Parameters
+    ----------
+    program : GvRProgram
+        A solved program from :func:`gvr_dynamic_program`.
+    n_sims : int, default 1000
+        Seasons to simulate.
+    policy : {"dynamic", "fixed"}, default "dynamic"
+        Price policy (see :func:`simulate_gvr`).
+    fixed_price : float, optional
+        The price of ``policy="fixed"``.
+    seed : int or numpy.random.Generator, default 0
+        Random seed.
+
+    Returns
+    -------
+    np.ndarray
+        One revenue in NT$ per simulated season.
     """
     if policy not in ("dynamic", "fixed"):
         raise ValueError(f"gvr_revenue_samples: 'policy' must be 'dynamic' or 'fixed', "
@@ -289,6 +423,22 @@ def simulate_gvr(program: GvRProgram, policy: str = "dynamic", fixed_price: floa
     parameters are constant). Returns one row per step: ``step``, ``time``, ``time_left``,
     ``inventory`` (before the step), ``price`` (NaN once sold out), ``sold`` (0/1),
     ``revenue`` and ``cum_revenue``.
+
+    Parameters
+    ----------
+    program : GvRProgram
+        A solved program from :func:`gvr_dynamic_program`.
+    policy : {"dynamic", "fixed"}, default "dynamic"
+        Price policy.
+    fixed_price : float, optional
+        The price of ``policy="fixed"``.
+    seed : int or numpy.random.Generator, default 0
+        Random seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per step, the columns above.
     """
     if policy not in ("dynamic", "fixed"):
         raise ValueError(f"simulate_gvr: 'policy' must be 'dynamic' or 'fixed', got {policy!r}")

@@ -23,6 +23,23 @@ class MarkdownPlan:
     ``value[t, x, k]`` is the expected revenue from period ``t`` on with ``x`` units left when
     the current (last used) price index is ``k``; ``policy[t, x, k]`` the price index to use in
     period ``t``. Prices are sorted from high to low, so a markdown moves to a larger index.
+
+    Parameters
+    ----------
+    prices : np.ndarray
+        The price ladder, high to low.
+    rates : np.ndarray
+        Expected Poisson demand, shape (periods, len(prices)).
+    stock : int
+        Units at the start of the season.
+    salvage : float
+        Value of each unit left after the last period.
+    monotone : bool
+        Whether prices may only stay or go down.
+    value : np.ndarray
+        Expected revenue, shape (periods + 1, stock + 1, len(prices)).
+    policy : np.ndarray
+        Price index to use, shape (periods, stock + 1, len(prices)).
     """
 
     prices: np.ndarray
@@ -80,18 +97,9 @@ def _poisson_sales_matrix(rate: float, stock: int) -> np.ndarray:
     return out
 
 
-def optimize_markdown(prices: Sequence[float], rates: object, stock: int,
-                      salvage: float = 0.0, monotone: bool = True) -> MarkdownPlan:
-    """Optimal clearance pricing of ``stock`` units over a season, by dynamic programming.
-
-    ``prices`` is the price ladder, high to low (e.g. list price, -10%, -20%, -40%);
-    ``rates[t, k]`` the expected (Poisson) demand in period ``t`` at ``prices[k]`` -- shape
-    (periods, len(prices)), usually falling as the season ends. Units left after the last
-    period are worth ``salvage`` each (outlet value). With ``monotone=True`` the price may
-    only stay or go down (a markdown is never taken back), which is how fashion retail works.
-
-    Returns a :class:`MarkdownPlan` with the value function and the policy.
-    """
+def _markdown_inputs(prices: Sequence[float], rates: object, stock: int,
+                     salvage: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """The price ladder, demand rates, stock and salvage value, checked (or a ValueError)."""
     p = _check_prices(np.asarray(prices, dtype=float), where="optimize_markdown: prices")
     if p.ndim != 1:
         raise ValueError("optimize_markdown: 'prices' must be a flat list of prices")
@@ -114,6 +122,40 @@ def optimize_markdown(prices: Sequence[float], rates: object, stock: int,
         raise ValueError(f"optimize_markdown: 'stock' must be a whole number >= 0, got {stock!r}")
     stock = int(stock)
     salvage = _scalar(salvage, "salvage", where="optimize_markdown", minimum=0, strict=False)
+    return p, r, stock, salvage
+
+
+def optimize_markdown(prices: Sequence[float], rates: object, stock: int,
+                      salvage: float = 0.0, monotone: bool = True) -> MarkdownPlan:
+    """Optimal clearance pricing of ``stock`` units over a season, by dynamic programming.
+
+    ``prices`` is the price ladder, high to low (e.g. list price, -10%, -20%, -40%);
+    ``rates[t, k]`` the expected (Poisson) demand in period ``t`` at ``prices[k]`` -- shape
+    (periods, len(prices)), usually falling as the season ends. Units left after the last
+    period are worth ``salvage`` each (outlet value). With ``monotone=True`` the price may
+    only stay or go down (a markdown is never taken back), which is how fashion retail works.
+
+    Returns a :class:`MarkdownPlan` with the value function and the policy.
+
+    Parameters
+    ----------
+    prices : sequence of float
+        The price ladder in NT$, from high to low.
+    rates : array-like
+        Expected demand per period at each price, shape (periods, len(prices)).
+    stock : int
+        Units to clear (>= 1).
+    salvage : float, default 0.0
+        Value in NT$ of each unit left after the last period.
+    monotone : bool, default True
+        Allow only markdowns (a price is never raised again).
+
+    Returns
+    -------
+    MarkdownPlan
+        The value function and the optimal policy.
+    """
+    p, r, stock, salvage = _markdown_inputs(prices, rates, stock, salvage)
 
     n_t, n_k = r.shape
     xs = np.arange(stock + 1)

@@ -49,6 +49,18 @@ def littlewood(fare_high: float, fare_low: float, mean_high: float, sd_high: flo
     Accept a low-fare request only while the expected marginal revenue of a protected seat,
     ``fare_high * P(D_high >= y)``, is below ``fare_low``. With normal high-fare demand the
     protection level is ``y = mean + sd * z`` with ``z = Phi^{-1}(1 - fare_low / fare_high)``.
+
+    Parameters
+    ----------
+    fare_high, fare_low : float
+        The two fares in NT$ (``fare_high > fare_low > 0``).
+    mean_high, sd_high : float
+        Mean and standard deviation of high-fare demand (normal).
+
+    Returns
+    -------
+    float
+        The protection level: seats kept for the high fare.
     """
     f, m, s = _fare_inputs([fare_high, fare_low], [mean_high, 0.0], [sd_high, 0.0],
                            where="littlewood")
@@ -88,6 +100,20 @@ def emsr_b(fares: Sequence[float], means: Sequence[float], sds: Sequence[float],
     ``sd``, ``protection_level`` (seats kept for this class and all higher ones; NaN for the
     lowest class, or the capacity if given) and, with ``capacity``, ``booking_limit``
     (``capacity - y_{j-1}``: how many seats this class may sell).
+
+    Parameters
+    ----------
+    fares : sequence of float
+        Fares in NT$, highest first.
+    means, sds : sequence of float
+        Mean and standard deviation of each class's (normal) demand.
+    capacity : float, optional
+        Seats on sale; adds booking limits.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per class, as described above.
     """
     f, m, s = _fare_inputs(fares, means, sds, where="emsr_b")
     y = np.empty(f.size - 1)
@@ -108,6 +134,20 @@ def emsr_a(fares: Sequence[float], means: Sequence[float], sds: Sequence[float],
 
     Same table as :func:`emsr_b`. EMSR-a ignores the pooling of uncertainty across classes and
     usually protects too few seats when there are many classes.
+
+    Parameters
+    ----------
+    fares : sequence of float
+        Fares in NT$, highest first.
+    means, sds : sequence of float
+        Mean and standard deviation of each class's (normal) demand.
+    capacity : float, optional
+        Seats on sale; adds booking limits.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per class, the columns of :func:`emsr_b`.
     """
     f, m, s = _fare_inputs(fares, means, sds, where="emsr_a")
     y = np.empty(f.size - 1)
@@ -147,6 +187,20 @@ def optimal_protection_levels(fares: Sequence[float], means: Sequence[float],
     Returns the :func:`emsr_b` table with integer protection levels and booking limits, plus
     the attribute-free column ``expected_revenue`` (``V_j(capacity)``: revenue from classes
     ``1..j`` alone, so the last row is the optimal expected revenue of the flight).
+
+    Parameters
+    ----------
+    fares : sequence of float
+        Fares in NT$, highest first.
+    means, sds : sequence of float
+        Mean and standard deviation of each class's (normal) demand.
+    capacity : int
+        Seats on sale.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per class with ``protection_level``, ``booking_limit`` and ``expected_revenue``.
     """
     f, m, s = _fare_inputs(fares, means, sds, where="optimal_protection_levels")
     if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
@@ -177,6 +231,21 @@ def optimal_protection_levels(fares: Sequence[float], means: Sequence[float],
     return out
 
 
+def _booking_levels(protection_levels: Sequence[float], n_classes: int) -> np.ndarray:
+    """The ``n_classes - 1`` protection levels, checked: >= 0 and non-decreasing."""
+    y = _floats(protection_levels, "protection_levels", where="simulate_nested_booking")
+    if y.size not in (n_classes - 1, n_classes):
+        raise ValueError(
+            f"simulate_nested_booking: need {n_classes - 1} protection levels (one per class "
+            f"except the lowest), got {y.size}"
+        )
+    y = y[: n_classes - 1]
+    if np.any(np.diff(y) < 0) or np.any(y < 0):
+        raise ValueError("simulate_nested_booking: protection levels must be >= 0 and "
+                         "non-decreasing (y_1 <= y_2 <= ...)")
+    return y
+
+
 def simulate_nested_booking(fares: Sequence[float], means: Sequence[float],
                             sds: Sequence[float], protection_levels: Sequence[float],
                             capacity: int, n_sims: int = 20_000,
@@ -190,18 +259,31 @@ def simulate_nested_booking(fares: Sequence[float], means: Sequence[float],
     ``return_samples=True`` the dict also holds ``revenue_samples`` (one revenue per draw)
     and ``load_factor_samples``, so the difference of two policies gets its own paired
     standard error.
+
+    Parameters
+    ----------
+    fares : sequence of float
+        Fares in NT$, highest first.
+    means, sds : sequence of float
+        Mean and standard deviation of each class's (normal) demand.
+    protection_levels : sequence of float
+        ``y_1 .. y_{n-1}`` (seats kept for classes ``1..j``), e.g. from :func:`emsr_b`.
+    capacity : int
+        Seats on sale.
+    n_sims : int, default 20_000
+        Simulated booking horizons.
+    seed : int or numpy.random.Generator, default 0
+        Random seed.
+    return_samples : bool, default False
+        Also return the per-draw revenues and load factors.
+
+    Returns
+    -------
+    dict
+        ``mean_revenue``, ``se_revenue``, ``mean_load_factor``, ``n_sims`` (and the samples).
     """
     f, m, s = _fare_inputs(fares, means, sds, where="simulate_nested_booking")
-    y = _floats(protection_levels, "protection_levels", where="simulate_nested_booking")
-    if y.size not in (f.size - 1, f.size):
-        raise ValueError(
-            f"simulate_nested_booking: need {f.size - 1} protection levels (one per class "
-            f"except the lowest), got {y.size}"
-        )
-    y = y[: f.size - 1]
-    if np.any(np.diff(y) < 0) or np.any(y < 0):
-        raise ValueError("simulate_nested_booking: protection levels must be >= 0 and "
-                         "non-decreasing (y_1 <= y_2 <= ...)")
+    y = _booking_levels(protection_levels, f.size)
     cap = _scalar(capacity, "capacity", where="simulate_nested_booking", minimum=0)
     rng = _rng(seed)
     demand = np.maximum(np.rint(rng.normal(m, s, size=(int(n_sims), f.size))), 0.0)

@@ -39,6 +39,22 @@ def surge_multiplier(demand: object, supply: object, demand_elasticity: float = 
     ``m* = (demand / supply) ** (1 / (supply_elasticity - demand_elasticity))``. The platform
     never prices below the base fare (``m >= 1``) and a regulator or the platform's own trust
     policy caps the surge (``m <= cap``; ``cap=None`` for no cap).
+
+    Parameters
+    ----------
+    demand, supply : float or array-like
+        Ride requests and available drivers at the base fare (> 0), per period or zone.
+    demand_elasticity : float, default -0.5
+        Elasticity of requests to the multiplier (< 0).
+    supply_elasticity : float, default 0.5
+        Elasticity of drivers to the multiplier (> 0).
+    cap : float or None, default 3.0
+        Highest multiplier allowed (>= 1); ``None`` for no cap.
+
+    Returns
+    -------
+    np.ndarray
+        The multiplier of each period/zone, in ``[1, cap]``.
     """
     ed, es, c = _surge_args(demand_elasticity, supply_elasticity, cap, "surge_multiplier")
     d = np.asarray(demand, dtype=float)
@@ -61,6 +77,20 @@ def surge_pricing(frame: pd.DataFrame, demand_col: str = "requests", supply_col:
     ``requests_at_price``, ``drivers_at_price``, ``rides`` (the smaller of the two),
     ``unserved`` (riders willing to pay the capped price but finding no car -- the cost of
     the cap) and ``priced_out`` (requests lost because of the surge price).
+
+    Parameters
+    ----------
+    frame : pd.DataFrame
+        One row per period/zone with the demand and supply columns.
+    demand_col, supply_col : str, default "requests", "drivers"
+        Column names of requests and drivers at the base fare.
+    demand_elasticity, supply_elasticity, cap : float
+        As in :func:`surge_multiplier`.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``frame`` with the columns above added.
     """
     for col in (demand_col, supply_col):
         if col not in frame.columns:

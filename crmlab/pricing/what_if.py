@@ -30,6 +30,22 @@ def calibrated_demand(shape: str, list_price: float, units_per_day: float,
     linear ``a - b p`` with ``a = q0 (1 - e)``, ``b = -e q0 / p0``; constant elasticity
     ``A p^e`` with ``A = q0 / p0^e``; exponential ``A exp(-alpha p)`` with
     ``A = q0 exp(-e)``, ``alpha = -e / p0``.
+
+    Parameters
+    ----------
+    shape : {"linear", "constant elasticity", "exponential"}
+        The demand shape (:data:`DEMAND_SHAPES`).
+    list_price : float
+        Today's price in NT$ (> 0).
+    units_per_day : float
+        Today's sales at that price (> 0).
+    elasticity : float
+        Point elasticity at today's price (< 0).
+
+    Returns
+    -------
+    DemandModel
+        The curve through today's point.
     """
     where = "calibrated_demand"
     p0 = _scalar(list_price, "list_price", where=where, minimum=0)
@@ -60,6 +76,24 @@ def price_what_if(price: float, *, list_price: float, unit_cost: float, units_pe
     ``optimal_profit``, ``list_price``, ``unit_cost``, ``shape`` and ``curve`` (the same
     figures on ``n_grid`` prices from ``min_price_ratio`` to ``max_price_ratio`` x the list
     price).
+
+    Parameters
+    ----------
+    price : float
+        The price to try, NT$ (> 0).
+    list_price, units_per_day, elasticity, shape :
+        Today's point and the demand shape, as in :func:`calibrated_demand`.
+    unit_cost : float
+        Cost of one unit in NT$ (>= 0).
+    min_price_ratio, max_price_ratio : float, default 0.5, 3.0
+        Range of the curve as multiples of the list price.
+    n_grid : int, default 150
+        Prices on the curve (>= 2).
+
+    Returns
+    -------
+    dict
+        The figures above.
     """
     where = "price_what_if"
     demand = calibrated_demand(shape, list_price, units_per_day, elasticity)
