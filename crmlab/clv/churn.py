@@ -25,7 +25,20 @@ __all__ = [
 
 def auc(y_true, score) -> float:
     """Area under the ROC curve: the chance a random churner scores above a random
-    stayer (ties count half) — the Mann-Whitney U statistic scaled to [0, 1]."""
+    stayer (ties count half) — the Mann-Whitney U statistic scaled to [0, 1].
+
+    Parameters
+    ----------
+    y_true : array-like of bool or 0/1
+        True where the customer churned.
+    score : array-like of float
+        Churn score; higher means more likely to churn.
+
+    Returns
+    -------
+    float
+        The AUC in [0, 1] (0.5: no better than chance).
+    """
     from scipy.stats import rankdata
 
     y = np.asarray(y_true).astype(bool)
@@ -44,6 +57,20 @@ def top_decile_lift(y_true, score, frac: float = 0.1) -> float:
 
     Ties at the cut are broken by order of appearance after a stable sort, so the
     top group always has exactly ``ceil(frac * n)`` members.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        1 where the customer churned.
+    score : array-like of float
+        Churn score; higher means more likely to churn.
+    frac : float, default 0.1
+        Share of customers in the top group, in (0, 1].
+
+    Returns
+    -------
+    float
+        Churn rate of the top group over the overall churn rate (1: no better than chance).
     """
     y = np.asarray(y_true, dtype=float)
     s = np.asarray(score, dtype=float)
@@ -100,6 +127,22 @@ def time_to_next_purchase(
     a customer has *not* bought again t days after a purchase — the honest way to
     pick a "lapsed after N days" rule, because simply averaging observed gaps ignores
     the customers who have not come back yet. Orders at the same timestamp count once.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The order log (``customer_col``, ``date_col``).
+    observation_end : date-like, optional
+        End of observation (default: the last order); later orders are ignored (counted
+        in ``attrs["n_orders_after_end"]``).
+    customer_col, date_col : str
+        Its customer id and order timestamp columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per distinct order: ``customer_col``, ``date_col``, ``duration_days``,
+        ``event``.
     """
     log = _order_log(orders, customer_col, date_col, None)
     end = log["ts"].max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
@@ -133,6 +176,22 @@ def churn_labels(
     Only customers with at least one order up to ``cutoff`` are labelled (you cannot
     lose someone who never bought). Returns ``customer_col`` and ``churned`` (bool).
     Raises if the data end before ``cutoff + horizon`` (the labels would be wrong).
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The order log (``customer_col``, ``date_col``).
+    cutoff : date-like
+        The day the churn question is asked.
+    horizon : float or pd.Timedelta, default 90
+        Length of the look-ahead window (days).
+    customer_col, date_col : str
+        Its customer id and order timestamp columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer who bought by ``cutoff``: ``customer_col``, ``churned``.
     """
     log = _order_log(orders, customer_col, date_col, None)
     cut = _to_timestamp(cutoff, "cutoff")
@@ -151,6 +210,8 @@ def churn_labels(
     return pd.DataFrame({customer_col: before, "churned": ~np.isin(before, bought)})
 
 
+# Long function: most of it is the docstring defining each feature; the body
+# is 30 lines (the session features are in _add_session_features).
 @reads(orders=_log_reads(),
        sessions=Reads("sessions", ("customer_id", "start_ts"), rename={"start_ts": "session_date_col"},
                       optional=True))
@@ -174,6 +235,22 @@ def churn_features(
     mean gap: > 1 means later than usual; NaN where the gap is). Every value is finite
     or NaN, never infinite. With ``sessions`` it adds
     ``sessions_30d``, ``sessions_90d`` and ``days_since_session`` (NaN if never).
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The order log (``customer_col``, ``date_col``, ``amount_col``).
+    cutoff : date-like
+        Only data up to this moment is used.
+    sessions : pd.DataFrame, optional
+        The shop's ``sessions`` table (``customer_col``, ``session_date_col``).
+    customer_col, date_col, amount_col, session_date_col : str
+        Column names in ``orders`` and ``sessions``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer who bought by ``cutoff``, sorted by id, with the features above.
     """
     log = _order_log(orders, customer_col, date_col, amount_col)
     cut = _to_timestamp(cutoff, "cutoff")
@@ -205,24 +282,32 @@ def churn_features(
     out["mean_gap_days"] = gap
     out["overdue"] = out["recency_days"] / gap
     if sessions is not None:
-        if session_date_col not in sessions.columns or customer_col not in sessions.columns:
-            raise ValueError(
-                f"sessions: columns '{customer_col}' and '{session_date_col}' are needed; pass "
-                "session_date_col= naming the visit time."
-            )
-        st = pd.to_datetime(sessions[session_date_col])
-        ses = pd.DataFrame({"customer": sessions[customer_col].to_numpy(), "ts": st.to_numpy()})
-        ses = ses.loc[ses["ts"] <= cut]
-        age = (cut - ses["ts"]) / day
-        sg = ses.assign(s30=(age <= 30).astype(np.int64), s90=(age <= 90).astype(np.int64),
-                        age=age).groupby("customer")
-        sf = sg.agg(sessions_30d=("s30", "sum"), sessions_90d=("s90", "sum"),
-                    days_since_session=("age", "min"))
-        sf = sf.reindex(out[customer_col].to_numpy())
-        out["sessions_30d"] = sf["sessions_30d"].fillna(0).to_numpy(dtype=np.int64)
-        out["sessions_90d"] = sf["sessions_90d"].fillna(0).to_numpy(dtype=np.int64)
-        out["days_since_session"] = sf["days_since_session"].to_numpy(dtype=float)
+        _add_session_features(out, sessions, cut, customer_col, session_date_col)
     return out
+
+
+def _add_session_features(out: pd.DataFrame, sessions: pd.DataFrame, cut: pd.Timestamp,
+                          customer_col: str, session_date_col: str) -> None:
+    """Add ``sessions_30d``, ``sessions_90d`` and ``days_since_session`` (NaN if never) to
+    the feature table ``out``, from the visits up to ``cut``."""
+    if session_date_col not in sessions.columns or customer_col not in sessions.columns:
+        raise ValueError(
+            f"sessions: columns '{customer_col}' and '{session_date_col}' are needed; pass "
+            "session_date_col= naming the visit time."
+        )
+    day = pd.Timedelta(days=1)
+    st = pd.to_datetime(sessions[session_date_col])
+    ses = pd.DataFrame({"customer": sessions[customer_col].to_numpy(), "ts": st.to_numpy()})
+    ses = ses.loc[ses["ts"] <= cut]
+    age = (cut - ses["ts"]) / day
+    sg = ses.assign(s30=(age <= 30).astype(np.int64), s90=(age <= 90).astype(np.int64),
+                    age=age).groupby("customer")
+    sf = sg.agg(sessions_30d=("s30", "sum"), sessions_90d=("s90", "sum"),
+                days_since_session=("age", "min"))
+    sf = sf.reindex(out[customer_col].to_numpy())
+    out["sessions_30d"] = sf["sessions_30d"].fillna(0).to_numpy(dtype=np.int64)
+    out["sessions_90d"] = sf["sessions_90d"].fillna(0).to_numpy(dtype=np.int64)
+    out["days_since_session"] = sf["days_since_session"].to_numpy(dtype=float)
 
 
 @dataclass
@@ -235,6 +320,11 @@ class ChurnWarning:
     customers flagged, precision (churn rate among flagged) and recall.
     ``feature_importance``: permutation importance of the classifier's features (AUC
     drop on the test cut-off).
+
+    Parameters
+    ----------
+    metrics, scores, thresholds, feature_importance : pd.DataFrame
+        The four tables described above.
     """
 
     metrics: pd.DataFrame
@@ -243,6 +333,8 @@ class ChurnWarning:
     feature_importance: pd.DataFrame
 
 
+# Long function: most of it is the docstring (the three methods and the
+# out-of-time design); the body is 40 lines calling one helper per step.
 @reads(orders=_log_reads(), sessions=Reads("sessions", ("customer_id", "start_ts"), optional=True))
 def churn_early_warning(
     orders: pd.DataFrame,
@@ -270,9 +362,29 @@ def churn_early_warning(
     whether they ordered in (test_cutoff, test_cutoff + horizon]. ``train_cutoff +
     horizon`` must not be after ``test_cutoff`` so no test-period order leaks into
     training.
-    """
-    from sklearn.ensemble import GradientBoostingClassifier
 
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The order log (``customer_col``, ``date_col``, ``amount_col``).
+    train_cutoff, test_cutoff : date-like
+        Cut-offs of training and judging; ``train_cutoff + horizon <= test_cutoff``.
+    horizon : float or pd.Timedelta, default 90
+        Days without an order that count as churn.
+    sessions : pd.DataFrame, optional
+        Visits, for the classifier's engagement features.
+    customer_col, date_col, amount_col : str
+        Column names in ``orders``.
+    thresholds : sequence of float
+        P(alive) thresholds of the flagging rule.
+    seed : int, default 0
+        Seed of the classifier and the permutation importance.
+
+    Returns
+    -------
+    ChurnWarning
+        ``metrics``, ``scores``, ``thresholds`` and ``feature_importance``.
+    """
     days = _horizon_days(horizon)
     tr, te = _to_timestamp(train_cutoff, "train_cutoff"), _to_timestamp(test_cutoff, "test_cutoff")
     if tr + pd.Timedelta(days=days) > te:
@@ -281,31 +393,12 @@ def churn_early_warning(
             "the training labels would overlap the test period — move train_cutoff earlier."
         )
     kw = {"customer_col": customer_col, "date_col": date_col}
-    y_tr = churn_labels(orders, tr, days, **kw)
-    y_te = churn_labels(orders, te, days, **kw)
-    for name, y in (("train", y_tr), ("test", y_te)):
-        if y["churned"].nunique() < 2:
-            raise ValueError(
-                f"orders: at the {name} cut-off every customer has the same churn label; "
-                "use more data or another horizon."
-            )
     fkw = {**kw, "amount_col": amount_col, "sessions": sessions}
-    X_tr = churn_features(orders, tr, **fkw).merge(y_tr, on=customer_col, validate="1:1")
-    X_te = churn_features(orders, te, **fkw).merge(y_te, on=customer_col, validate="1:1")
+    X_tr, X_te = (_labelled_features(orders, cut, days, name, kw, fkw)
+                  for name, cut in (("train", tr), ("test", te)))
     feat_cols = [c for c in X_tr.columns if c not in (customer_col, "churned")]
-    # trees need numbers: "never" (one-time buyer's gap, no visit yet) becomes -1
-    M_tr = X_tr[feat_cols].fillna(-1.0)
-    M_te = X_te[feat_cols].fillna(-1.0)
-    clf = GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.05,
-                                     subsample=0.8, random_state=seed)
-    clf.fit(M_tr, X_tr["churned"])
-    gbm = clf.predict_proba(M_te)[:, 1]
-
-    summ = summarize(orders, customer_col, date_col, None, freq="D", observation_end=te)
-    bg = BetaGeoModel().fit(summ)
-    summ = summ.set_index(customer_col).loc[X_te[customer_col].to_numpy()]
-    p_alive = bg.p_alive(summ).to_numpy()
-    p_none = bg.prob_no_purchase(days, summ).to_numpy()
+    clf, gbm = _classifier_scores(X_tr, X_te, feat_cols, seed)
+    p_alive, p_none = _bgnbd_scores(orders, X_te[customer_col].to_numpy(), te, days, kw)
 
     y = X_te["churned"].to_numpy().astype(int)
     scores = pd.DataFrame({
@@ -327,6 +420,51 @@ def churn_early_warning(
         "auc": [auc(y, s) for s in methods.values()],
         "top_decile_lift": [top_decile_lift(y, s) for s in methods.values()],
     })
+    importance = _permutation_importance(clf, X_te[feat_cols].fillna(-1.0), y, gbm, seed)
+    return ChurnWarning(metrics=metrics, scores=scores,
+                        thresholds=_threshold_table(p_alive, y, thresholds),
+                        feature_importance=importance)
+
+
+def _labelled_features(orders: pd.DataFrame, cut: pd.Timestamp, days: float, name: str,
+                       kw: dict, fkw: dict) -> pd.DataFrame:
+    """:func:`churn_features` at ``cut`` joined to the churn labels of the next ``days``,
+    refusing a cut-off where every customer has the same label (nothing to learn or judge)."""
+    y = churn_labels(orders, cut, days, **kw)
+    if y["churned"].nunique() < 2:
+        raise ValueError(
+            f"orders: at the {name} cut-off every customer has the same churn label; "
+            "use more data or another horizon."
+        )
+    return churn_features(orders, cut, **fkw).merge(y, on=kw["customer_col"], validate="1:1")
+
+
+def _classifier_scores(X_tr: pd.DataFrame, X_te: pd.DataFrame, feat_cols: list[str], seed: int):
+    """Gradient boosting trained on the earlier cut-off; (classifier, churn scores at the later)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    # trees need numbers: "never" (one-time buyer's gap, no visit yet) becomes -1
+    M_tr = X_tr[feat_cols].fillna(-1.0)
+    M_te = X_te[feat_cols].fillna(-1.0)
+    clf = GradientBoostingClassifier(n_estimators=150, max_depth=3, learning_rate=0.05,
+                                     subsample=0.8, random_state=seed)
+    clf.fit(M_tr, X_tr["churned"])
+    return clf, clf.predict_proba(M_te)[:, 1]
+
+
+def _bgnbd_scores(orders: pd.DataFrame, customers: np.ndarray, cut: pd.Timestamp, days: float,
+                  kw: dict) -> tuple[np.ndarray, np.ndarray]:
+    """BG/NBD fitted on the orders up to ``cut`` (no labels needed): P(alive) and P(no
+    purchase in the next ``days``) of ``customers``, in their order."""
+    customer_col, date_col = kw["customer_col"], kw["date_col"]
+    summ = summarize(orders, customer_col, date_col, None, freq="D", observation_end=cut)
+    bg = BetaGeoModel().fit(summ)
+    summ = summ.set_index(customer_col).loc[customers]
+    return bg.p_alive(summ).to_numpy(), bg.prob_no_purchase(days, summ).to_numpy()
+
+
+def _threshold_table(p_alive: np.ndarray, y: np.ndarray, thresholds) -> pd.DataFrame:
+    """The rule "flag when P(alive) < threshold": share flagged, precision and recall."""
     rows = []
     for thr in thresholds:
         flag = p_alive < thr
@@ -337,9 +475,15 @@ def churn_early_warning(
             "precision": float(y[flag].mean()) if n_flag else np.nan,
             "recall": float(y[flag].sum() / y.sum()),
         })
-    # permutation importance: AUC lost when one feature is shuffled (3 shuffles each)
+    return pd.DataFrame(rows)
+
+
+def _permutation_importance(clf, M_te: pd.DataFrame, y: np.ndarray, scores: np.ndarray,
+                            seed: int) -> pd.DataFrame:
+    """AUC lost when one feature is shuffled (3 shuffles each), largest first."""
     rng = np.random.default_rng(seed)
-    base_auc = auc(y, gbm)
+    base_auc = auc(y, scores)
+    feat_cols = list(M_te.columns)
     M = M_te.to_numpy(dtype=float)
     drops = []
     for j in range(M.shape[1]):
@@ -349,7 +493,5 @@ def churn_early_warning(
             Mp[:, j] = rng.permutation(Mp[:, j])
             lost.append(base_auc - auc(y, clf.predict_proba(pd.DataFrame(Mp, columns=feat_cols))[:, 1]))
         drops.append(float(np.mean(lost)))
-    importance = pd.DataFrame({"feature": feat_cols, "auc_drop": drops}) \
+    return pd.DataFrame({"feature": feat_cols, "auc_drop": drops}) \
         .sort_values("auc_drop", ascending=False, ignore_index=True)
-    return ChurnWarning(metrics=metrics, scores=scores, thresholds=pd.DataFrame(rows),
-                        feature_importance=importance)

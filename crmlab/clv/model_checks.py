@@ -38,6 +38,20 @@ def calibration_histogram(model, summary: pd.DataFrame, max_x: int = 7) -> pd.Da
     own age ``T_i`` (new-customer formula); the last row, labelled ``"{max_x}+"``, holds
     everyone with ``max_x`` or more, so both columns add up to the number of customers.
     Returns ``frequency`` (label), ``actual``, ``expected``.
+
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or NBDModel
+        A fitted transaction model.
+    summary : pd.DataFrame
+        The :func:`summarize` table it was fitted on.
+    max_x : int, default 7
+        Repeat-purchase count of the last, open-ended row.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``max_x + 1`` rows: ``frequency`` (label), ``actual``, ``expected``.
     """
     _check_transaction_model(model)
     if int(max_x) != max_x or max_x < 1:
@@ -64,6 +78,21 @@ def conditional_expectations(model, summary: pd.DataFrame, max_x: int = 7) -> pd
     or more calibration purchases share the last row (``"{max_x}+"``). Returns
     ``frequency`` (label), ``customers``, ``actual`` and ``expected`` (means per
     customer) and the totals ``actual_total``, ``expected_total``.
+
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or NBDModel
+        A transaction model fitted on the calibration part.
+    summary : pd.DataFrame
+        A calibration/holdout :func:`summarize` table.
+    max_x : int, default 7
+        Calibration frequency of the last, open-ended row.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per calibration frequency with customers: ``frequency``, ``customers``,
+        ``actual``, ``expected``, ``actual_total``, ``expected_total``.
     """
     _check_transaction_model(model)
     need = ["frequency_holdout", "duration_holdout"]
@@ -94,6 +123,8 @@ def conditional_expectations(model, summary: pd.DataFrame, max_x: int = 7) -> pd
     return out.loc[out["customers"] > 0].reset_index(drop=True)
 
 
+# Long function: most of it is the docstring (the chart's definition and
+# its parameters); the body is 35 lines, with the cohort step in _cohort_repeats.
 @reads(transactions=_log_reads(amount=False))
 def repeat_transactions_tracking(
     model,
@@ -118,10 +149,31 @@ def repeat_transactions_tracking(
     the cohort's repeat purchases so far and ``expected`` sums ``E[X(t - t0_i)]`` (the
     new-customer curve) over customers from their own first purchase ``t0_i``.
 
-    Returns ``t`` (model time units since the first period), ``date`` (start of the
-    next step), ``actual``, ``expected`` (cumulative), their increments
-    ``actual_step`` and ``expected_step``, and ``holdout`` (True after
-    ``calibration_end``).
+    Parameters
+    ----------
+    model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or NBDModel
+        A fitted transaction model (its ``expected_purchases_new`` curve is summed).
+    transactions : pd.DataFrame
+        The order log (``customer_col``, ``date_col``).
+    customer_col, date_col : str
+        Its customer and timestamp columns.
+    freq : str, default "D"
+        Period of the summary the model was fitted on (see :func:`summarize`).
+    freq_multiplier : float, default 7
+        Periods per model time unit (7 days: the model counts weeks).
+    calibration_end, observation_end : date-like, optional
+        End of the calibration period (default: none, everyone is in the cohort) and of
+        observation (default: the last order).
+    step : int, default 1
+        Model time units per row.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per step: ``t`` (model time units since the first period), ``date``
+        (start of the next step), ``actual``, ``expected`` (cumulative), their increments
+        ``actual_step`` and ``expected_step``, and ``holdout`` (True after
+        ``calibration_end``).
     """
     _check_transaction_model(model)
     cust, dates, _ = _log_columns(transactions, customer_col, date_col, None)
@@ -133,23 +185,10 @@ def repeat_transactions_tracking(
     cal = None if calibration_end is None else _to_timestamp(calibration_end, "calibration_end")
     periods = _period_ordinals(dates, freq)
     end_period = int(_period_ordinals(pd.Series([end]), freq)[0])
+    cal_period = None if cal is None else int(_period_ordinals(pd.Series([cal]), freq)[0])
     codes, _ = pd.factorize(cust, sort=True)
     keep = periods <= end_period
-    codes, periods = codes[keep], periods[keep]
-    uniq = np.unique(codes.astype(np.int64) * (periods.max() - periods.min() + 1)
-                     + (periods - periods.min()))
-    span = periods.max() - periods.min() + 1
-    u_cust, u_per = uniq // span, uniq % span + periods.min()
-    first = pd.Series(u_per).groupby(u_cust).transform("min").to_numpy()
-    cohort_first = pd.Series(u_per).groupby(u_cust).min()
-    if cal is not None:
-        cal_period = int(_period_ordinals(pd.Series([cal]), freq)[0])
-        in_cohort = first <= cal_period
-        u_per, first = u_per[in_cohort], first[in_cohort]
-        cohort_first = cohort_first.loc[cohort_first <= cal_period]
-    if cohort_first.empty:
-        raise ValueError("transactions: no customer made a first purchase by calibration_end.")
-    repeat = u_per[u_per > first]
+    repeat, cohort_first = _cohort_repeats(codes[keep], periods[keep], cal_period)
     p0 = int(cohort_first.min())
     size = float(freq_multiplier) * step  # periods per step
     n_steps = int(np.floor((end_period - p0 + 1) / size + 1e-9))
@@ -161,17 +200,37 @@ def repeat_transactions_tracking(
     age = (last[:, None] - f_vals[None, :]) / float(freq_multiplier)
     curve = np.where(age >= 0, model.expected_purchases_new(np.maximum(age, 0.0)), 0.0)
     expected = curve @ f_counts
-    t = np.arange(1, n_steps + 1) * float(step)
-    nxt = np.floor(last + 1).astype(np.int64)  # first period of the next step
-    if freq in _FAST_FREQS:
-        unit, size_, shift = _FAST_FREQS[freq]
-        date = pd.to_datetime((nxt * size_ - shift).astype(f"datetime64[{unit}]")).as_unit("ns")
-    else:
-        date = pd.PeriodIndex.from_ordinals(nxt, freq=freq).to_timestamp().as_unit("ns")
     out = pd.DataFrame({
-        "t": t, "date": date,
+        "t": np.arange(1, n_steps + 1) * float(step),
+        "date": _period_starts(np.floor(last + 1).astype(np.int64), freq),
         "actual": actual, "expected": expected,
         "actual_step": np.diff(np.r_[0.0, actual]), "expected_step": np.diff(np.r_[0.0, expected]),
     })
     out["holdout"] = (last > cal_period) if cal is not None else False
     return out
+
+
+def _cohort_repeats(codes: np.ndarray, periods: np.ndarray, cal_period: int | None):
+    """Repeat purchase periods of the cohort (same-period purchases merged) and each cohort
+    member's first period; the cohort is everyone first seen by ``cal_period`` (if given)."""
+    span = periods.max() - periods.min() + 1
+    uniq = np.unique(codes.astype(np.int64) * span + (periods - periods.min()))
+    u_cust, u_per = uniq // span, uniq % span + periods.min()
+    first = pd.Series(u_per).groupby(u_cust).transform("min").to_numpy()
+    cohort_first = pd.Series(u_per).groupby(u_cust).min()
+    if cal_period is not None:
+        in_cohort = first <= cal_period
+        u_per, first = u_per[in_cohort], first[in_cohort]
+        cohort_first = cohort_first.loc[cohort_first <= cal_period]
+    if cohort_first.empty:
+        raise ValueError("transactions: no customer made a first purchase by calibration_end.")
+    return u_per[u_per > first], cohort_first
+
+
+def _period_starts(ordinals: np.ndarray, freq: str) -> pd.DatetimeIndex:
+    """Start timestamps (ns) of the periods with the given ordinals (inverse of
+    :func:`_period_ordinals`)."""
+    if freq in _FAST_FREQS:
+        unit, size, shift = _FAST_FREQS[freq]
+        return pd.to_datetime((ordinals * size - shift).astype(f"datetime64[{unit}]")).as_unit("ns")
+    return pd.PeriodIndex.from_ordinals(ordinals, freq=freq).to_timestamp().as_unit("ns")

@@ -98,6 +98,8 @@ def _customer_stats(
     return present, first, last, n_periods, repeat_spend
 
 
+# Long function: most of it is the docstring that defines the table (lifetimes'
+# conventions, cut-offs, the holdout part); the body is one 45-line pipeline.
 @reads(transactions=_log_reads())
 def summarize(
     transactions: pd.DataFrame,
@@ -149,20 +151,31 @@ def summarize(
     compares with the calibration part. The two agree when each holdout period has
     one order and the cut-off is a period boundary, e.g. daily data.)
 
-    Returns one row per customer, sorted by customer id, with the customer column
-    first; ``frequency`` is int64, everything else float64.
+    Parameters
+    ----------
+    transactions : pd.DataFrame
+        The order log, one row per order (the shop's ``orders`` table).
+    customer_col, date_col : str
+        Its customer id and order timestamp columns.
+    amount_col : str or None, default "amount"
+        Its order value column; None: no spend columns.
+    freq : str, default "W"
+        Period length ("D", "W", "h" or any pandas period alias).
+    calibration_end : date-like, optional
+        End of the calibration period; gives the calibration/holdout table.
+    observation_end : date-like, optional
+        End of observation (default: the last order).
+    freq_multiplier : float, default 1
+        Periods per reported time unit (7 with ``freq="D"``: weeks).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer, sorted by customer id, with the customer column first;
+        ``frequency`` is int64, everything else float64.
     """
     cust, dates, amount = _log_columns(transactions, customer_col, date_col, amount_col)
-    if not np.isfinite(freq_multiplier) or freq_multiplier <= 0:
-        raise ValueError(f"freq_multiplier={freq_multiplier!r} must be a positive number, e.g. 7.")
-    end = dates.max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
-    cal = None if calibration_end is None else _to_timestamp(calibration_end, "calibration_end")
-    if cal is not None and cal >= end:
-        raise ValueError(
-            f"calibration_end ({cal}) must be before observation_end ({end}); the holdout "
-            "period lies between them."
-        )
-    cut = end if cal is None else cal
+    cut, end, cal = _cutoffs(dates, freq_multiplier, calibration_end, observation_end)
     periods = _period_ordinals(dates, freq)
     cut_period, end_period = _period_ordinals(pd.Series([cut, end]), freq)
     if periods.min() > cut_period:
@@ -171,13 +184,11 @@ def summarize(
             f"{'calibration_end' if cal is not None else 'observation_end'} ({cut}); "
             "there is nothing to summarize — move the date later."
         )
-
     codes, uniques = pd.factorize(cust, sort=True)
     amounts = None if amount is None else amount.to_numpy(dtype=float)
     in_cal = periods <= cut_period
-    n_customers = len(uniques)
     present, first, last, n_per, repeat_spend = _customer_stats(
-        codes[in_cal], periods[in_cal], None if amounts is None else amounts[in_cal], n_customers
+        codes[in_cal], periods[in_cal], None if amounts is None else amounts[in_cal], len(uniques)
     )
     frequency = n_per[present] - 1
     out = pd.DataFrame(
@@ -194,23 +205,46 @@ def summarize(
         out["monetary_value"] = mv
     if cal is None:
         return out.reset_index(drop=True)
-
     out = out.rename(columns={c: f"{c}_cal" for c in out.columns if c != customer_col})
-    in_hold = (~in_cal) & (periods <= end_period)
-    h_per = np.zeros(n_customers, dtype=np.int64)
-    h_total = np.zeros(n_customers)
-    if in_hold.any():
-        _, _, _, h_per, _ = _customer_stats(codes[in_hold], periods[in_hold], None, n_customers)
-        if amounts is not None:
-            # every holdout period is a repeat purchase: mean spend = total / periods
-            h_total = np.bincount(codes[in_hold], weights=amounts[in_hold], minlength=n_customers)
+    hold = (~in_cal) & (periods <= end_period)
+    h_per, h_mean = _holdout_stats(codes, periods, amounts, hold, len(uniques))
     out["frequency_holdout"] = h_per[present].astype(np.int64)
     if amounts is not None:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mvh = np.where(h_per > 0, h_total / np.maximum(h_per, 1), 0.0)
-        out["monetary_value_holdout"] = mvh[present]
+        out["monetary_value_holdout"] = h_mean[present]
     out["duration_holdout"] = float(end_period - cut_period) / float(freq_multiplier)
     return out.reset_index(drop=True)
+
+
+def _cutoffs(dates: pd.Series, freq_multiplier: float, calibration_end, observation_end):
+    """Checked (cut, end, cal): the calibration cut (``end`` without one), the end of
+    observation (default the last order) and ``calibration_end`` as a Timestamp or None."""
+    if not np.isfinite(freq_multiplier) or freq_multiplier <= 0:
+        raise ValueError(f"freq_multiplier={freq_multiplier!r} must be a positive number, e.g. 7.")
+    end = dates.max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
+    cal = None if calibration_end is None else _to_timestamp(calibration_end, "calibration_end")
+    if cal is not None and cal >= end:
+        raise ValueError(
+            f"calibration_end ({cal}) must be before observation_end ({end}); the holdout "
+            "period lies between them."
+        )
+    return (end if cal is None else cal), end, cal
+
+
+def _holdout_stats(codes: np.ndarray, periods: np.ndarray, amounts: np.ndarray | None,
+                   hold: np.ndarray, n_customers: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per customer: purchase periods in the holdout (rows ``hold``) and their mean spend
+    per period (0 without purchases; None without amounts)."""
+    h_per = np.zeros(n_customers, dtype=np.int64)
+    h_total = np.zeros(n_customers)
+    if hold.any():
+        _, _, _, h_per, _ = _customer_stats(codes[hold], periods[hold], None, n_customers)
+        if amounts is not None:
+            # every holdout period is a repeat purchase: mean spend = total / periods
+            h_total = np.bincount(codes[hold], weights=amounts[hold], minlength=n_customers)
+    if amounts is None:
+        return h_per, None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return h_per, np.where(h_per > 0, h_total / np.maximum(h_per, 1), 0.0)
 
 
 def operational_time(dates, weights: pd.Series) -> pd.Series:
@@ -227,6 +261,18 @@ def operational_time(dates, weights: pd.Series) -> pd.Series:
     shop, or daily order counts / their mean for a real one). Returns timestamps
     (same index as ``dates``) that ``summarize`` can use as the date column; the
     clock starts at the first day of ``weights``.
+
+    Parameters
+    ----------
+    dates : array-like of datetime
+        The timestamps to re-time (e.g. the ``order_ts`` column).
+    weights : pd.Series
+        Demand multiple per calendar day, indexed by consecutive daily dates.
+
+    Returns
+    -------
+    pd.Series
+        ``operational_ts``: the re-timed timestamps, indexed like ``dates``.
     """
     if not isinstance(weights, pd.Series) or not isinstance(weights.index, pd.DatetimeIndex):
         raise ValueError("weights must be a pandas Series indexed by daily dates (DatetimeIndex).")

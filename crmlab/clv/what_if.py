@@ -17,6 +17,17 @@ def bgnbd_model(r: float, alpha: float, a: float, b: float) -> BetaGeoModel:
     For what-if questions and published parameters (e.g. FHL 2005's CDNOW r = 0.243,
     alpha = 4.414, a = 0.793, b = 2.426, in weeks): every prediction method works as after
     ``fit``; ``standard_errors_`` and the log-likelihood of a fit are absent.
+
+    Parameters
+    ----------
+    r, alpha, a, b : float
+        The four BG/NBD parameters (all > 0; ``alpha`` in the periods of the summaries
+        it will score).
+
+    Returns
+    -------
+    BetaGeoModel
+        A model ready to predict, with ``params_`` named "given".
     """
     values = {"r": r, "alpha": alpha, "a": a, "b": b}
     for name, value in values.items():
@@ -46,6 +57,27 @@ def bgnbd_what_if(r: float, alpha: float, a: float, b: float, *, T: float, horiz
     model :func:`bgnbd_model` (r, alpha, a, b). With a ``summary`` (one row per customer,
     :func:`summarize`) also ``customers``, ``mean_p_alive`` and ``expected_purchases``
     (their total over the horizon). Time is in the unit of ``alpha``, ``T`` and ``horizon``.
+
+    Parameters
+    ----------
+    r, alpha, a, b : float
+        The BG/NBD parameters.
+    T : float
+        Periods each grid customer has been observed.
+    horizon : float
+        Forecast horizon in periods.
+    frequencies : tuple of int, default (1, 2, 4, 8)
+        Repeat-purchase counts of the grid.
+    n_recency : int, default 40
+        Recencies per frequency (at least 2).
+    summary : pd.DataFrame, optional
+        Real customers to score with the same model.
+
+    Returns
+    -------
+    dict
+        ``params``, ``T``, ``horizon`` and ``grid`` (a DataFrame), plus ``customers``,
+        ``mean_p_alive`` and ``expected_purchases`` with a ``summary``.
     """
     model = bgnbd_model(r, alpha, a, b)
     T_, h = float(T), float(horizon)

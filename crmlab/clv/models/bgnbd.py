@@ -74,13 +74,25 @@ class BetaGeoModel(_BTYDBase):
 
     Parameters
     ----------
-    tol : gradient tolerance of the optimizer on the mean log-likelihood.
-    max_iter : iteration cap of the optimizer.
+    tol : float, default 1e-9
+        Gradient tolerance of the optimizer on the mean log-likelihood.
+    max_iter : int, default 500
+        Iteration cap of the optimizer.
 
-    Fitted attributes: ``params_`` (Series r, alpha, a, b), ``standard_errors_``,
-    ``log_likelihood_`` (total, the number papers print), ``n_customers_``,
-    ``n_distinct_`` (distinct (frequency, recency, T) triples the fit actually used),
-    ``n_iter_``, ``boundary_`` and ``boundary_note_`` (below).
+    Attributes
+    ----------
+    params_ : pd.Series
+        Fitted ``r``, ``alpha``, ``a``, ``b`` (``alpha`` in periods of the summary).
+    standard_errors_ : pd.Series
+        Their delta-method standard errors (NaN for parameters in ``boundary_``).
+    log_likelihood_ : float
+        Total log-likelihood (the number papers print).
+    n_customers_, n_distinct_ : float, int
+        Customers fitted, and the distinct (frequency, recency, T) triples the fit used.
+    n_iter_ : int
+        Optimizer iterations.
+    boundary_, boundary_note_ : tuple of str, str
+        Parameters that ended on a limit of the model, and that limit in words (below).
 
     **When the best fit is a limit of the model.** On a small or short data set the
     likelihood can keep rising towards the edge of the parameter space, because a
@@ -143,6 +155,9 @@ class BetaGeoModel(_BTYDBase):
         d = np.where(xpos, t2 - t1, -np.inf)
         return base + t1 + np.logaddexp(0.0, d)
 
+    # Long function: the analytic gradient and Hessian of FHL 2005 eq. 6, derived
+    # term by term in one place (x-only, T-only and softplus parts share the grouping set up
+    # here); split up, the derivation could no longer be read against the paper.
     @classmethod
     def _make_objective(cls, x, tx, T, w):
         """Mean negative log-likelihood, its gradient and Hessian in log-parameters.
@@ -178,6 +193,8 @@ class BetaGeoModel(_BTYDBase):
         wsum = w.sum()
         dg, tg = special.digamma, special.polygamma
 
+        # Long function: one pass computing f, gradient and Hessian together (the
+        # parts reuse each other's intermediate arrays; splitting would recompute or pass a dozen).
         def fgh(logp, hess=False):
             r, alpha, a, b = theta = np.exp(logp)
             # ---- parts that depend on x only
@@ -460,6 +477,13 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     in the dropout part; ``_shift = 1``). Published MLEs on the CDNOW sample (weeks):
     r=0.525, alpha=6.183, a=0.891, b=1.614 (Platzer's R package BTYDplus, the values
     lifetimes tests its ModifiedBetaGeoFitter against).
+
+    Parameters
+    ----------
+    tol : float, default 1e-9
+        Gradient tolerance of the optimizer on the mean log-likelihood.
+    max_iter : int, default 500
+        Iteration cap of the optimizer.
     """
 
     _shift = 1
@@ -486,6 +510,24 @@ def sample_bgnbd(n_customers: int, T, r: float, alpha: float, a: float, b: float
     N(T) = n arrivals, the time of the x-th is T times the x-th of n sorted uniforms,
     i.e. T * Beta(x, n - x + 1), so no per-customer loop is needed. Returns a table
     with ``customer_id`` plus the true ``lam``, ``p`` and ``alive`` for checks.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers to simulate.
+    T : float or array-like
+        Each customer's age at the end of observation, in periods.
+    r, alpha, a, b : float
+        The BG/NBD (or MBG/NBD) parameters.
+    seed : int or numpy Generator, optional
+        Seed of the random draws.
+    modified : bool, default False
+        Simulate the MBG/NBD story.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``customer_id``, ``frequency``, ``recency``, ``T``, ``lam``, ``p``, ``alive``.
     """
     rng = np.random.default_rng(seed)
     T = np.broadcast_to(np.asarray(T, dtype=float), (n_customers,)).copy()

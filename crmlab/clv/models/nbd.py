@@ -26,6 +26,13 @@ class NBDModel(_BTYDBase):
     compare with the dropout models' (two parameters fewer). Closed forms throughout:
     ``E[Y(t) | x, T] = (r + x) t / (alpha + T)``, P(alive) = 1.
 
+    Parameters
+    ----------
+    tol : float, default 1e-9
+        Gradient tolerance of the optimizer on the mean log-likelihood.
+    max_iter : int, default 500
+        Iteration cap of the optimizer.
+
     Fitted attributes: ``params_`` (r, alpha), ``standard_errors_``, ``log_likelihood_``,
     ``n_customers_``, ``n_distinct_``.
     """

@@ -47,6 +47,13 @@ class ParetoNBDModel(_BTYDBase):
     maximized with Nelder-Mead then BFGS on numeric gradients, so it is slower than
     BG/NBD — fine for tens of thousands of distinct triples.
 
+    Parameters
+    ----------
+    tol : float, default 1e-8
+        Gradient tolerance of the optimizer on the mean log-likelihood.
+    max_iter : int, default 2000
+        Iteration cap of the optimizer.
+
     Fitted attributes: ``params_`` (r, alpha, s, beta), ``standard_errors_``,
     ``log_likelihood_``, ``n_customers_``, ``n_distinct_``.
     """
