@@ -694,8 +694,8 @@ def _rfm_by_footer(run: _Runner, table: str, footer: pd.Series, snapshot: Any, c
         _rfm_input_errors(run, table, customer_col, date_col, amount_col, func)
     first_day = int(np.datetime64(pd.Timestamp(footer["lo"]).date(), "D").astype(np.int64))
     last_day = int(np.datetime64(pd.Timestamp(footer["hi"]).date(), "D").astype(np.int64))
-    snap = last_day + 1 if snapshot is None else rfm._snapshot_day(snapshot, "rfm_table")
-    rfm._check_snapshot(snap, first_day, last_day, "orders", date_col, func)
+    snap = last_day + 1 if snapshot is None else rfm.snapshot_day(snapshot, "rfm_table")
+    rfm.check_snapshot(snap, first_day, last_day, "orders", date_col, func)
     g = run.run(f"""
         SELECT {c} AS customer, CAST({snap} - {d.day(f'max({t})')} AS BIGINT) AS recency,
                CAST({count} AS BIGINT) AS frequency, sum(CAST({a} AS DOUBLE)) AS monetary,
@@ -748,8 +748,8 @@ def _rfm_from_groups(g: pd.DataFrame, snapshot: Any, customer_col: str, date_col
     first = g["first_day"].to_numpy(dtype=np.int64)
     last = g["last_day"].to_numpy(dtype=np.int64)
     first_day, last_day = int(first.min()), int(last.max())
-    snap = last_day + 1 if snapshot is None else rfm._snapshot_day(snapshot, "rfm_table")
-    rfm._check_snapshot(snap, first_day, last_day, "orders", date_col, func)
+    snap = last_day + 1 if snapshot is None else rfm.snapshot_day(snapshot, "rfm_table")
+    rfm.check_snapshot(snap, first_day, last_day, "orders", date_col, func)
     out = pd.DataFrame({
         customer_col: _ids(g["customer"]),
         "recency": snap - last,

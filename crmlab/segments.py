@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from crmlab._checks import Reads, as_frame, reads
-from crmlab.rfm import _day_numbers, _snapshot_day, rfm_table
+from crmlab.rfm import day_numbers, rfm_table, snapshot_day
 
 __all__ = [
     "LOG_COLUMNS",
@@ -144,10 +144,10 @@ def customer_features(
     cust = customers.sort_values("customer_id").reset_index(drop=True)
     n = len(cust)
     index = pd.Index(cust["customer_id"])
-    last_days = [int(_day_numbers(orders["order_ts"]).max())]
+    last_days = [int(day_numbers(orders["order_ts"]).max())]
     if sessions is not None and len(sessions):
-        last_days.append(int(_day_numbers(sessions["start_ts"]).max()))
-    snap = max(last_days) + 1 if snapshot is None else _snapshot_day(snapshot, func)
+        last_days.append(int(day_numbers(sessions["start_ts"]).max()))
+    snap = max(last_days) + 1 if snapshot is None else snapshot_day(snapshot, func)
     snap_ts = pd.Timestamp(np.datetime64(snap, "D"))
 
     ocode = index.get_indexer(orders["customer_id"])
@@ -178,7 +178,7 @@ def customer_features(
     # RFM and price sensitivity
     rfm = rfm_table(orders, snap_ts, customer_col="customer_id", date_col="order_ts", amount_col="amount")
     pos = index.get_indexer(rfm["customer_id"])
-    signup = _day_numbers(cust["signup_ts"])
+    signup = day_numbers(cust["signup_ts"])
     recency = np.maximum(snap - signup, 0).astype("float64")
     recency[pos] = rfm["recency"].to_numpy()
     freq = np.zeros(n)
