@@ -18,6 +18,7 @@ from crmlab._checks import (
     reads,
     require_columns,
 )
+from crmlab.base import Estimator
 
 __all__ = [
     "FaqSearch",
@@ -25,15 +26,33 @@ __all__ = [
 ]
 
 
-class FaqSearch:
+class FaqSearch(Estimator):
     """TF-IDF retrieval over the help centre's articles (常見問題搜尋).
 
     Each article is represented by its title and body; a query is scored against every
     article by cosine similarity of TF-IDF vectors. Queries that share no word with any
     article get no result (rather than an arbitrary first article).
-    Parameters: ``analyzer`` ('word' or 'char_wb'), ``ngram_range``, ``stop_words``.
-    Learned: ``vectorizer_``, ``matrix_``, ``article_id_``, ``category_``.
+
+    Parameters
+    ----------
+    analyzer : {"word", "char_wb"}, default "word"
+        What the TF-IDF vectoriser counts.
+    ngram_range : tuple of int, default (1, 2)
+        The n-grams of the vectoriser.
+    stop_words : str, optional
+        Stop-word list of the vectoriser (e.g. "english").
+
+    Attributes
+    ----------
+    vectorizer_ : TfidfVectorizer
+        The fitted vectoriser.
+    matrix_ : scipy.sparse matrix
+        TF-IDF vectors of the articles.
+    article_id_, category_ : np.ndarray
+        Id and category of each article, in row order.
     """
+
+    _fit_call = "fit(faq_articles)"
 
     def __init__(self, analyzer: str = "word", ngram_range: tuple[int, int] = (1, 2),
                  stop_words: str | None = None) -> None:
@@ -58,8 +77,7 @@ class FaqSearch:
 
     def scores(self, queries: Iterable[str]) -> np.ndarray:
         """Cosine similarity, one row per query and one column per article."""
-        if not hasattr(self, "matrix_"):
-            raise ValueError("FaqSearch: call fit(faq_articles) first.")
+        self._check_fitted()
         q = pd.Series(list(queries) if not isinstance(queries, str) else [queries], dtype="str")
         return (self.vectorizer_.transform(q.fillna("")) @ self.matrix_.T).toarray()
 
@@ -120,6 +138,22 @@ def deflection_rate(
     A search is *deflected* when the same customer opens no ticket within ``window`` after
     it (found by time, as a help centre that cannot link searches to tickets would).
     Columns: the groups, ``searches``, ``followed_by_ticket``, ``deflection_rate``.
+
+    Parameters
+    ----------
+    faq_searches : pd.DataFrame
+        The ``faq_searches`` table (``customer_id``, ``ts`` and the ``by`` columns).
+    tickets : pd.DataFrame
+        The ``tickets`` table (``customer_id``, ``created_ts``).
+    window : str or pd.Timedelta, default "3D"
+        How long after a search a ticket counts as following it.
+    by : str or list of str or None, default "intent"
+        Grouping column(s) of ``faq_searches``; None for one row.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     s = as_frame(faq_searches, "faq_searches")
     require_columns(s, "faq_searches", ["customer_id", "ts"])

@@ -33,6 +33,15 @@ class BusinessHours:
 
     ``open``/``close`` as ``"HH:MM"`` (same every working day), ``weekmask`` as for
     :func:`numpy.busday_count` (``"Mon Tue Wed Thu Fri"``), optional ``holidays`` (dates).
+
+    Parameters
+    ----------
+    open, close : str, default "09:00", "18:00"
+        Opening and closing time, ``"HH:MM"``; ``open`` must be before ``close``.
+    weekmask : str, default "Mon Tue Wed Thu Fri"
+        The working days, as for :func:`numpy.busday_count`.
+    holidays : tuple of str, default ()
+        Dates (``"2025-01-01"``) on which the shop is closed.
     """
 
     open: str = "09:00"
@@ -113,6 +122,18 @@ def business_seconds(start: Iterable, end: Iterable, hours: BusinessHours = OFFI
     09-18), not 65 calendar hours. ``start`` and ``end`` must have the same length (one pair
     per ticket: a single end is not stretched over many starts), and an ``end`` before its
     ``start`` is a ValueError naming the pairs (a clock or data-entry error, not a duration).
+
+    Parameters
+    ----------
+    start, end : array-like of datetime
+        One start and one end per pair, same length.
+    hours : BusinessHours, default OFFICE_HOURS
+        The opening hours to count.
+
+    Returns
+    -------
+    np.ndarray
+        Business seconds per pair (float; NaN where either time is missing).
     """
     func = "business_seconds"
     _check_hours(hours, func)

@@ -18,6 +18,7 @@ from crmlab._checks import (
     reads,
     require_columns,
 )
+from crmlab.base import Estimator
 from crmlab.support._validate import _texts
 
 __all__ = [
@@ -29,19 +30,38 @@ __all__ = [
 ]
 
 
-class IntentClassifier:
+class IntentClassifier(Estimator):
     """The intent of a short text (意圖辨識): TF-IDF words + logistic regression.
 
     A scikit-learn classifier: ``fit(texts, labels)``, ``predict_proba(texts)`` (one column
     per class in ``classes_``), ``predict``, ``score`` (accuracy), ``get_params`` /
-    ``set_params`` (so ``sklearn.base.clone`` and grid search work). Parameters:
-    ``ngram_range``, ``min_df`` (TF-IDF, sublinear tf), ``C``, ``max_iter`` (logistic
-    regression). Learned: ``pipeline_``, ``classes_``, ``vocabulary_size_``. A text with no
-    known word gets the class priors of the intercepts: low confidence, so a bot hands it off.
+    ``set_params`` (so ``sklearn.base.clone`` and grid search work). The TF-IDF vectoriser
+    uses sublinear tf. A text with no known word gets the class priors of the intercepts: low
+    confidence, so a bot hands it off.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default (1, 1)
+        Word n-grams of the TF-IDF vectoriser.
+    min_df : int, default 1
+        Minimum number of texts a term must appear in.
+    C : float, default 10.0
+        Inverse regularisation strength of the logistic regression.
+    max_iter : int, default 2000
+        Iterations of the logistic regression's solver.
+
+    Attributes
+    ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        The fitted vectoriser and classifier.
+    classes_ : np.ndarray
+        The intents, in the column order of :meth:`predict_proba`.
+    vocabulary_size_ : int
+        Number of terms the vectoriser knows.
     """
 
     _estimator_type = "classifier"
-    _params = ("ngram_range", "min_df", "C", "max_iter")
+    _fit_call = "fit(texts, labels)"
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 1), min_df: int = 1, C: float = 10.0,
                  max_iter: int = 2000) -> None:
@@ -50,16 +70,13 @@ class IntentClassifier:
         self.C = C
         self.max_iter = max_iter
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {p: getattr(self, p) for p in self._params}
-
     def set_params(self, **params: Any) -> IntentClassifier:
-        bad = sorted(set(params) - set(self._params))
+        """Set hyperparameters (as scikit-learn's), naming the valid ones for an unknown name."""
+        valid = sorted(self.get_params())
+        bad = sorted(set(params) - set(valid))
         if bad:
-            raise ValueError(f"IntentClassifier.set_params: unknown {bad}; use {list(self._params)}.")
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
+            raise ValueError(f"IntentClassifier.set_params: unknown {bad}; use {valid}.")
+        return super().set_params(**params)
 
     def fit(self, X: object, y: object) -> IntentClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -82,10 +99,6 @@ class IntentClassifier:
         self.classes_ = self.pipeline_.classes_
         self.vocabulary_size_ = len(self.pipeline_[0].vocabulary_)
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "pipeline_"):
-            raise ValueError("IntentClassifier: call fit(texts, labels) before predicting.")
 
     def predict_proba(self, X: object) -> np.ndarray:
         self._check_fitted()
@@ -124,7 +137,22 @@ def _check_threshold(threshold: object, func: str) -> float:
 
 def bot_decisions(proba: object, classes: object, threshold: float) -> pd.DataFrame:
     """The FAQ bot's decision per query: ``intent`` (the top class), ``probability`` (its
-    probability) and ``answered`` (probability >= ``threshold``; else hand off to an agent)."""
+    probability) and ``answered`` (probability >= ``threshold``; else hand off to an agent).
+
+    Parameters
+    ----------
+    proba : array-like, shape (n_queries, n_classes)
+        Class probabilities, e.g. ``model.predict_proba(texts)``.
+    classes : array-like
+        The class of each column, e.g. ``model.classes_``.
+    threshold : float
+        Lowest probability at which the bot answers, in [0, 1].
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per query: ``intent``, ``probability``, ``answered``.
+    """
     func = "bot_decisions"
     p, c = _check_proba(proba, classes, func)
     t = _check_threshold(threshold, func)
@@ -150,6 +178,24 @@ def handoff_tradeoff(
     intent / answered (NaN when nothing is answered). With ``escalated`` (True for queries
     that ended in a ticket): ``tickets_reached`` = escalated queries answered right (an
     upper bound on the tickets the bot saves) out of ``escalated``.
+
+    Parameters
+    ----------
+    proba : array-like, shape (n_queries, n_classes)
+        Class probabilities, e.g. ``model.predict_proba(texts)``.
+    classes : array-like
+        The class of each column.
+    true_intent : array-like
+        The right intent of each query.
+    escalated : array-like of bool, optional
+        True for queries that ended in a ticket.
+    thresholds : sequence of float, optional
+        Thresholds to try; default 0, 0.05, ..., 1.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per threshold with the columns above.
     """
     func = "handoff_tradeoff"
     p, c = _check_proba(proba, classes, func)
@@ -202,6 +248,20 @@ def mentions_needing_reply(
     ``sentiment``: one label per mention ("neg", "neu", "pos"); by default VADER's label
     (:func:`crmlab.feedback.vader_sentiment`). Columns (aligned with ``mentions``):
     ``sentiment``, ``word`` (the first complaint word found, "" if none) and ``needs_reply``.
+
+    Parameters
+    ----------
+    mentions : pd.DataFrame
+        The ``social_mentions`` table (``text``).
+    words : sequence of str, default SERVICE_COMPLAINT_WORDS
+        Complaint words, matched as whole words.
+    sentiment : array-like of str, optional
+        One label per mention; default VADER's.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``sentiment``, ``word``, ``needs_reply``, aligned with ``mentions``.
     """
     import re
 

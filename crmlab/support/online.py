@@ -90,6 +90,22 @@ def first_response_standards(
     over answered tickets, in ``unit``. ``end`` defaults to the latest time stamp in
     ``tickets``. One row per channel of ``standards`` (default :data:`RESPONSE_STANDARDS`)
     that has tickets, in the standards' order.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The ``tickets`` table (``channel``, ``created_ts``, ``first_response_ts``).
+    standards : pd.DataFrame, optional
+        ``channel``, ``unit`` ("seconds", "minutes", "hours") and ``target`` per channel;
+        default :data:`RESPONSE_STANDARDS`.
+    end : datetime-like, optional
+        Observation end.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``channel, unit, target, tickets, answered, pending, median, p90, met, missed,
+        share_met``.
     """
     func = "first_response_standards"
     t = as_frame(tickets, "tickets", func=func)
@@ -176,6 +192,20 @@ def script_steps(texts: object, script: pd.DataFrame | None = None, *,
     ``column="cues"`` reads agents' replies (which steps a reply covers);
     ``column="needed_when"`` reads customers' messages (which steps a reply must cover).
     The index follows ``texts`` when it is a Series.
+
+    Parameters
+    ----------
+    texts : list or pd.Series of str
+        Replies (``column="cues"``) or customer messages (``column="needed_when"``).
+    script : pd.DataFrame, optional
+        The script (``step`` and ``column``); default :data:`SERVICE_SCRIPT`.
+    column : {"cues", "needed_when"}, default "cues"
+        Which patterns to match.
+
+    Returns
+    -------
+    pd.DataFrame
+        One boolean column per step, one row per text.
     """
     func = "script_steps"
     sc = as_frame(SERVICE_SCRIPT if script is None else script, "script", func=func)
@@ -206,6 +236,20 @@ def script_score(replies: object, messages: object = None,
     when ``messages`` is None) and *covered* when the reply matches its ``cues``. Columns:
     ``needed``, ``covered`` (needed and covered), ``score`` = covered / needed, and
     ``missing`` (the needed steps the reply left out, comma-separated).
+
+    Parameters
+    ----------
+    replies : list or pd.Series of str
+        The agents' replies.
+    messages : list or pd.Series of str, optional
+        The customer message each reply answers; None = every step is needed.
+    script : pd.DataFrame, optional
+        The script; default :data:`SERVICE_SCRIPT`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per reply: ``needed``, ``covered``, ``score``, ``missing``.
     """
     func = "script_score"
     cov = script_steps(replies, script, column="cues")
@@ -303,6 +347,28 @@ def inquiry_conversion(
     standardised row ``converted`` is missing and the interval is rate +- 1.96 standard
     errors). Every gap is an association: the groups differ in who they are, not only in
     whether they asked.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The ``tickets`` table (``customer_id``, ``created_ts``, ``category``).
+    orders : pd.DataFrame
+        The ``orders`` table (``customer_id``, ``order_ts``).
+    sessions : pd.DataFrame, optional
+        The ``sessions`` table (``customer_id``, ``start_ts``), for the visitor rows.
+    customers : pd.DataFrame, optional
+        The ``customers`` table (``customer_id``, ``signup_ts``), for the all-customers row.
+    days : int, default 7
+        Days after the question day in which an order counts.
+    category : str, default "presales"
+        The ticket category of a pre-sales question.
+    visit_strata : int, default 3
+        Sessions per day are grouped 1, 2, ..., ``visit_strata`` or more for standardising.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     from crmlab.stats import wilson_interval
 
@@ -386,7 +452,24 @@ def assisted_orders(tickets: pd.DataFrame, orders: pd.DataFrame, *, days: int = 
                     category: str = "presales") -> pd.Series:
     """True for each order placed on the day of a pre-sales question by the same customer or
     in the ``days`` days after it (calendar days, as :func:`inquiry_conversion` counts);
-    aligned with ``orders``."""
+    aligned with ``orders``.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The ``tickets`` table (``customer_id``, ``created_ts``, ``category``).
+    orders : pd.DataFrame
+        The ``orders`` table (``customer_id``, ``order_ts``).
+    days : int, default 7
+        Days after the question day in which an order counts as assisted.
+    category : str, default "presales"
+        The ticket category of a pre-sales question.
+
+    Returns
+    -------
+    pd.Series
+        Boolean, aligned with ``orders``, named ``assisted``.
+    """
     func = "assisted_orders"
     n_days = _check_days(days, func)
     asked = _questions(tickets, category, func)

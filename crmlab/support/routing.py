@@ -88,32 +88,37 @@ def priority_rule(
     (``urgency`` mapping), raised one level when the subject or text contains one of
     ``urgent_phrases``. All three are data, so a support lead can change the rule without code.
     Returns ``ticket_id, impact, urgency, priority``.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        ``ticket_id``, ``category``, ``channel`` (``subject`` and ``text`` when present).
+    impact : mapping, default CATEGORY_IMPACT
+        Category -> impact level ("low", "medium", "high").
+    urgency : mapping, default CHANNEL_URGENCY
+        Channel -> urgency level.
+    matrix : pd.DataFrame, default PRIORITY_MATRIX
+        Priority by impact (rows) and urgency (columns).
+    urgent_phrases : sequence of str, default URGENT_PHRASES
+        Phrases that raise urgency one level; empty for none.
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``ticket_id``, ``impact``, ``urgency``, ``priority`` (ordered categorical).
     """
     df = as_frame(tickets, table)
     require_columns(df, table, ["ticket_id", "category", "channel"])
     m = as_frame(matrix, "matrix")
-    if set(m.index) != set(LEVELS) or set(m.columns) != set(LEVELS):
-        raise ValueError("matrix: index (impact) and columns (urgency) must both be "
-                         f"{list(LEVELS)}; see crmlab.support.PRIORITY_MATRIX.")
-    _check_level_map(impact, "impact", LEVELS)
-    _check_level_map(urgency, "urgency", LEVELS)
     cat = df["category"].astype("str")
     chan = df["channel"].astype("str")
-    for col, values, mapping, name in (("category", cat, impact, "impact"),
-                                       ("channel", chan, urgency, "urgency")):
-        missing = sorted(set(values.dropna()) - set(mapping))
-        if missing:
-            raise ValueError(f"{table}: column '{col}' has values {missing} without a level in "
-                             f"{name}=...; add them to the mapping.")
+    _check_priority_rule(m, impact, urgency, cat, chan, table)
     imp = cat.map(dict(impact))
     urg_level = chan.map({k: LEVELS.index(v) for k, v in urgency.items()}).to_numpy(int)
     if urgent_phrases:
-        text = df["subject"].astype("str") if "subject" in df.columns else pd.Series("", index=df.index)
-        if "text" in df.columns:
-            text = text + " " + df["text"].astype("str")
-        pattern = "|".join(map(_regex_escape, urgent_phrases))
-        bump = text.str.lower().str.contains(pattern, regex=True).to_numpy(bool)
-        urg_level = np.minimum(urg_level + bump, len(LEVELS) - 1)
+        urg_level = np.minimum(urg_level + _mentions_any(df, urgent_phrases), len(LEVELS) - 1)
     urg = np.asarray(LEVELS, dtype=object)[urg_level]
     prio = [m.at[i, u] for i, u in zip(imp, urg, strict=True)]
     bad = sorted(set(prio) - set(PRIORITY_ORDER))
@@ -125,6 +130,32 @@ def priority_rule(
         "urgency": pd.Categorical(urg, categories=LEVELS),
         "priority": pd.Categorical(prio, categories=PRIORITY_ORDER, ordered=True),
     })
+
+
+def _check_priority_rule(m: pd.DataFrame, impact: Mapping[str, str], urgency: Mapping[str, str],
+                         cat: pd.Series, chan: pd.Series, table: str) -> None:
+    """The matrix covers every impact x urgency level, the mappings give known levels, and
+    every category and channel of the tickets has one."""
+    if set(m.index) != set(LEVELS) or set(m.columns) != set(LEVELS):
+        raise ValueError("matrix: index (impact) and columns (urgency) must both be "
+                         f"{list(LEVELS)}; see crmlab.support.PRIORITY_MATRIX.")
+    _check_level_map(impact, "impact", LEVELS)
+    _check_level_map(urgency, "urgency", LEVELS)
+    for col, values, mapping, name in (("category", cat, impact, "impact"),
+                                       ("channel", chan, urgency, "urgency")):
+        missing = sorted(set(values.dropna()) - set(mapping))
+        if missing:
+            raise ValueError(f"{table}: column '{col}' has values {missing} without a level in "
+                             f"{name}=...; add them to the mapping.")
+
+
+def _mentions_any(df: pd.DataFrame, phrases: Sequence[str]) -> np.ndarray:
+    """True where the ticket's subject or text contains one of ``phrases`` (any case)."""
+    text = df["subject"].astype("str") if "subject" in df.columns else pd.Series("", index=df.index)
+    if "text" in df.columns:
+        text = text + " " + df["text"].astype("str")
+    pattern = "|".join(map(_regex_escape, phrases))
+    return text.str.lower().str.contains(pattern, regex=True).to_numpy(bool)
 
 
 def _regex_escape(s: str) -> str:
@@ -155,7 +186,26 @@ def skill_match(
     skills_col: str = "skills",
     sep: str = "|",
 ) -> pd.Series:
-    """True where the assigned agent lists the ticket's category among their skills."""
+    """True where the assigned agent lists the ticket's category among their skills.
+
+    Parameters
+    ----------
+    assignments : pd.DataFrame
+        One row per ticket with the assigned agent and the ticket's category.
+    agents : pd.DataFrame
+        The ``agents`` table (``agent_id`` and the skills column).
+    agent_col, skill_col : str, default "agent_id", "category"
+        Columns of ``assignments`` with the agent and the skill needed.
+    skills_col : str, default "skills"
+        Column of ``agents`` listing each agent's skills.
+    sep : str, default "|"
+        Separator of the skills list.
+
+    Returns
+    -------
+    pd.Series
+        Boolean, aligned with ``assignments``, named ``skill_match``.
+    """
     df = as_frame(assignments, "assignments")
     require_columns(df, "assignments", [agent_col, skill_col])
     skills = _agent_skills(agents, skills_col, sep)
@@ -193,11 +243,63 @@ def route_tickets(
     deletion), which costs O(log agents) per ticket. Returns ``ticket_id``, ``skill``,
     ``agent_id`` (routed), ``open_load`` (the agent's open tickets before this one).
     Raises ``ValueError`` when some ticket's skill has no agent.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        ``ticket_id``, ``created_ts`` and the skill column (``release_col`` when used).
+    agents : pd.DataFrame
+        The ``agents`` table (``agent_id`` and the skills column).
+    skill_col : str, default "category"
+        Column of ``tickets`` naming the skill a ticket needs.
+    skills_col, sep : str, default "skills", "|"
+        Column of ``agents`` listing each agent's skills, and the separator of that list.
+    release_col : str or None, default "resolved_ts"
+        When a ticket leaves its agent's load; None keeps every ticket on the load.
+    work_hours : float, optional
+        Release each ticket this many hours after creation instead of ``release_col``.
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per ticket, sorted by ``ticket_id``.
     """
     df = as_frame(tickets, table)
     require_columns(df, table, ["ticket_id", "created_ts", skill_col])
     created = datetime_column(df, table, "created_ts")
     skills = _agent_skills(agents, skills_col, sep)
+    need = _needed_skills(df, skills, table, skill_col, skills_col)
+    release = _release_times(df, created, table, release_col, work_hours)
+    return _route(df["ticket_id"], created, release, need, skills, agents["agent_id"].dtype)
+
+
+def _route(ticket_id: pd.Series, created: pd.Series, release: pd.Series, need: pd.Series,
+           skills: dict[object, frozenset[str]], agent_dtype: object) -> pd.DataFrame:
+    """Replay the tickets in time order (ties by id) and tabulate who got each one."""
+    order = np.lexsort((ticket_id.to_numpy(), created.to_numpy()))
+    rel = release.to_numpy(dtype="datetime64[ns]")[order]
+    need_o = need.to_numpy(dtype=object)[order]
+    chosen, open_load = _replay_least_loaded(
+        need_o, created.to_numpy(dtype="datetime64[ns]").astype(np.int64)[order],
+        np.where(np.isnat(rel), _NEVER, rel.astype(np.int64)), skills)
+    out = pd.DataFrame({"ticket_id": ticket_id.to_numpy()[order],
+                        "skill": need_o.astype(str), "agent_id": chosen,
+                        "open_load": open_load})
+    out["skill"] = out["skill"].astype("str")
+    if pd.api.types.is_integer_dtype(agent_dtype):
+        out["agent_id"] = out["agent_id"].astype(agent_dtype)
+    return out.sort_values("ticket_id", kind="stable").reset_index(drop=True)
+
+
+#: Release time of a ticket that never leaves its agent's load.
+_NEVER = np.iinfo(np.int64).max
+
+
+def _needed_skills(df: pd.DataFrame, skills: dict[object, frozenset[str]], table: str,
+                   skill_col: str, skills_col: str) -> pd.Series:
+    """The skill each ticket needs, as text; every ticket's skill must have an agent."""
     need = df[skill_col].astype("str")
     if need.isna().any():
         raise ValueError(f"{table}: column '{skill_col}' has missing values; triage those tickets "
@@ -207,25 +309,34 @@ def route_tickets(
     if orphan:
         raise ValueError(f"{table}: no agent has the skill(s) {orphan} (agents.{skills_col}); add "
                          "the skill to at least one agent or map those tickets to another queue.")
+    return need
+
+
+def _release_times(df: pd.DataFrame, created: pd.Series, table: str, release_col: str | None,
+                   work_hours: float | None) -> pd.Series:
+    """When each ticket leaves its agent's load: ``work_hours`` after creation, else at
+    ``release_col`` (NaT = never), else never."""
     if work_hours is not None:
-        release = created + pd.Timedelta(hours=_positive(work_hours, "work_hours"))
-    elif release_col is not None:
+        return created + pd.Timedelta(hours=_positive(work_hours, "work_hours"))
+    if release_col is not None:
         require_columns(df, table, [release_col])
-        release = datetime_column(df, table, release_col, allow_missing=True)
-    else:
-        release = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+        return datetime_column(df, table, release_col, allow_missing=True)
+    return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
 
-    order = np.lexsort((df["ticket_id"].to_numpy(), created.to_numpy()))
-    t_create = created.to_numpy(dtype="datetime64[ns]").astype(np.int64)[order]
-    rel = release.to_numpy(dtype="datetime64[ns]")[order]
-    t_release = np.where(np.isnat(rel), np.iinfo(np.int64).max, rel.astype(np.int64))
-    need_o = need.to_numpy(dtype=object)[order]
 
+def _replay_least_loaded(need: np.ndarray, t_create: np.ndarray, t_release: np.ndarray,
+                         skills: dict[object, frozenset[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Replay tickets (in time order) and give each to the least-loaded agent with its skill.
+
+    One heap per skill keyed by (open load, tickets so far, id rank), with lazy deletion: an
+    entry whose load no longer matches the agent's is stale and skipped. Returns the chosen
+    agent and its open load before the ticket, per ticket.
+    """
     agent_ids = list(skills)
     load = dict.fromkeys(agent_ids, 0)
     done = dict.fromkeys(agent_ids, 0)
     rank = {a: i for i, a in enumerate(sorted(agent_ids))}
-    heaps: dict[str, list] = {s: [] for s in have}
+    heaps: dict[str, list] = {s: [] for s in set().union(*skills.values())}
     for a in agent_ids:
         for s in skills[a]:
             heaps[s].append((0, 0, rank[a], a))
@@ -238,15 +349,14 @@ def route_tickets(
         for s in skills[agent]:
             heapq.heappush(heaps[s], entry)
 
-    chosen = np.empty(len(order), dtype=object)
-    open_load = np.empty(len(order), dtype=np.int64)
-    for i in range(len(order)):
-        now = t_create[i]
-        while releases and releases[0][0] <= now:
+    chosen = np.empty(len(need), dtype=object)
+    open_load = np.empty(len(need), dtype=np.int64)
+    for i in range(len(need)):
+        while releases and releases[0][0] <= t_create[i]:
             _, _, a = heapq.heappop(releases)
             load[a] -= 1
             push(a)
-        h = heaps[need_o[i]]
+        h = heaps[need[i]]
         while True:
             ld, dn, _, a = h[0]
             if ld == load[a] and dn == done[a]:
@@ -256,12 +366,6 @@ def route_tickets(
         load[a] += 1
         done[a] += 1
         push(a)
-        if t_release[i] != np.iinfo(np.int64).max:
+        if t_release[i] != _NEVER:
             heapq.heappush(releases, (int(t_release[i]), i, a))
-    out = pd.DataFrame({"ticket_id": df["ticket_id"].to_numpy()[order],
-                        "skill": need_o.astype(str), "agent_id": chosen,
-                        "open_load": open_load})
-    out["skill"] = out["skill"].astype("str")
-    if pd.api.types.is_integer_dtype(agents["agent_id"]):
-        out["agent_id"] = out["agent_id"].astype(agents["agent_id"].dtype)
-    return out.sort_values("ticket_id", kind="stable").reset_index(drop=True)
+    return chosen, open_load

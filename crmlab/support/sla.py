@@ -64,6 +64,20 @@ def sla_flags(
     resolution_met``; the ``*_met`` columns are nullable booleans: True (met), False
     (breached -- including tickets still waiting that are already past the target) and NA
     (pending: still waiting, target not yet passed).
+
+    Parameters
+    ----------
+    metrics : pd.DataFrame
+        Output of :func:`ticket_metrics` (with ``priority``).
+    targets : pd.DataFrame, default SLA_TARGETS
+        One row per priority: ``priority``, ``first_response_hours``, ``resolution_hours``.
+    clock : {"business", "calendar"}, default "business"
+        The clock the targets are written in.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per ticket with the columns above.
     """
     df = _check_metrics(metrics)
     require_columns(df, "metrics", ["priority"])
@@ -109,6 +123,22 @@ def sla_attainment(
     Columns: ``tickets``, ``frt_met``, ``frt_breached``, ``frt_pending``, ``frt_attainment``
     (= met / (met + breached)), the same four for ``resolution``, and the targets when grouped
     by priority.
+
+    Parameters
+    ----------
+    metrics : pd.DataFrame
+        Output of :func:`ticket_metrics` (with ``priority``).
+    targets : pd.DataFrame, default SLA_TARGETS
+        Targets per priority, as for :func:`sla_flags`.
+    clock : {"business", "calendar"}, default "business"
+        The clock the targets are written in.
+    by : str or list of str, default "priority"
+        Grouping column(s) of ``metrics``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group, priorities in the order low, medium, high, urgent.
     """
     flags = sla_flags(metrics, targets, clock=clock)
     keys = as_list(by)

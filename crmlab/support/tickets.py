@@ -66,8 +66,46 @@ def ticket_metrics(
     customer and category again within ``repeat_window``), ``fcr`` (nullable boolean, NA for
     open tickets) and ``csat``. Raises ``ValueError`` for responses or resolutions before
     creation, duplicate ids or tickets created after ``end``.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The shop's ``tickets`` table.
+    end : datetime-like, optional
+        Observation end; default the latest time stamp in ``tickets``.
+    hours : BusinessHours, default OFFICE_HOURS
+        Opening hours of the business-hours clock.
+    repeat_window : str or pd.Timedelta, default "7D"
+        How soon a second ticket of the same customer and category counts as a repeat contact.
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per ticket with the columns above; ``attrs["end"]`` holds the observation end.
     """
     df = as_frame(tickets, table)
+    created, first, resolved = _ticket_times(df, table)
+    end_ts = _observation_end(created, first, resolved, end, table)
+    first = first.where(first <= end_ts)
+    resolved = resolved.where(resolved <= end_ts)
+    _check_hours(hours, "ticket_metrics")
+    cols = _lifecycle_columns(df, created, first, resolved, end_ts, hours)
+    repeat = _repeat_contacts(df, cols, repeat_window)
+    cols["repeat_contact"] = repeat
+    is_resolved, reopened = cols["resolved"], cols["reopened"]
+    cols["fcr"] = pd.arrays.BooleanArray(is_resolved & ~reopened & ~repeat, ~is_resolved)
+    if "csat" in df.columns:
+        cols["csat"] = pd.array(df["csat"], dtype="Float64")
+    out = pd.DataFrame(cols)
+    out.attrs["end"] = end_ts
+    return out
+
+
+def _ticket_times(df: pd.DataFrame, table: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Created, first-response and resolution times, checked: one row per ticket, nothing
+    before its creation, ``reopened`` a complete True/False column."""
     require_columns(df, table, ["ticket_id", "customer_id", "created_ts", "first_response_ts",
                          "resolved_ts", "reopened"])
     if df.empty:
@@ -92,6 +130,12 @@ def ticket_metrics(
     if df["reopened"].isna().any() or not pd.api.types.is_bool_dtype(df["reopened"].dropna()):
         raise ValueError(f"{table}: column 'reopened' must be True/False without missing values; "
                          f"e.g. {table}['reopened'] = {table}['reopened'].fillna(False).astype(bool).")
+    return created, first, resolved
+
+
+def _observation_end(created: pd.Series, first: pd.Series, resolved: pd.Series, end: object,
+                     table: str) -> pd.Timestamp:
+    """``end`` as a timestamp (default: the latest time in the table); no ticket after it."""
     if end is None:
         end_ts = max(created.max(), first.max() if first.notna().any() else created.max(),
                      resolved.max() if resolved.notna().any() else created.max())
@@ -101,16 +145,21 @@ def ticket_metrics(
     if late.any():
         raise ValueError(f"{table}: {int(late.sum())} ticket(s) were created after end={end_ts}; "
                          "pass a later end or filter the tickets to the period first.")
-    first = first.where(first <= end_ts)
-    resolved = resolved.where(resolved <= end_ts)
+    return end_ts
 
-    # Columns are collected first and the frame is built once: inserting ~25 columns one by
-    # one costs more than the arithmetic (ticket_metrics runs once per period in reports).
+
+def _lifecycle_columns(df: pd.DataFrame, created: pd.Series, first: pd.Series,
+                       resolved: pd.Series, end_ts: pd.Timestamp,
+                       hours: BusinessHours) -> dict[str, Any]:
+    """The ids, pass-through labels, time stamps, flags and durations on both clocks.
+
+    Columns are collected first and the frame is built once: inserting ~25 columns one by
+    one costs more than the arithmetic (ticket_metrics runs once per period in reports).
+    """
     created_a, first_a, resolved_a = (ts.to_numpy() for ts in (created, first, resolved))
     end_a = np.full(len(df), end_ts.as_unit("ns").to_datetime64())
     responded, is_resolved = ~np.isnat(first_a), ~np.isnat(resolved_a)
     reopened = df["reopened"].astype(bool).to_numpy() & is_resolved
-    _check_hours(hours, "ticket_metrics")
     opened = hours.cumulative_seconds(created_a)  # as business_seconds, the start computed once
     cols: dict[str, Any] = {"ticket_id": df["ticket_id"].to_numpy(),
                             "customer_id": df["customer_id"].to_numpy()}
@@ -125,8 +174,13 @@ def ticket_metrics(
         "hours_to_end": _hours(end_a - created_a),
         "business_hours_to_end": (hours.cumulative_seconds(end_a) - opened) / 3600.0,
     })
+    return cols
 
-    # Repeat contact: the same customer opens another ticket of the same category soon after.
+
+def _repeat_contacts(df: pd.DataFrame, cols: dict[str, Any],
+                     repeat_window: str | pd.Timedelta) -> np.ndarray:
+    """True where the same customer opens another ticket of the same category (when the
+    table has categories) within ``repeat_window`` after this one."""
     window = pd.Timedelta(repeat_window)
     if window <= pd.Timedelta(0):
         raise ValueError(f"repeat_window={repeat_window!r} must be a positive duration, e.g. '7D'.")
@@ -135,15 +189,7 @@ def ticket_metrics(
     order = lookup.sort_values([*keys, "created_ts", "ticket_id"], kind="stable")
     nxt = order.groupby(keys, observed=True, sort=False)["created_ts"].shift(-1)
     gap = nxt - order["created_ts"]
-    repeat = (gap.notna() & (gap <= window)).sort_index().to_numpy(dtype=bool)
-    cols["repeat_contact"] = repeat
-    fcr = is_resolved & ~reopened & ~repeat
-    cols["fcr"] = pd.arrays.BooleanArray(fcr, ~is_resolved)
-    if "csat" in df.columns:
-        cols["csat"] = pd.array(df["csat"], dtype="Float64")
-    out = pd.DataFrame(cols)
-    out.attrs["end"] = end_ts
-    return out
+    return (gap.notna() & (gap <= window)).sort_index().to_numpy(dtype=bool)
 
 
 def _clock_cols(clock: str) -> tuple[str, str, str]:
@@ -176,6 +222,20 @@ def lifecycle_summary(
     tickets censored at their age), ``fcr_rate``, ``reopen_rate`` (both over resolved tickets)
     and ``csat_mean`` when the metrics carry ``csat``. ``clock='business'`` uses business hours.
     P90 is the 90th percentile with linear interpolation.
+
+    Parameters
+    ----------
+    metrics : pd.DataFrame
+        Output of :func:`ticket_metrics`.
+    by : str or list of str or None, default "channel"
+        Grouping column(s); None for one overall row.
+    clock : {"calendar", "business"}, default "calendar"
+        Which hours to report.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     df = _check_metrics(metrics)
     frt_col, res_col, age_col = _clock_cols(clock)
@@ -214,6 +274,21 @@ def _open_counts(created: np.ndarray, resolved: np.ndarray, at: np.ndarray) -> n
     return (np.searchsorted(c, at, side="right") - np.searchsorted(r, at, side="right")).astype(np.int64)
 
 
+def _open_and_close(df: pd.DataFrame, table: str) -> tuple[pd.Series, pd.Series, pd.Timestamp]:
+    """Creation and resolution times (no resolution before creation) and the data end: the
+    ``end`` that :func:`ticket_metrics` stored, else the latest time stamp."""
+    require_columns(df, table, ["created_ts", "resolved_ts"])
+    created = datetime_column(df, table, "created_ts")
+    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
+    bad = resolved.notna() & (resolved < created)
+    if bad.any():
+        raise ValueError(f"{table}: column 'resolved_ts' is before 'created_ts' in {int(bad.sum())} "
+                         "row(s); fix or drop them first (see ticket_metrics).")
+    data_end = df.attrs.get("end") or max(created.max(),
+                                          resolved.max() if resolved.notna().any() else created.max())
+    return created, resolved, data_end
+
+
 @reads(tickets=Reads("tickets", nonempty=True))
 def backlog(
     tickets: pd.DataFrame,
@@ -229,17 +304,27 @@ def backlog(
     A ticket is open at time t when created <= t < resolved; tickets never resolved (still open
     at the data end) stay in every later count. Columns: ``period`` (period start),
     ``period_end``, ``created``, ``resolved``, ``open_at_end``.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        ``tickets`` or :func:`ticket_metrics` output (``created_ts``, ``resolved_ts``).
+    freq : str, default "D"
+        Period length (a pandas period alias: "D", "W", "M").
+    start, end : datetime-like, optional
+        The span to count; default the first creation and the data end.
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period: ``period``, ``period_end``, ``created``, ``resolved``,
+        ``open_at_end``.
     """
     df = as_frame(tickets, table)
-    require_columns(df, table, ["created_ts", "resolved_ts"])
-    created = datetime_column(df, table, "created_ts")
-    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
-    bad = resolved.notna() & (resolved < created)
-    if bad.any():
-        raise ValueError(f"{table}: column 'resolved_ts' is before 'created_ts' in {int(bad.sum())} "
-                         "row(s); fix or drop them first (see ticket_metrics).")
-    end_ts = as_timestamp(end, "end") if end is not None else df.attrs.get("end") or max(
-        created.max(), resolved.max() if resolved.notna().any() else created.max())
+    created, resolved, data_end = _open_and_close(df, table)
+    end_ts = as_timestamp(end, "end") if end is not None else data_end
     start_ts = as_timestamp(start, "start") if start is not None else created.min()
     if end_ts < start_ts:
         raise ValueError(f"backlog: end={end_ts} is before start={start_ts}.")
@@ -288,23 +373,25 @@ def littles_law(
     Otherwise the gap measures edge effects: tickets already open at the start add to L but not
     to lambda, the stay after the window of late arrivals adds to W but not to L. In a steady
     state the two roughly cancel, which is why the law is a useful check on backlog reports.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        ``tickets`` or :func:`ticket_metrics` output (``created_ts``, ``resolved_ts``).
+    start, end : datetime-like, optional
+        The window; default the first creation day and the data end.
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    dict
+        ``window_days``, ``arrivals``, ``arrival_rate_per_day``, ``mean_days_in_system``,
+        ``L_time_average``, ``L_daily``, ``lambda_W``, ``relative_gap``.
     """
     df = as_frame(tickets, table)
-    require_columns(df, table, ["created_ts", "resolved_ts"])
-    created = datetime_column(df, table, "created_ts")
-    resolved = datetime_column(df, table, "resolved_ts", allow_missing=True)
-    if (resolved.notna() & (resolved < created)).any():
-        raise ValueError(f"{table}: column 'resolved_ts' is before 'created_ts' in some rows; "
-                         "fix or drop them first (see ticket_metrics).")
-    data_end = df.attrs.get("end") or max(created.max(),
-                                          resolved.max() if resolved.notna().any() else created.max())
-    start_ts = as_timestamp(start, "start") if start is not None else created.min().floor("D")
-    end_ts = as_timestamp(end, "end") if end is not None else data_end
-    if not end_ts > start_ts:
-        raise ValueError(f"littles_law: end={end_ts} must be after start={start_ts}.")
-    if end_ts > data_end:
-        raise ValueError(f"littles_law: end={end_ts} is after the data end {data_end}; the "
-                         "backlog after it is unknown.")
+    created, resolved, data_end = _open_and_close(df, table)
+    start_ts, end_ts = _law_window(created, data_end, start, end)
     days = (end_ts - start_ts) / pd.Timedelta(days=1)
     leave = resolved.where(resolved.notna() & (resolved <= data_end), data_end)
     overlap = ((leave.clip(upper=end_ts) - created.clip(lower=start_ts)).dt.total_seconds()
@@ -319,12 +406,22 @@ def littles_law(
     daily = backlog(df.loc[:, ["created_ts", "resolved_ts"]], start=start_ts,
                     end=end_ts - pd.Timedelta(microseconds=1))
     return {
-        "window_days": float(days),
-        "arrivals": n_arr,
-        "arrival_rate_per_day": float(lam),
-        "mean_days_in_system": w,
-        "L_time_average": L,
-        "L_daily": float(daily["open_at_end"].mean()),
-        "lambda_W": float(lam * w),
+        "window_days": float(days), "arrivals": n_arr, "arrival_rate_per_day": float(lam),
+        "mean_days_in_system": w, "L_time_average": L,
+        "L_daily": float(daily["open_at_end"].mean()), "lambda_W": float(lam * w),
         "relative_gap": float((L - lam * w) / L) if L > 0 else float("nan"),
     }
+
+
+def _law_window(created: pd.Series, data_end: pd.Timestamp, start: object,
+                end: object) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window [start, end) of :func:`littles_law`: default the first creation day to the
+    data end; it must be non-empty and end by the data end (the backlog after it is unknown)."""
+    start_ts = as_timestamp(start, "start") if start is not None else created.min().floor("D")
+    end_ts = as_timestamp(end, "end") if end is not None else data_end
+    if not end_ts > start_ts:
+        raise ValueError(f"littles_law: end={end_ts} must be after start={start_ts}.")
+    if end_ts > data_end:
+        raise ValueError(f"littles_law: end={end_ts} is after the data end {data_end}; the "
+                         "backlog after it is unknown.")
+    return start_ts, end_ts

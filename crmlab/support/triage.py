@@ -16,6 +16,7 @@ from crmlab._checks import (
     datetime_column,
     require_columns,
 )
+from crmlab.base import Estimator
 
 __all__ = [
     "time_split",
@@ -36,6 +37,22 @@ def time_split(
 
     A random split would let the model peek at the future (new templates, new products);
     support teams train on last month and are judged on this month.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Rows to split (e.g. ``tickets``).
+    time_col : str, default "created_ts"
+        The time column to order by.
+    test_share : float, default 0.3
+        Share of rows, the latest, that form the test set (0 < share < 1).
+    table : str, default "tickets"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    tuple of pd.DataFrame
+        ``(train, test)``, each a copy in time order.
     """
     d = as_frame(df, table)
     require_columns(d, table, [time_col])
@@ -51,17 +68,39 @@ def time_split(
     return d.iloc[order[:cut]].copy(), d.iloc[order[cut:]].copy()
 
 
-class TicketTriage:
+class TicketTriage(Estimator):
     """Predict a ticket's category from its words (工單分類): TF-IDF + logistic regression.
 
-    Parameters: ``text_cols`` joined with a space, ``ngram_range`` and ``min_df`` for the
-    TF-IDF vectoriser (sublinear tf), ``C`` for the (multinomial) logistic regression.
-    Learned: ``vectorizer_``, ``model_``, ``classes_``.
+    The TF-IDF vectoriser uses sublinear tf; the logistic regression is multinomial.
+
+    Parameters
+    ----------
+    text_cols : sequence of str, default ("subject", "text")
+        Columns joined with a space into the text the model reads.
+    ngram_range : tuple of int, default (1, 2)
+        Word n-grams of the TF-IDF vectoriser.
+    min_df : int, default 1
+        Minimum number of tickets a term must appear in.
+    C : float, default 10.0
+        Inverse regularisation strength of the logistic regression.
+    max_iter : int, default 2000
+        Iterations of the logistic regression's solver.
+
+    Attributes
+    ----------
+    vectorizer_ : TfidfVectorizer
+        The fitted vectoriser.
+    model_ : LogisticRegression
+        The fitted classifier.
+    classes_ : np.ndarray
+        The categories, in the column order of :meth:`predict_proba`.
     """
+
+    _fit_call = "fit(train_tickets)"
 
     def __init__(self, text_cols: Sequence[str] = ("subject", "text"), ngram_range: tuple[int, int] = (1, 2),
                  min_df: int = 1, C: float = 10.0, max_iter: int = 2000) -> None:
-        self.text_cols = tuple(text_cols)
+        self.text_cols = text_cols
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.C = C
@@ -99,10 +138,6 @@ class TicketTriage:
         self.classes_ = self.model_.classes_
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError("TicketTriage: call fit(train_tickets) before predict.")
-
     def predict(self, tickets: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
         return self.model_.predict(self.vectorizer_.transform(self._text(tickets)))
@@ -128,7 +163,18 @@ class TicketTriage:
 
 
 def classification_scores(y_true: Iterable, y_pred: Iterable) -> dict[str, float]:
-    """Accuracy and macro-F1 (every category counts the same, however rare)."""
+    """Accuracy and macro-F1 (every category counts the same, however rare).
+
+    Parameters
+    ----------
+    y_true, y_pred : iterable
+        True and predicted labels, same length.
+
+    Returns
+    -------
+    dict
+        ``n``, ``accuracy`` and ``macro_f1``.
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
     t = pd.Series(list(y_true), dtype="str")
@@ -142,7 +188,20 @@ def classification_scores(y_true: Iterable, y_pred: Iterable) -> dict[str, float
 
 
 def confusion_table(y_true: Iterable, y_pred: Iterable, labels: Sequence[str] | None = None) -> pd.DataFrame:
-    """Counts with true categories as rows and predicted ones as columns."""
+    """Counts with true categories as rows and predicted ones as columns.
+
+    Parameters
+    ----------
+    y_true, y_pred : iterable
+        True and predicted labels, same length.
+    labels : sequence of str, optional
+        Row and column order; default every label seen, sorted.
+
+    Returns
+    -------
+    pd.DataFrame
+        Counts, index ``true``, columns ``predicted``.
+    """
     t = pd.Series(list(y_true), dtype="str", name="true")
     p = pd.Series(list(y_pred), dtype="str", name="predicted")
     if len(t) != len(p):
