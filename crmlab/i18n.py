@@ -111,10 +111,12 @@ def _read_strings(path: str) -> tuple[dict[str, str], list[tuple[re.Pattern[str]
 
 def _template_pattern(template: str) -> re.Pattern[str]:
     """A regular expression matching ``template`` with each ``{name}`` captured."""
-    parts, pos = [], 0
+    parts, pos, seen = [], 0, set()
     for m in _PLACEHOLDER.finditer(template):
         parts.append(re.escape(template[pos:m.start()]))
-        parts.append(f"(?P<{m.group(1)}>.+?)")
+        name = m.group(1)
+        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")  # a repeat: the same text
+        seen.add(name)
         pos = m.end()
     parts.append(re.escape(template[pos:]))
     return re.compile("".join(parts) + r"\Z", re.S)
@@ -184,22 +186,24 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True) -> str | 
     return None
 
 
-def tr(text: str, /, **values: Any) -> str:
+def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
     """Translate one string the library shows, then fill its ``{name}`` placeholders.
 
     Parameters
     ----------
     text : str
         The English text or template, e.g. ``"Top {n} customers"``.
+    lang : str, optional
+        Target language (default :func:`language`); so a placeholder cannot be named ``lang``.
     **values
-        Values of the placeholders.
+        Values of the placeholders (text values are translated too when the catalog knows them).
 
     Returns
     -------
     str
         The text in the edition's language (English: ``text.format(**values)``).
     """
-    lang = language()
+    lang = lang or language()
     translated = None
     if lang != "en":
         tables = [_read_strings(path) for path in _catalogs(lang)]

@@ -83,22 +83,24 @@ UNIT_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-def unit_label(stem: str) -> str:
+def unit_label(stem: str, lang: str = "en") -> str:
     """The heading label of a course notebook, from :data:`COURSE_MAP` and :data:`UNIT_NAMES`.
 
     Parameters
     ----------
     stem : str
         The notebook's file name without ``.ipynb``, e.g. ``"02_rfm_and_value"``.
+    lang : str
+        The edition: ``"en"`` (default) or ``"zh-TW"`` (the 繁體中文 edition, see crmlab.i18n).
 
     Returns
     -------
     str
-        E.g. ``"Unit 2a · 客戶數據分析 (customer data analysis)"``; a ValueError when the
-        notebook is not in :data:`COURSE_MAP`.
+        E.g. ``"Unit 2a · 客戶數據分析 (customer data analysis)"`` (``"單元 2a · 客戶數據分析"``
+        in zh-TW); a ValueError when the notebook is not in :data:`COURSE_MAP`.
     """
     if stem not in COURSE_MAP:
         raise ValueError(f"{stem!r} is not in crmlab.units.COURSE_MAP; add it there first")
     lecture = COURSE_MAP[stem].lecture
     zh, en = UNIT_NAMES[lecture.rstrip("abcdefgh")]
-    return f"Unit {lecture} · {zh} ({en})"
+    return f"單元 {lecture} · {zh}" if lang == "zh-TW" else f"Unit {lecture} · {zh} ({en})"

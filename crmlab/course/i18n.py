@@ -407,11 +407,11 @@ def _variants(term: str) -> list[str]:
     """Spellings of a glossary cell: ``"member / registered customer"`` -> both parts,
     ``"真實值（模擬設定值）"`` -> the whole and the part before the parenthesis."""
     out = []
-    for part in re.split(r"\s*/\s*|、", term):
+    for part in re.split(r"\s+/\s+|／|、", term):
         part = part.strip()
         bare = re.sub(r"\s*[（(][^）)]*[）)]", "", part).strip()
-        out += [p for p in (part, bare) if p and p not in out]
-    return out
+        out += [p for p in (part, bare) if p]
+    return list(dict.fromkeys(out))
 
 
 def glossary_terms(path: Path | None = None) -> list[tuple[re.Pattern[str], list[str], str]]:
