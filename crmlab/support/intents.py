@@ -213,18 +213,21 @@ def handoff_tradeoff(
         esc = np.asarray(escalated, dtype=bool)
         if esc.shape != (len(p),):
             raise ValueError(f"{func}: escalated needs one True/False per query ({len(p)}).")
-    rows = []
-    for t in ths:
-        ans = prob >= t
-        n_ans = int(ans.sum())
-        row = {"threshold": float(t), "answered": n_ans, "answer_rate": n_ans / len(p),
-               "handoff_rate": 1 - n_ans / len(p), "containment_rate": float((ans & right).mean()),
-               "wrong_answer_rate": float((ans & ~right).sum() / n_ans) if n_ans else float("nan")}
-        if esc is not None:
-            row["tickets_reached"] = int((ans & right & esc).sum())
-            row["escalated"] = int(esc.sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_threshold_row(t, prob, right, esc) for t in ths])
+
+
+def _threshold_row(t: float, prob: np.ndarray, right: np.ndarray,
+                   esc: np.ndarray | None) -> dict[str, float]:
+    """The bot's figures when it answers every query whose top probability is >= ``t``."""
+    ans = prob >= t
+    n_ans = int(ans.sum())
+    row = {"threshold": float(t), "answered": n_ans, "answer_rate": n_ans / len(prob),
+           "handoff_rate": 1 - n_ans / len(prob), "containment_rate": float((ans & right).mean()),
+           "wrong_answer_rate": float((ans & ~right).sum() / n_ans) if n_ans else float("nan")}
+    if esc is not None:
+        row["tickets_reached"] = int((ans & right & esc).sum())
+        row["escalated"] = int(esc.sum())
+    return row
 
 
 #: Words that make a social-media mention a complaint about the service, whatever a

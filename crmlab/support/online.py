@@ -19,6 +19,7 @@ from crmlab._checks import (
     reads,
     require_columns,
 )
+from crmlab.stats import wilson_interval
 from crmlab.support._validate import _texts
 
 __all__ = [
@@ -123,15 +124,12 @@ def first_response_standards(
     if (frt_s < 0).any():
         raise ValueError(f"{func}: {int((frt_s < 0).sum())} tickets have first_response_ts before "
                          "created_ts; fix the time stamps or drop those tickets.")
-    std_by = std.assign(channel=std["channel"].astype("str")).set_index("channel")
-    unit_s = channel.map(std_by["unit"].astype("str").map(UNIT_SECONDS)).astype("float64")
-    limit_s = channel.map(pd.to_numeric(std_by["target"])).astype("float64") * unit_s
-    answered = frt_s.notna()
-    age_s = (end_ts - created).dt.total_seconds()
-    met = answered & (frt_s <= limit_s)
-    missed = (answered & (frt_s > limit_s)) | (~answered & (age_s > limit_s))
-    d = pd.DataFrame({"channel": channel, "frt": frt_s / unit_s, "answered": answered,
-                      "pending": ~(met | missed), "met": met, "missed": missed})
+    d = _frt_outcomes(channel, frt_s, (end_ts - created).dt.total_seconds(), std)
+    return _per_channel(d, std)
+
+
+def _per_channel(d: pd.DataFrame, std: pd.DataFrame) -> pd.DataFrame:
+    """Counts, median and P90 FRT and the share met per channel, in the standards' order."""
     g = d.groupby("channel", observed=True)
     agg = pd.DataFrame({
         "tickets": g.size(), "answered": g["answered"].sum(), "pending": g["pending"].sum(),
@@ -145,6 +143,20 @@ def first_response_standards(
     for c in ("tickets", "answered", "pending", "met", "missed"):
         out[c] = out[c].astype("int64")
     return out
+
+
+def _frt_outcomes(channel: pd.Series, frt_s: pd.Series, age_s: pd.Series,
+                  std: pd.DataFrame) -> pd.DataFrame:
+    """Per ticket: FRT in its channel's unit and whether it met, missed or is pending against
+    its channel's target (unanswered tickets miss once their age passes the target)."""
+    std_by = std.assign(channel=std["channel"].astype("str")).set_index("channel")
+    unit_s = channel.map(std_by["unit"].astype("str").map(UNIT_SECONDS)).astype("float64")
+    limit_s = channel.map(pd.to_numeric(std_by["target"])).astype("float64") * unit_s
+    answered = frt_s.notna()
+    met = answered & (frt_s <= limit_s)
+    missed = (answered & (frt_s > limit_s)) | (~answered & (age_s > limit_s))
+    return pd.DataFrame({"channel": channel, "frt": frt_s / unit_s, "answered": answered,
+                         "pending": ~(met | missed), "met": met, "missed": missed})
 
 
 #: Service scripts (話術): the steps of a sales conversation, each with an example line, the
@@ -370,67 +382,88 @@ def inquiry_conversion(
     pd.DataFrame
         One row per group with the columns above.
     """
-    from crmlab.stats import wilson_interval
-
     func = "inquiry_conversion"
-    n_days = _check_days(days, func)
+    n_days, strata = _check_days(days, func), _check_strata(visit_strata, func)
+    asked, od = _questions(tickets, category, func), _order_days(orders, func)
+    asked_conv = _converted(asked, od, n_days)
+    rows: list[tuple] = [("asked", len(asked), int(asked_conv.sum()), np.nan, np.nan)]
+    rows += [] if sessions is None else _visitor_rows(sessions, asked, asked_conv, od, n_days, strata, func)
+    if customers is not None:
+        rows.append(_all_customers_row(customers, asked, asked_conv, od, n_days, func))
+    return _conversion_table(rows)
+
+
+def _check_strata(visit_strata: object, func: str) -> int:
+    """The number of visit strata: a whole number >= 1."""
     if isinstance(visit_strata, bool) or not isinstance(visit_strata, int | np.integer) \
             or visit_strata < 1:
         raise ValueError(f"{func}: visit_strata={visit_strata!r} must be a whole number >= 1, e.g. 3.")
-    asked = _questions(tickets, category, func)
-    od = _order_days(orders, func)
+    return int(visit_strata)
 
-    def converted(pairs: pd.DataFrame) -> np.ndarray:
-        nxt = _nearest_day(pairs, od, "forward")
-        return (nxt.notna() & (nxt <= pairs["day"] + pd.Timedelta(days=n_days))).to_numpy()
 
-    asked_conv = converted(asked)
-    rows: list[tuple] = [("asked", len(asked), int(asked_conv.sum()), np.nan, np.nan)]
-    q_days = np.sort(asked["day"].unique())
+def _converted(pairs: pd.DataFrame, order_days: pd.DataFrame, n_days: int) -> np.ndarray:
+    """True where the customer orders on the pair's day or in the ``n_days`` days after it."""
+    nxt = _nearest_day(pairs, order_days, "forward")
+    return (nxt.notna() & (nxt <= pairs["day"] + pd.Timedelta(days=n_days))).to_numpy()
+
+
+def _visitor_rows(sessions: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.ndarray,
+                  od: pd.DataFrame, n_days: int, visit_strata: int, func: str) -> list[tuple]:
+    """The three session-based rows of :func:`inquiry_conversion` (askers who visited,
+    visitors who did not ask, and the latter standardised to the askers' visit mix)."""
+    s = as_frame(sessions, "sessions", func=func)
+    require_columns(s, "sessions", ["customer_id", "start_ts"], func=func)
+    day = _days(datetime_column(s, "sessions", "start_ts", func=func))
+    visits = (pd.DataFrame({"customer_id": s["customer_id"].astype("int64").to_numpy(),
+                            "day": day.to_numpy()})
+              .groupby(["customer_id", "day"]).size().rename("visits").reset_index())
+    visits = visits.loc[visits["day"].isin(np.sort(asked["day"].unique()))].reset_index(drop=True)
+    visits["stratum"] = visits["visits"].clip(upper=visit_strata)
     asked_key = pd.MultiIndex.from_frame(asked[["customer_id", "day"]])
-    if sessions is not None:
-        s = as_frame(sessions, "sessions", func=func)
-        require_columns(s, "sessions", ["customer_id", "start_ts"], func=func)
-        day = _days(datetime_column(s, "sessions", "start_ts", func=func))
-        visits = (pd.DataFrame({"customer_id": s["customer_id"].astype("int64").to_numpy(),
-                                "day": day.to_numpy()})
-                  .groupby(["customer_id", "day"]).size().rename("visits").reset_index())
-        visits = visits.loc[visits["day"].isin(q_days)].reset_index(drop=True)
-        visits["stratum"] = visits["visits"].clip(upper=int(visit_strata))
-        visit_key = pd.MultiIndex.from_frame(visits[["customer_id", "day"]])
-        both = asked_key.isin(visit_key)
-        rows.append(("asked, visited that day", int(both.sum()), int(asked_conv[both].sum()),
-                     np.nan, np.nan))
-        others = visits.loc[~visit_key.isin(asked_key)].reset_index(drop=True)
-        others["conv"] = converted(others[["customer_id", "day"]])
-        rows.append(("visited, did not ask", len(others), int(others["conv"].sum()), np.nan, np.nan))
-        mix = visits.loc[visit_key.isin(asked_key), "stratum"].value_counts(normalize=True)
-        by = others.groupby("stratum")["conv"].agg(["mean", "size"]).reindex(mix.index)
-        rate = float((mix * by["mean"]).sum(min_count=1)) if by["size"].notna().all() else np.nan
-        se = float(np.sqrt((mix**2 * by["mean"] * (1 - by["mean"]) / by["size"]).sum()))
-        rows.append(("visited, did not ask, same visits", len(others), np.nan, rate, se))
-    if customers is not None:
-        c = as_frame(customers, "customers", func=func)
-        require_columns(c, "customers", ["customer_id", "signup_ts"], func=func)
-        signup = pd.Series(_days(datetime_column(c, "customers", "signup_ts", func=func)).to_numpy(),
-                           index=c["customer_id"].astype("int64").to_numpy())
-        unknown = ~asked["customer_id"].isin(signup.index).to_numpy()
-        if unknown.any():
-            raise ValueError(f"{func}: customers: {int(unknown.sum())} question(s) come from customers "
-                             "not in the customers table; pass the whole table (shop.customers).")
-        eligible = np.searchsorted(np.sort(signup.to_numpy()), q_days, side="right")
-        # each order day converts the question days in [order day - days, order day]
-        lo = np.searchsorted(q_days, (od["day"] - pd.Timedelta(days=n_days)).to_numpy(), "left")
-        hi = np.searchsorted(q_days, od["day"].to_numpy(), "right")
-        k = np.repeat(np.arange(len(od)), hi - lo)
-        q_idx = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-                 if len(k) else np.array([], dtype=np.int64))
-        cover = pd.DataFrame({"customer_id": od["customer_id"].to_numpy()[k],
-                              "day": q_days[q_idx]}).drop_duplicates()
-        known = signup.reindex(cover["customer_id"].to_numpy()).to_numpy()
-        n_conv = int((pd.notna(known) & (known <= cover["day"].to_numpy())).sum())
-        rows.append(("all customers, same days", int(eligible.sum()) - len(asked),
-                     n_conv - int(asked_conv.sum()), np.nan, np.nan))
+    visit_key = pd.MultiIndex.from_frame(visits[["customer_id", "day"]])
+    both = asked_key.isin(visit_key)
+    others = visits.loc[~visit_key.isin(asked_key)].reset_index(drop=True)
+    others["conv"] = _converted(others[["customer_id", "day"]], od, n_days)
+    mix = visits.loc[visit_key.isin(asked_key), "stratum"].value_counts(normalize=True)
+    by = others.groupby("stratum")["conv"].agg(["mean", "size"]).reindex(mix.index)
+    rate = float((mix * by["mean"]).sum(min_count=1)) if by["size"].notna().all() else np.nan
+    se = float(np.sqrt((mix**2 * by["mean"] * (1 - by["mean"]) / by["size"]).sum()))
+    return [("asked, visited that day", int(both.sum()), int(asked_conv[both].sum()), np.nan, np.nan),
+            ("visited, did not ask", len(others), int(others["conv"].sum()), np.nan, np.nan),
+            ("visited, did not ask, same visits", len(others), np.nan, rate, se)]
+
+
+def _all_customers_row(customers: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.ndarray,
+                       od: pd.DataFrame, n_days: int, func: str) -> tuple:
+    """Every customer signed up by a question day who did not ask that day: units and
+    conversions, counted without listing all customer-days."""
+    c = as_frame(customers, "customers", func=func)
+    require_columns(c, "customers", ["customer_id", "signup_ts"], func=func)
+    signup = pd.Series(_days(datetime_column(c, "customers", "signup_ts", func=func)).to_numpy(),
+                       index=c["customer_id"].astype("int64").to_numpy())
+    unknown = ~asked["customer_id"].isin(signup.index).to_numpy()
+    if unknown.any():
+        raise ValueError(f"{func}: customers: {int(unknown.sum())} question(s) come from customers "
+                         "not in the customers table; pass the whole table (shop.customers).")
+    q_days = np.sort(asked["day"].unique())
+    eligible = np.searchsorted(np.sort(signup.to_numpy()), q_days, side="right")
+    # each order day converts the question days in [order day - days, order day]
+    lo = np.searchsorted(q_days, (od["day"] - pd.Timedelta(days=n_days)).to_numpy(), "left")
+    hi = np.searchsorted(q_days, od["day"].to_numpy(), "right")
+    k = np.repeat(np.arange(len(od)), hi - lo)
+    q_idx = (np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+             if len(k) else np.array([], dtype=np.int64))
+    cover = pd.DataFrame({"customer_id": od["customer_id"].to_numpy()[k],
+                          "day": q_days[q_idx]}).drop_duplicates()
+    known = signup.reindex(cover["customer_id"].to_numpy()).to_numpy()
+    n_conv = int((pd.notna(known) & (known <= cover["day"].to_numpy())).sum())
+    return ("all customers, same days", int(eligible.sum()) - len(asked),
+            n_conv - int(asked_conv.sum()), np.nan, np.nan)
+
+
+def _conversion_table(rows: list[tuple]) -> pd.DataFrame:
+    """Rates with 95% intervals: Wilson where a row has counts, rate +- 1.96 SE (clipped to
+    [0, 1]) for the standardised row, which has a rate and a standard error instead."""
     out = pd.DataFrame(rows, columns=["group", "units", "converted", "_rate", "_se"])
     out["group"] = out["group"].astype("str")
     out["converted"] = out["converted"].astype("Int64")
