@@ -31,6 +31,15 @@ class WelcomeSeries:
     """Welcome messages ``steps`` days after sign-up (day 0 = the sign-up day).
 
     With ``stop_after_purchase`` later steps are skipped once the member has ordered.
+
+    Parameters
+    ----------
+    steps : tuple of int, default (0, 3, 7)
+        Days after sign-up of each message.
+    stop_after_purchase : bool, default True
+        Skip the later steps once the member has ordered.
+    name : str, default "welcome"
+        The rule's name in the schedule.
     """
 
     steps: tuple[int, ...] = (0, 3, 7)
@@ -56,7 +65,15 @@ class WelcomeSeries:
 
 @dataclass(frozen=True)
 class AbandonedCart:
-    """A reminder ``hours`` after a session's last add-to-cart when no order followed in between."""
+    """A reminder ``hours`` after a session's last add-to-cart when no order followed in between.
+
+    Parameters
+    ----------
+    hours : float, default 24.0
+        Hours after the session's last add-to-cart at which the reminder goes out.
+    name : str, default "abandoned_cart"
+        The rule's name in the schedule.
+    """
 
     hours: float = 24.0
     name: str = "abandoned_cart"
@@ -87,7 +104,15 @@ class AbandonedCart:
 
 @dataclass(frozen=True)
 class WinBack:
-    """A win-back offer on the day a buyer reaches ``days`` days without an order."""
+    """A win-back offer on the day a buyer reaches ``days`` days without an order.
+
+    Parameters
+    ----------
+    days : int, default 90
+        Days without an order after which the offer goes out.
+    name : str, default "win_back"
+        The rule's name in the schedule.
+    """
 
     days: int = 90
     name: str = "win_back"
@@ -106,7 +131,15 @@ class WinBack:
 
 @dataclass(frozen=True)
 class BirthdayOffer:
-    """A birthday offer on day ``day_of_month`` of the member's birth month (only the month is known)."""
+    """A birthday offer on day ``day_of_month`` of the member's birth month (only the month is known).
+
+    Parameters
+    ----------
+    day_of_month : int, default 1
+        Day of the birth month on which the offer goes out.
+    name : str, default "birthday"
+        The rule's name in the schedule.
+    """
 
     day_of_month: int = 1
     name: str = "birthday"
@@ -127,7 +160,15 @@ class BirthdayOffer:
 
 @dataclass(frozen=True)
 class TierUpgrade:
-    """A thank-you offer when a member moves up to one of ``tiers``."""
+    """A thank-you offer when a member moves up to one of ``tiers``.
+
+    Parameters
+    ----------
+    tiers : tuple of str, default ("silver", "gold", "platinum")
+        The tiers whose reaching triggers the message.
+    name : str, default "tier_upgrade"
+        The rule's name in the schedule.
+    """
 
     tiers: tuple[str, ...] = ("silver", "gold", "platinum")
     name: str = "tier_upgrade"
@@ -155,6 +196,15 @@ class FrequencyCap:
 
     Campaign sends (``campaign_contacts.sent``) count towards the weekly cap when
     ``count_campaigns`` is true: members feel the total, not each system's share.
+
+    Parameters
+    ----------
+    per_day : int, default 1
+        Most automated messages a member gets on one day.
+    per_week : int, default 3
+        Most messages in any 7 days.
+    count_campaigns : bool, default True
+        Count campaign sends towards the weekly cap.
     """
 
     per_day: int = 1
@@ -187,6 +237,20 @@ def automation_triggers(shop: Any, start: Any, end: Any, rules: Sequence[Any] = 
     (two abandoned carts) send one message, the latest trigger. Columns: day, customer_id,
     rule, priority (0 = first rule), trigger_ts, detail. No suppression or caps yet: see
     :func:`automation_queue`.
+
+    Parameters
+    ----------
+    shop : Shop or mapping of tables
+        Needs ``customers``, ``orders``, ``events`` and ``loyalty_ledger``.
+    start, end : date-like
+        First and last day, both included.
+    rules : sequence of rules, default DEFAULT_RULES
+        Objects with a unique ``name`` and ``triggers(data, start, end)``, in priority order.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (day, customer, rule): day, customer_id, rule, priority, trigger_ts, detail.
     """
     data = _automation_data(shop)
     t0 = _timestamp(start, "start").normalize()
@@ -223,6 +287,24 @@ def automation_schedule(shop: Any, start: Any, end: Any, rules: Sequence[Any] = 
     frequency cap counting what was already sent that day and in the 6 days before,
     including campaign sends (-> ``capped_daily`` / ``capped_weekly``). Everything else is
     ``send``. Every candidate stays in the result, so nothing is dropped silently.
+
+    Parameters
+    ----------
+    shop : Shop or mapping of tables
+        As for :func:`automation_triggers`.
+    start, end : date-like
+        First and last day, both included.
+    rules : sequence of rules, default DEFAULT_RULES
+        The trigger rules in priority order.
+    cap : FrequencyCap or None, default FrequencyCap()
+        The frequency cap; None for no cap.
+    suppress_opted_out : bool, default True
+        Mark members without marketing consent ``opted_out``.
+
+    Returns
+    -------
+    pd.DataFrame
+        The triggers with a categorical ``status``: send, opted_out, capped_daily, capped_weekly.
     """
     trig = automation_triggers(shop, start, end, rules)
     data = _automation_data(shop)
@@ -267,6 +349,22 @@ def automation_queue(shop: Any, day: Any, rules: Sequence[Any] = DEFAULT_RULES,
     Columns: day, customer_id, rule, priority, trigger_ts, detail, status (``send``,
     ``opted_out``, ``capped_daily``, ``capped_weekly``); the queue to send is
     ``status == "send"``.
+
+    Parameters
+    ----------
+    shop : Shop or mapping of tables
+        As for :func:`automation_triggers`.
+    day : date-like
+        The day of the queue.
+    rules, cap, suppress_opted_out
+        As for :func:`automation_schedule`.
+    warmup_days : int, default 28
+        Days of schedule before ``day`` whose sends count towards the cap.
+
+    Returns
+    -------
+    pd.DataFrame
+        The schedule's rows of ``day``.
     """
     d = _timestamp(day, "day").normalize()
     if warmup_days < 0:

@@ -45,7 +45,22 @@ def view_for_role(customers: pd.DataFrame, role: str,
                   policy: Mapping[str, Mapping[str, str]] | None = None) -> pd.DataFrame:
     """The customer table as ``role`` may see it under ``policy`` (default :data:`FIELD_ACCESS`):
     "show" keeps a column, "mask" keeps its first character (and an e-mail's domain), "hide"
-    and unlisted columns are dropped. An empty policy for a role shows every column."""
+    and unlisted columns are dropped. An empty policy for a role shows every column.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The shop's ``customers`` table.
+    role : str
+        A role of the policy (analyst, support_agent, marketer, dpo).
+    policy : mapping, optional
+        role -> field -> "show" / "mask" / "hide"; default :data:`FIELD_ACCESS`.
+
+    Returns
+    -------
+    pd.DataFrame
+        The columns the role may see, masked where the policy says so.
+    """
     rules = FIELD_ACCESS if policy is None else policy
     if role not in rules:
         raise ValueError(f"view_for_role: unknown role {role!r}; the policy has {sorted(rules)}.")
@@ -69,7 +84,24 @@ def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
     """Members whose personal data has passed its retention period at ``as_of``: no order and
     no signup in the last ``keep_days`` days (the purpose, serving them, has ended). Returns
     ``customer_id``, ``last_activity`` and ``days_inactive``, longest first. What to do next
-    (delete or anonymise) is the shop's policy; the law asks that it is stated and followed."""
+    (delete or anonymise) is the shop's policy; the law asks that it is stated and followed.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The shop's ``customers`` (customer_id, signup_ts).
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    as_of : date-like
+        The day of the review.
+    keep_days : int, default 3 * 365
+        The retention period in days.
+
+    Returns
+    -------
+    pd.DataFrame
+        customer_id, last_activity, days_inactive; longest inactive first.
+    """
     frame_with(customers, "customers", ["customer_id", "signup_ts"])
     frame_with(orders, "orders", ["customer_id", "order_ts"])
     if isinstance(keep_days, bool) or not isinstance(keep_days, int | np.integer) or keep_days < 1:
@@ -88,7 +120,20 @@ def retention_due(customers: pd.DataFrame, orders: pd.DataFrame, as_of: Any,
 @reads(customers=Reads("customers", ("customer_id",), extra=("marketing_opt_in",)))
 def consent_filter(customers: pd.DataFrame, purpose: str = "marketing") -> pd.DataFrame:
     """Members who may be contacted for ``purpose`` ("marketing": ``marketing_opt_in`` is
-    True). Consent is per purpose: a member who gave no answer (missing) is not contacted."""
+    True). Consent is per purpose: a member who gave no answer (missing) is not contacted.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The shop's ``customers`` (customer_id, marketing_opt_in).
+    purpose : str, default "marketing"
+        The purpose of the contact (only "marketing" is recorded).
+
+    Returns
+    -------
+    pd.DataFrame
+        The rows of the members who consented.
+    """
     if purpose != "marketing":
         raise ValueError(f"consent_filter: purpose {purpose!r}; the shop records consent for 'marketing'.")
     frame_with(customers, "customers", ["customer_id", "marketing_opt_in"])

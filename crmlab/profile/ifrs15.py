@@ -28,6 +28,24 @@ def ifrs15_allocate(transaction_price: float, goods_ssp: float, points: float, p
     prices. Returns goods_ssp, points_ssp, goods_revenue and points_allocated (the contract
     liability recognised at the sale). IFRS 15 Illustrative Example 52: 100,000 of sales,
     10,000 points worth CU1, 95% expected redemption -> 91,324 and 8,676.
+
+    Parameters
+    ----------
+    transaction_price : float
+        What the customer paid, >= 0.
+    goods_ssp : float
+        Stand-alone selling price of the goods, >= 0.
+    points : float
+        Points earned with the sale.
+    point_value : float
+        Value of one point when redeemed.
+    expected_redemption : float
+        Share of points expected to be redeemed, in [0, 1].
+
+    Returns
+    -------
+    pd.Series
+        goods_ssp, points_ssp, goods_revenue, points_allocated.
     """
     for name, v in (("transaction_price", transaction_price), ("goods_ssp", goods_ssp), ("points", points),
                     ("point_value", point_value)):
@@ -52,6 +70,20 @@ def ifrs15_schedule(points_allocated: float, cumulative_redeemed: Sequence[float
     expected to be redeemed in total (the estimate of that period, so a revised estimate
     changes the current period only, a change in estimate under IAS 8). Columns: period,
     cumulative_redeemed, expected_total, cumulative_revenue, revenue, contract_liability.
+
+    Parameters
+    ----------
+    points_allocated : float
+        Transaction price allocated to the points (:func:`ifrs15_allocate`).
+    cumulative_redeemed : sequence of float
+        Points redeemed so far, at the end of each period.
+    expected_total : float or sequence of float
+        Points expected to be redeemed in total, as estimated in each period.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period with the columns above.
     """
     cum = np.asarray(cumulative_redeemed, dtype=float)
     exp = np.broadcast_to(np.asarray(expected_total, dtype=float), cum.shape).astype(float)
@@ -76,6 +108,25 @@ def loyalty_deferral(orders: pd.DataFrame, ledger: pd.DataFrame, expected_redemp
     Per period (``freq``, default calendar years): sales (paid amounts), points_issued (earn
     entries), points_ssp, goods_revenue and points_deferred (revenue deferred to the points
     and recognised later as they are redeemed).
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (order_ts, amount).
+    ledger : pd.DataFrame
+        The shop's ``loyalty_ledger``.
+    expected_redemption : float
+        Share of points expected to be redeemed, in [0, 1].
+    point_value : float, default 1.0
+        Value of one point.
+    freq : str, default "YS"
+        pandas frequency of the periods.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period: period, sales, points_issued, points_ssp, goods_revenue,
+        points_deferred.
     """
     frame_with(orders, "orders", ["order_ts", "amount"])
     led = _ledger(ledger)

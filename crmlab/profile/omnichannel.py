@@ -33,6 +33,18 @@ def channel_profile(orders: pd.DataFrame, store_channels: Sequence[str] = STORE_
     omnichannel, :data:`CHANNEL_KINDS`), ``first_channel``, ``last_channel`` and ``switches``
     (how often consecutive orders change between store and online). Only a unified member id
     across channels (one profile) makes this table possible at all.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts, amount, channel), store and online.
+    store_channels : sequence of str, default STORE_CHANNELS
+        The order channels that are stores.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per buying member with the columns above.
     """
     frame_with(orders, "orders", ["customer_id", "order_ts", "channel", "amount"])
     if not store_channels or any(not isinstance(c, str) for c in store_channels):
@@ -65,6 +77,18 @@ def expected_omnichannel_share(store_share: float | np.ndarray, n_orders: int | 
 
     The baseline for "omnichannel customers are worth more": members with more orders are
     more likely to have used both channels even when the channel changes nothing.
+
+    Parameters
+    ----------
+    store_share : float or array
+        Probability that an order is placed in a store, in [0, 1].
+    n_orders : int or array
+        Number of orders, >= 0.
+
+    Returns
+    -------
+    np.ndarray
+        The chance of having bought in both channels.
     """
     p = np.asarray(store_share, dtype="float64")
     n = np.asarray(n_orders, dtype="float64")
@@ -81,6 +105,19 @@ def omnichannel_value(profile: pd.DataFrame, max_orders: int = 6) -> pd.DataFram
     of each kind re-weighted to the omnichannel members' distribution of order counts
     (1 .. ``max_orders``, the rest pooled), which compares like with like. When the two
     differ, the naive gap was the order count, not the channel.
+
+    Parameters
+    ----------
+    profile : pd.DataFrame
+        The table of :func:`channel_profile` (orders, amount, kind).
+    max_orders : int, default 6
+        Order counts from this on are pooled into one stratum; >= 2.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per kind: members, mean_orders, mean_amount, amount_per_order,
+        amount_per_order_same_orders.
     """
     frame_with(profile, "profile", ["orders", "amount", "kind"])
     if isinstance(max_orders, bool) or not isinstance(max_orders, int | np.integer) or max_orders < 2:

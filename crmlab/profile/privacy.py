@@ -33,6 +33,22 @@ def pseudonymize(df: pd.DataFrame, columns: Sequence[str], salt: str | bytes, le
     e-mail addresses (a plain unsalted hash of a member id is reversed by hashing 1..n).
     Values are encoded as their text (``str(value)``, UTF-8); missing values stay missing.
     ``length`` keeps the first hex characters (64 = all). Keep the salt secret and separate.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        The table to share.
+    columns : str or sequence of str
+        The identifying columns to replace (not float columns).
+    salt : str or bytes
+        The secret key, at least 16 bytes.
+    length : int, optional
+        Hex characters to keep, from MIN_TOKEN_LENGTH to 64; default all 64.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy with the columns replaced by tokens (str).
     """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"pseudonymize(): expected a DataFrame, got {type(df).__name__}.")
@@ -72,6 +88,21 @@ class KAnonymityReport:
     ``k`` is the size of the smallest group of rows sharing the same quasi-identifiers (the
     table is k-anonymous for that k); ``classes`` lists every combination with its size,
     ``violations`` those smaller than the required ``k_required``.
+
+    Parameters
+    ----------
+    quasi_identifiers : list of str
+        The columns checked.
+    k_required : int
+        The k asked for.
+    k : int
+        Size of the smallest class.
+    n_rows, n_classes, rows_at_risk : int
+        Rows, classes and rows in classes smaller than ``k_required``.
+    classes : pd.DataFrame
+        Every combination with its ``size``, smallest first.
+    violations : pd.DataFrame
+        The classes smaller than ``k_required``.
     """
 
     quasi_identifiers: list[str]
@@ -98,6 +129,20 @@ def k_anonymity(df: pd.DataFrame, quasi_identifiers: Sequence[str], k: int = 5) 
 
     Quasi-identifiers are columns that are not names or ids but single people out in
     combination (age band, gender, city, birth month...). Missing values count as a value.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        The table to share.
+    quasi_identifiers : str or sequence of str
+        The quasi-identifier columns.
+    k : int, default 5
+        The class size required.
+
+    Returns
+    -------
+    KAnonymityReport
+        The smallest class size, every class and the violations.
     """
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"k_anonymity(): expected a DataFrame, got {type(df).__name__}.")
@@ -123,6 +168,20 @@ def suppress_rare(df: pd.DataFrame, quasi_identifiers: Sequence[str], k: int = 5
 
     Returns ``(kept, removed)`` so that the suppression is visible and counted; ``kept`` is
     k-anonymous for these quasi-identifiers. Generalising (city -> region) first keeps more.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        The table to share.
+    quasi_identifiers : str or sequence of str
+        The quasi-identifier columns.
+    k : int, default 5
+        The class size required.
+
+    Returns
+    -------
+    tuple of pd.DataFrame
+        ``(kept, removed)``.
     """
     report = k_anonymity(df, quasi_identifiers, k)
     qi = report.quasi_identifiers

@@ -41,6 +41,19 @@ def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
     lost), ``stage_ts`` (when the current stage was entered) and ``closed_ts``. Leads created
     after ``as_of`` are left out (they did not exist yet); with ``as_of`` the timestamps after
     it are ignored, so a lead won later is still open on that day.
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table (lead_id, created_ts, owner, value, stage, the stage
+        timestamps contacted_ts ... negotiation_ts, closed_ts).
+    as_of : date-like, optional
+        The day to look back to; default the data end (every timestamp counts).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per lead created by ``as_of``, with the columns above.
     """
     frame_with(leads, "leads", _LEAD_COLUMNS)
     bad_stage = ~leads["stage"].astype(str).isin(LEAD_STAGES)
@@ -49,28 +62,8 @@ def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
                          f"{sorted(leads.loc[bad_stage, 'stage'].astype(str).unique())[:5]}; allowed: {list(LEAD_STAGES)}.")
     cut = None if as_of is None else _timestamp(as_of, "as_of")
     df = leads if cut is None else leads.loc[leads["created_ts"] <= cut]
-    stamps = np.column_stack([df[_STAGE_TS[s]].to_numpy(dtype="datetime64[ns]") for s in PIPELINE_STAGES[:-1]])
-    seen = ~np.isnat(stamps)
-    if cut is not None:
-        seen &= stamps <= np.datetime64(cut, "ns")
-    # A stage cannot be reached without the ones before it.
-    gaps = seen[:, 1:] & ~seen[:, :-1]
-    if gaps.any():
-        rows = df["lead_id"].to_numpy()[gaps.any(axis=1)][:5].tolist()
-        raise ValueError(f"table 'leads': lead(s) {rows} have a stage timestamp without the earlier stages'; "
-                         "fix: fill contacted_ts/qualified_ts/... for every stage a lead passed.")
-    reached = seen.sum(axis=1) - 1
-    closed = df["closed_ts"].to_numpy(dtype="datetime64[ns]")
-    is_closed = ~np.isnat(closed)
-    if cut is not None:
-        is_closed &= closed <= np.datetime64(cut, "ns")
-    final = df["stage"].astype(str).to_numpy()
-    won = is_closed & (final == "won")
-    lost = is_closed & (final != "won")
-    if (is_closed & ~np.isin(final, ["won", "lost"])).any():
-        rows = df["lead_id"].to_numpy()[is_closed & ~np.isin(final, ["won", "lost"])][:5].tolist()
-        raise ValueError(f"table 'leads': lead(s) {rows} have closed_ts but stage is neither won nor lost; "
-                         "fix: set stage to 'won' or 'lost', or clear closed_ts.")
+    stamps, reached = _stages_reached(df, cut)
+    closed, is_closed, won, lost = _closing(df, cut)
     reached = np.where(won, 5, reached)
     status = np.where(won, "won", np.where(lost, "lost", "open"))
     stage_ts = stamps[np.arange(len(df)), np.clip(reached, 0, 4)]
@@ -88,6 +81,36 @@ def lead_snapshot(leads: pd.DataFrame, as_of: Any = None) -> pd.DataFrame:
         "closed_ts": np.where(is_closed, closed, np.datetime64("NaT", "ns")),
     })
 
+def _stages_reached(df: pd.DataFrame, cut: pd.Timestamp | None) -> tuple[np.ndarray, np.ndarray]:
+    """(stage timestamps, index of the furthest open-pipeline stage reached by ``cut``) per lead;
+    a stage reached without the ones before it is an error in the data."""
+    stamps = np.column_stack([df[_STAGE_TS[s]].to_numpy(dtype="datetime64[ns]") for s in PIPELINE_STAGES[:-1]])
+    seen = ~np.isnat(stamps)
+    if cut is not None:
+        seen &= stamps <= np.datetime64(cut, "ns")
+    # A stage cannot be reached without the ones before it.
+    gaps = seen[:, 1:] & ~seen[:, :-1]
+    if gaps.any():
+        rows = df["lead_id"].to_numpy()[gaps.any(axis=1)][:5].tolist()
+        raise ValueError(f"table 'leads': lead(s) {rows} have a stage timestamp without the earlier stages'; "
+                         "fix: fill contacted_ts/qualified_ts/... for every stage a lead passed.")
+    return stamps, seen.sum(axis=1) - 1
+
+
+def _closing(df: pd.DataFrame, cut: pd.Timestamp | None) -> tuple[np.ndarray, ...]:
+    """(closed_ts, closed by ``cut``, won, lost) per lead; a closed lead must be won or lost."""
+    closed = df["closed_ts"].to_numpy(dtype="datetime64[ns]")
+    is_closed = ~np.isnat(closed)
+    if cut is not None:
+        is_closed &= closed <= np.datetime64(cut, "ns")
+    final = df["stage"].astype(str).to_numpy()
+    if (is_closed & ~np.isin(final, ["won", "lost"])).any():
+        rows = df["lead_id"].to_numpy()[is_closed & ~np.isin(final, ["won", "lost"])][:5].tolist()
+        raise ValueError(f"table 'leads': lead(s) {rows} have closed_ts but stage is neither won nor lost; "
+                         "fix: set stage to 'won' or 'lost', or clear closed_ts.")
+    return closed, is_closed, is_closed & (final == "won"), is_closed & (final != "won")
+
+
 
 @reads(leads="")
 def stage_conversion(leads: pd.DataFrame, by: str | None = None, as_of: Any = None) -> pd.DataFrame:
@@ -99,6 +122,21 @@ def stage_conversion(leads: pd.DataFrame, by: str | None = None, as_of: Any = No
     one. ``conversion = passed / (passed + lost)`` with its binomial standard error ``se``;
     ``cum_conversion`` multiplies the steps (share of new leads that would be won).
     ``by="owner"`` gives one block per owner.
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table.
+    by : str, optional
+        A column of the snapshot or of ``leads`` (e.g. ``"owner"``) for one block per group.
+    as_of : date-like, optional
+        Measure the pipeline as it stood on this day (see :func:`lead_snapshot`).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per step (per group): step, from_stage, to_stage, reached_from, passed, lost,
+        open, conversion, se, cum_conversion.
     """
     snap = lead_snapshot(leads, as_of)
     if by is not None and by not in snap.columns:
@@ -136,6 +174,16 @@ def stage_durations(leads: pd.DataFrame) -> pd.DataFrame:
     below two leads), so a mean can be compared with a planted or target gap without reading
     noise as a difference. Steps still in progress at the data end are not counted (their
     duration is unknown), so long steps in a young pipeline are slightly under-represented.
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per step: step, n, mean_days, median_days, se_days.
     """
     frame_with(leads, "leads", _LEAD_COLUMNS)
     cols = ["created_ts", "contacted_ts", "qualified_ts", "proposal_ts", "negotiation_ts"]
@@ -159,6 +207,21 @@ def sales_velocity(leads: pd.DataFrame, by: str | None = None, as_of: Any = None
     Columns: open_opportunities, win_rate (won / closed), avg_won_value, cycle_days (mean days
     from enquiry to a won close) and ``velocity_per_day`` = NT$ of revenue the current
     pipeline produces per day at these rates. ``by="owner"`` for one row per sales rep.
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table.
+    by : str, optional
+        A snapshot column such as ``"owner"`` for one row per group; default one row ``"all"``.
+    as_of : date-like, optional
+        Measure the pipeline as it stood on this day.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group: open_opportunities, won, closed, win_rate, avg_won_value,
+        cycle_days, velocity_per_day.
     """
     snap = lead_snapshot(leads, as_of)
     snap["cycle_days"] = (snap["closed_ts"] - snap["created_ts"]) / pd.Timedelta(days=1)
@@ -178,7 +241,18 @@ def sales_velocity(leads: pd.DataFrame, by: str | None = None, as_of: Any = None
 
 
 def win_probability_by_stage(conversion: pd.DataFrame) -> pd.Series:
-    """P(won | the lead is currently at stage s) = product of the remaining step conversions."""
+    """P(won | the lead is currently at stage s) = product of the remaining step conversions.
+
+    Parameters
+    ----------
+    conversion : pd.DataFrame
+        The step table of :func:`stage_conversion` (from_stage, conversion), without ``by``.
+
+    Returns
+    -------
+    pd.Series
+        ``win_probability`` by stage, 1 for ``won``.
+    """
     frame_with(conversion, "conversion", ["from_stage", "conversion"])
     p = conversion.set_index("from_stage")["conversion"]
     probs = {}
@@ -197,6 +271,21 @@ def pipeline_forecast(leads: pd.DataFrame, probabilities: Mapping[str, float] | 
     by default they are estimated from the leads already decided at ``as_of`` with
     :func:`stage_conversion`. Returns one row per open lead: lead_id, owner, stage, value,
     win_probability and expected_value; sum ``expected_value`` for the forecast.
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table.
+    probabilities : mapping or pd.Series, optional
+        P(win) by stage for every stage an open lead is in, each in [0, 1]; default estimated
+        with :func:`stage_conversion`.
+    as_of : date-like, optional
+        Forecast the pipeline as it stood on this day.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per open lead: lead_id, owner, stage, value, win_probability, expected_value.
     """
     snap = lead_snapshot(leads, as_of)
     if probabilities is None:
@@ -229,6 +318,22 @@ def attainment(leads: pd.DataFrame, targets: Mapping[str, float] | pd.Series | f
     from :func:`pipeline_forecast`) and projected_attainment ((won + weighted) / target).
     ``targets`` is one number for everyone or a mapping owner -> target; an owner with
     leads but no target is an error (nothing is dropped silently).
+
+    Parameters
+    ----------
+    leads : pd.DataFrame
+        The shop's ``leads`` table.
+    targets : float, mapping or pd.Series
+        NT$ target per owner, or one number for every owner; positive.
+    start, end : date-like
+        The period of closed deals, both days included (a date means the whole day).
+    probabilities : mapping or pd.Series, optional
+        P(win) by stage for the weighted pipeline (see :func:`pipeline_forecast`).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per owner, best attainment first, with the columns above.
     """
     frame_with(leads, "leads", _LEAD_COLUMNS)
     t0, t1 = _timestamp(start, "start"), _timestamp(end, "end")

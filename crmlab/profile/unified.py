@@ -45,6 +45,23 @@ class CustomerProfile:
     ``faq_searches``, ``returns``, ``surveys``, ``reviews``, ``loyalty``); ``timeline`` is
     every touchpoint in time order; ``facts`` the headline numbers; ``summary`` one line.
     ``profile["orders"]`` is short for ``profile.tables["orders"]``.
+
+    Parameters
+    ----------
+    customer_id : int
+        The member's id.
+    as_of : pd.Timestamp
+        The moment the profile shows (later rows are left out).
+    identity : pd.Series
+        The member's row of ``customers``.
+    tables : dict of str to pd.DataFrame
+        The member's rows of each table, by name.
+    timeline : pd.DataFrame
+        Every touchpoint: ts, touchpoint, ref_id, detail; oldest first.
+    facts : dict
+        Headline numbers (n_orders, total_spend, tier, points_balance, ...).
+    summary : str
+        The profile in one line.
     """
 
     customer_id: int
@@ -139,51 +156,88 @@ def customer_profile(source: Any, customer_id: int, as_of: Any = None) -> Custom
     ``as_of`` (default: the end of the data) hides everything that happened later, so the
     profile shows what an agent would have seen that day. An id that is not a member raises
     ``ValueError``.
+
+    Parameters
+    ----------
+    source : Shop or CRMStore
+        The shop's tables (a :class:`~crmlab.data.Shop`, or any object with a ``tables``
+        mapping holding ``customers``) or a :class:`~crmlab.data.store.CRMStore`.
+    customer_id : int
+        The member's ``customer_id``.
+    as_of : date-like, optional
+        Show the member as on this moment (rows dated at or after it are left out); default
+        the day after the data end.
+
+    Returns
+    -------
+    CustomerProfile
+        Identity, the member's rows of every table, the timeline, headline facts and a
+        one-line summary.
     """
     cid = _customer_id(customer_id)
     ident, rows, campaigns, products, end = _profile_rows(source, cid)
     as_of_ts = end if as_of is None else _timestamp(as_of, "as_of")
     identity = ident.iloc[0]
+    tables = _member_tables(rows, campaigns, products, as_of_ts)
+    facts = _facts(cid, identity, tables, as_of_ts)
+    timeline = _timeline(identity, tables, products)
+    timeline = timeline.loc[timeline["ts"] < as_of_ts].reset_index(drop=True)
+    return CustomerProfile(cid, as_of_ts, identity, tables, timeline, facts, _summary(identity, facts))
 
-    def upto(df: pd.DataFrame, col: str) -> pd.DataFrame:
-        if df.empty:
-            return df.reset_index(drop=True)
-        return df.loc[df[col] < as_of_ts].sort_values(col, kind="stable").reset_index(drop=True)
 
-    orders = upto(rows["orders"], "order_ts")
+def _upto(df: pd.DataFrame, col: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``df`` dated before ``as_of`` by ``col``, oldest first (what was known then)."""
+    if df.empty:
+        return df.reset_index(drop=True)
+    return df.loc[df[col] < as_of].sort_values(col, kind="stable").reset_index(drop=True)
+
+
+def _member_tables(rows: dict[str, pd.DataFrame], campaigns: pd.DataFrame, products: pd.DataFrame,
+                   as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The member's tables as of ``as_of``: order lines with product names, contacts with their
+    campaign, tickets with their calls, searches and status."""
+    orders = _upto(rows["orders"], "order_ts", as_of)
     items = rows["order_items"]
     items = items.loc[items["order_id"].isin(orders["order_id"])].reset_index(drop=True)
     if len(items) and len(products):
         items = items.merge(products[["product_id", "name", "category"]], on="product_id", how="left")
-    sessions = upto(rows["sessions"], "start_ts")
     contacts = rows["campaign_contacts"]
     if len(contacts):
         contacts = contacts.merge(campaigns[["campaign_id", "name", "channel", "offer", "send_ts"]]
                                   .rename(columns={"channel": "send_channel"}), on="campaign_id", how="left")
-        contacts = upto(contacts, "send_ts")
-    tickets = upto(rows["tickets"], "created_ts")
-    calls = upto(rows["calls"], "arrival_ts")
-    searches = upto(rows["faq_searches"], "ts")
-    returns = upto(rows["returns"], "requested_ts")
-    surveys = upto(rows["surveys"], "sent_ts")
-    reviews = upto(rows["reviews"], "ts")
-    ledger = upto(rows["loyalty_ledger"], "ts")
-    if len(tickets):
-        n_calls = calls["ticket_id"].value_counts() if len(calls) else pd.Series(dtype="int64")
-        n_search = searches["ticket_id"].value_counts() if len(searches) else pd.Series(dtype="int64")
-        tickets = tickets.assign(
-            n_calls=tickets["ticket_id"].map(n_calls).fillna(0).astype("int64"),
-            n_faq_searches=tickets["ticket_id"].map(n_search).fillna(0).astype("int64"),
-            status=np.where(tickets["resolved_ts"].notna() & (tickets["resolved_ts"] < as_of_ts), "resolved", "open"),
-        )
-    balance = int(ledger["points"].sum()) if len(ledger) else 0
-    tier_rows = ledger.loc[ledger["entry_type"] == "tier_change"] if len(ledger) else ledger
-    tier = str(tier_rows["tier"].iloc[-1]) if len(tier_rows) else "member"
+        contacts = _upto(contacts, "send_ts", as_of)
+    calls = _upto(rows["calls"], "arrival_ts", as_of)
+    searches = _upto(rows["faq_searches"], "ts", as_of)
+    tickets = _tickets_with_contacts(_upto(rows["tickets"], "created_ts", as_of), calls, searches, as_of)
+    return {"orders": orders, "order_items": items, "sessions": _upto(rows["sessions"], "start_ts", as_of),
+            "campaigns": contacts, "tickets": tickets, "calls": calls, "faq_searches": searches,
+            "returns": _upto(rows["returns"], "requested_ts", as_of),
+            "surveys": _upto(rows["surveys"], "sent_ts", as_of), "reviews": _upto(rows["reviews"], "ts", as_of),
+            "loyalty": _upto(rows["loyalty_ledger"], "ts", as_of)}
 
+
+def _tickets_with_contacts(tickets: pd.DataFrame, calls: pd.DataFrame, searches: pd.DataFrame,
+                           as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each ticket with its number of phone calls and help-centre searches and its status then."""
+    if not len(tickets):
+        return tickets
+    n_calls = calls["ticket_id"].value_counts() if len(calls) else pd.Series(dtype="int64")
+    n_search = searches["ticket_id"].value_counts() if len(searches) else pd.Series(dtype="int64")
+    return tickets.assign(
+        n_calls=tickets["ticket_id"].map(n_calls).fillna(0).astype("int64"),
+        n_faq_searches=tickets["ticket_id"].map(n_search).fillna(0).astype("int64"),
+        status=np.where(tickets["resolved_ts"].notna() & (tickets["resolved_ts"] < as_of), "resolved", "open"),
+    )
+
+
+def _facts(cid: int, identity: pd.Series, t: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> dict[str, Any]:
+    """The headline numbers of the profile (orders, spend, recency, service, loyalty, consent)."""
+    orders, tickets, surveys, reviews, ledger = t["orders"], t["tickets"], t["surveys"], t["reviews"], t["loyalty"]
+    tier_rows = ledger.loc[ledger["entry_type"] == "tier_change"] if len(ledger) else ledger
     spend = float(orders["amount"].sum()) if len(orders) else 0.0
     last_order = orders["order_ts"].iloc[-1] if len(orders) else pd.NaT
     answered = surveys.loc[surveys["responded"]] if len(surveys) else surveys
-    facts: dict[str, Any] = {
+    return {
         "customer_id": cid,
         "member_since": identity["signup_ts"],
         "n_orders": len(orders),
@@ -191,93 +245,107 @@ def customer_profile(source: Any, customer_id: int, as_of: Any = None) -> Custom
         "avg_order_value": spend / len(orders) if len(orders) else np.nan,
         "first_order": orders["order_ts"].iloc[0] if len(orders) else pd.NaT,
         "last_order": last_order,
-        "days_since_last_order": (as_of_ts - last_order) / pd.Timedelta(days=1) if len(orders) else np.nan,
-        "n_sessions": len(sessions),
-        "n_campaigns_received": int(contacts["sent"].sum()) if len(contacts) else 0,
+        "days_since_last_order": (as_of - last_order) / pd.Timedelta(days=1) if len(orders) else np.nan,
+        "n_sessions": len(t["sessions"]),
+        "n_campaigns_received": int(t["campaigns"]["sent"].sum()) if len(t["campaigns"]) else 0,
         "n_tickets": len(tickets),
         "open_tickets": int((tickets["status"] == "open").sum()) if len(tickets) else 0,
-        "n_returns": len(returns),
-        "refunded": float(returns["refund_amount"].sum()) if len(returns) else 0.0,
+        "n_returns": len(t["returns"]),
+        "refunded": float(t["returns"]["refund_amount"].sum()) if len(t["returns"]) else 0.0,
         "n_surveys_answered": len(answered),
         "n_reviews": len(reviews),
         "mean_stars": float(reviews["stars"].mean()) if len(reviews) else np.nan,
-        "points_balance": balance,
-        "tier": tier,
+        "points_balance": int(ledger["points"].sum()) if len(ledger) else 0,
+        "tier": str(tier_rows["tier"].iloc[-1]) if len(tier_rows) else "member",
         "marketing_opt_in": bool(identity["marketing_opt_in"]),
     }
-    last = f"last {last_order:%Y-%m-%d}, {facts['days_since_last_order']:.0f} days ago" if len(orders) else "no orders"
-    summary = (
-        f"Customer {cid} · {identity['gender']} {identity['age_band']}, {identity['city']} ({identity['region']}) · "
-        f"member since {identity['signup_ts']:%Y-%m-%d} · {_count(len(orders), 'order')}, {_fmt_money(spend)} ({last}) · "
-        f"{tier} tier, {balance:,} points · {_count(len(tickets), 'ticket')} ({facts['open_tickets']} open) · "
-        f"{'opted in to' if facts['marketing_opt_in'] else 'opted out of'} marketing"
+
+
+def _summary(identity: pd.Series, f: dict[str, Any]) -> str:
+    """The profile in one line: who, since when, orders and spend, tier, tickets, consent."""
+    n = f["n_orders"]
+    last = f"last {f['last_order']:%Y-%m-%d}, {f['days_since_last_order']:.0f} days ago" if n else "no orders"
+    return (
+        f"Customer {f['customer_id']} · {identity['gender']} {identity['age_band']}, {identity['city']} "
+        f"({identity['region']}) · member since {identity['signup_ts']:%Y-%m-%d} · {_count(n, 'order')}, "
+        f"{_fmt_money(f['total_spend'])} ({last}) · {f['tier']} tier, {f['points_balance']:,} points · "
+        f"{_count(f['n_tickets'], 'ticket')} ({f['open_tickets']} open) · "
+        f"{'opted in to' if f['marketing_opt_in'] else 'opted out of'} marketing"
     )
-    tables = {"orders": orders, "order_items": items, "sessions": sessions, "campaigns": contacts,
-              "tickets": tickets, "calls": calls, "faq_searches": searches, "returns": returns,
-              "surveys": surveys, "reviews": reviews, "loyalty": ledger}
-    timeline = _timeline(identity, tables, products)
-    timeline = timeline.loc[timeline["ts"] < as_of_ts].reset_index(drop=True)
-    return CustomerProfile(cid, as_of_ts, identity, tables, timeline, facts, summary)
+
+
+def _touches(df: pd.DataFrame, ts: str, kind: str, ref: str, detail: Any) -> list[pd.DataFrame]:
+    """One timeline row per row of ``df`` (none for an empty table)."""
+    if not len(df):
+        return []
+    return [pd.DataFrame({"ts": df[ts].to_numpy(), "touchpoint": kind,
+                          "ref_id": df[ref].astype("int64").to_numpy(), "detail": np.asarray(detail)})]
+
+
+def _shopping_touches(t: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """Timeline rows of visits, orders and campaign messages."""
+    s, o, c = t["sessions"], t["orders"], t["campaigns"]
+    parts = []
+    if len(s):
+        parts += _touches(s, "start_ts", "session", "session_id",
+                          "visit from " + s["traffic_source"].astype(str) + " on " + s["device"].astype(str)
+                          + ", reached " + s["funnel_depth"].astype(str))
+    if len(o):
+        parts += _touches(o, "order_ts", "order", "order_id",
+                          o["channel"].astype(str) + " order, " + o["n_items"].astype(str) + " items, NT$"
+                          + o["amount"].round(0).astype("int64").astype(str))
+    if len(c):
+        c = c.loc[c["sent"]]
+        parts += _touches(c, "send_ts", "campaign", "campaign_id",
+                          c["name"].astype(str) + " (" + c["send_channel"].astype(str) + ")"
+                          + np.where(c["clicked"], ", clicked", np.where(c["opened"], ", opened", ", not opened")))
+    return parts
+
+
+def _service_touches(t: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """Timeline rows of tickets, phone calls, help-centre searches and returns."""
+    k, cl, fs, r = t["tickets"], t["calls"], t["faq_searches"], t["returns"]
+    parts = []
+    if len(k):
+        parts += _touches(k, "created_ts", "ticket", "ticket_id",
+                          k["channel"].astype(str) + " ticket [" + k["category"].astype(str) + "] "
+                          + k["subject"].astype(str) + " (" + k["status"] + ")")
+    if len(cl):
+        parts += _touches(cl, "arrival_ts", "call", "call_id",
+                          pd.Series(np.where(cl["abandoned"], "phone call abandoned after ", "phone call answered after "))
+                          + cl["wait_seconds"].round(0).astype("int64").astype(str).to_numpy() + " s wait")
+    if len(fs):
+        parts += _touches(fs, "ts", "help_search", "search_id", "searched help centre: " + fs["query"].astype(str))
+    if len(r):
+        parts += _touches(r, "requested_ts", "return", "return_id",
+                          r["return_type"].astype(str) + " of order " + r["order_id"].astype(str)
+                          + " (" + r["reason"].astype(str) + ")")
+    return parts
+
+
+def _opinion_touches(t: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """Timeline rows of surveys, reviews and loyalty entries."""
+    sv, rv, lg = t["surveys"], t["reviews"], t["loyalty"]
+    parts = []
+    if len(sv):
+        score = sv["score"].astype("Float64").round(0).astype("Int64").astype(str).where(sv["responded"], "no answer")
+        parts += _touches(sv, "sent_ts", "survey", "survey_id",
+                          sv["survey_type"].astype(str) + " survey (" + sv["touchpoint"].astype(str) + "): " + score)
+    if len(rv):
+        parts += _touches(rv, "ts", "review", "review_id", rv["stars"].astype(str) + " stars: " + rv["title"].astype(str))
+    if len(lg):
+        parts += _touches(lg, "ts", "loyalty", "entry_id",
+                          np.where(lg["entry_type"] == "tier_change", "tier -> " + lg["tier"].astype(str),
+                                   lg["entry_type"].astype(str) + " " + lg["points"].astype(str) + " points"))
+    return parts
 
 
 def _timeline(identity: pd.Series, t: dict[str, pd.DataFrame], products: pd.DataFrame) -> pd.DataFrame:
     """Every touchpoint of the member as rows (ts, touchpoint, ref_id, detail), oldest first."""
-    parts: list[pd.DataFrame] = [pd.DataFrame({
+    signup = pd.DataFrame({
         "ts": [identity["signup_ts"]], "touchpoint": ["signup"], "ref_id": [int(identity["customer_id"])],
-        "detail": [f"signed up via {identity['acquisition_channel']} on {identity['device']}"]})]
-
-    def add(df: pd.DataFrame, ts: str, kind: str, ref: str, detail: pd.Series) -> None:
-        if len(df):
-            parts.append(pd.DataFrame({"ts": df[ts].to_numpy(), "touchpoint": kind,
-                                       "ref_id": df[ref].astype("int64").to_numpy(), "detail": detail.to_numpy()}))
-
-    s = t["sessions"]
-    if len(s):
-        add(s, "start_ts", "session", "session_id",
-            "visit from " + s["traffic_source"].astype(str) + " on " + s["device"].astype(str)
-            + ", reached " + s["funnel_depth"].astype(str))
-    o = t["orders"]
-    if len(o):
-        add(o, "order_ts", "order", "order_id",
-            o["channel"].astype(str) + " order, " + o["n_items"].astype(str) + " items, NT$"
-            + o["amount"].round(0).astype("int64").astype(str))
-    c = t["campaigns"]
-    if len(c):
-        c = c.loc[c["sent"]]
-        add(c, "send_ts", "campaign", "campaign_id",
-            c["name"].astype(str) + " (" + c["send_channel"].astype(str) + ")"
-            + np.where(c["clicked"], ", clicked", np.where(c["opened"], ", opened", ", not opened")))
-    k = t["tickets"]
-    if len(k):
-        add(k, "created_ts", "ticket", "ticket_id",
-            k["channel"].astype(str) + " ticket [" + k["category"].astype(str) + "] " + k["subject"].astype(str)
-            + " (" + k["status"] + ")")
-    cl = t["calls"]
-    if len(cl):
-        add(cl, "arrival_ts", "call", "call_id",
-            pd.Series(np.where(cl["abandoned"], "phone call abandoned after ", "phone call answered after "))
-            + cl["wait_seconds"].round(0).astype("int64").astype(str).to_numpy() + " s wait")
-    fs = t["faq_searches"]
-    if len(fs):
-        add(fs, "ts", "help_search", "search_id", "searched help centre: " + fs["query"].astype(str))
-    r = t["returns"]
-    if len(r):
-        add(r, "requested_ts", "return", "return_id",
-            r["return_type"].astype(str) + " of order " + r["order_id"].astype(str) + " (" + r["reason"].astype(str) + ")")
-    sv = t["surveys"]
-    if len(sv):
-        score = sv["score"].astype("Float64").round(0).astype("Int64").astype(str).where(sv["responded"], "no answer")
-        add(sv, "sent_ts", "survey", "survey_id",
-            sv["survey_type"].astype(str) + " survey (" + sv["touchpoint"].astype(str) + "): " + score)
-    rv = t["reviews"]
-    if len(rv):
-        add(rv, "ts", "review", "review_id", rv["stars"].astype(str) + " stars: " + rv["title"].astype(str))
-    lg = t["loyalty"]
-    if len(lg):
-        detail = np.where(lg["entry_type"] == "tier_change", "tier -> " + lg["tier"].astype(str),
-                          lg["entry_type"].astype(str) + " " + lg["points"].astype(str) + " points")
-        add(lg, "ts", "loyalty", "entry_id", pd.Series(detail))
-    out = pd.concat(parts, ignore_index=True)
+        "detail": [f"signed up via {identity['acquisition_channel']} on {identity['device']}"]})
+    out = pd.concat([signup, *_shopping_touches(t), *_service_touches(t), *_opinion_touches(t)], ignore_index=True)
     out["touchpoint"] = out["touchpoint"].astype("category")
     out["detail"] = out["detail"].astype("str")
     return out.sort_values(["ts", "touchpoint"], kind="stable").reset_index(drop=True)
