@@ -34,6 +34,24 @@ def break_even_uplift(value_per_conversion: float, cost_per_contact: float, base
     With no coupon this is the familiar ``c / v``. The coupon on baseline buyers is why
     discount campaigns to frequent buyers rarely pay. Raises ValueError when ``v <= r D``
     (each extra conversion costs more in coupons than it earns: no uplift breaks even).
+
+    Parameters
+    ----------
+    value_per_conversion : float
+        Margin ``v`` of one extra conversion, NT$.
+    cost_per_contact : float
+        Cost ``c`` of one send, NT$.
+    base_rate : float, default 0.0
+        Conversion rate ``p0`` without the send.
+    redemption_rate : float, default 0.0
+        Share ``r`` of treated buyers who redeem the coupon.
+    discount_per_redemption : float, default 0.0
+        Coupon value ``D`` per redemption, NT$.
+
+    Returns
+    -------
+    float
+        The break-even uplift (a difference of conversion rates).
     """
     func = "break_even_uplift"
     v, c = float(value_per_conversion), float(cost_per_contact)
@@ -56,6 +74,18 @@ def campaign_roi(incremental_margin: Any, spend: Any) -> Any:
     (from the treatment-vs-holdout difference, never from all orders of the treated), and
     ``spend`` what it cost (sends + coupons). ROI 0.5 = every NT$1 spent came back with NT$0.50
     profit; ROI -1 = the campaign earned nothing.
+
+    Parameters
+    ----------
+    incremental_margin : float or array-like
+        Gross margin the campaign caused, NT$.
+    spend : float or array-like
+        What the campaign cost, NT$ (> 0).
+
+    Returns
+    -------
+    float or array-like
+        The ROI, shaped like the inputs.
     """
     m = np.asarray(incremental_margin, dtype="float64")
     s = np.asarray(spend, dtype="float64")
@@ -64,6 +94,20 @@ def campaign_roi(incremental_margin: Any, spend: Any) -> Any:
                          "no return on spend; report its incremental margin instead).")
     out = (m - s) / s
     return float(out) if out.ndim == 0 else out
+
+
+def _add_money(out: pd.DataFrame, cost_per_contact: pd.Series, coupons: pd.Series) -> pd.DataFrame:
+    """Add spend, incremental margin, net profit (with its interval) and ROI to the A/B columns."""
+    out["contact_cost"] = cost_per_contact.loc[out["campaign_id"]].to_numpy() * out["n_treatment"]
+    out["coupon_cost"] = coupons.reindex(out["campaign_id"]).fillna(0.0).to_numpy()
+    out["spend"] = out["contact_cost"] + out["coupon_cost"]
+    out["incremental_margin"] = out["profit_diff"] * out["n_treatment"] + out["coupon_cost"]
+    out["net_profit"] = out["incremental_margin"] - out["spend"]
+    out["net_profit_low"] = out["profit_low"] * out["n_treatment"] - out["contact_cost"]
+    out["net_profit_high"] = out["profit_high"] * out["n_treatment"] - out["contact_cost"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["roi"] = np.where(out["spend"] > 0, out["net_profit"] / out["spend"], np.nan)
+    return out
 
 
 @reads(campaigns="campaign_id cost_per_contact")
@@ -81,6 +125,24 @@ def campaign_economics(outcomes: pd.DataFrame, campaigns: pd.DataFrame, treatmen
     ``profit_diff * n_treatment - contact_cost``) with its interval ``net_profit_low,
     net_profit_high``, and ``roi = net_profit / spend``. ``profit_se`` is the standard error
     of ``profit_diff``.
+
+    Parameters
+    ----------
+    outcomes : pd.DataFrame
+        The table of :func:`contact_outcomes` with ``gross_profit`` and ``coupon_value``.
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` table (campaign_id, channel, offer, cost_per_contact).
+    treatment : str, default "group"
+        The treatment column.
+    profit : str, default "gross_profit"
+        The per-contact profit column, NT$.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per campaign with the columns above.
     """
     func = "campaign_economics"
     outcomes = _frame(outcomes, "contact outcomes", func)
@@ -106,16 +168,7 @@ def campaign_economics(outcomes: pd.DataFrame, campaigns: pd.DataFrame, treatmen
     out["profit_se"] = ab["value_se"].to_numpy()
     out["profit_low"] = ab["value_low"].to_numpy()
     out["profit_high"] = ab["value_high"].to_numpy()
-    out["contact_cost"] = camp.loc[out["campaign_id"], "cost_per_contact"].to_numpy() * out["n_treatment"]
-    out["coupon_cost"] = coupons.reindex(out["campaign_id"]).fillna(0.0).to_numpy()
-    out["spend"] = out["contact_cost"] + out["coupon_cost"]
-    out["incremental_margin"] = out["profit_diff"] * out["n_treatment"] + out["coupon_cost"]
-    out["net_profit"] = out["incremental_margin"] - out["spend"]
-    out["net_profit_low"] = out["profit_low"] * out["n_treatment"] - out["contact_cost"]
-    out["net_profit_high"] = out["profit_high"] * out["n_treatment"] - out["contact_cost"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["roi"] = np.where(out["spend"] > 0, out["net_profit"] / out["spend"], np.nan)
-    return out
+    return _add_money(out, camp["cost_per_contact"], coupons)
 
 
 def roi_by(economics: pd.DataFrame, by: str = "channel", level: float = 0.95) -> pd.DataFrame:
@@ -125,6 +178,20 @@ def roi_by(economics: pd.DataFrame, by: str = "channel", level: float = 0.95) ->
     ``net_profit_low, net_profit_high``: a normal interval for the summed net profit, with
     the campaigns' independent errors added in quadrature (``se = sqrt(sum (n_t se_k)^2)``);
     campaigns without a standard error (no variation at all) add none.
+
+    Parameters
+    ----------
+    economics : pd.DataFrame
+        The table of :func:`campaign_economics`.
+    by : str, default "channel"
+        The column to sum by.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per value of ``by``.
     """
     func = "roi_by"
     level = _level(level, func)

@@ -49,6 +49,20 @@ def uplift_curves(y: Any, treatment: Any, score: Any) -> pd.DataFrame:
     Returns ``fraction`` (n / all, starting at 0), ``n``, ``n_treatment``, ``n_control``,
     ``y_treatment``, ``y_control``, ``qini``, ``uplift``. ``y`` may be any outcome (0/1 for
     conversions, NT$ for revenue).
+
+    Parameters
+    ----------
+    y : array-like
+        The outcome per contact.
+    treatment : array-like
+        The treatment column.
+    score : array-like
+        The ranking score (higher = targeted first).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per step of the curve (plus the start at 0).
     """
     yy, w, s = _curve_inputs(y, treatment, score, "uplift_curves")
     order = np.argsort(-s, kind="stable")
@@ -87,6 +101,18 @@ def qini_coefficient(y: Any, treatment: Any, score: Any, curve: str = "qini") ->
     ``random_area``, ``perfect_area``, ``coefficient = area - random_area`` (Radcliffe's q)
     and ``normalized = coefficient / (perfect_area - random_area)`` -- 1 for the perfect
     ranking, about 0 for a random one, negative when the ranking is worse than random.
+
+    Parameters
+    ----------
+    y, treatment, score : array-like
+        As in :func:`uplift_curves`.
+    curve : {"qini", "uplift"}, default "qini"
+        Which curve's area.
+
+    Returns
+    -------
+    dict of str to float
+        The areas and coefficients above.
     """
     if curve not in ("qini", "uplift"):
         raise ValueError(f"qini_coefficient: curve={curve!r}; use 'qini' or 'uplift'.")
@@ -110,6 +136,34 @@ def qini_coefficient(y: Any, treatment: Any, score: Any, curve: str = "qini") ->
 # ---------------------------------------------------------------------------------------
 
 
+def _policy_row(name: str, fraction: float, targeted: np.ndarray, w: np.ndarray, yy: np.ndarray,
+                tr: np.ndarray | None, money: tuple[float, float, float]) -> dict[str, Any]:
+    """One policy's read on the randomized data: the uplift among the contacts it targets,
+    the incremental conversions, cost and profit (``money`` = value per conversion, cost per
+    contact, cost per conversion)."""
+    value_per_conversion, cost_per_contact, cost_per_conversion = money
+    m = int(targeted.sum())
+    wt, yt = w[targeted], yy[targeted]
+    if m == 0:
+        uplift, conv_t = 0.0, 0.0
+    elif wt.all() or not wt.any():
+        uplift = float("nan")  # the targeted group has only one arm: no estimate
+        conv_t = float(yt[wt].mean()) if wt.any() else float("nan")
+    else:
+        uplift = float(yt[wt].mean() - yt[~wt].mean())
+        conv_t = float(yt[wt].mean())
+    cost = cost_per_contact * m + cost_per_conversion * conv_t * m
+    row = {"policy": name, "fraction": fraction, "n_targeted": m,
+           "n_treatment": int(wt.sum()), "n_control": int(m - wt.sum()),
+           "conv_treatment": conv_t, "uplift": uplift, "incremental": uplift * m,
+           "cost": cost, "profit": uplift * m * value_per_conversion - cost}
+    if tr is not None:
+        row["true_incremental"] = float(tr[targeted].sum())
+    return row
+
+
+# Long function: over half is the docstring (the holdout-based read and its money formula);
+# the code, 34 lines, checks the inputs and ranks each score once.
 def policy_comparison(y: Any, treatment: Any, scores: Mapping[str, Any],
                       fractions: Sequence[float] = (0.1, 0.2, 0.3, 0.5),
                       value_per_conversion: float = 1.0, cost_per_contact: float = 0.0,
@@ -131,6 +185,26 @@ def policy_comparison(y: Any, treatment: Any, scores: Mapping[str, Any],
     ``truth`` (optional, e.g. the shop's individual treatment effects, one per contact) adds
     ``true_incremental`` = the sum of true effects over the targeted contacts. Scores must be
     out-of-fold (see :func:`cross_fit_uplift`). Returns one row per (policy, fraction).
+
+    Parameters
+    ----------
+    y, treatment : array-like
+        Outcome and treatment column per contact.
+    scores : mapping of str to array-like
+        Named out-of-fold scores, one per contact each.
+    fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5)
+        Shares of contacts to target.
+    value_per_conversion : float, default 1.0
+        Margin of one extra conversion, NT$.
+    cost_per_contact, cost_per_conversion : float, default 0.0
+        Cost of a send and of the coupon on a treated conversion, NT$.
+    truth : array-like, optional
+        True individual effects, one per contact.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (policy, fraction).
     """
     func = "policy_comparison"
     w = treatment_flags(treatment, "contacts", "treatment", func)
@@ -146,27 +220,9 @@ def policy_comparison(y: Any, treatment: Any, scores: Mapping[str, Any],
         if not isinstance(k, int | float) or not 0 < k <= 1:
             raise ValueError(f"{func}: fractions must be in (0, 1], got {k!r}.")
 
-    def evaluate(name: str, fraction: float, targeted: np.ndarray) -> dict[str, Any]:
-        m = int(targeted.sum())
-        wt, yt = w[targeted], yy[targeted]
-        if m == 0:
-            uplift, conv_t = 0.0, 0.0
-        elif wt.all() or not wt.any():
-            uplift = float("nan")  # the targeted group has only one arm: no estimate
-            conv_t = float(yt[wt].mean()) if wt.any() else float("nan")
-        else:
-            uplift = float(yt[wt].mean() - yt[~wt].mean())
-            conv_t = float(yt[wt].mean())
-        cost = cost_per_contact * m + cost_per_conversion * conv_t * m
-        row = {"policy": name, "fraction": fraction, "n_targeted": m,
-               "n_treatment": int(wt.sum()), "n_control": int(m - wt.sum()),
-               "conv_treatment": conv_t, "uplift": uplift, "incremental": uplift * m,
-               "cost": cost, "profit": uplift * m * value_per_conversion - cost}
-        if tr is not None:
-            row["true_incremental"] = float(tr[targeted].sum())
-        return row
-
-    rows = [evaluate("nobody", 0.0, np.zeros(n, bool)), evaluate("everyone", 1.0, np.ones(n, bool))]
+    money = (value_per_conversion, cost_per_contact, cost_per_conversion)
+    rows = [_policy_row("nobody", 0.0, np.zeros(n, bool), w, yy, tr, money),
+            _policy_row("everyone", 1.0, np.ones(n, bool), w, yy, tr, money)]
     for name, score in scores.items():
         s = np.asarray(score, dtype="float64")
         if len(s) != n or not np.all(np.isfinite(s)):
@@ -176,10 +232,38 @@ def policy_comparison(y: Any, treatment: Any, scores: Mapping[str, Any],
             m = int(round(k * n))
             targeted = np.zeros(n, bool)
             targeted[order[:m]] = True
-            rows.append(evaluate(str(name), float(k), targeted))
+            rows.append(_policy_row(str(name), float(k), targeted, w, yy, tr, money))
     out = pd.DataFrame(rows)
     out["policy"] = out["policy"].astype("str")
     return out
+
+
+def _threshold(threshold: float, func: str) -> float:
+    """The score threshold as a float (a ValueError for text or NaN)."""
+    try:
+        thr = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"{func}: threshold={threshold!r} must be a number (a score).") from None
+    if math.isnan(thr):
+        raise ValueError(f"{func}: threshold is NaN; pass a score, e.g. 0.0.")
+    return thr
+
+
+def _profit_curve(yy: np.ndarray, w: np.ndarray, s: np.ndarray, v: float, c: float,
+                  d: float) -> pd.DataFrame:
+    """Targeted count, incremental conversions, cost and profit at every distinct score threshold."""
+    steps = uplift_curves(yy, w, s)
+    n, n_t, n_c = (steps[k].to_numpy() for k in ("n", "n_treatment", "n_control"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conv_t = np.where(n_t > 0, steps["y_treatment"].to_numpy() / n_t, 0.0)
+        both = (n_t > 0) & (n_c > 0)
+        incremental = np.where(n == 0, 0.0, np.where(both, steps["uplift"].to_numpy(), np.nan))
+    cost = c * n + d * conv_t * n
+    profit = incremental * v - cost
+    curve = pd.DataFrame({"threshold": np.r_[np.inf, np.unique(s)[::-1]], "n_targeted": n,
+                          "share_targeted": steps["fraction"].to_numpy(),
+                          "incremental": incremental, "cost": cost, "profit": profit})
+    return curve
 
 
 def targeting_profit(y: Any, treatment: Any, score: Any, threshold: float, *,
@@ -200,30 +284,32 @@ def targeting_profit(y: Any, treatment: Any, score: Any, threshold: float, *,
     rate as base rate and every treated buyer redeeming, or NaN when no uplift pays) and
     ``curve``: the same figures for every distinct score, highest first (from
     :func:`uplift_curves`).
+
+    Parameters
+    ----------
+    y, treatment, score : array-like
+        Outcome, treatment column and (out-of-fold) score per contact.
+    threshold : float
+        Target every contact with ``score >= threshold``.
+    value_per_conversion : float
+        Margin of one extra conversion, NT$.
+    cost_per_contact, cost_per_conversion : float, default 0.0
+        Cost of a send and of the coupon on a treated conversion, NT$.
+
+    Returns
+    -------
+    dict
+        The figures above.
     """
     func = "targeting_profit"
     yy, w, s = _curve_inputs(y, treatment, score, func)
-    try:
-        thr = float(threshold)
-    except (TypeError, ValueError):
-        raise ValueError(f"{func}: threshold={threshold!r} must be a number (a score).") from None
-    if math.isnan(thr):
-        raise ValueError(f"{func}: threshold is NaN; pass a score, e.g. 0.0.")
+    thr = _threshold(threshold, func)
     v, c, d = float(value_per_conversion), float(cost_per_contact), float(cost_per_conversion)
     if min(c, d) < 0:
         raise ValueError(f"{func}: costs must be non-negative (cost_per_contact={c}, "
                          f"cost_per_conversion={d}).")
-    steps = uplift_curves(yy, w, s)
-    n, n_t, n_c = (steps[k].to_numpy() for k in ("n", "n_treatment", "n_control"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        conv_t = np.where(n_t > 0, steps["y_treatment"].to_numpy() / n_t, 0.0)
-        both = (n_t > 0) & (n_c > 0)
-        incremental = np.where(n == 0, 0.0, np.where(both, steps["uplift"].to_numpy(), np.nan))
-    cost = c * n + d * conv_t * n
-    profit = incremental * v - cost
-    curve = pd.DataFrame({"threshold": np.r_[np.inf, np.unique(s)[::-1]], "n_targeted": n,
-                          "share_targeted": steps["fraction"].to_numpy(),
-                          "incremental": incremental, "cost": cost, "profit": profit})
+    curve = _profit_curve(yy, w, s, v, c, d)
+    n, profit = curve["n_targeted"].to_numpy(), curve["profit"].to_numpy()
     i = int(np.searchsorted(n, int((s >= thr).sum())))  # ties are one step: an exact match
     best = int(np.nanargmax(profit))
     base_rate = float(yy[~w].mean())

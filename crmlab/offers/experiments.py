@@ -24,6 +24,52 @@ from crmlab.stats import mean_diff_ci, proportion_diff_ci, two_proportion_pvalue
 from crmlab.stats import numeric_values as _outcome
 
 
+def _check_group_keys(contacts: pd.DataFrame, keys: list[str], table: str, func: str) -> None:
+    """Every ``by`` column is complete and has no empty category (an empty segment has no arms)."""
+    for key in keys:
+        col = contacts[key]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            empty = [c for c in col.cat.categories if not (col == c).any()]
+            if empty:
+                raise ValueError(
+                    f"{func}: {table}.{key} has empty groups {empty[:5]} (categories without any "
+                    f"contact); every segment needs treated and holdout contacts -- merge the "
+                    f"segment into another one, or drop it with {table}['{key}'].cat."
+                    "remove_unused_categories() if it should not be reported.")
+        if col.isna().any():
+            raise ValueError(f"{func}: {table}.{key} has {int(col.isna().sum())} missing values; "
+                             "fill them (e.g. 'unknown') or drop those contacts.")
+
+
+def _read_group(gw: np.ndarray, gy: np.ndarray, gv: np.ndarray | None, level: float,
+                ci_method: str) -> dict[str, Any]:
+    """The A/B read of one group: arm sizes, conversion uplift with its interval and
+    p-value, the value difference (Welch) and the increments."""
+    n_t, n_c = int(gw.sum()), int(len(gw) - gw.sum())
+    k_t, k_c = float(gy[gw].sum()), float(gy[~gw].sum())
+    low, high = proportion_diff_ci(k_t, n_t, k_c, n_c, level=level, method=ci_method)
+    row: dict[str, Any] = {"n_treatment": n_t, "n_control": n_c,
+                           "conv_treatment": k_t / n_t, "conv_control": k_c / n_c}
+    row["uplift"] = row["conv_treatment"] - row["conv_control"]
+    row.update(uplift_low=low, uplift_high=high,
+               p_value=two_proportion_pvalue(k_t, n_t, k_c, n_c))
+    if gv is not None:
+        row["value_treatment"], row["value_control"] = float(gv[gw].mean()), float(gv[~gw].mean())
+        if n_t >= 2 and n_c >= 2:
+            welch = mean_diff_ci(gv[gw], gv[~gw], level=level)
+        else:
+            welch = {"diff": row["value_treatment"] - row["value_control"], "se": np.nan,
+                     "low": np.nan, "high": np.nan, "p_value": np.nan}
+        row.update(value_diff=welch["diff"], value_se=welch["se"], value_low=welch["low"],
+                   value_high=welch["high"], value_p_value=welch["p_value"])
+    row["incremental_conversions"] = row["uplift"] * n_t
+    if gv is not None:
+        row["incremental_value"] = row["value_diff"] * n_t
+    return row
+
+
+# Long function: over half is the docstring (twenty result columns and nine arguments);
+# the code checks the table and reads each group with _read_group.
 @reads(contacts=Reads("campaign_contacts", name_arg="table"))
 def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_id",
             treatment: str = "group", conversion: str = "converted", value: str | None = "revenue",
@@ -50,6 +96,32 @@ def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_i
     (an empty segment raises; drop unused categories first if that is what you mean).
     A contact listed twice (a repeated ``campaign_id, customer_id``) is a ValueError naming
     the key and the count: counted twice it would double n and shrink the p-values.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        One row per contact, e.g. the shop's ``campaign_contacts`` table.
+    by : str, sequence of str or None, default "campaign_id"
+        Column(s) defining the groups read separately; ``None`` for one read of all rows.
+    treatment : str, default "group"
+        The treatment column (see :func:`treatment_flags`).
+    conversion : str, default "converted"
+        The 0/1 outcome column.
+    value : str or None, default "revenue"
+        A money outcome per contact (NT$); ``None`` skips the value columns.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    ci_method : {"newcombe", "wald"}, default "newcombe"
+        Interval of the uplift.
+    missing_arm : {"raise", "skip"}, default "raise"
+        What to do with a group that lacks an arm.
+    table : str, default "campaign_contacts"
+        Table name used in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     func = "ab_test"
     contacts = _frame(contacts, table, func)
@@ -63,19 +135,7 @@ def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_i
     _require_both_arms(w, table, treatment, func)
     y = _outcome(contacts[conversion], table, conversion, func, binary=True)
     v = _outcome(contacts[value], table, value, func) if value else None
-    for key in keys:
-        col = contacts[key]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            empty = [c for c in col.cat.categories if not (col == c).any()]
-            if empty:
-                raise ValueError(
-                    f"{func}: {table}.{key} has empty groups {empty[:5]} (categories without any "
-                    f"contact); every segment needs treated and holdout contacts -- merge the "
-                    f"segment into another one, or drop it with {table}['{key}'].cat."
-                    "remove_unused_categories() if it should not be reported.")
-        if col.isna().any():
-            raise ValueError(f"{func}: {table}.{key} has {int(col.isna().sum())} missing values; "
-                             "fill them (e.g. 'unknown') or drop those contacts.")
+    _check_group_keys(contacts, keys, table, func)
     frame = pd.DataFrame({"_w": w, "_y": y})
     if v is not None:
         frame["_v"] = v
@@ -93,27 +153,8 @@ def ab_test(contacts: pd.DataFrame, by: str | Sequence[str] | None = "campaign_i
                 skipped.append(label)
                 continue
             _require_both_arms(gw, table, treatment, func, where=f" for {label}")
-        gy = g["_y"].to_numpy()
-        k_t, k_c = float(gy[gw].sum()), float(gy[~gw].sum())
-        low, high = proportion_diff_ci(k_t, n_t, k_c, n_c, level=level, method=ci_method)
-        row: dict[str, Any] = {**label, "n_treatment": n_t, "n_control": n_c,
-                               "conv_treatment": k_t / n_t, "conv_control": k_c / n_c}
-        row["uplift"] = row["conv_treatment"] - row["conv_control"]
-        row.update(uplift_low=low, uplift_high=high,
-                   p_value=two_proportion_pvalue(k_t, n_t, k_c, n_c))
-        if v is not None:
-            gv = g["_v"].to_numpy()
-            row["value_treatment"], row["value_control"] = float(gv[gw].mean()), float(gv[~gw].mean())
-            if n_t >= 2 and n_c >= 2:
-                welch = mean_diff_ci(gv[gw], gv[~gw], level=level)
-            else:
-                welch = {"diff": row["value_treatment"] - row["value_control"], "se": np.nan,
-                         "low": np.nan, "high": np.nan, "p_value": np.nan}
-            row.update(value_diff=welch["diff"], value_se=welch["se"], value_low=welch["low"],
-                       value_high=welch["high"], value_p_value=welch["p_value"])
-        row["incremental_conversions"] = row["uplift"] * n_t
-        if v is not None:
-            row["incremental_value"] = row["value_diff"] * n_t
+        gv = g["_v"].to_numpy() if v is not None else None
+        row = {**label, **_read_group(gw, g["_y"].to_numpy(), gv, level, ci_method)}
         row["ci_method"] = ci_method
         rows.append(row)
     out = pd.DataFrame(rows)
@@ -132,6 +173,18 @@ def adjust_pvalues(p_values: Any, method: str = "holm") -> np.ndarray:
     i-th smallest by ``m / i`` and take the running minimum from the largest down.
     With 20 campaigns tested at 5% one "significant" campaign is expected by chance alone.
     NaN p-values stay NaN and are not counted in ``m``.
+
+    Parameters
+    ----------
+    p_values : array-like
+        The raw p-values (NaN allowed).
+    method : {"holm", "bh"}, default "holm"
+        Family-wise (Holm) or false discovery rate (Benjamini--Hochberg) control.
+
+    Returns
+    -------
+    np.ndarray
+        The adjusted p-values, in the input order.
     """
     if method not in ("holm", "bh"):
         raise ValueError(f"adjust_pvalues: method={method!r}; use 'holm' or 'bh'.")
@@ -169,6 +222,18 @@ def pooled_uplift(ab: pd.DataFrame, level: float = 0.95) -> dict[str, float]:
     (columns ``n_treatment, n_control, conv_treatment, conv_control``). Returns ``uplift,
     se, low, high, p_value, n_strata`` and Cochran's ``q`` with ``i2`` (heterogeneity: are
     the campaigns' effects alike?).
+
+    Parameters
+    ----------
+    ab : pd.DataFrame
+        The table of :func:`ab_test`, one row per campaign.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    dict of str to float
+        The pooled estimate and heterogeneity figures above.
     """
     func = "pooled_uplift"
     level = _level(level, func)

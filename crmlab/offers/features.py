@@ -16,7 +16,7 @@ import pandas as pd
 from crmlab._checks import Reads, as_timestamp, datetime_column, reads
 from crmlab.offers._common import _columns, _frame
 from crmlab.offers.groups import treatment_flags
-from crmlab.offers.outcomes import _campaign_frame
+from crmlab.offers.outcomes import _campaign_frame, _check_known_campaigns
 from crmlab.stats import numeric_values as _outcome
 
 DEMOGRAPHICS = ("age_band", "gender", "region", "device")
@@ -176,11 +176,77 @@ def customer_features(as_of: Any, customers: pd.DataFrame, orders: pd.DataFrame,
 
     Rows at exactly ``as_of`` count as *after* it (a campaign sent at 10:00 cannot know an
     order placed at 10:00), so features for a campaign never see the campaign's own window.
+
+    Parameters
+    ----------
+    as_of : timestamp-like
+        The moment the features describe (exclusive).
+    customers : pd.DataFrame
+        The shop's ``customers`` table.
+    orders : pd.DataFrame
+        The shop's ``orders`` table.
+    sessions : pd.DataFrame, optional
+        The shop's ``sessions`` table, for visit features.
+    loyalty_ledger : pd.DataFrame, optional
+        The shop's ``loyalty_ledger`` table, for loyalty features.
+    customer_ids : sequence of int, optional
+        The customers wanted, in this order (default all).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per customer, indexed by ``customer_id``.
     """
     func = "customer_features"
     t = _as_of(as_of, func)
     hist = _History(customers, orders, sessions, loyalty_ledger, func)
     return hist.features(t, hist.positions(customer_ids, func))
+
+
+def _past_response(past: pd.DataFrame, closes: pd.Series,
+                   func: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per history row: the response counts it adds to later campaigns, and when its window closed."""
+    n = len(past)
+    treated = (treatment_flags(past["group"], "history", "group", func) if "group" in past
+               else np.ones(n, bool))
+
+    def flag(col: str) -> np.ndarray:
+        return past[col].to_numpy(dtype=bool) if col in past else np.zeros(n, bool)
+
+    conv, opened, clicked = flag("converted"), flag("opened"), flag("clicked")
+    c_close = closes.loc[past["campaign_id"].to_numpy()].to_numpy()
+    past_cols = {"past_contacts": np.ones(n), "past_treated": treated.astype("float64"),
+                 "past_treated_conversions": (treated & conv).astype("float64"),
+                 "past_holdout_conversions": (~treated & conv).astype("float64"),
+                 "past_opens": opened.astype("float64"), "past_clicks": clicked.astype("float64")}
+    return past_cols, c_close
+
+
+def _campaign_times(campaigns: pd.DataFrame, func: str) -> tuple[pd.Series, dict[Any, np.datetime64]]:
+    """When each campaign's window closes (by campaign_id), and each campaign's send time."""
+    send = _ts(campaigns, "campaigns", "send_ts", func)
+    window = (campaigns["window_days"].to_numpy(dtype="float64") if "window_days" in campaigns
+              else np.zeros(len(campaigns)))
+    closes = pd.Series(send + (window * 86400e9).astype("timedelta64[ns]"),
+                       index=campaigns["campaign_id"].to_numpy())
+    send_of = dict(zip(campaigns["campaign_id"].tolist(), send, strict=True))
+    return closes, send_of
+
+
+def _campaign_block(hist: _History, k: Any, rows: np.ndarray, t: np.datetime64, pos: np.ndarray,
+                    h_pos: np.ndarray, past_cols: dict[str, np.ndarray],
+                    c_close: np.ndarray) -> pd.DataFrame:
+    """The features of one campaign's contacts (``rows``) at its send time ``t``."""
+    f = hist.features(t, pos[rows])
+    done = c_close <= t
+    for name, vals in past_cols.items():
+        f[name] = np.bincount(h_pos[done], weights=vals[done], minlength=len(hist.index))[pos[rows]]
+    f["past_open_rate"] = np.divide(f["past_opens"].to_numpy(), f["past_treated"].to_numpy(),
+                                    out=np.zeros(len(rows)), where=f["past_treated"].to_numpy() > 0)
+    f = f.reset_index()
+    f.insert(0, "campaign_id", k)
+    f.index = rows
+    return f
 
 
 @reads(contacts=Reads("campaign_contacts", ("campaign_id", "customer_id"), nonempty=True),
@@ -203,59 +269,41 @@ def contact_features(contacts: pd.DataFrame, campaigns: pd.DataFrame, customers:
     ``history`` is the contact table the past response is counted from (default:
     ``contacts`` itself). To score a campaign not sent yet, add it to ``campaigns``, pass its
     planned contacts as ``contacts`` and ``history=shop.campaign_contacts``.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The contacts to describe (campaign_id, customer_id).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` table (campaign_id, send_ts, window_days).
+    customers, orders : pd.DataFrame
+        The shop's ``customers`` and ``orders`` tables.
+    sessions, loyalty_ledger : pd.DataFrame, optional
+        The shop's ``sessions`` and ``loyalty_ledger`` tables.
+    history : pd.DataFrame, optional
+        Contacts the past response is counted from (default ``contacts``).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per contact, in the order of ``contacts``.
     """
     func = "contact_features"
     contacts = _frame(contacts, "campaign_contacts", func)
     _columns(contacts, "campaign_contacts", func, ["campaign_id", "customer_id"])
     campaigns = _campaign_frame(campaigns, func)
-    unknown = ~contacts["campaign_id"].isin(campaigns["campaign_id"])
-    if unknown.any():
-        raise ValueError(f"{func}: {int(unknown.sum())} contacts refer to campaign ids missing from "
-                         "campaigns.campaign_id; pass the campaigns table of the same shop.")
+    _check_known_campaigns(contacts, campaigns, func, "contacts")
     hist = _History(customers, orders, sessions, loyalty_ledger, func)
-    send = _ts(campaigns, "campaigns", "send_ts", func)
-    window = (campaigns["window_days"].to_numpy(dtype="float64") if "window_days" in campaigns
-              else np.zeros(len(campaigns)))
-    closes = pd.Series(send + (window * 86400e9).astype("timedelta64[ns]"),
-                       index=campaigns["campaign_id"].to_numpy())
-    send_of = dict(zip(campaigns["campaign_id"].tolist(), send, strict=True))
+    closes, send_of = _campaign_times(campaigns, func)
     cid = contacts["campaign_id"].to_numpy()
     pos = hist.positions(contacts["customer_id"].to_numpy(), func)
     past = contacts if history is None else _frame(history, "history", func)
     _columns(past, "history", func, ["campaign_id", "customer_id"])
-    missing = ~past["campaign_id"].isin(campaigns["campaign_id"])
-    if missing.any():
-        raise ValueError(f"{func}: {int(missing.sum())} history rows refer to campaign ids missing from "
-                         "campaigns.campaign_id; pass the campaigns table of the same shop.")
-    n = len(past)
+    _check_known_campaigns(past, campaigns, func, "history rows")
     h_pos = hist.positions(past["customer_id"].to_numpy(), func)
-    treated = (treatment_flags(past["group"], "history", "group", func) if "group" in past
-               else np.ones(n, bool))
-
-    def flag(col: str) -> np.ndarray:
-        return past[col].to_numpy(dtype=bool) if col in past else np.zeros(n, bool)
-
-    conv, opened, clicked = flag("converted"), flag("opened"), flag("clicked")
-    c_close = closes.loc[past["campaign_id"].to_numpy()].to_numpy()
-    past_cols = {"past_contacts": np.ones(n), "past_treated": treated.astype("float64"),
-                 "past_treated_conversions": (treated & conv).astype("float64"),
-                 "past_holdout_conversions": (~treated & conv).astype("float64"),
-                 "past_opens": opened.astype("float64"), "past_clicks": clicked.astype("float64")}
-    blocks = []
-    n_all = len(hist.index)
-    for k in pd.unique(cid):
-        rows = np.flatnonzero(cid == k)
-        t = send_of[k]
-        f = hist.features(t, pos[rows])
-        done = c_close <= t
-        for name, vals in past_cols.items():
-            f[name] = np.bincount(h_pos[done], weights=vals[done], minlength=n_all)[pos[rows]]
-        f["past_open_rate"] = np.divide(f["past_opens"].to_numpy(), f["past_treated"].to_numpy(),
-                                        out=np.zeros(len(rows)), where=f["past_treated"].to_numpy() > 0)
-        f = f.reset_index()
-        f.insert(0, "campaign_id", k)
-        f.index = rows
-        blocks.append(f)
+    past_cols, c_close = _past_response(past, closes, func)
+    blocks = [_campaign_block(hist, k, np.flatnonzero(cid == k), send_of[k], pos, h_pos,
+                              past_cols, c_close) for k in pd.unique(cid)]
     out = pd.concat(blocks).sort_index().reset_index(drop=True)
     out["campaign_id"] = out["campaign_id"].astype("int64")
     out["customer_id"] = out["customer_id"].astype("int64")

@@ -22,6 +22,20 @@ def treatment_flags(values: Any, table: str = "campaign_contacts", column: str =
     Accepts booleans, the integers 0/1, or the labels ``"treatment"``/``"treated"`` and
     ``"holdout"``/``"control"`` (as str or category). Anything else -- a third group, a 2,
     missing values -- is not a two-arm experiment and raises a ValueError naming the column.
+
+    Parameters
+    ----------
+    values : array-like or pd.Series
+        The treatment column, one value per contact.
+    table, column : str, default "campaign_contacts", "group"
+        Table and column names used in error messages.
+    func : str, default "treatment_flags"
+        The calling function's name, used in error messages.
+
+    Returns
+    -------
+    np.ndarray
+        Boolean, True for treated contacts.
     """
     s = pd.Series(values) if not isinstance(values, pd.Series) else values
     if len(s) == 0:

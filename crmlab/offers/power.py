@@ -35,6 +35,26 @@ def sample_size_two_proportions(p_control: float, p_treatment: float, alpha: flo
     ``power``. ``continuity=True`` applies the Fleiss, Tytun & Ury (1980) correction
     ``n_c' = n_c / 4 [1 + sqrt(1 + 2 (ratio + 1) / (ratio n_c |p_t - p_c|))]^2``.
     Returns the exact ``n_control_exact`` and the rounded-up ``n_control, n_treatment, total``.
+
+    Parameters
+    ----------
+    p_control, p_treatment : float
+        Conversion rates of the holdout and of the treated (between 0 and 1, not equal).
+    alpha : float, default 0.05
+        Significance level.
+    power : float, default 0.8
+        Chance to detect the difference.
+    ratio : float, default 1.0
+        ``n_treatment / n_control``.
+    two_sided : bool, default True
+        Two-sided test.
+    continuity : bool, default False
+        Apply the continuity correction.
+
+    Returns
+    -------
+    dict of str to float
+        ``n_control_exact``, ``n_control``, ``n_treatment`` and ``total``.
     """
     func = "sample_size_two_proportions"
     pc = _prob(p_control, "p_control", func)
@@ -69,6 +89,22 @@ def power_two_proportions(p_control: float, p_treatment: float, n_control: float
     null standard error ``se0 = sqrt(pbar qbar (1/n_c + 1/n_t))`` and the alternative one
     ``se1 = sqrt(p_c q_c / n_c + p_t q_t / n_t)`` -- the inverse of
     :func:`sample_size_two_proportions` up to the tiny far tail.
+
+    Parameters
+    ----------
+    p_control, p_treatment : float
+        Conversion rates of the holdout and of the treated.
+    n_control, n_treatment : float
+        Contacts in each arm.
+    alpha : float, default 0.05
+        Significance level.
+    two_sided : bool, default True
+        Two-sided test.
+
+    Returns
+    -------
+    float
+        The power, between 0 and 1.
     """
     func = "power_two_proportions"
     pc = _prob(p_control, "p_control", func)
@@ -110,6 +146,24 @@ def minimum_detectable_uplift(p_control: ArrayLike, n_control: ArrayLike, n_trea
     ``p_control``, ``n_control`` and ``n_treatment`` may be numbers or arrays (broadcast
     together, e.g. one row per campaign); arrays give an array of the same shape. NaN where
     not even a jump to 100% conversion would be detected.
+
+    Parameters
+    ----------
+    p_control : float or array-like
+        Conversion rate of the holdout.
+    n_control, n_treatment : float or array-like
+        Contacts in each arm.
+    alpha : float, default 0.05
+        Significance level.
+    power : float, default 0.8
+        Required chance to detect the uplift.
+    two_sided : bool, default True
+        Two-sided test.
+
+    Returns
+    -------
+    float or np.ndarray
+        The smallest detectable uplift (a difference of rates), shaped like the inputs.
     """
     func = "minimum_detectable_uplift"
     target = _prob(power, "power", func)

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from crmlab.base import Estimator
 from crmlab.offers._common import Seed, _rng
 from crmlab.offers.groups import _require_both_arms, treatment_flags
 from crmlab.stats import numeric_values as _outcome
@@ -27,7 +28,18 @@ def default_uplift_estimator(C: float = 0.1) -> Pipeline:
     L2-regularized logistic regression (``C=0.1``). Uplift is a small difference between two
     noisy rates, so the models must be smooth rather than sharp; on the shop this simple model
     ranks the planted segments in the right order, is deterministic and fits in a blink. Pass
-    any scikit-learn classifier (e.g. gradient boosting) to the uplift models to compare."""
+    any scikit-learn classifier (e.g. gradient boosting) to the uplift models to compare.
+
+    Parameters
+    ----------
+    C : float, default 0.1
+        Inverse regularization strength of the logistic regression.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        An unfitted ``StandardScaler`` + ``LogisticRegression`` pipeline.
+    """
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
 
 
@@ -90,7 +102,7 @@ def _fit_classifier(estimator: Any, X: np.ndarray, y: np.ndarray, sample_weight:
                          "or balance=False with a 50/50 experiment.") from err
 
 
-class TwoModelUplift(BaseEstimator):
+class TwoModelUplift(Estimator):
     """Two-model uplift (T-learner): one classifier per arm, uplift = P(y|x, treated) - P(y|x, control).
 
     ``fit(X, y, treatment)`` fits ``model_treated_`` on the treated contacts and
@@ -99,13 +111,48 @@ class TwoModelUplift(BaseEstimator):
     exactly the classic *response model* ("who buys when we send?"), which ranks customers who
     buy anyway (sure things) at the top. Simple and flexible; its weakness is that each model
     chases its own noise, so the difference is noisier than either.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier, optional
+        Model of the treated (and of the holdout unless ``estimator_control`` is given); default
+        :func:`default_uplift_estimator`. It is cloned, never fitted in place.
+    estimator_control : scikit-learn classifier, optional
+        A different model for the holdout.
+
+    Attributes
+    ----------
+    model_treated_, model_control_ : fitted classifiers
+        The two models.
+    n_features_in_ : int
+        Feature columns seen in ``fit``.
+    treated_share_ : float
+        Share of treated contacts in the training data.
     """
+
+    _fit_call = "fit(X, y, treatment)"
 
     def __init__(self, estimator: Any = None, estimator_control: Any = None) -> None:
         self.estimator = estimator
         self.estimator_control = estimator_control
 
     def fit(self, X: Any, y: Any, treatment: Any) -> TwoModelUplift:
+        """Fit one classifier on the treated contacts and one on the holdout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features known before the send (e.g. :func:`contact_features`).
+        y : array-like
+            The 0/1 outcome.
+        treatment : array-like
+            The treatment column (see :func:`treatment_flags`).
+
+        Returns
+        -------
+        TwoModelUplift
+            The fitted model (``self``).
+        """
         arr, yy, w = _xy(X, y, treatment, "TwoModelUplift.fit")
         base = self.estimator if self.estimator is not None else default_uplift_estimator()
         base_c = self.estimator_control if self.estimator_control is not None else base
@@ -116,8 +163,7 @@ class TwoModelUplift(BaseEstimator):
         return self
 
     def _check(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "model_treated_"):
-            raise ValueError("TwoModelUplift: call fit(X, y, treatment) before predicting.")
+        self._check_fitted("model_treated_")
         arr = np.asarray(X, dtype="float64")
         if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
             raise ValueError(f"TwoModelUplift: X must have {self.n_features_in_} feature columns, "
@@ -140,7 +186,7 @@ class TwoModelUplift(BaseEstimator):
     predict = predict_uplift
 
 
-class ClassTransformationUplift(BaseEstimator):
+class ClassTransformationUplift(Estimator):
     """Class-transformation uplift model (Jaskowski & Jaroszewicz 2012).
 
     Define ``z = 1`` for treated converters and for control non-converters, else ``z = 0``.
@@ -149,13 +195,47 @@ class ClassTransformationUplift(BaseEstimator):
     (default) each arm is reweighted to half the total weight (treated ``1 / (2 p)``,
     control ``1 / (2 (1-p))``, ``p`` = treated share), which restores the identity.
     One model, one set of hyperparameters, and it targets the uplift directly.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier, optional
+        Model of the transformed class ``z``; default :func:`default_uplift_estimator`.
+    balance : bool, default True
+        Reweight the arms to equal total weight.
+
+    Attributes
+    ----------
+    model_ : fitted classifier
+        The model of ``z``.
+    n_features_in_ : int
+        Feature columns seen in ``fit``.
+    treated_share_ : float
+        Share of treated contacts in the training data.
     """
+
+    _fit_call = "fit(X, y, treatment)"
 
     def __init__(self, estimator: Any = None, balance: bool = True) -> None:
         self.estimator = estimator
         self.balance = balance
 
     def fit(self, X: Any, y: Any, treatment: Any) -> ClassTransformationUplift:
+        """Fit one classifier of the transformed class ``z`` (see the class docstring).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features known before the send.
+        y : array-like
+            The 0/1 outcome.
+        treatment : array-like
+            The treatment column (see :func:`treatment_flags`).
+
+        Returns
+        -------
+        ClassTransformationUplift
+            The fitted model (``self``).
+        """
         arr, yy, w = _xy(X, y, treatment, "ClassTransformationUplift.fit")
         z = (yy == w.astype(int)).astype(int)
         p = float(w.mean())
@@ -167,8 +247,8 @@ class ClassTransformationUplift(BaseEstimator):
         return self
 
     def predict_uplift(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise ValueError("ClassTransformationUplift: call fit(X, y, treatment) before predicting.")
+        """Estimated individual uplift ``2 P(z=1|x) - 1``."""
+        self._check_fitted("model_")
         arr = np.asarray(X, dtype="float64")
         if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
             raise ValueError(f"ClassTransformationUplift: X must have {self.n_features_in_} feature "
@@ -176,6 +256,21 @@ class ClassTransformationUplift(BaseEstimator):
         return 2 * _proba(self.model_, arr) - 1
 
     predict = predict_uplift
+
+
+def _folds(groups: Any, n_rows: int, n_splits: int, seed: Seed, func: str) -> np.ndarray:
+    """A random fold per group (whole groups stay together), as one fold number per row."""
+    g = np.arange(n_rows) if groups is None else np.asarray(groups)
+    if len(g) != n_rows:
+        raise ValueError(f"{func}: groups must have one value per row of X.")
+    uniq, inv = np.unique(g, return_inverse=True)
+    if len(uniq) < n_splits:
+        raise ValueError(f"{func}: only {len(uniq)} groups for {n_splits} folds; use fewer folds.")
+    perm = _rng(seed).permutation(len(uniq))
+    fold_of_group = np.empty(len(uniq), dtype=int)
+    fold_of_group[perm] = np.arange(len(uniq)) % n_splits
+    fold = fold_of_group[inv]
+    return fold
 
 
 def cross_fit_uplift(model: Any, X: Any, y: Any, treatment: Any, groups: Any = None,
@@ -187,21 +282,34 @@ def cross_fit_uplift(model: Any, X: Any, y: Any, treatment: Any, groups: Any = N
     with ``X`` with ``uplift`` and ``fold`` (plus ``response`` and ``control`` for a
     :class:`TwoModelUplift`). Qini curves and policy comparisons must use these scores --
     in-sample uplift scores look far better than they are.
+
+    Parameters
+    ----------
+    model : TwoModelUplift or ClassTransformationUplift
+        The (unfitted) model; it is cloned for each fold.
+    X : array-like or pd.DataFrame
+        Features, one row per contact.
+    y : array-like
+        The 0/1 outcome.
+    treatment : array-like
+        The treatment column.
+    groups : array-like, optional
+        Group labels kept together in one fold (e.g. customer_id).
+    n_splits : int, default 5
+        Number of folds.
+    seed : int or numpy.random.Generator, default 0
+        Random seed of the fold assignment.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per contact with the out-of-fold scores.
     """
     func = "cross_fit_uplift"
     arr, yy, w = _xy(X, y, treatment, func)
     if not isinstance(n_splits, int) or n_splits < 2:
         raise ValueError(f"{func}: n_splits={n_splits!r} must be an integer >= 2.")
-    g = np.arange(len(arr)) if groups is None else np.asarray(groups)
-    if len(g) != len(arr):
-        raise ValueError(f"{func}: groups must have one value per row of X.")
-    uniq, inv = np.unique(g, return_inverse=True)
-    if len(uniq) < n_splits:
-        raise ValueError(f"{func}: only {len(uniq)} groups for {n_splits} folds; use fewer folds.")
-    perm = _rng(seed).permutation(len(uniq))
-    fold_of_group = np.empty(len(uniq), dtype=int)
-    fold_of_group[perm] = np.arange(len(uniq)) % n_splits
-    fold = fold_of_group[inv]
+    fold = _folds(groups, len(arr), n_splits, seed, func)
     out = pd.DataFrame({"uplift": np.nan, "fold": fold}, index=getattr(X, "index", None))
     two = isinstance(model, TwoModelUplift)
     if two:
