@@ -6,7 +6,10 @@ A block runs unless the line just above its fence says otherwise:
 * ``<!-- docs-test: slow (why) -->``: long (a course build, a big world): it runs with
   ``--runslow`` (``make docs-slow``), not in the default ``make test``;
 * ``<!-- docs-test: illustrative (why) -->``: not runnable as written (a cluster address,
-  a placeholder file, a fragment of a notebook); the reason is required and shown.
+  a placeholder file, a fragment of a notebook); the reason is required and shown;
+* ``<!-- docs-test: pytest (why) -->``: a Python block that is a test file: written to
+  ``tests/notebooks/`` of the copy and run by pytest there (so it gets the fixtures of
+  ``tests/conftest.py``, e.g. ``executed_notebook``); it must pass and run at least one test.
 
 Blocks run in a fresh copy of the repository's tracked files (``git ls-files``, with the
 working tree's contents) sharing the ``.venv``, so a documented command can write where it says
@@ -35,7 +38,7 @@ DOCS = ["README.md", "CONTRIBUTING.md", "docs/instructor_guide.md", "docs/resear
         "benchmarks/README.md"]
 RUNNABLE = {"bash", "sh", "shell", "console", "python", "py", "yaml", "yml"}
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.S | re.M)
-MARK = re.compile(r"<!--\s*docs-test:\s*(?P<kind>slow|illustrative)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
+MARK = re.compile(r"<!--\s*docs-test:\s*(?P<kind>slow|illustrative|pytest)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
 TIMEOUT = 900
 
 # One worker runs every block, in document order, in one copy: a block may use what an earlier
@@ -128,7 +131,13 @@ def test_documented_block_runs(block: Block, copy_of_repo: Path):
             config.write_text(block.body, encoding="utf-8")
             load_config(config)
         return
-    if block.lang in ("python", "py"):
+    if block.mark == "pytest":
+        assert block.lang in ("python", "py"), f"{block.id}: a pytest block must be Python"
+        test_file = cwd / "tests" / "notebooks" / f"test_docs_{Path(block.doc).stem.lower()}_{block.line}.py"
+        test_file.write_text(block.body + "\n", encoding="utf-8")
+        cmd = [str(cwd / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               str(test_file.relative_to(cwd))]
+    elif block.lang in ("python", "py"):
         cmd = [str(cwd / ".venv" / "bin" / "python"), "-c", block.body]
     else:
         script = "set -e\n" + "\n".join(ln for ln in block.body.splitlines() if ln.strip())
@@ -138,6 +147,8 @@ def test_documented_block_runs(block: Block, copy_of_repo: Path):
         f"{block.id} failed (exit {done.returncode}):\n{block.body}\n--- stdout\n{done.stdout[-3000:]}"
         f"\n--- stderr\n{done.stderr[-3000:]}"
     )
+    if block.mark == "pytest":  # a test file whose tests were all skipped or deselected proves nothing
+        assert re.search(r"\b[1-9]\d* passed", done.stdout) and " skipped" not in done.stdout, done.stdout[-2000:]
 
 
 if __name__ == "__main__":
