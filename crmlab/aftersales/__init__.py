@@ -9,7 +9,7 @@ computations behind ``notebooks/10_after_sales.ipynb``:
   returns (one row per order line, validated: no return before its order, no return of a line
   that does not exist). :func:`return_rates` gives return and exchange rates by category,
   product, delivery delay (``late_bucket``) or any column, each with a Wilson score interval
-  (:func:`crmlab.journey.wilson_interval`); :func:`return_reasons` the reason mix;
+  (:func:`crmlab.stats.wilson_interval`); :func:`return_reasons` the reason mix;
   :func:`return_chi_square` tests whether return rates differ across categories
   (``scipy.stats.chi2_contingency``). :func:`return_costs` is the cost view (refunds,
   reverse shipping, restocking, replacements) and the margin left after returns per product;

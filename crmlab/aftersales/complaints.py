@@ -45,6 +45,15 @@ class ComplaintRule:
     A ticket is a complaint when its ``category`` is in ``categories`` and its ``priority``
     in ``priorities`` (a serious problem with something the shop did), or -- with
     ``include_reopened`` -- when it was reopened after being marked resolved.
+
+    Parameters
+    ----------
+    categories : tuple of str, default ("defect", "delivery", "return", "billing")
+        Ticket categories that can be complaints.
+    priorities : tuple of str, default ("high", "urgent")
+        Priorities at which such a ticket is a complaint.
+    include_reopened : bool, default True
+        Also count every reopened ticket as a complaint.
     """
 
     categories: tuple[str, ...] = ("defect", "delivery", "return", "billing")
@@ -80,7 +89,20 @@ ESCALATION_RULES = pd.DataFrame([
 @reads(tickets="")
 def flag_complaints(tickets: pd.DataFrame, rule: ComplaintRule = COMPLAINT_RULE) -> pd.DataFrame:
     """The tickets with two added columns: ``complaint`` (bool) and ``complaint_basis``
-    ("priority", "reopened", "priority+reopened" or "" for other tickets)."""
+    ("priority", "reopened", "priority+reopened" or "" for other tickets).
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The ``tickets`` table (``category``, ``priority``, ``reopened``).
+    rule : ComplaintRule, default COMPLAINT_RULE
+        The complaint definition.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``tickets`` with ``complaint`` and ``complaint_basis``.
+    """
     t = as_frame(tickets, "tickets")
     require_columns(t, "tickets", ["category", "priority", "reopened"])
     if not isinstance(rule, ComplaintRule):
@@ -110,7 +132,24 @@ def complaint_metrics(
     """One row per complaint with its lifecycle (from :func:`crmlab.support.ticket_metrics`
     at observation end ``end``) plus ``complaint_basis``, ``duration_hours`` (resolution time,
     or age at ``end`` when still open), ``event`` (1 = resolved, 0 = censored) and
-    ``repeat_complaint`` (the customer complained before within ``repeat_window``)."""
+    ``repeat_complaint`` (the customer complained before within ``repeat_window``).
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The ``tickets`` table.
+    end : datetime-like, optional
+        Observation end (see :func:`crmlab.support.ticket_metrics`).
+    rule : ComplaintRule, default COMPLAINT_RULE
+        The complaint definition.
+    repeat_window : str or pd.Timedelta, default "90D"
+        How soon an earlier complaint of the same customer makes this one a repeat.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per complaint; ``attrs["end"]`` holds the observation end.
+    """
     flagged = flag_complaints(tickets, rule)
     metrics = ticket_metrics(tickets, end=end)  # all tickets: repeats count non-complaints too
     is_complaint = flagged["complaint"].to_numpy()
@@ -157,6 +196,18 @@ def escalate(complaints: pd.DataFrame, rules: pd.DataFrame = ESCALATION_RULES) -
     and the ``reopened`` / ``repeat`` conditions hold. Adds ``escalation_level`` (0 = none, else
     the highest level fired), ``escalated_to``, ``escalation_rule`` and ``escalated_after_hours``
     (when the first rule of that level fired).
+
+    Parameters
+    ----------
+    complaints : pd.DataFrame
+        Output of :func:`complaint_metrics`.
+    rules : pd.DataFrame, default ESCALATION_RULES
+        The escalation policy, one rule per row.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``complaints`` with the four escalation columns.
     """
     c = as_frame(complaints, "complaints")
     require_columns(c, "complaints", ["priority", "category", "duration_hours", "reopened", "repeat_complaint"],
@@ -213,6 +264,20 @@ def resolution_curve(
     were raised. One curve, or one per level of ``by`` (column ``by`` added). Columns as
     :func:`crmlab.survival.kaplan_meier` (time, at_risk, events, censored, survival, se,
     lower, upper).
+
+    Parameters
+    ----------
+    complaints : pd.DataFrame
+        Output of :func:`complaint_metrics` (``duration_hours``, ``event``).
+    by : str, optional
+        A column to draw one curve per value of.
+    confidence : float, default 0.95
+        Level of the pointwise confidence band.
+
+    Returns
+    -------
+    pd.DataFrame
+        The Kaplan-Meier table(s), stacked.
     """
     c = _check_complaints(complaints)
     keys = as_list(by)
@@ -235,7 +300,22 @@ def resolution_summary(
 ) -> pd.DataFrame:
     """Per group: ``complaints``, ``open``, ``median_hours_km``, ``p90_hours_km`` (Kaplan-Meier,
     open complaints censored), ``median_hours_resolved`` (resolved ones only, the naive number)
-    and ``resolved_within`` = 1 - S(``within_hours``) by Kaplan-Meier."""
+    and ``resolved_within`` = 1 - S(``within_hours``) by Kaplan-Meier.
+
+    Parameters
+    ----------
+    complaints : pd.DataFrame
+        Output of :func:`complaint_metrics` (``duration_hours``, ``event``).
+    by : str or list of str, optional
+        Grouping column(s); None for one overall row.
+    within_hours : float, default 72.0
+        The horizon of ``resolved_within``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
+    """
     c = _check_complaints(complaints)
     keys = as_list(by)
     require_columns(c, "complaints", keys)
@@ -260,6 +340,19 @@ def repeat_complainers(complaints: pd.DataFrame, *, window: str | pd.Timedelta =
     Columns: ``customer_id``, ``complaints``, ``first_ts``, ``last_ts``, ``categories``
     (distinct, "|"-joined), ``repeat`` (two complaints within ``window`` of each other),
     ``open`` (complaints still open). Sorted by ``complaints``, most first.
+
+    Parameters
+    ----------
+    complaints : pd.DataFrame
+        Output of :func:`complaint_metrics` (``customer_id``, ``created_ts``, ``category``,
+        ``event``).
+    window : str or pd.Timedelta, default "90D"
+        Two complaints this close make a repeat.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per complaining customer, most complaints first.
     """
     c = as_frame(complaints, "complaints")
     require_columns(c, "complaints", ["customer_id", "created_ts", "category", "event"])

@@ -19,6 +19,7 @@ from crmlab._checks import (
     z_for_level,
 )
 from crmlab.aftersales.experiences import _order_csat
+from crmlab.base import Estimator
 
 __all__ = [
     "DRIVERS",
@@ -34,7 +35,7 @@ __all__ = [
 DRIVERS: tuple[str, ...] = ("late_days", "returned", "defect", "support_contact", "unresolved_ticket")
 
 
-class OrderedRegression:
+class OrderedRegression(Estimator):
     """Ordered logit (proportional odds) or ordered probit, fitted by maximum likelihood.
 
     The model for an answer y on ordered levels 1..K: a latent y* = x'beta + e (e logistic or
@@ -47,7 +48,18 @@ class OrderedRegression:
     Learned attributes: ``classes_`` (the observed levels), ``coef_``, ``thresholds_``,
     ``se_`` and ``cov_`` (of ``coef_``), ``loglik_``, ``n_iter_``, ``converged_``,
     ``feature_names_in_`` (for DataFrame input).
+
+    Parameters
+    ----------
+    link : {"logit", "probit"}, default "logit"
+        Distribution of the latent error.
+    max_iter : int, default 500
+        Iterations of BFGS.
+    tol : float, default 1e-8
+        Gradient tolerance of BFGS.
     """
+
+    _fit_call = "fit(X, y)"
 
     def __init__(self, link: str = "logit", max_iter: int = 500, tol: float = 1e-8):
         self.link = link
@@ -157,10 +169,6 @@ class OrderedRegression:
         self.n_samples_ = yi.size
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise ValueError("OrderedRegression is not fitted yet; call fit(X, y) first.")
-
     def predict_proba(self, X: object) -> np.ndarray:
         """P(y = each of ``classes_``) per row (n x K)."""
         self._check_fitted()
@@ -197,7 +205,7 @@ MAX_STD_SE = 10.0
 MAX_STD_COEF = 5.0
 
 
-class SatisfactionDrivers:
+class SatisfactionDrivers(Estimator):
     """Which experiences move order CSAT? Standardized driver analysis (滿意度驅動因素分析).
 
     ``fit(experiences, surveys)`` joins the answered order-CSAT surveys to
@@ -219,7 +227,22 @@ class SatisfactionDrivers:
     with a defect answered 1): its maximum-likelihood coefficient runs off towards infinity and
     its standard error is huge or, where the likelihood is flat, numerically 0. Such a driver is
     not ranked by its meaningless size: it comes after every identified driver and gets share 0.
+
+    Parameters
+    ----------
+    drivers : sequence of str, default DRIVERS
+        Columns of :func:`order_experiences` to use as drivers.
+    method : {"ordered_logit", "ordered_probit", "linear"}, default "ordered_logit"
+        The model.
+    touchpoint : str or None, default "order"
+        The survey touchpoint whose answers are explained.
+    level : float, default 0.95
+        Confidence level of ``low``/``high``.
+    min_responses : int, default 30
+        Fewest answered surveys to fit on.
     """
+
+    _fit_call = "fit(experiences, surveys)"
 
     def __init__(self, drivers: Sequence[str] = DRIVERS, method: str = "ordered_logit",
                  touchpoint: str | None = "order", level: float = 0.95, min_responses: int = 30):
@@ -279,14 +302,14 @@ class SatisfactionDrivers:
         return self
 
     def _z(self, experiences: pd.DataFrame) -> np.ndarray:
-        if not hasattr(self, "table_"):
-            raise ValueError("SatisfactionDrivers is not fitted yet; call fit(experiences, surveys) first.")
+        self._check_fitted("table_")
         e = as_frame(experiences, "experiences")
         require_columns(e, "experiences", self.used_)
         return ((e[self.used_].astype(float) - self.mean_) / self.sd_).to_numpy()
 
     def predict_csat(self, experiences: pd.DataFrame) -> float:
         """Predicted CSAT (share of 4-5) averaged over the given orders (ordered models only)."""
+        self._check_fitted("table_")
         if self.model_ is None:
             raise ValueError("predict_csat needs an ordered model; fit with method='ordered_logit' "
                              "or 'ordered_probit'.")
@@ -316,6 +339,20 @@ def planted_driver_effects(coefficients: Mapping[str, float], experiences: pd.Da
     ``truth["satisfaction"]["coefficients"]``); ``sd`` is taken over ``experiences`` (all
     orders). Columns: driver, planted_coef, sd, planted_std_effect, planted_rank (by
     |planted_std_effect|).
+
+    Parameters
+    ----------
+    coefficients : mapping
+        Driver -> planted effect per unit.
+    experiences : pd.DataFrame
+        Output of :func:`order_experiences`.
+    drivers : sequence of str, optional
+        The drivers to list; default every key of ``coefficients``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per driver, largest planted effect first.
     """
     e = as_frame(experiences, "experiences")
     names = list(drivers) if drivers is not None else list(coefficients)

@@ -47,28 +47,31 @@ def order_experiences(
     ``support_contact`` (any ticket about the order), ``unresolved_ticket`` (a ticket about
     the order took longer than ``unresolved_hours`` to resolve, or was still open and older
     than that at ``end``).
+
+    Parameters
+    ----------
+    orders, returns, tickets : pd.DataFrame
+        The shop's tables (``tickets`` needs ``order_id``, ``category``, ``created_ts``,
+        ``resolved_ts``).
+    end : datetime-like, optional
+        Observation end; default the latest ticket time stamp.
+    unresolved_hours : float, default 72.0
+        A ticket open longer than this counts as unresolved.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per order with the columns above.
     """
     o = as_frame(orders, "orders")
     require_columns(o, "orders", ["order_id", "customer_id", "order_ts", "promised_days", "delivery_days"])
     datetime_column(o, "orders", "order_ts")
     r = _check_returns(returns, o)
     require_columns(r, "returns", ["reason"])
-    t = as_frame(tickets, "tickets")
-    require_columns(t, "tickets", ["order_id", "category", "created_ts", "resolved_ts"])
-    created = datetime_column(t, "tickets", "created_ts")
-    resolved = datetime_column(t, "tickets", "resolved_ts", allow_missing=True)
     if unresolved_hours <= 0:
         raise ValueError(f"unresolved_hours={unresolved_hours!r} must be > 0, e.g. 72.")
-    end_ts = pd.Timestamp(end) if end is not None else max(created.max(), resolved.max())
     ids = o["order_id"].to_numpy()
-    tk = t.loc[t["order_id"].notna().to_numpy()]
-    t_order = tk["order_id"].astype("int64").to_numpy()
-    unknown = ~np.isin(t_order, ids)
-    if unknown.any():
-        raise ValueError(f"tickets: {int(unknown.sum())} ticket(s) refer to orders not in the orders "
-                         "table; load the matching orders or set their order_id to missing.")
-    stop = resolved.loc[tk.index].where(resolved.loc[tk.index] <= end_ts, end_ts)
-    hours = ((stop - created.loc[tk.index]).dt.total_seconds() / 3600.0).to_numpy()
+    tk, t_order, hours = _order_tickets(tickets, ids, end)
     defect_orders = np.r_[r.loc[(r["reason"].astype("str") == "defective").to_numpy(), "order_id"].to_numpy(),
                           t_order[(tk["category"].astype("str") == "defect").to_numpy()]]
     late = _numeric(o, "orders", "delivery_days") - _numeric(o, "orders", "promised_days")
@@ -84,6 +87,26 @@ def order_experiences(
         "unresolved_ticket": np.isin(ids, t_order[hours > unresolved_hours]),
     })
     return out
+
+
+def _order_tickets(tickets: pd.DataFrame, ids: np.ndarray,
+                   end: object) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The tickets about an order, their order ids, and the hours each took to resolve (or
+    had been open at ``end``, default the latest ticket time); every order must be known."""
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["order_id", "category", "created_ts", "resolved_ts"])
+    created = datetime_column(t, "tickets", "created_ts")
+    resolved = datetime_column(t, "tickets", "resolved_ts", allow_missing=True)
+    end_ts = pd.Timestamp(end) if end is not None else max(created.max(), resolved.max())
+    tk = t.loc[t["order_id"].notna().to_numpy()]
+    t_order = tk["order_id"].astype("int64").to_numpy()
+    unknown = ~np.isin(t_order, ids)
+    if unknown.any():
+        raise ValueError(f"tickets: {int(unknown.sum())} ticket(s) refer to orders not in the orders "
+                         "table; load the matching orders or set their order_id to missing.")
+    stop = resolved.loc[tk.index].where(resolved.loc[tk.index] <= end_ts, end_ts)
+    hours = ((stop - created.loc[tk.index]).dt.total_seconds() / 3600.0).to_numpy()
+    return tk, t_order, hours
 
 
 def _order_csat(surveys: pd.DataFrame, experiences: pd.DataFrame, touchpoint: str | None) -> pd.DataFrame:
@@ -119,6 +142,24 @@ def response_rates(
     If response rates differ between groups whose satisfaction differs, the respondents are
     not a random sample of the customers (non-response bias). Columns: the keys,
     ``invited``, ``responded``, ``response_rate``, ``low``, ``high``, ``csat`` (respondents).
+
+    Parameters
+    ----------
+    surveys : pd.DataFrame
+        The ``surveys`` table (order CSAT invitations with ``order_id``).
+    experiences : pd.DataFrame
+        Output of :func:`order_experiences`.
+    by : str or list of str, default "late_bucket"
+        Column(s) of ``experiences`` to compare.
+    touchpoint : str or None, default "order"
+        Keep the invitations of this touchpoint; None keeps all.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above and ``missing_score``.
     """
     m = _order_csat(surveys, experiences, touchpoint)
     keys = as_list(by)
@@ -154,6 +195,22 @@ def weighted_csat(
     answering more). Returns ``raw`` and ``weighted`` CSAT, ``respondents``, ``cells``,
     ``empty_cells`` and ``invited_in_empty_cells`` (invitations that no respondent can
     represent -- reported, not hidden).
+
+    Parameters
+    ----------
+    surveys : pd.DataFrame
+        The ``surveys`` table (order CSAT invitations with ``order_id``).
+    experiences : pd.DataFrame
+        Output of :func:`order_experiences`.
+    cells : str or sequence of str, default ("late_bucket", "returned")
+        Column(s) of ``experiences`` that define the weighting cells.
+    touchpoint : str or None, default "order"
+        Keep the invitations of this touchpoint; None keeps all.
+
+    Returns
+    -------
+    dict
+        The figures listed above.
     """
     m = _order_csat(surveys, experiences, touchpoint)
     keys = as_list(cells)

@@ -50,7 +50,18 @@ LATE_BUCKETS: tuple[str, ...] = ("on time", "1 day late", "2 days late", "3+ day
 
 
 def late_bucket(late_days: pd.Series | np.ndarray) -> pd.Categorical:
-    """Delivery delay in ordered buckets: on time (<= 0), 1 day, 2 days, 3+ days late."""
+    """Delivery delay in ordered buckets: on time (<= 0), 1 day, 2 days, 3+ days late.
+
+    Parameters
+    ----------
+    late_days : pd.Series or np.ndarray
+        Days late (delivery_days - promised_days); NaN stays missing.
+
+    Returns
+    -------
+    pd.Categorical
+        Ordered buckets :data:`LATE_BUCKETS`.
+    """
     days = np.asarray(late_days, dtype=float)
     codes = np.clip(np.where(np.isnan(days), -1, np.ceil(np.maximum(days, 0))), -1, 3).astype(int)
     return pd.Categorical.from_codes(codes, categories=list(LATE_BUCKETS), ordered=True)
@@ -126,6 +137,18 @@ def return_lines(
     Raises ``ValueError`` for a return dated before its order, a return of a line that is not
     in ``order_items``, two returns of the same line, more units returned than bought, or
     negative money.
+
+    Parameters
+    ----------
+    orders, order_items, returns : pd.DataFrame
+        The shop's tables, with the columns listed above.
+    products : pd.DataFrame, optional
+        The ``products`` table, for ``category``, ``unit_cost`` and ``cogs``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per order line with the columns listed above.
     """
     o = as_frame(orders, "orders")
     oi = as_frame(order_items, "order_items")
@@ -143,6 +166,13 @@ def return_lines(
         n = int(r.duplicated(["order_id", "line_no"]).sum())
         raise ValueError(f"returns: {n} order line(s) have more than one return; keep one row per "
                          "returned line (sum the quantities) before computing rates.")
+    lines = _order_lines(o, oi, products)
+    return _attach_returns(lines, r).reset_index(drop=True)
+
+
+def _order_lines(o: pd.DataFrame, oi: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:
+    """Order lines with their order's customer, time and delivery delay (and, with
+    ``products``, category, unit cost and cost of goods); every line must have its order."""
     late = _numeric(o, "orders", "delivery_days") - _numeric(o, "orders", "promised_days")
     head = pd.DataFrame({"order_id": o["order_id"].to_numpy(), "customer_id": o["customer_id"].to_numpy(),
                          "order_ts": o["order_ts"].to_numpy(), "late_days": late})
@@ -162,6 +192,12 @@ def return_lines(
             raise ValueError("order_items: some product_id values are not in products; load the full "
                              "catalogue.")
         lines["cogs"] = lines["unit_cost"] * lines["quantity"]
+    return lines
+
+
+def _attach_returns(lines: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
+    """Join the (checked, one per line) returns to their lines: every return must match a
+    line, no line may be duplicated, and money is 0 on lines that were not returned."""
     keep = ["order_id", "line_no", *[c for c in ("return_id",) if c in r.columns], "requested_ts",
             "reason", "return_type", "refund_amount", "shipping_cost", "restocking_cost",
             *[c for c in ("processed_ts", "quantity") if c in r.columns]]
@@ -187,7 +223,7 @@ def return_lines(
         lines[col] = lines[col].fillna(0.0).astype(float)
     if "processed_ts" not in lines.columns:
         lines["processed_ts"] = pd.NaT
-    return lines.reset_index(drop=True)
+    return lines
 
 
 def _check_lines(lines: pd.DataFrame, table: str = "lines", extra: Sequence[str] = ()) -> pd.DataFrame:
@@ -212,6 +248,20 @@ def return_rates(
     Columns: the keys, ``lines``, ``returns``, ``return_rate``, ``low``, ``high`` (Wilson at
     ``level``), ``exchanges``, ``exchange_rate`` (exchanges / lines), ``exchange_low``,
     ``exchange_high`` and ``exchange_share`` (exchanges / returns, NaN without returns).
+
+    Parameters
+    ----------
+    lines : pd.DataFrame
+        Output of :func:`return_lines`.
+    by : str or list of str or None, default "category"
+        Grouping column(s); None for one overall row.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     df = _check_lines(lines)
     keys = as_list(by)
@@ -249,6 +299,20 @@ def return_reasons(
     Columns: the keys, ``reason``, ``returns``, ``share`` (of the group's returns) with Wilson
     ``low``/``high``, ``per_1000_lines`` (returns with this reason per 1,000 order lines of the
     group) and ``exchange_share`` (share of these returns settled by an exchange).
+
+    Parameters
+    ----------
+    lines : pd.DataFrame
+        Output of :func:`return_lines`.
+    by : str or list of str, optional
+        Grouping column(s); None for the overall mix.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group and reason, most frequent reason first.
     """
     df = _check_lines(lines, extra=["reason"])
     keys = as_list(by)
@@ -282,6 +346,18 @@ def return_chi_square(lines: pd.DataFrame, by: str = "category") -> dict[str, fl
     table has one degree of freedom). Returns ``statistic``, ``dof``, ``p_value``, ``n``
     (lines), ``groups``, ``min_expected`` (the smallest expected count: below 5 the
     chi-square approximation is doubtful) and ``cramers_v`` (effect size, 0..1).
+
+    Parameters
+    ----------
+    lines : pd.DataFrame
+        Output of :func:`return_lines`.
+    by : str, default "category"
+        The column whose groups are compared.
+
+    Returns
+    -------
+    dict
+        The test's figures listed above.
     """
     df = _check_lines(lines)
     require_columns(df, "lines", [by])
@@ -299,6 +375,8 @@ def return_chi_square(lines: pd.DataFrame, by: str = "category") -> dict[str, fl
             "cramers_v": float(math.sqrt(res.statistic / (n * k)))}
 
 
+# Long function: its body is under 20 lines; the rest is the docstring, which explains the two
+# ways to count what a return costs (include_refunds) and is better read in one place.
 def return_costs(
     lines: pd.DataFrame,
     by: str | Sequence[str] | None = "product_id",
@@ -338,6 +416,24 @@ def return_costs(
       refunded sale twice (its margin stays in the base and its refund is a cost), so its
       share overstates what returns cost; the margin after returns is the same as above only
       when ``resale_share`` = 1.
+
+    Parameters
+    ----------
+    lines : pd.DataFrame
+        Output of :func:`return_lines` with ``products`` (for ``unit_cost``).
+    by : str or list of str or None, default "product_id"
+        Grouping column(s); None for one overall row.
+    resale_share : float, default 0.0
+        Share of the unit cost recovered when a returned unit is resold, in [0, 1].
+    resellable : sequence of str, default RESELLABLE_REASONS
+        Return reasons after which a unit can be resold.
+    include_refunds : bool, default True
+        Count refunds as a cost (see above).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group, largest ``return_cost_share`` first.
     """
     df = _check_lines(lines, extra=["unit_cost", "quantity", "line_amount", "refund_amount",
                                     "shipping_cost", "restocking_cost", "returned_qty", "reason"])
@@ -346,14 +442,31 @@ def return_costs(
                          "cost recovered when a returned unit is resold).")
     keys = as_list(by)
     require_columns(df, "lines", keys)
+    work = _line_costs(df, resale_share, resellable)
+    for k in keys:
+        work[k] = df[k]
+    out = (work.groupby(keys, observed=True, sort=True).sum().reset_index() if keys
+           else work.sum().to_frame().T)
+    out = _cost_of_returns(out, include_refunds)
+    cols = [*keys, "lines", "units", "returns", "revenue", "cogs", "gross_margin", "refunds", "shipping",
+            "restocking", "replacement_cost", "resale_credit", "write_off", "kept_margin", "return_cost",
+            "margin_after_returns", "return_cost_share", "margin_eaten"]
+    out = out[cols].sort_values("return_cost_share", ascending=False, na_position="last", kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _line_costs(df: pd.DataFrame, resale_share: float, resellable: Sequence[str]) -> pd.DataFrame:
+    """Per order line, the money that :func:`return_costs` adds up (revenue, costs of goods,
+    refunds, handling, replacement, resale credit, write-off, cost of the units kept)."""
     unit_cost = _numeric(df, "lines", "unit_cost")
     ret_units = df["returned_qty"].to_numpy(float)
     is_exch = (df["return_type"].astype("str") == "exchange").to_numpy()
-    can_resell = df["reason"].astype("str").isin(list(resellable)).to_numpy() & df["returned"].to_numpy(bool)
-    work = pd.DataFrame({
+    returned = df["returned"].to_numpy(bool)
+    can_resell = df["reason"].astype("str").isin(list(resellable)).to_numpy() & returned
+    return pd.DataFrame({
         "lines": 1,
         "units": df["quantity"].to_numpy(),
-        "returns": df["returned"].to_numpy(bool).astype(int),
+        "returns": returned.astype(int),
         "revenue": df["line_amount"].to_numpy(float),
         "cogs": unit_cost * df["quantity"].to_numpy(float),
         "refunds": df["refund_amount"].to_numpy(float),
@@ -361,16 +474,16 @@ def return_costs(
         "restocking": df["restocking_cost"].to_numpy(float),
         "replacement_cost": np.where(is_exch, unit_cost * ret_units, 0.0),
         "resale_credit": np.where(can_resell, resale_share * unit_cost * ret_units, 0.0),
-        "write_off": np.where(df["returned"].to_numpy(bool),
+        "write_off": np.where(returned,
                               np.where(can_resell, 1 - resale_share, 1.0) * unit_cost * ret_units, 0.0),
         # the units the customers kept: all but the refunded ones (an exchange keeps its sale)
         "kept_cogs": unit_cost * (df["quantity"].to_numpy(float)
-                                  - np.where(df["returned"].to_numpy(bool) & ~is_exch, ret_units, 0.0)),
+                                  - np.where(returned & ~is_exch, ret_units, 0.0)),
     }, index=df.index)
-    for k in keys:
-        work[k] = df[k]
-    out = (work.groupby(keys, observed=True, sort=True).sum().reset_index() if keys
-           else work.sum().to_frame().T)
+
+
+def _cost_of_returns(out: pd.DataFrame, include_refunds: bool) -> pd.DataFrame:
+    """Margins, the return cost by the chosen count, what is left and its share."""
     out["gross_margin"] = out["revenue"] - out["cogs"]
     out["kept_margin"] = out["revenue"] - out["refunds"] - out["kept_cogs"]
     if include_refunds:
@@ -384,11 +497,7 @@ def return_costs(
     gm = base.where(base > 0)
     out["return_cost_share"] = (out["return_cost"] / gm).astype(float)
     out["margin_eaten"] = (out["margin_after_returns"] <= 0) & (out["returns"] > 0)
-    cols = [*keys, "lines", "units", "returns", "revenue", "cogs", "gross_margin", "refunds", "shipping",
-            "restocking", "replacement_cost", "resale_credit", "write_off", "kept_margin", "return_cost",
-            "margin_after_returns", "return_cost_share", "margin_eaten"]
-    out = out[cols].sort_values("return_cost_share", ascending=False, na_position="last", kind="stable")
-    return out.reset_index(drop=True)
+    return out
 
 
 @reads(returns="")
@@ -404,6 +513,20 @@ def processing_times(
     ``median_days_km`` and ``p90_days_km`` (Kaplan-Meier, open returns censored at their age),
     ``median_days_closed`` and ``mean_days_closed`` (processed returns only: biased low when
     many are open).
+
+    Parameters
+    ----------
+    returns : pd.DataFrame
+        The ``returns`` table (``requested_ts``, ``processed_ts`` and the ``by`` columns).
+    end : datetime-like
+        Observation end.
+    by : str or list of str or None, default "return_type"
+        Grouping column(s); None for one overall row.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     r = as_frame(returns, "returns")
     require_columns(r, "returns", ["requested_ts", "processed_ts"])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,18 @@ def csat_score(scores: object, *, level: float = 0.95) -> dict[str, float]:
 
     Returns ``n`` (valid answers), ``missing`` (NaN answers, counted and left out),
     ``satisfied``, ``csat``, ``low``, ``high`` and ``mean_score``.
+
+    Parameters
+    ----------
+    scores : array-like or pd.Series
+        The answers (NaN = no usable answer, counted as ``missing``).
+    level : float, default 0.95
+        Confidence level of the interval(s).
+
+    Returns
+    -------
+    dict
+        The figures listed above.
     """
     valid, missing = _scores(scores, "csat")
     n = valid.size
@@ -144,6 +156,22 @@ def nps_score(scores: object = None, *, counts: object = None, level: float = 0.
 
     Returns ``n``, ``missing``, ``promoters``, ``passives``, ``detractors``, ``nps``, ``se``,
     ``low``, ``high`` (points).
+
+    Parameters
+    ----------
+    scores : array-like or pd.Series, optional
+        The raw 0-10 answers.
+    counts : mapping or sequence, optional
+        A tally instead of ``scores`` (see above); exactly one of the two.
+    level : float, default 0.95
+        Confidence level of the interval.
+    method : {"wald", "adjusted"}, default "wald"
+        The interval's method.
+
+    Returns
+    -------
+    dict
+        The figures listed above (NPS, SE and bounds in points).
     """
     if (scores is None) == (counts is None):
         raise ValueError("nps_score(): pass either the raw 0-10 scores or counts= (by group or by score), "
@@ -157,20 +185,27 @@ def nps_score(scores: object = None, *, counts: object = None, level: float = 0.
         n = valid.size
         prom = int((valid >= 9).sum())
         det = int((valid <= 6).sum())
+    nps = 100 * (prom - det) / n if n else np.nan
+    se, low, high = _nps_interval(prom, det, n, z, method)
+    return {"n": n, "missing": missing, "promoters": prom, "passives": n - prom - det, "detractors": det,
+            "nps": nps, "se": se, "low": low, "high": high}
+
+
+def _nps_interval(prom: int, det: int, n: int, z: float, method: str) -> tuple[float, float, float]:
+    """(SE, low, high) of the NPS in points: Wald, or Rocks' adjusted Wald (3/4 added to
+    promoters and detractors, 3 to n); the interval is clipped to [-100, 100]."""
     if method not in ("wald", "adjusted"):
         raise ValueError(f"method={method!r} must be 'wald' or 'adjusted'.")
-    nps = 100 * (prom - det) / n if n else np.nan
     if method == "adjusted":
         n_a, p, d = n + 3, (prom + 0.75) / (n + 3), (det + 0.75) / (n + 3)
-        centre = 100 * (p - d)
     else:
         n_a = n
         p, d = (prom / n, det / n) if n else (np.nan, np.nan)
-        centre = nps
+    centre = 100 * (p - d) if method == "adjusted" else (100 * (prom - det) / n if n else np.nan)
     se = 100 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n_a) if n_a else np.nan
-    return {"n": n, "missing": missing, "promoters": prom, "passives": n - prom - det, "detractors": det,
-            "nps": nps, "se": se, "low": max(centre - z * se, -100.0) if n_a else np.nan,
-            "high": min(centre + z * se, 100.0) if n_a else np.nan}
+    if not n_a:
+        return se, np.nan, np.nan
+    return se, max(centre - z * se, -100.0), min(centre + z * se, 100.0)
 
 
 def ces_score(scores: object, *, level: float = 0.95, easy: int = CES_EASY) -> dict[str, float]:
@@ -179,6 +214,20 @@ def ces_score(scores: object, *, level: float = 0.95, easy: int = CES_EASY) -> d
 
     Returns ``n``, ``missing``, ``mean``, ``sd``, ``se``, ``low``, ``high``, ``easy_share``,
     ``easy_low``, ``easy_high``.
+
+    Parameters
+    ----------
+    scores : array-like or pd.Series
+        The answers (NaN = no usable answer, counted as ``missing``).
+    level : float, default 0.95
+        Confidence level of the interval(s).
+    easy : int, default CES_EASY
+        Lowest answer that counts as easy.
+
+    Returns
+    -------
+    dict
+        The figures listed above.
     """
     valid, missing = _scores(scores, "ces")
     z_for_level(level)
@@ -238,6 +287,29 @@ def survey_metrics(
     counted and left out, never silently), ``n`` (valid scores) and the metric's fields
     (:func:`csat_score`, :func:`nps_score` or :func:`ces_score`). Without a ``responded``
     column a missing score means no response.
+
+    Parameters
+    ----------
+    surveys : pd.DataFrame
+        The ``surveys`` table (``score``; ``survey_type``, ``responded`` and ``ts_col`` when
+        used).
+    survey_type : {"csat", "nps", "ces"}
+        Which survey's rows and metric.
+    by : str or list of str, optional
+        Grouping column(s), e.g. "touchpoint".
+    freq : str, optional
+        Period alias ("QE", "ME") for one row per period.
+    ts_col : str, default "sent_ts"
+        The time column the periods are cut on.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    method : {"wald", "adjusted"}, default "wald"
+        NPS interval method (see :func:`nps_score`).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group and period with the columns above.
     """
     s = _survey_rows(surveys, survey_type)
     keys = as_list(by)
@@ -247,21 +319,24 @@ def survey_metrics(
         require_columns(s, "surveys", [ts_col])
         datetime_column(s, "surveys", ts_col)
         groupers.append(pd.Grouper(key=ts_col, freq=freq))
-    metric = _METRIC[survey_type]
     kwargs = {"method": method} if survey_type == "nps" else {}
     rows = []
-    grouped = s.groupby(groupers, observed=True, sort=True) if groupers else [((), s)]
-    for key, g in grouped:
+    for key, g in (s.groupby(groupers, observed=True, sort=True) if groupers else [((), s)]):
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, key[: len(keys)], strict=True))
         if freq is not None:
             row["period"] = key[-1]
-        resp = g["_responded"].to_numpy(bool)
-        answered = g.loc[resp, "score"]
-        m = metric(answered, level=level, **kwargs)
-        row.update({"invited": len(g), "responded": int(resp.sum()),
-                    "response_rate": resp.mean() if len(g) else np.nan,
-                    "missing_score": m.pop("missing")})
-        row.update(m)
+        row.update(_survey_row(g, _METRIC[survey_type], level, kwargs))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _survey_row(g: pd.DataFrame, metric: Callable[..., dict[str, float]], level: float,
+                kwargs: dict[str, str]) -> dict[str, float]:
+    """Invitations, responses and the metric's fields for one group of survey rows."""
+    resp = g["_responded"].to_numpy(bool)
+    m = metric(g.loc[resp, "score"], level=level, **kwargs)
+    row = {"invited": len(g), "responded": int(resp.sum()),
+           "response_rate": resp.mean() if len(g) else np.nan, "missing_score": m.pop("missing")}
+    row.update(m)
+    return row

@@ -97,7 +97,7 @@ def wilson_lower_bound(
 
     Ranking by this bound (Evan Miller, "How Not To Sort By Average Rating", 2009) asks "given
     the reviews so far, what share of positive reviews are we fairly sure of?": 2 of 2 positive
-    gives 0.34, 90 of 100 gives 0.83. Uses :func:`crmlab.journey.wilson_interval`. Products
+    gives 0.34, 90 of 100 gives 0.83. Uses :func:`crmlab.stats.wilson_interval`. Products
     without reviews get 0 (nothing is known, so they rank last).
     """
     k = np.asarray(positive, dtype=float)
