@@ -50,6 +50,24 @@ def touch_attribution(
     to the last one, ``linear`` splits it equally over all touches (a channel touched twice
     gets two shares). Columns: ``channel``, ``conversions`` (credited, fractional for
     linear), ``share`` and ``value`` (credited ``value_col``, if the journeys have it).
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`crmlab.journey.journeys` (path, outcome, optionally value).
+    model : {"first_touch", "last_touch", "linear"}, default "last_touch"
+        The rule.
+    path_col : str, default "path"
+        The column of the paths.
+    value_col : str or None, default "value"
+        The column of the journeys' revenue, shared like the conversions; None to skip.
+    sep : str, default " > "
+        The separator of channels in a path.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per channel: channel, conversions, share (and value).
     """
     if model not in ("first_touch", "last_touch", "linear"):
         raise ValueError(
@@ -110,6 +128,12 @@ class MarkovAttribution(Estimator):
     collapse_repeats : bool
         Merge consecutive repeats of a channel (``a > a > b`` -> ``a > b``). Self-loops do
         not change absorption probabilities, but they change the transition counts shown.
+    path_col : str, default "path"
+        The column of the paths.
+    value_col : str or None, default "value"
+        The column of the journeys' revenue; None to skip.
+    sep : str, default " > "
+        The separator of channels in a path.
 
     Learned attributes: ``states_``, ``transition_counts_``, ``transition_matrix_`` (rows sum
     to 1; absorbing states map to themselves), ``conversion_probability_``,
@@ -226,7 +250,20 @@ class MarkovAttribution(Estimator):
 
 
 def markov_attribution(journeys: pd.DataFrame, **params: object) -> pd.DataFrame:
-    """Markov-chain attribution table; ``params`` go to :class:`MarkovAttribution`."""
+    """Markov-chain attribution table; ``params`` go to :class:`MarkovAttribution`.
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`crmlab.journey.journeys`.
+    **params
+        Arguments of :class:`MarkovAttribution`.
+
+    Returns
+    -------
+    pd.DataFrame
+        The fitted ``attribution_`` table.
+    """
     return MarkovAttribution(**params).fit_transform(journeys)  # type: ignore[arg-type]
 
 
@@ -241,6 +278,23 @@ def attribution_table(
 
     Index ``channel``; one column per model; every column sums to the number of converting
     journeys, so the columns can be compared directly.
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`crmlab.journey.journeys`.
+    path_col : str, default "path"
+        The column of the paths.
+    open_paths : {"null", "drop", "raise"}, default "null"
+        What the Markov model does with open journeys (see :class:`MarkovAttribution`).
+    sep : str, default " > "
+        The separator of channels in a path.
+
+    Returns
+    -------
+    pd.DataFrame
+        Conversions by channel (index) and model (columns first_touch, last_touch, linear,
+        markov), by the Markov credit, largest first.
     """
     cols = {}
     for model in ("first_touch", "last_touch", "linear"):

@@ -42,6 +42,26 @@ def cohort_table(
     Columns: ``cohort`` (Timestamp, month start), ``period``, ``cohort_size``, ``active``,
     ``retention`` (= active / cohort_size). Activity of unknown customers or before the
     signup month raises ``ValueError``.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The shop's ``customers`` (customer_id, signup_ts).
+    activity : pd.DataFrame
+        Rows of activity (orders, sessions, ...) with customer id and time.
+    customer_col : str, default "customer_id"
+        The id column of both tables.
+    signup_col : str or None, default "signup_ts"
+        The signup time in ``customers``; None for first-activity cohorts.
+    ts_col : str, default "order_ts"
+        The time column of ``activity``.
+    end : date-like, optional
+        The last observed month; default the last activity.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (cohort, period) with the columns above.
     """
     customers = as_frame(customers, "customers")
     activity = as_frame(activity, "activity")
@@ -99,7 +119,20 @@ def cohort_table(
 
 
 def retention_matrix(cohorts: pd.DataFrame, value: str = "retention") -> pd.DataFrame:
-    """Wide cohort matrix (rows: cohort month, columns: period) from :func:`cohort_table`."""
+    """Wide cohort matrix (rows: cohort month, columns: period) from :func:`cohort_table`.
+
+    Parameters
+    ----------
+    cohorts : pd.DataFrame
+        The table of :func:`cohort_table`.
+    value : str, default "retention"
+        The column to spread (``retention``, ``active`` or ``cohort_size``).
+
+    Returns
+    -------
+    pd.DataFrame
+        Cohort months by period; NaN where a period is not observed yet.
+    """
     cohorts = as_frame(cohorts, "cohorts")
     require_columns(cohorts, "cohorts", ["cohort", "period", value],
              "Build it with crmlab.journey.cohort_table(customers, orders).")

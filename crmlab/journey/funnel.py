@@ -45,6 +45,24 @@ def funnel(
     ``ci_low``/``ci_high`` (Wilson interval of the step rate at ``level``), ``overall_rate``
     (share of visits reaching the step), ``dropped`` (sessions of the previous step that did
     not reach this one) and ``drop_off_rate`` (``1 - step_rate``).
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        One row per session with its deepest step (``shop.sessions`` or :func:`session_steps`).
+    by : str or sequence of str, optional
+        Columns to group by.
+    depth_col : str, default "funnel_depth"
+        The column holding the deepest step.
+    steps : sequence of str, default FUNNEL_STEPS
+        The funnel's steps in order.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (group,) step with the columns above.
     """
     table = "sessions"
     sessions = as_frame(sessions, table)
@@ -53,19 +71,7 @@ def funnel(
     steps = list(steps)
     for col in by_cols:
         _no_missing(sessions, table, col)
-    depth = sessions[depth_col]
-    if depth.isna().any():
-        raise ValueError(
-            f"{table}: column '{depth_col}' has {int(depth.isna().sum())} missing values; every "
-            "session reaches at least the visit step — fill them with the first step."
-        )
-    codes = _codes(depth.astype("str"), steps)
-    if (codes < 0).any():
-        unknown = sorted(set(depth.astype("str")[codes < 0]))
-        raise ValueError(
-            f"{table}: column '{depth_col}' has values {unknown[:10]} that are not funnel steps "
-            f"{steps}; map them or pass steps=."
-        )
+    codes = _depth_codes(sessions[depth_col], depth_col, steps)
     reached = pd.DataFrame(codes[:, None] >= np.arange(len(steps))[None, :], columns=steps,
                            index=sessions.index).astype("int64")
     if by_cols:
@@ -80,6 +86,23 @@ def funnel(
     return funnel_from_counts(long, steps, by_cols, level=level)
 
 
+def _depth_codes(depth: pd.Series, depth_col: str, steps: list[str]) -> np.ndarray:
+    """Position of each session's deepest step in ``steps``; missing or unknown steps are errors."""
+    if depth.isna().any():
+        raise ValueError(
+            f"sessions: column '{depth_col}' has {int(depth.isna().sum())} missing values; every "
+            "session reaches at least the visit step — fill them with the first step."
+        )
+    codes = _codes(depth.astype("str"), steps)
+    if (codes < 0).any():
+        unknown = sorted(set(depth.astype("str")[codes < 0]))
+        raise ValueError(
+            f"sessions: column '{depth_col}' has values {unknown[:10]} that are not funnel steps "
+            f"{steps}; map them or pass steps=."
+        )
+    return codes
+
+
 def funnel_from_counts(counts: pd.DataFrame, steps: Sequence[str], by: Sequence[str] = (),
                        level: float = 0.95) -> pd.DataFrame:
     """The funnel table from the number of sessions that reached each step.
@@ -88,6 +111,22 @@ def funnel_from_counts(counts: pd.DataFrame, steps: Sequence[str], by: Sequence[
     ``sessions``: what :func:`funnel` counts in memory and ``crmlab.scale.funnel`` counts in
     an engine. Returns the columns of :func:`funnel`: each step's rate from the previous step
     with its Wilson interval, the overall rate from the first step, and the drop-offs.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        ``step`` and ``sessions`` (and the ``by`` columns), one row per step and group.
+    steps : sequence of str
+        The funnel's steps in order.
+    by : sequence of str, default ()
+        The group columns.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        The table of :func:`funnel`.
     """
     steps = list(steps)
     by_cols = list(by)

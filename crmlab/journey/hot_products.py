@@ -69,6 +69,24 @@ def hot_products(
     :data:`HOT_WEIGHTS`: sales 0.4; first-visitor conversion, favourites and views 0.2 each). Products are those of ``products``
     if given (with ``name``/``category`` when present), else every product seen in the
     window. Sorted by ``score`` (descending) with ``rank`` 1..n.
+
+    Parameters
+    ----------
+    orders, order_items, events : pd.DataFrame
+        The shop's tables of those names.
+    products : pd.DataFrame, optional
+        The shop's ``products``: the products to score, with name and category.
+    end : date-like, optional
+        The end of the window; default the last order time.
+    weeks : int, default 4
+        The window's length in weeks.
+    weights : mapping, optional
+        Weight per signal (keys of :data:`HOT_WEIGHTS`), non-negative; default HOT_WEIGHTS.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per product, best first: rank, product_id, the signals, their z-scores, score.
     """
     w = dict(HOT_WEIGHTS if weights is None else weights)
     unknown = set(w) - set(HOT_WEIGHTS)

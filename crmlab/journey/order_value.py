@@ -68,6 +68,22 @@ def order_value_decomposition(
     Only online orders (with a ``session_id``) count by default, because store orders have no
     website session; ``result.attrs["n_offline_orders"]`` says how many were left out. The column
     ``check`` is the product of the factors, which equals ``revenue``.
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (customer_id, start_ts).
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts, amount, n_items, session_id).
+    freq : str, optional
+        pandas frequency of the periods; default one row for everything.
+    online_only : bool, default True
+        Count only orders with a website session.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period: the counts, the factors, aov and check.
     """
     sessions = as_frame(sessions, "sessions")
     require_columns(sessions, "sessions", ["customer_id", "start_ts"])
@@ -105,6 +121,24 @@ def traffic_decomposition(
     online orders / attentive sessions; ``items_per_order``; ``unit_price`` = revenue /
     items. The product equals online ``revenue`` (column ``check``). With ``freq`` one row
     per period.
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (start_ts, n_events, the depth column).
+    orders : pd.DataFrame
+        The shop's ``orders``; online orders count.
+    freq : str, optional
+        pandas frequency of the periods; default one row.
+    depth_col : str, default "funnel_depth"
+        The sessions' deepest funnel step.
+    attention_step : str, default "product_view"
+        The funnel step that counts as attention.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period: the counts, the factors and check.
     """
     sessions = as_frame(sessions, "sessions")
     require_columns(sessions, "sessions", ["start_ts", "n_events", depth_col])
@@ -166,6 +200,18 @@ def decompose_change(
     ``share_of_change`` divides by the total log change (shares sum to 1). Pass two rows of
     :func:`order_value_decomposition` (or of :func:`traffic_decomposition` with
     ``factors=TRAFFIC_FACTORS``).
+
+    Parameters
+    ----------
+    before, after : pd.Series or mapping
+        The factors of the two periods (rows of a decomposition table).
+    factors : sequence of str, default ORDER_VALUE_FACTORS
+        The factors whose product is revenue.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per factor: factor, before, after, ratio, log_contribution, share_of_change.
     """
     rows = []
     for f in factors:

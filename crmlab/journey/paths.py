@@ -27,19 +27,10 @@ __all__ = ["journeys", "path_flows", "time_to_convert", "top_paths"]
 
 
 @reads(sessions="", orders=Reads("orders", optional=True))
-def journeys(
-    sessions: pd.DataFrame,
-    orders: pd.DataFrame | None = None,
-    *,
-    channel_col: str = "traffic_source",
-    customer_col: str = "customer_id",
-    ts_col: str = "start_ts",
-    converted_col: str = "converted",
-    session_col: str = "session_id",
-    end: str | pd.Timestamp | None = None,
-    open_window: str | pd.Timedelta = "30D",
-    sep: str = SEP,
-) -> pd.DataFrame:
+def journeys(sessions: pd.DataFrame, orders: pd.DataFrame | None = None, *, channel_col: str = "traffic_source",
+             customer_col: str = "customer_id", ts_col: str = "start_ts", converted_col: str = "converted",
+             session_col: str = "session_id", end: str | pd.Timestamp | None = None,
+             open_window: str | pd.Timedelta = "30D", sep: str = SEP) -> pd.DataFrame:
     """String each customer's sessions into journeys that end at a converting session.
 
     Sessions are ordered by time per customer; a journey is the run of sessions up to and
@@ -55,9 +46,42 @@ def journeys(
     ``converted``, ``outcome`` (``conversion``/``null``/``open``), ``session_id`` of the
     converting session (``<NA>`` otherwise) and, when ``orders`` is given, ``order_id`` and
     ``value`` (the order's ``amount``; 0 for journeys without a purchase).
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (customer_id, start_ts, traffic_source, converted, session_id).
+    orders : pd.DataFrame, optional
+        The shop's ``orders`` (order_id, session_id, amount), for the journeys' value.
+    channel_col, customer_col, ts_col, converted_col, session_col : str
+        The sessions' columns of channel, customer, start time, conversion flag, session id.
+    end : date-like, optional
+        The end of the data; default the last session's start.
+    open_window : str or pd.Timedelta, default "30D"
+        How recent a last touch keeps a journey ``open``.
+    sep : str, default " > "
+        The separator of channels in ``path``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per journey with the columns above.
     """
+    df = _touches(as_frame(sessions, "sessions"), channel_col, customer_col, ts_col, converted_col, session_col, sep)
+    end = df["ts"].max() if end is None else as_timestamp(end, "end")
+    out = _journey_rows(df, sep, open_after=end - pd.Timedelta(open_window))
+    if orders is not None:
+        out = _with_orders(out, orders)
+    if customer_col != "customer_id":
+        out = out.rename(columns={"customer_id": customer_col})
+    return out
+
+
+def _touches(sessions: pd.DataFrame, channel_col: str, customer_col: str, ts_col: str, converted_col: str,
+             session_col: str, sep: str) -> pd.DataFrame:
+    """The checked sessions as touches (customer_id, ts, end_ts, channel, converted, session_id),
+    sorted by customer and time."""
     table = "sessions"
-    sessions = as_frame(sessions, table)
     require_columns(sessions, table, [customer_col, ts_col, channel_col, converted_col, session_col])
     ts = datetime_column(sessions, table, ts_col)
     for col in (customer_col, channel_col, converted_col):
@@ -67,7 +91,6 @@ def journeys(
             f"{table}: column '{converted_col}' must be boolean (did the session end in a "
             f"purchase?); convert it with .astype(bool)."
         )
-    window = pd.Timedelta(open_window)
     channels = sessions[channel_col].astype("str")
     bad = channels.str.contains(sep.strip(), regex=False) | (channels.str.strip() == "")
     if bad.any():
@@ -79,8 +102,7 @@ def journeys(
     end_ts = sessions[end_col]
     if end_col != ts_col:
         end_ts = end_ts.fillna(ts)
-    end = ts.max() if end is None else as_timestamp(end, "end")
-    df = pd.DataFrame({
+    return pd.DataFrame({
         "customer_id": sessions[customer_col].to_numpy(),
         "ts": ts.to_numpy(),
         "end_ts": end_ts.to_numpy(),
@@ -88,8 +110,13 @@ def journeys(
         "converted": sessions[converted_col].to_numpy(dtype=bool),
         "session_id": sessions[session_col].to_numpy(),
     }).sort_values(["customer_id", "ts", "session_id"], kind="stable").reset_index(drop=True)
+
+
+def _journey_rows(df: pd.DataFrame, sep: str, open_after: pd.Timestamp) -> pd.DataFrame:
+    """One row per journey of the touches: a journey ends at a converting touch; a trailing
+    journey is ``open`` when its last touch is at or after ``open_after``, else ``null``."""
     conv = df["converted"].astype("int64")
-    df["journey"] = df.groupby("customer_id", sort=False)["converted"].cumsum() - conv + 1
+    df = df.assign(journey=df.groupby("customer_id", sort=False)["converted"].cumsum() - conv + 1)
     g = df.groupby(["customer_id", "journey"], sort=True)
     out = g.agg(
         n_touches=("channel", "size"),
@@ -104,24 +131,25 @@ def journeys(
     conv_sess = df.loc[df["converted"]].set_index(["customer_id", "journey"])["session_id"]
     out["session_id"] = conv_sess.reindex(out.index).astype("Int64")
     outcome = np.where(out["converted"], "conversion",
-                       np.where(out["last_ts"] >= end - window, "open", "null"))
+                       np.where(out["last_ts"] >= open_after, "open", "null"))
     out["outcome"] = pd.Categorical(outcome, categories=list(OUTCOMES))
-    out = out.drop(columns="last_ts").reset_index()
-    if orders is not None:
-        orders = as_frame(orders, "orders")
-        require_columns(orders, "orders", ["order_id", "session_id", "amount"])
-        online = orders.loc[orders["session_id"].notna(), ["order_id", "session_id", "amount"]]
-        dup = online["session_id"].duplicated()
-        if dup.any():
-            raise ValueError(
-                f"orders: {int(dup.sum())} sessions placed more than one order (column "
-                "'session_id'); journeys expect one order per converting session."
-            )
-        online = online.astype({"session_id": "Int64"}).set_index("session_id")
-        out["order_id"] = online["order_id"].reindex(out["session_id"]).astype("Int64").to_numpy()
-        out["value"] = online["amount"].reindex(out["session_id"]).fillna(0.0).to_numpy(dtype="float64")
-    if customer_col != "customer_id":
-        out = out.rename(columns={"customer_id": customer_col})
+    return out.drop(columns="last_ts").reset_index()
+
+
+def _with_orders(out: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    """The journeys with the converting session's ``order_id`` and ``value`` (0 without one)."""
+    orders = as_frame(orders, "orders")
+    require_columns(orders, "orders", ["order_id", "session_id", "amount"])
+    online = orders.loc[orders["session_id"].notna(), ["order_id", "session_id", "amount"]]
+    dup = online["session_id"].duplicated()
+    if dup.any():
+        raise ValueError(
+            f"orders: {int(dup.sum())} sessions placed more than one order (column "
+            "'session_id'); journeys expect one order per converting session."
+        )
+    online = online.astype({"session_id": "Int64"}).set_index("session_id")
+    out["order_id"] = online["order_id"].reindex(out["session_id"]).astype("Int64").to_numpy()
+    out["value"] = online["amount"].reindex(out["session_id"]).fillna(0.0).to_numpy(dtype="float64")
     return out
 
 
@@ -154,6 +182,20 @@ def top_paths(
     Columns: ``path``, ``journeys``, ``conversions``, ``conversion_rate``,
     ``share_of_journeys``, ``share_of_conversions`` and ``value`` (if the journeys have it).
     Sorted by ``journeys`` then ``conversions`` (descending) and ``path``.
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`journeys` (path, outcome, optionally value).
+    n : int, default 10
+        How many paths to list.
+    path_col : str, default "path"
+        The column of the paths.
+
+    Returns
+    -------
+    pd.DataFrame
+        The ``n`` most common paths with the columns above.
     """
     _check_journeys(journeys, path_col)
     conv = journeys["outcome"].astype("str") == "conversion"
@@ -184,6 +226,18 @@ def path_flows(
     One row per (``from_stage``, ``source``, ``to_stage``, ``target``) with the number of
     ``journeys``. The default stages show where journeys start, where they end, and whether
     they bought.
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`journeys`.
+    stages : sequence of str, default ("first_touch", "last_touch", "outcome")
+        At least two columns of ``journeys``, in the order of the chart.
+
+    Returns
+    -------
+    pd.DataFrame
+        from_stage, source, to_stage, target, journeys.
     """
     table = "journeys"
     as_frame(journeys, table)
@@ -210,6 +264,18 @@ def time_to_convert(
     Columns: the ``by`` groups (e.g. ``"first_touch"``), ``conversions``, ``median_days``,
     ``mean_days``, ``p90_days``, ``mean_touches`` and ``share_same_session`` (journeys that
     bought in their first session).
+
+    Parameters
+    ----------
+    journeys : pd.DataFrame
+        The table of :func:`journeys` (path, outcome, start_ts, end_ts, n_touches).
+    by : str or sequence of str, optional
+        Columns to group by.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per group with the columns above.
     """
     by_cols = as_list(by)
     _check_journeys(journeys, "path", ["start_ts", "end_ts", "n_touches", *by_cols])

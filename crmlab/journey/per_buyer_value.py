@@ -64,6 +64,23 @@ def per_buyer_value_decomposition(
     ``freq`` (``"M"``, ``"Q"``, ``"Y"`` or ``"W"``) one row per calendar period, labelled by its
     first day (events by ``ts``, orders by ``order_ts``; buyers are counted per period).
     ``attrs["n_offline_orders"]`` counts store orders left out (no website events).
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        The shop's ``events``.
+    orders : pd.DataFrame
+        The shop's ``orders`` (online orders count).
+    min_dwell_seconds : float, default 10.0
+        The shortest stay that counts a view as stayed; >= 0.
+    freq : {"M", "Q", "Y", "W"}, optional
+        Calendar periods; default one row.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period: the counts, the six factors, per_buyer_value, orders_per_buyer,
+        aov and check.
     """
     func = "per_buyer_value_decomposition"
     events = as_frame(events, "events")

@@ -52,6 +52,21 @@ def selling_points(
     customers who viewed the product; ``conversion`` = share of them who bought it at some time
     after their first view. Products with fewer than ``min_reviews`` praising reviews are left
     out (their shares are noise); ``attrs["left_out"]`` counts them.
+
+    Parameters
+    ----------
+    reviews, events, orders, order_items : pd.DataFrame
+        The shop's tables of those names.
+    fab : pd.DataFrame, default FAB
+        The selling points: feature and its keywords.
+    min_reviews : int, default 3
+        The fewest praising reviews a product needs to be kept.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per kept product: product_id, n_praise, one share per feature, viewers,
+        conversion.
     """
     require_columns(fab, "fab", ["feature", "keywords"])  # not a shop table: checked here
     if isinstance(min_reviews, bool) or not isinstance(min_reviews, int | np.integer) or min_reviews < 1:
@@ -79,7 +94,18 @@ def selling_points(
 
 def keyword_pattern(keywords: Sequence[str]) -> str:
     """A regular expression matching any of ``keywords`` literally, in lower case (for
-    ``Series.str.lower().str.contains(pattern)``)."""
+    ``Series.str.lower().str.contains(pattern)``).
+
+    Parameters
+    ----------
+    keywords : sequence of str
+        The words or phrases to find.
+
+    Returns
+    -------
+    str
+        The pattern ``k1|k2|...`` with each keyword escaped.
+    """
     import re
 
     return "|".join(re.escape(str(k).lower()) for k in keywords)
@@ -89,7 +115,22 @@ def selling_point_conversion(points: pd.DataFrame, fab: pd.DataFrame = FAB, leve
     """Which selling points go with conversion? Spearman's rho across products between the
     share of praise for each feature and the page conversion, with a Fisher-z interval
     (se = 1.06 / sqrt(n - 3), Fieller et al. 1957). Association, not cause: praise and sales
-    may both follow from a third thing (price, category, quality)."""
+    may both follow from a third thing (price, category, quality).
+
+    Parameters
+    ----------
+    points : pd.DataFrame
+        The table of :func:`selling_points`.
+    fab : pd.DataFrame, default FAB
+        The selling points (feature, optionally advantage and benefit).
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per feature: feature, advantage, benefit, products, mean_share, rho, low, high.
+    """
     require_columns(points, "points", ["conversion", *fab["feature"]])
     z = _level_z(level)
     rows = []

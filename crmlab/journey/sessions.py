@@ -43,43 +43,75 @@ def sessionize(
     for the same customer, in the input order); pass ``unsorted="raise"`` to get a
     ``ValueError`` instead. Missing timestamps or customer ids raise ``ValueError``.
 
-    Returns a sorted copy of ``events`` with the new column.
+    Parameters
+    ----------
+    events : pd.DataFrame
+        An event log with a customer id and a timestamp per row.
+    gap : str or pd.Timedelta, default "30min"
+        The longest idle time inside one session; positive.
+    customer_col, ts_col : str
+        The columns of the customer id and the event time.
+    session_col : str, default "session"
+        The new column; must not exist yet.
+    unsorted : {"sort", "raise"}, default "sort"
+        What to do with events out of time order within a customer.
+
+    Returns
+    -------
+    pd.DataFrame
+        The events sorted by (customer, time) with the session number.
     """
     table = "events"
     events = as_frame(events, table)
     require_columns(events, table, [customer_col, ts_col])
     if unsorted not in ("sort", "raise"):
         raise ValueError(f"sessionize: unsorted={unsorted!r}; use 'sort' or 'raise'.")
-    try:
-        gap_td = pd.Timedelta(gap)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"sessionize: gap={gap!r} is not a duration; pass e.g. '30min'.") from exc
-    if gap_td is pd.NaT or gap_td <= pd.Timedelta(0):
-        raise ValueError(f"sessionize: gap={gap!r} must be a positive duration such as '30min'.")
+    gap_td = _positive_gap(gap)
     ts = datetime_column(events, table, ts_col)
     _no_missing(events, table, customer_col)
     if session_col in events.columns:
         raise ValueError(
             f"{table}: already has a column '{session_col}'; pass another session_col= name."
         )
-    back = ts.groupby(events[customer_col], sort=False).diff()
-    n_out = int((back < pd.Timedelta(0)).sum())
-    if n_out and unsorted == "raise":
-        raise ValueError(
-            f"{table}: {n_out} events are earlier than the event before them for the same "
-            f"customer (column '{ts_col}'); sort with {table}.sort_values(['{customer_col}', "
-            f"'{ts_col}']) or call sessionize(..., unsorted='sort')."
-        )
+    n_out = _out_of_order(events, ts, customer_col, ts_col, raise_=unsorted == "raise")
     out = events.sort_values([customer_col, ts_col], kind="stable").reset_index(drop=True)
-    cust = out[customer_col].to_numpy()
-    t = out[ts_col].to_numpy()
-    new = np.ones(len(out), dtype=bool)
-    if len(out) > 1:
-        same = cust[1:] == cust[:-1]
-        new[1:] = ~same | ((t[1:] - t[:-1]) > gap_td.to_timedelta64())
-    out[session_col] = np.cumsum(new).astype(np.int64)
+    out[session_col] = _session_numbers(out[customer_col].to_numpy(), out[ts_col].to_numpy(), gap_td)
     out.attrs["n_out_of_order"] = n_out
     return out
+
+
+def _positive_gap(gap: str | pd.Timedelta) -> pd.Timedelta:
+    """``gap`` as a positive Timedelta (an error naming the fix otherwise)."""
+    try:
+        gap_td = pd.Timedelta(gap)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sessionize: gap={gap!r} is not a duration; pass e.g. '30min'.") from exc
+    if gap_td is pd.NaT or gap_td <= pd.Timedelta(0):
+        raise ValueError(f"sessionize: gap={gap!r} must be a positive duration such as '30min'.")
+    return gap_td
+
+
+def _out_of_order(events: pd.DataFrame, ts: pd.Series, customer_col: str, ts_col: str, raise_: bool) -> int:
+    """How many events are earlier than the one before them for the same customer (input order)."""
+    back = ts.groupby(events[customer_col], sort=False).diff()
+    n_out = int((back < pd.Timedelta(0)).sum())
+    if n_out and raise_:
+        raise ValueError(
+            f"events: {n_out} events are earlier than the event before them for the same "
+            f"customer (column '{ts_col}'); sort with events.sort_values(['{customer_col}', "
+            f"'{ts_col}']) or call sessionize(..., unsorted='sort')."
+        )
+    return n_out
+
+
+def _session_numbers(cust: np.ndarray, t: np.ndarray, gap: pd.Timedelta) -> np.ndarray:
+    """Session numbers 1..n of events sorted by (customer, time): a new session wherever the
+    customer changes or the time since the previous event exceeds ``gap``."""
+    new = np.ones(len(cust), dtype=bool)
+    if len(cust) > 1:
+        same = cust[1:] == cust[:-1]
+        new[1:] = ~same | ((t[1:] - t[:-1]) > gap.to_timedelta64())
+    return np.cumsum(new).astype(np.int64)
 
 
 @reads(events="")
@@ -105,22 +137,52 @@ def session_steps(
 
     Columns: ``session_col``, ``customer_col``, ``start_ts``, ``end_ts``, ``n_events``, one
     bool column per step after the visit, ``funnel_depth`` (ordered categorical of steps).
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        The shop's ``events`` (session_id, customer_id, ts, event_type).
+    session_col, customer_col, ts_col, type_col : str
+        The columns of the session, the customer, the time and the event type.
+    steps : sequence of str, default FUNNEL_STEPS
+        The visit step, then the event type of each later step.
+    known_types : sequence of str or None, default schema.EVENT_TYPES
+        The event types allowed besides the steps; None accepts any.
+    strict : bool, default False
+        Count a step only when every earlier step occurred too.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per session with the columns above.
     """
     table = "events"
     events = as_frame(events, table)
     require_columns(events, table, [session_col, customer_col, ts_col, type_col])
     steps = list(steps)
     if len(steps) < 2 or len(set(steps)) != len(steps):
-        raise ValueError(
-            f"session_steps: steps={steps!r} needs a visit step plus at least one event type, "
-            "each named once."
-        )
+        raise ValueError(f"session_steps: steps={steps!r} needs a visit step plus at least one event type, "
+                         "each named once.")
     ts = datetime_column(events, table, ts_col)
     _no_missing(events, table, session_col)
+    types = _event_types(events, type_col, steps, known_types)
+    out = _session_rows(events.assign(_ts=ts), session_col, customer_col)
+    hit, deepest, closed = _steps_reached(out.index.get_indexer(events[session_col]), types, steps, len(out))
+    for j, step in enumerate(steps[1:]):
+        out[step] = hit[:, j]
+    out["funnel_depth"] = pd.Categorical.from_codes(closed if strict else deepest, categories=steps, ordered=True)
+    out = out.reset_index()
+    out.attrs["n_skipped_steps"] = int((closed != deepest).sum())
+    return out
+
+
+def _event_types(events: pd.DataFrame, type_col: str, steps: list[str],
+                 known_types: Sequence[str] | None) -> pd.Series:
+    """The event types as text, checked: none missing, none outside ``known_types`` and the steps."""
     types = events[type_col].astype("str")
     if types.isna().any():
         raise ValueError(
-            f"{table}: column '{type_col}' has {int(types.isna().sum())} missing event types; "
+            f"events: column '{type_col}' has {int(types.isna().sum())} missing event types; "
             "fill or drop them first."
         )
     if known_types is not None:
@@ -128,11 +190,17 @@ def session_steps(
         unknown = sorted(set(types.unique()) - allowed)
         if unknown:
             raise ValueError(
-                f"{table}: column '{type_col}' has unknown event types {unknown[:10]}; known "
+                f"events: column '{type_col}' has unknown event types {unknown[:10]}; known "
                 f"types are {sorted(allowed)}. Map them to known types (e.g. with "
-                f"{table}['{type_col}'].replace({{...}})) or pass known_types=None."
+                f"events['{type_col}'].replace({{...}})) or pass known_types=None."
             )
-    grouped = events.assign(_ts=ts).groupby(session_col, sort=True)
+    return types
+
+
+def _session_rows(events: pd.DataFrame, session_col: str, customer_col: str) -> pd.DataFrame:
+    """One row per session (index ``session_col``): customer, start_ts, end_ts, n_events, from
+    events with their time in ``_ts``; a session with two customers is an error."""
+    grouped = events.groupby(session_col, sort=True)
     out = grouped.agg(
         **{customer_col: (customer_col, "first"), "start_ts": ("_ts", "min"),
            "end_ts": ("_ts", "max"), "n_events": ("_ts", "size")}
@@ -140,22 +208,21 @@ def session_steps(
     n_cust = grouped[customer_col].nunique()
     if (n_cust > 1).any():
         raise ValueError(
-            f"{table}: {int((n_cust > 1).sum())} sessions in '{session_col}' hold events of "
+            f"events: {int((n_cust > 1).sum())} sessions in '{session_col}' hold events of "
             f"more than one '{customer_col}'; a session belongs to one visitor — re-derive "
             "sessions with sessionize()."
         )
+    return out
+
+
+def _steps_reached(sess_pos: np.ndarray, types: pd.Series, steps: list[str],
+                   n_sessions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(step events seen per session and step after the visit, deepest step reached, deepest
+    step of an unbroken run from the visit) from each event's session position and type."""
+    hit = np.zeros((n_sessions, len(steps) - 1), dtype=bool)
     codes = _codes(types, steps[1:])  # -1 = not a step event
-    sess_pos = out.index.get_indexer(events[session_col])
-    hit = np.zeros((len(out), len(steps) - 1), dtype=bool)
-    mask = codes >= 0
-    hit[sess_pos[mask], codes[mask]] = True
-    reached_any = np.c_[np.ones(len(out), bool), hit]
+    hit[sess_pos[codes >= 0], codes[codes >= 0]] = True
+    reached_any = np.c_[np.ones(n_sessions, bool), hit]
     deepest = np.where(reached_any.any(axis=1), reached_any.shape[1] - 1 - np.argmax(reached_any[:, ::-1], axis=1), 0)
     closed = np.cumprod(reached_any, axis=1).sum(axis=1) - 1
-    depth = closed if strict else deepest
-    for j, step in enumerate(steps[1:]):
-        out[step] = hit[:, j]
-    out["funnel_depth"] = pd.Categorical.from_codes(depth, categories=steps, ordered=True)
-    out = out.reset_index()
-    out.attrs["n_skipped_steps"] = int((closed != deepest).sum())
-    return out
+    return hit, deepest, closed
