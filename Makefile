@@ -45,7 +45,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 TEST_DIRS := $(wildcard tests/unit tests/robustness tests/notebooks tests/exercises tests/worlds tests/benchmarks tests/browser tests/docs)
 NBVAL_OPTS := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/notebooks/nbval_sanitize.cfg
 
-.PHONY: help install student-wheel workspace lab demo exercises materials slides browser-deps notebooks worlds test test-tiers test-unit test-nbval bench lint clean
+.PHONY: help install student-wheel workspace lab demo exercises materials slides browser-deps fonts notebooks worlds test test-tiers test-unit test-nbval bench lint clean
 
 help:
 	@sed -n "1,22p" Makefile
@@ -61,7 +61,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q crmlab
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) fonts
 
 # The student's own copy of the course (ignored by git): created on the first `make lab`, then
 # only what it lacks is added (new course notebooks); a student's files are never overwritten.
@@ -104,7 +104,7 @@ exercises: $(STAMP)
 	$(BIN)/python -m crmlab.course.course_map --write README.md
 	$(BIN)/crmlab notebooks 00_welcome --jobs 1
 
-materials: $(STAMP)
+materials: $(STAMP) fonts
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
 	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT) --slides
 
@@ -114,22 +114,35 @@ materials: $(STAMP)
 slides: $(STAMP)
 	$(BIN)/crmlab slides build $(NB) --out $(OUT)
 
-# The browser tier (tests/browser) drives Debian's chromium; it and fonts-noto-cjk (the pages'
-# Chinese) are installed here when missing, as root with apt-get. Without them the tier skips
-# and says why; nothing else depends on them.
-BROWSER_PACKAGES := chromium fonts-noto-cjk
-
-browser-deps:
-	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+# Debian packages installed when missing, as root with apt-get; otherwise a line says what is
+# missing and what happens without it. $(1) packages, $(2) who needs them, $(3) without them.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "browser tests: installing" $$missing; \
+			echo "$(2): installing" $$missing; \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 				--no-install-recommends $$missing; } >/dev/null \
-				|| echo "browser tests: could not install" $$missing "(tests/browser will skip)"; \
-		else echo "browser tests: missing" $$missing "and not root (tests/browser will skip)"; fi; \
+				|| echo "$(2): could not install" $$missing "($(3))"; \
+		else echo "$(2): missing" $$missing "and not root ($(3))"; fi; \
 	fi
+endef
+
+# The browser tier (tests/browser) drives Debian's chromium; it and fonts-noto-cjk (the pages'
+# Chinese) are installed here when missing. Without them the tier skips and says why; nothing
+# else depends on them.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+
+browser-deps:
+	$(call apt_install,$(BROWSER_PACKAGES),browser tests,tests/browser will skip)
+
+# Chinese in figures (titles such as RFM分析, the 繁體中文 edition): crmlab.plots falls back to
+# Noto Sans CJK for CJK glyphs (make install and make materials install it when missing).
+FONT_PACKAGES := fonts-noto-cjk
+
+fonts:
+	$(call apt_install,$(FONT_PACKAGES),Chinese in figures,figures show empty boxes for Chinese)
 
 # crmlab for an exam machine: the wheel of the package alone. The answer functions live in
 # instructor/answers/ of the repository, outside the package, so no wheel carries them (released

@@ -181,9 +181,20 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True) -> str | 
             if m:
                 values = {k: lookup(v, lang, record=False) or v for k, v in m.groupdict().items()}
                 return translated.format(**values)
-    if record and _LETTERS.search(text):
+    if record and _is_prose(text):
         _SEEN_MISSING[text] += 1
     return None
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _is_prose(text: str) -> bool:
+    """Worth translating: words, not a number, an amount (``NT$1,000``) or a code identifier
+    (``customer_id``, ``orders.order_id``: names students type stay English)."""
+    if not _LETTERS.search(text.replace("NT$", "")):
+        return False
+    return not (_IDENTIFIER.fullmatch(text) and ("_" in text or "." in text))
 
 
 def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
@@ -208,7 +219,7 @@ def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
     if lang != "en":
         tables = [_read_strings(path) for path in _catalogs(lang)]
         translated = next((exact[text] for exact, _ in tables if text in exact), None)
-        if translated is None and _LETTERS.search(text):
+        if translated is None and _is_prose(text):
             _SEEN_MISSING[text] += 1
         values = {k: (lookup(v, lang, record=False) or v) if isinstance(v, str) else v
                   for k, v in values.items()}
@@ -302,9 +313,13 @@ def translate_figure(fig: Any, lang: str | None = None) -> Any:
     return fig
 
 
-def _rename(labels: Iterable[Any], lang: str) -> dict[Any, str]:
+def _rename(labels: Iterable[Any], lang: str, record: bool = True) -> dict[Any, str]:
     return {label: new for label in labels if isinstance(label, str)
-            and (new := lookup(label, lang)) is not None}
+            and (new := lookup(label, lang, record=record)) is not None}
+
+
+#: Tables longer than this show their text values untranslated (display shows a few rows).
+MAX_TRANSLATED_ROWS = 1000
 
 
 def _names(names: Iterable[Any], lang: str) -> list[Any]:
@@ -314,9 +329,10 @@ def _names(names: Iterable[Any], lang: str) -> list[Any]:
 def display_table(table: Any, lang: str | None = None) -> Any:
     """A copy of a DataFrame (or Series) with its headers translated, for display only.
 
-    Column labels, index labels that are text, and the names of both axes are looked up;
-    the data itself is untouched, and the caller's table keeps its English names (code keeps
-    working with ``table["revenue"]``).
+    Column labels, index labels that are text, the names of both axes and text values (a
+    category such as ``"signup"``, a computed sentence matching a catalog template) are looked
+    up; the caller's table keeps its English names and values (code keeps working with
+    ``table["revenue"]``). Code identifiers (``customer_id``) are never candidates.
 
     Parameters
     ----------
@@ -341,14 +357,33 @@ def display_table(table: Any, lang: str | None = None) -> Any:
         labels = {x for item in flat for x in (item if isinstance(item, tuple) else (item,))}
         out = out.rename(columns=_rename(labels, lang))
         out.columns = out.columns.set_names(_names(out.columns.names, lang))
-    elif isinstance(out.name, str):
-        out.name = lookup(out.name, lang) or out.name
+        if len(out) <= MAX_TRANSLATED_ROWS:
+            for i in range(out.shape[1]):
+                if _is_text(out.iloc[:, i]):
+                    out.isetitem(i, _translated_values(out.iloc[:, i], lang))
+    else:
+        if isinstance(out.name, str):
+            out.name = lookup(out.name, lang) or out.name
+        if _is_text(out) and len(out) <= MAX_TRANSLATED_ROWS:
+            out = _translated_values(out, lang)
     index = out.index.to_flat_index() if isinstance(out.index, pd.MultiIndex) else out.index
     if index.dtype == object or isinstance(out.index, pd.MultiIndex) or index.dtype == "string":
         labels = {x for item in index for x in (item if isinstance(item, tuple) else (item,))}
-        out = out.rename(index=_rename(labels, lang))
+        out = out.rename(index=_rename(labels, lang, record=False))
     out.index = out.index.set_names(_names(out.index.names, lang))
     return out
+
+
+def _is_text(values: Any) -> bool:
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    return is_object_dtype(values.dtype) or is_string_dtype(values.dtype)
+
+
+def _translated_values(values: Any, lang: str) -> Any:
+    """A Series with each text value the catalogs know replaced (others kept)."""
+    known = _rename(values.dropna().unique(), lang, record=False)
+    return values.map(lambda v: known.get(v, v) if isinstance(v, str) else v) if known else values
 
 
 def install_table_display(shell: Any = None) -> bool:

@@ -307,8 +307,18 @@ def test_display_table_renames_headers_only(zh) -> None:
     shown = i18n.display_table(table)
     assert list(shown.columns) == ["接觸點", "數量"]
     assert list(shown.index) == ["註冊", "x"] and shown.index.name == "日期"
-    assert list(shown["接觸點"]) == ["signup", "order"]  # the data is untouched
-    assert list(table.columns) == ["touchpoint", "count"]  # and the caller's table too
+    assert list(shown["接觸點"]) == ["註冊", "訂單"]  # known text values too, for display
+    assert list(shown["數量"]) == [3, 2]
+    assert list(table.columns) == ["touchpoint", "count"]  # the caller's table is untouched
+    assert list(table["touchpoint"]) == ["signup", "order"]
+    series = i18n.display_table(pd.Series(["won", "lost", "Huang"], name="status"))
+    assert series.name == "狀態" and list(series) == ["成交", "失敗", "Huang"]
+
+
+def test_identifiers_and_amounts_are_not_missing_translations(zh) -> None:
+    for text in ("customer_id", "orders.order_id", "NT$1,000", "2024-01"):
+        assert i18n.lookup(text) is None
+        assert text not in i18n.untranslated()
 
 
 # --------------------------------------------------------------------------- the glossary
