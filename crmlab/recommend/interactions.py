@@ -44,6 +44,40 @@ def _ids(values: Any, table: str, column: str) -> np.ndarray:
         return s.to_numpy(dtype=np.int64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{table}.{column} must hold integer ids, got dtype {s.dtype}.") from exc
+def _browse_signals(events: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Views, carts (every non-purchase type with a positive weight) that name a product."""
+    frame_with(events, "events", ["customer_id", "ts", "event_type", "product_id"], _LOG_FIX)
+    browse = [t for t in weights if t != "purchase" and weights[t] > 0]
+    ev = events.loc[events["event_type"].isin(browse) & events["product_id"].notna(),
+                    ["customer_id", "product_id", "ts", "event_type"]]
+    return pd.DataFrame({
+        "customer_id": _ids(ev["customer_id"], "events", "customer_id"),
+        "product_id": _ids(ev["product_id"], "events", "product_id"),
+        "ts": ev["ts"].to_numpy(),
+        "event_type": ev["event_type"].astype(str).to_numpy(),
+    })
+
+
+def _purchase_signals(orders: pd.DataFrame, order_items: pd.DataFrame) -> pd.DataFrame:
+    """One purchase signal per order line, with the customer and time of its order."""
+    frame_with(orders, "orders", ["order_id", "customer_id", "order_ts"], _LOG_FIX)
+    frame_with(order_items, "order_items", ["order_id", "product_id"], _LOG_FIX)
+    lines = order_items[["order_id", "product_id"]].merge(
+        orders[["order_id", "customer_id", "order_ts"]], on="order_id", how="left",
+        validate="many_to_one")
+    orphan = lines["customer_id"].isna()
+    if orphan.any():
+        raise ValueError(
+            f"order_items has {int(orphan.sum())} line(s) whose order_id is not in orders; "
+            "pass the matching orders table.")
+    return pd.DataFrame({
+        "customer_id": _ids(lines["customer_id"], "orders", "customer_id"),
+        "product_id": _ids(lines["product_id"], "order_items", "product_id"),
+        "ts": lines["order_ts"].to_numpy(),
+        "event_type": "purchase",
+    })
+
+
 @reads(events=Reads("events", optional=True),
        orders=Reads("orders", optional=True),
        order_items=Reads("order_items", optional=True))
@@ -62,6 +96,22 @@ def interaction_log(
     no click-stream at all). ``weights`` maps event type -> weight (default
     :data:`DEFAULT_WEIGHTS`); types with weight 0 or missing from ``weights`` are left out.
     Sorted by time. Either source may be omitted (e.g. purchases only).
+
+    Parameters
+    ----------
+    events : pd.DataFrame, optional
+        The shop's ``events`` table (customer_id, product_id, ts, event_type).
+    orders : pd.DataFrame, optional
+        The shop's ``orders`` table (order_id, customer_id, order_ts), with ``order_items``.
+    order_items : pd.DataFrame, optional
+        The shop's ``order_items`` table (order_id, product_id).
+    weights : mapping of str to float, optional
+        Weight of each event type (default :data:`DEFAULT_WEIGHTS`).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per signal, sorted by ``ts``.
     """
     weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
     for name, w in weights.items():
@@ -69,36 +119,12 @@ def interaction_log(
             raise ValueError(f"weights[{name!r}] must be a finite number >= 0, got {w!r}.")
     parts: list[pd.DataFrame] = []
     if events is not None:
-        frame_with(events, "events", ["customer_id", "ts", "event_type", "product_id"], _LOG_FIX)
-        browse = [t for t in weights if t != "purchase" and weights[t] > 0]
-        ev = events.loc[events["event_type"].isin(browse) & events["product_id"].notna(),
-                        ["customer_id", "product_id", "ts", "event_type"]]
-        parts.append(pd.DataFrame({
-            "customer_id": _ids(ev["customer_id"], "events", "customer_id"),
-            "product_id": _ids(ev["product_id"], "events", "product_id"),
-            "ts": ev["ts"].to_numpy(),
-            "event_type": ev["event_type"].astype(str).to_numpy(),
-        }))
+        parts.append(_browse_signals(events, weights))
     if weights.get("purchase", 0) > 0 and (orders is not None or order_items is not None):
         if orders is None or order_items is None:
             raise ValueError("purchases need both orders and order_items (the line's customer "
                              "and time are on the order); pass both, or set weights['purchase']=0.")
-        frame_with(orders, "orders", ["order_id", "customer_id", "order_ts"], _LOG_FIX)
-        frame_with(order_items, "order_items", ["order_id", "product_id"], _LOG_FIX)
-        lines = order_items[["order_id", "product_id"]].merge(
-            orders[["order_id", "customer_id", "order_ts"]], on="order_id", how="left",
-            validate="many_to_one")
-        orphan = lines["customer_id"].isna()
-        if orphan.any():
-            raise ValueError(
-                f"order_items has {int(orphan.sum())} line(s) whose order_id is not in orders; "
-                "pass the matching orders table.")
-        parts.append(pd.DataFrame({
-            "customer_id": _ids(lines["customer_id"], "orders", "customer_id"),
-            "product_id": _ids(lines["product_id"], "order_items", "product_id"),
-            "ts": lines["order_ts"].to_numpy(),
-            "event_type": "purchase",
-        }))
+        parts.append(_purchase_signals(orders, order_items))
     if not parts:
         raise ValueError("interaction_log needs events and/or orders + order_items; got neither.")
     log = pd.concat(parts, ignore_index=True)
@@ -115,6 +141,20 @@ def time_split(
 
     ``cutoff`` is a date (``"2025-07-01"``) or a float in (0, 1): the time quantile, e.g.
     0.8 trains on the first 80 % of the signals. Both parts must be non-empty.
+
+    Parameters
+    ----------
+    log : pd.DataFrame
+        An interaction log with a datetime column ``ts_col``.
+    cutoff : str, pd.Timestamp or float
+        The first moment of the test period, or a time quantile in (0, 1).
+    ts_col : str, default "ts"
+        The timestamp column.
+
+    Returns
+    -------
+    tuple of pd.DataFrame
+        ``(train, test)``.
     """
     frame_with(log, "log", [ts_col], _LOG_FIX)
     ts = datetime_column(log, "log", ts_col, func="time_split")
@@ -145,6 +185,17 @@ class InteractionMatrix:
 
     ``matrix[u, i]`` is the total weight of user ``user_ids[u]`` on item ``item_ids[i]``;
     ``user_ids``/``item_ids`` are sorted, so row/column positions follow the ids.
+
+    Build one with :meth:`from_frame`.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        Summed weights, users x items.
+    user_ids, item_ids : np.ndarray
+        Sorted ids of the rows and columns.
+    user_col, item_col : str, default "customer_id", "product_id"
+        Column names the ids came from (and go back to in :meth:`to_frame`).
     """
 
     matrix: sparse.csr_matrix

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from crmlab.base import Estimator
 from crmlab.recommend.interactions import InteractionMatrix, _check_k
 
 
@@ -53,13 +54,21 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
-class Recommender:
+class Recommender(Estimator):
     """Base class: ``fit(interactions)`` then ``recommend(users, k, exclude_seen=True)``.
 
     Subclasses implement ``_fit(X)`` on the CSR matrix and ``_scores(rows)`` returning a
     dense (len(rows), n_items) array of scores. Learned attributes end with ``_``:
     ``matrix_`` (:class:`InteractionMatrix`), ``item_popularity_`` (users per item).
+
+    Parameters
+    ----------
+    None
+        The base class takes no arguments; each model's hyperparameters are its ``__init__``
+        arguments (scikit-learn's ``get_params``/``set_params``/``clone`` work on them).
     """
+
+    _fit_call = "fit(interactions)"
 
     #: Rows of users scored at once; bounds memory at about chunk × n_items floats.
     score_block_cells: int = 4_000_000
@@ -73,7 +82,24 @@ class Recommender:
         weight_col: str | None = "weight",
         items: Iterable[int] | None = None,
     ) -> Recommender:
-        """Learn from a (user, item[, weight]) frame; duplicate pairs are summed."""
+        """Learn from a (user, item[, weight]) frame; duplicate pairs are summed.
+
+        Parameters
+        ----------
+        interactions : pd.DataFrame
+            One row per signal (e.g. the train part of :func:`interaction_log`).
+        user_col, item_col : str, default "customer_id", "product_id"
+            The user and item columns.
+        weight_col : str or None, default "weight"
+            The weight column (every row counts 1 without it).
+        items : iterable of int, optional
+            The whole catalogue, so items nobody touched are columns too.
+
+        Returns
+        -------
+        Recommender
+            The fitted model (``self``).
+        """
         im = InteractionMatrix.from_frame(interactions, user_col=user_col, item_col=item_col,
                                           weight_col=weight_col, items=items)
         self.matrix_ = im
@@ -88,10 +114,9 @@ class Recommender:
     def _scores(self, rows: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _check_fitted(self) -> InteractionMatrix:
-        if not hasattr(self, "matrix_"):
-            raise ValueError(f"{type(self).__name__} is not fitted yet; call fit(interactions) "
-                             "first.")
+    def _check_fitted(self, attributes: str | None = "matrix_") -> InteractionMatrix:
+        """The training matrix, or ``NotFittedError`` (a ``ValueError``) naming ``fit(interactions)``."""
+        super()._check_fitted(attributes)
         return self.matrix_
 
     def score(self, users: Any) -> pd.DataFrame:
@@ -107,6 +132,20 @@ class Recommender:
         ``users`` defaults to every training user. With ``exclude_seen`` an item the user
         already interacted with in training is never recommended; a user with fewer than
         ``k`` unseen items gets a shorter list.
+
+        Parameters
+        ----------
+        users : array-like of int, optional
+            The users to recommend to (default every training user).
+        k : int, default 10
+            List length.
+        exclude_seen : bool, default True
+            Leave out items the user touched in training.
+
+        Returns
+        -------
+        pd.DataFrame
+            ``user_col, rank, item_col, score``, ``k`` rows per user at most.
         """
         im = self._check_fitted()
         k = _check_k(k)
@@ -137,20 +176,24 @@ class Recommender:
             "score": np.concatenate(out_s).astype(np.float64),
         })
 
-    def __repr__(self) -> str:
-        params = getattr(self, "_params", {})
-        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in params)
-        return f"{type(self).__name__}({inner})"
-
 
 class Popularity(Recommender):
     """Most-popular baseline: score = number of distinct training users of the item.
 
     ``by="weight"`` ranks by total interaction weight instead. The same list for everyone
     (minus what each user has seen) — the yardstick a personalised model has to beat.
+
+    Parameters
+    ----------
+    by : {"users", "weight"}, default "users"
+        Rank items by distinct training users or by total weight.
+
+    Attributes
+    ----------
+    item_scores_ : np.ndarray
+        The popularity of each catalogue item.
     """
 
-    _params = ("by",)
 
     def __init__(self, by: str = "users"):
         self.by = by
@@ -220,9 +263,19 @@ class ItemKNN(Recommender):
     item columns at a time, so memory stays at about n_items × chunk_size floats.
 
     Learned: ``similarity_`` (items × items CSR, column ``i`` holds ``i``'s neighbours).
+
+    Parameters
+    ----------
+    n_neighbors : int, default 50
+        Neighbours kept per item.
+    shrink : float, default 0.0
+        Added to the cosine denominator; damps similarities built on few users.
+    binary : bool, default False
+        Use 0/1 instead of the interaction weights.
+    chunk_size : int, optional
+        Item columns per similarity block (default: chosen from the catalogue size).
     """
 
-    _params = ("n_neighbors", "shrink", "binary", "chunk_size")
 
     def __init__(self, n_neighbors: int = 50, shrink: float = 0.0, binary: bool = False,
                  chunk_size: int | None = None):
@@ -345,10 +398,29 @@ class ImplicitALS(Recommender):
 
     Learned: ``user_factors_`` (n_users × factors), ``item_factors_`` (n_items × factors),
     ``loss_`` (the objective after each iteration, if ``track_loss``).
+
+    Parameters
+    ----------
+    factors : int, default 32
+        Latent dimensions.
+    regularization : float, default 0.1
+        ``λ``, the L2 penalty on the factors.
+    alpha : float, default 10.0
+        Confidence slope: ``c_ui = 1 + alpha · r_ui``.
+    iterations : int, default 15
+        Alternating sweeps.
+    solver : {"cg", "cholesky"}, default "cg"
+        Conjugate gradient (fast) or the exact per-user solve.
+    cg_steps : int, default 3
+        Conjugate-gradient steps per half-sweep.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the initial factors.
+    dtype : {"float32", "float64"}, default "float32"
+        Precision of the factors.
+    track_loss : bool, default True
+        Record the objective after each sweep in ``loss_``.
     """
 
-    _params = ("factors", "regularization", "alpha", "iterations", "solver", "cg_steps", "seed",
-               "dtype", "track_loss")
 
     def __init__(self, factors: int = 32, regularization: float = 0.1, alpha: float = 10.0,
                  iterations: int = 15, solver: str = "cg", cg_steps: int = 3,
@@ -459,9 +531,15 @@ class PureSVD(Recommender):
     ``X ≈ U Σ Vᵀ`` with ``factors`` components; a user's scores are their row projected on
     the item space, ``x_u V Vᵀ``. Uses :class:`sklearn.decomposition.TruncatedSVD`
     (randomised, seeded). Learned: ``item_factors_`` (V, n_items × factors).
+
+    Parameters
+    ----------
+    factors : int, default 32
+        SVD components.
+    seed : int, default 0
+        Seed of the randomised SVD.
     """
 
-    _params = ("factors", "seed")
 
     def __init__(self, factors: int = 32, seed: int = 0):
         self.factors = factors
