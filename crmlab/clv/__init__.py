@@ -66,6 +66,9 @@ from crmlab.clv.models.nbd import NBDModel
 from crmlab.clv.models.pareto_nbd import ParetoNBDModel
 from crmlab.clv.summary import SUMMARY_COLUMNS as SUMMARY_COLUMNS
 from crmlab.clv.summary import operational_time, summarize
+from crmlab.clv.summary import (
+    period_ordinals as period_ordinals,  # public, not in __all__ (crmlab.scale)
+)
 from crmlab.clv.value import clv
 from crmlab.clv.what_if import bgnbd_model, bgnbd_what_if
 

@@ -12,8 +12,8 @@ from crmlab.clv.summary import (
     _FAST_FREQS,
     _log_columns,
     _log_reads,
-    _period_ordinals,
     _summary_arrays,
+    period_ordinals,
 )
 
 __all__ = ["calibration_histogram", "conditional_expectations", "repeat_transactions_tracking"]
@@ -183,9 +183,9 @@ def repeat_transactions_tracking(
         raise ValueError(f"step={step!r} must be a whole number of model time units >= 1.")
     end = dates.max() if observation_end is None else _to_timestamp(observation_end, "observation_end")
     cal = None if calibration_end is None else _to_timestamp(calibration_end, "calibration_end")
-    periods = _period_ordinals(dates, freq)
-    end_period = int(_period_ordinals(pd.Series([end]), freq)[0])
-    cal_period = None if cal is None else int(_period_ordinals(pd.Series([cal]), freq)[0])
+    periods = period_ordinals(dates, freq)
+    end_period = int(period_ordinals(pd.Series([end]), freq)[0])
+    cal_period = None if cal is None else int(period_ordinals(pd.Series([cal]), freq)[0])
     codes, _ = pd.factorize(cust, sort=True)
     keep = periods <= end_period
     repeat, cohort_first = _cohort_repeats(codes[keep], periods[keep], cal_period)
@@ -229,7 +229,7 @@ def _cohort_repeats(codes: np.ndarray, periods: np.ndarray, cal_period: int | No
 
 def _period_starts(ordinals: np.ndarray, freq: str) -> pd.DatetimeIndex:
     """Start timestamps (ns) of the periods with the given ordinals (inverse of
-    :func:`_period_ordinals`)."""
+    :func:`period_ordinals`)."""
     if freq in _FAST_FREQS:
         unit, size, shift = _FAST_FREQS[freq]
         return pd.to_datetime((ordinals * size - shift).astype(f"datetime64[{unit}]")).as_unit("ns")

@@ -14,7 +14,7 @@ import pandas as pd
 from crmlab._checks import Reads, reads
 from crmlab._checks import as_timestamp as _to_timestamp
 
-__all__ = ["SUMMARY_COLUMNS", "summarize", "operational_time"]
+__all__ = ["SUMMARY_COLUMNS", "summarize", "operational_time", "period_ordinals"]
 
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T")
@@ -26,11 +26,23 @@ SUMMARY_COLUMNS = ("frequency", "recency", "T")
 _FAST_FREQS = {"D": ("D", 1, 0), "W": ("D", 7, 3), "h": ("h", 1, 0)}
 
 
-def _period_ordinals(dates: pd.Series, freq: str) -> np.ndarray:
+def period_ordinals(dates: pd.Series, freq: str) -> np.ndarray:
     """Integer period number of each timestamp; differences are whole periods.
 
     Weeks run Monday..Sunday as pandas' ``to_period("W")`` does (1970-01-01 was a
-    Thursday, hence the shift of 3 days).
+    Thursday, hence the shift of 3 days). :mod:`crmlab.scale` numbers periods the same way.
+
+    Parameters
+    ----------
+    dates : pd.Series
+        Naive timestamps.
+    freq : str
+        "D", "W", "h" (fast paths) or any pandas period alias.
+
+    Returns
+    -------
+    np.ndarray
+        int64 period ordinals (pandas' ``Period.ordinal`` for the alias).
     """
     if freq in _FAST_FREQS:
         unit, size, shift = _FAST_FREQS[freq]
@@ -176,8 +188,8 @@ def summarize(
     """
     cust, dates, amount = _log_columns(transactions, customer_col, date_col, amount_col)
     cut, end, cal = _cutoffs(dates, freq_multiplier, calibration_end, observation_end)
-    periods = _period_ordinals(dates, freq)
-    cut_period, end_period = _period_ordinals(pd.Series([cut, end]), freq)
+    periods = period_ordinals(dates, freq)
+    cut_period, end_period = period_ordinals(pd.Series([cut, end]), freq)
     if periods.min() > cut_period:
         raise ValueError(
             f"transactions: every order in '{date_col}' is after "
