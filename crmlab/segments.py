@@ -71,7 +71,18 @@ FEATURE_LABELS: dict[str, str] = {
 
 
 def feature_label(col: str) -> str:
-    """Plain-language name of a feature column (``cat_books`` -> "share of spend on books")."""
+    """Plain-language name of a feature column (``cat_books`` -> "share of spend on books").
+
+    Parameters
+    ----------
+    col : str
+        A column of :func:`customer_features`.
+
+    Returns
+    -------
+    str
+        Its name in words (the column itself when unknown).
+    """
     if col in FEATURE_LABELS:
         return FEATURE_LABELS[col]
     for prefix, words in (("cat_", "share of spend on {}"), ("channel_", "share of orders via {}"),
@@ -105,6 +116,8 @@ def _label_order(values: pd.Series) -> list[str]:
     return sorted(values.dropna().astype("str").unique().tolist())
 
 
+# Long function: most of it is the docstring that defines every feature group;
+# the body is 35 lines, one helper per group.
 @reads(customers="customer_id signup_ts",
        orders=Reads("orders", ("order_id", "customer_id", "order_ts", "amount"), nonempty=True),
        order_items=Reads("order_items", ("order_id", "product_id", "line_amount"), optional=True,
@@ -139,6 +152,24 @@ def customer_features(
     ``snapshot`` defaults to the day after the last order or visit; orders or visits after
     it are an error (filter first). Sorted by ``customer_id``; ``attrs["groups"]`` lists
     the columns of each group.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The members (``customer_id``, ``signup_ts`` and the demographic columns present).
+    orders : pd.DataFrame
+        Their orders (``order_id``, ``customer_id``, ``order_ts``, ``amount``).
+    order_items, products : pd.DataFrame, optional
+        Order lines and the catalogue, for the category shares (both needed).
+    sessions : pd.DataFrame, optional
+        Visits, for the engagement features.
+    snapshot : date-like, optional
+        The day the features describe.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per member, sorted by ``customer_id``.
     """
     func = "customer_features"
     cust = customers.sort_values("customer_id").reset_index(drop=True)
@@ -158,27 +189,52 @@ def customer_features(
         )
     out = pd.DataFrame({"customer_id": cust["customer_id"].to_numpy()})
     groups: dict[str, list[str]] = {}
+    groups["demographics"] = _add_demographics(out, cust, products)
+    signup = day_numbers(cust["signup_ts"])
+    groups["rfm"] = _add_rfm(out, orders, index, ocode, signup, snap, snap_ts)
+    if order_items is not None and products is not None:
+        shares = _category_shares(orders, order_items, products, ocode, n, func)
+        out = pd.concat([out, shares], axis=1)
+        groups["categories"] = list(shares.columns)
+    if "channel" in orders.columns:
+        # how they buy: channel shares of orders
+        ch = _shares(ocode, orders["channel"].reset_index(drop=True), np.ones(len(orders)), n, "channel_",
+                     _label_order(orders["channel"]))
+        out = pd.concat([out, ch], axis=1)
+        groups["channels"] = list(ch.columns)
+    if sessions is not None:
+        groups["engagement"] = _add_engagement(out, sessions, index, signup, snap, func)
+    out.attrs = {"groups": groups, "snapshot": str(snap_ts.date())}
+    return out
 
-    # demographics and declared interests
+
+def _add_demographics(out: pd.DataFrame, cust: pd.DataFrame, products: pd.DataFrame | None) -> list[str]:
+    """Add the demographic columns, the opt-in flag and declared interests to ``out``;
+    return their names."""
     demo = [c for c in DEMOGRAPHIC_COLUMNS if c in cust.columns]
     for col in demo:
         out[col] = cust[col].astype("category") if not isinstance(cust[col].dtype, pd.CategoricalDtype) else cust[col]
-    groups["demographics"] = list(demo)
+    names = list(demo)
     if "marketing_opt_in" in cust.columns:
         out["marketing_opt_in"] = cust["marketing_opt_in"].astype("float64").to_numpy()
-        groups["demographics"].append("marketing_opt_in")
+        names.append("marketing_opt_in")
     if "interests" in cust.columns:
         dummies = cust["interests"].fillna("").astype("str").str.get_dummies(sep="|")
         order = [c for c in _category_order(products) if c in dummies.columns] + sorted(
             c for c in dummies.columns if c not in _category_order(products))
         for c in order:
             out[f"interest_{c}"] = dummies[c].to_numpy(dtype="float64")
-        groups["demographics"] += [f"interest_{c}" for c in order]
+        names += [f"interest_{c}" for c in order]
+    return names
 
-    # RFM and price sensitivity
+
+def _add_rfm(out: pd.DataFrame, orders: pd.DataFrame, index: pd.Index, ocode: np.ndarray,
+             signup: np.ndarray, snap: int, snap_ts: pd.Timestamp) -> list[str]:
+    """Add RFM (members who never ordered: recency since signup, zeros) and the discount
+    rate (price sensitivity) to ``out``; return their names."""
+    n = len(index)
     rfm = rfm_table(orders, snap_ts, customer_col="customer_id", date_col="order_ts", amount_col="amount")
     pos = index.get_indexer(rfm["customer_id"])
-    signup = day_numbers(cust["signup_ts"])
     recency = np.maximum(snap - signup, 0).astype("float64")
     recency[pos] = rfm["recency"].to_numpy()
     freq = np.zeros(n)
@@ -190,59 +246,54 @@ def customer_features(
     out["monetary"] = money
     out["avg_order_value"] = np.divide(money, freq, out=np.zeros(n), where=freq > 0)
     out["is_buyer"] = (freq > 0).astype("float64")
-    groups["rfm"] = ["recency", "frequency", "monetary", "avg_order_value", "is_buyer"]
+    names = ["recency", "frequency", "monetary", "avg_order_value", "is_buyer"]
     if {"discount", "gross_amount"} <= set(orders.columns):
         disc = np.bincount(ocode, weights=orders["discount"].to_numpy(dtype="float64"), minlength=n)
         gross = np.bincount(ocode, weights=orders["gross_amount"].to_numpy(dtype="float64"), minlength=n)
         out["discount_rate"] = np.divide(disc, gross, out=np.zeros(n), where=gross > 0)
-        groups["rfm"].append("discount_rate")
+        names.append("discount_rate")
+    return names
 
-    # what they buy: category shares of spend
-    if order_items is not None and products is not None:
-        owner = pd.Series(ocode, index=pd.Index(orders["order_id"]))  # order_id is unique (contract)
-        icode = owner.reindex(order_items["order_id"].to_numpy()).to_numpy()
-        if np.isnan(icode).any():
-            raise ValueError(
-                f"{func}: order_items has {int(np.isnan(icode).sum())} lines whose order_id is not in "
-                "orders; pass matching tables."
-            )
-        cat = products.set_index("product_id")["category"].reindex(order_items["product_id"].to_numpy())
-        if cat.isna().any():
-            raise ValueError(
-                f"{func}: order_items has {int(cat.isna().sum())} lines whose product_id is not in "
-                "products; pass the full catalogue."
-            )
-        shares = _shares(icode.astype(np.int64), cat.reset_index(drop=True),
-                         order_items["line_amount"].to_numpy(dtype="float64"), n, "cat_", _category_order(products))
-        out = pd.concat([out, shares], axis=1)
-        groups["categories"] = list(shares.columns)
 
-    # how they buy: channel shares of orders
-    if "channel" in orders.columns:
-        ch = _shares(ocode, orders["channel"].reset_index(drop=True), np.ones(len(orders)), n, "channel_",
-                     _label_order(orders["channel"]))
-        out = pd.concat([out, ch], axis=1)
-        groups["channels"] = list(ch.columns)
+def _category_shares(orders: pd.DataFrame, order_items: pd.DataFrame, products: pd.DataFrame,
+                     ocode: np.ndarray, n: int, func: str) -> pd.DataFrame:
+    """What they buy: each member's share of spend per category (``cat_<category>``)."""
+    owner = pd.Series(ocode, index=pd.Index(orders["order_id"]))  # order_id is unique (contract)
+    icode = owner.reindex(order_items["order_id"].to_numpy()).to_numpy()
+    if np.isnan(icode).any():
+        raise ValueError(
+            f"{func}: order_items has {int(np.isnan(icode).sum())} lines whose order_id is not in "
+            "orders; pass matching tables."
+        )
+    cat = products.set_index("product_id")["category"].reindex(order_items["product_id"].to_numpy())
+    if cat.isna().any():
+        raise ValueError(
+            f"{func}: order_items has {int(cat.isna().sum())} lines whose product_id is not in "
+            "products; pass the full catalogue."
+        )
+    return _shares(icode.astype(np.int64), cat.reset_index(drop=True),
+                   order_items["line_amount"].to_numpy(dtype="float64"), n, "cat_", _category_order(products))
 
-    # engagement: visits
-    if sessions is not None:
-        scode = index.get_indexer(sessions["customer_id"])
-        if (scode < 0).any():
-            raise ValueError(
-                f"{func}: sessions has {int((scode < 0).sum())} rows whose customer_id is not in "
-                "customers; pass the matching customers table."
-            )
-        n_sess = np.bincount(scode, minlength=n).astype("float64")
-        months = np.maximum((snap - signup) / 30.4375, 1.0)
-        conv = np.bincount(scode, weights=sessions["converted"].to_numpy(dtype="float64"), minlength=n)
-        events = np.bincount(scode, weights=sessions["n_events"].to_numpy(dtype="float64"), minlength=n)
-        out["sessions_per_month"] = n_sess / months
-        out["session_conversion"] = np.divide(conv, n_sess, out=np.zeros(n), where=n_sess > 0)
-        out["events_per_session"] = np.divide(events, n_sess, out=np.zeros(n), where=n_sess > 0)
-        groups["engagement"] = ["sessions_per_month", "session_conversion", "events_per_session"]
 
-    out.attrs = {"groups": groups, "snapshot": str(snap_ts.date())}
-    return out
+def _add_engagement(out: pd.DataFrame, sessions: pd.DataFrame, index: pd.Index, signup: np.ndarray,
+                    snap: int, func: str) -> list[str]:
+    """Add visits per month since signup, the share of visits with a purchase and events
+    per visit to ``out``; return their names."""
+    n = len(index)
+    scode = index.get_indexer(sessions["customer_id"])
+    if (scode < 0).any():
+        raise ValueError(
+            f"{func}: sessions has {int((scode < 0).sum())} rows whose customer_id is not in "
+            "customers; pass the matching customers table."
+        )
+    n_sess = np.bincount(scode, minlength=n).astype("float64")
+    months = np.maximum((snap - signup) / 30.4375, 1.0)
+    conv = np.bincount(scode, weights=sessions["converted"].to_numpy(dtype="float64"), minlength=n)
+    events = np.bincount(scode, weights=sessions["n_events"].to_numpy(dtype="float64"), minlength=n)
+    out["sessions_per_month"] = n_sess / months
+    out["session_conversion"] = np.divide(conv, n_sess, out=np.zeros(n), where=n_sess > 0)
+    out["events_per_session"] = np.divide(events, n_sess, out=np.zeros(n), where=n_sess > 0)
+    return ["sessions_per_month", "session_conversion", "events_per_session"]
 
 
 def _category_order(products: pd.DataFrame | None) -> list[str]:
@@ -258,6 +309,16 @@ def feature_groups(features: pd.DataFrame) -> dict[str, list[str]]:
 
     Taken from ``attrs["groups"]`` when :func:`customer_features` made the table (and the
     columns are still there), otherwise from the column-name prefixes.
+
+    Parameters
+    ----------
+    features : pd.DataFrame
+        A :func:`customer_features` table (or a selection of its columns).
+
+    Returns
+    -------
+    dict of str to list of str
+        Group name -> its columns present in ``features``.
     """
     groups = features.attrs.get("groups")
     if groups:
@@ -312,6 +373,8 @@ def _split_columns(features: pd.DataFrame, columns: Sequence[str] | None) -> tup
     return numeric, categorical
 
 
+# Long function: most of it is the docstring (the steps and why the mixture is
+# spherical, parameters); the body is 30 lines building one Pipeline.
 def segmentation_pipeline(
     features: pd.DataFrame,
     model: str = "kmeans",
@@ -337,6 +400,28 @@ def segmentation_pipeline(
     ``columns`` picks the features (default: every column but ``customer_id``). Use
     ``pipe.fit_predict(features)`` or ``pipe.fit(features).predict(features)``;
     ``pipe[:-1].transform(features)`` gives the prepared matrix (e.g. for PCA plots).
+
+    Parameters
+    ----------
+    features : pd.DataFrame
+        A :func:`customer_features` table (used for the column types only).
+    model : {"kmeans", "gmm"}, default "kmeans"
+        The clustering model.
+    n_clusters : int, default 4
+        Number of clusters (mixture components).
+    seed : int, default 0
+        Seed of the model.
+    columns : sequence of str, optional
+        Feature columns to use (default: every column but ``customer_id``).
+    log_columns : sequence of str, default LOG_COLUMNS
+        Skewed amounts to log1p before scaling.
+    covariance_type : str, default "spherical"
+        The mixture's covariance type.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Unfitted, with steps ``prep`` and ``model``.
     """
     func = "segmentation_pipeline"
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer) or n_clusters < 1:
@@ -386,6 +471,26 @@ def choose_k(
     for ``model="gmm"`` the ``bic`` instead, lower is better) and ``silhouette`` (mean
     silhouette of the clustering on the prepared features, on at most ``sample_size``
     customers drawn with ``seed``; higher is better). The features are prepared once.
+
+    Parameters
+    ----------
+    features : pd.DataFrame
+        A :func:`customer_features` table.
+    ks : sequence of int, default range(2, 9)
+        Numbers of clusters to try.
+    model : {"kmeans", "gmm"}, default "kmeans"
+        The clustering model.
+    seed : int, default 0
+        Seed of the models and of the silhouette sample.
+    columns : sequence of str, optional
+        Feature columns to use.
+    sample_size : int or None, default 5000
+        Customers in the silhouette sample (None: all).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per k: ``k``, ``inertia`` (or ``bic``), ``silhouette``.
     """
     func = "choose_k"
     ks = [int(k) for k in ks]
@@ -432,6 +537,18 @@ def profile_clusters(features: pd.DataFrame, labels: Any) -> pd.DataFrame:
     """Cluster profile: size, share and the mean of every numeric feature, plus the most
     common label of each categorical feature. One row per cluster (index ``cluster``);
     the last row ``all`` is the whole customer base, for comparison.
+
+    Parameters
+    ----------
+    features : pd.DataFrame
+        A :func:`customer_features` table.
+    labels : array-like
+        Cluster label per row of ``features``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per cluster and ``all``: ``customers``, ``share`` and the feature means.
     """
     func = "profile_clusters"
     lab = _check_labels(features, labels, func)
@@ -464,6 +581,20 @@ def describe_clusters(features: pd.DataFrame, labels: Any, *, top: int = 3) -> p
     "↓", each with the cluster's value and the average, e.g. "↑ declared interest in kids
     74% (avg 20%)". ``name`` joins the two strongest distinct topics ("kids & grocery").
     Columns: ``cluster``, ``customers``, ``share``, ``name`` and ``description``.
+
+    Parameters
+    ----------
+    features : pd.DataFrame
+        A :func:`customer_features` table.
+    labels : array-like
+        Cluster label per row of ``features``.
+    top : int, default 3
+        Number of "↑" differences listed per cluster.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``cluster``, ``customers``, ``share``, ``name``, ``description``.
     """
     func = "describe_clusters"
     lab = _check_labels(features, labels, func)
@@ -528,13 +659,40 @@ def segment_ari(labels: Any, truth: Any) -> float:
     """Adjusted Rand index between clusters and true segments (1 = same partition, ~0 = chance).
 
     Label names do not matter (cluster 2 may be "vip"); only who is grouped with whom.
+
+    Parameters
+    ----------
+    labels : array-like
+        Cluster label per customer.
+    truth : array-like
+        True segment per customer (same order).
+
+    Returns
+    -------
+    float
+        The adjusted Rand index.
     """
     a, b = _pair(labels, truth, "segment_ari")
     return float(adjusted_rand_score(b, a))
 
 
 def crosstab_segments(labels: Any, truth: Any, *, normalize: str | bool = "index") -> pd.DataFrame:
-    """Clusters (rows) x true segments (columns): counts, or shares per cluster by default."""
+    """Clusters (rows) x true segments (columns): counts, or shares per cluster by default.
+
+    Parameters
+    ----------
+    labels : array-like
+        Cluster label per customer.
+    truth : array-like
+        True segment per customer (same order).
+    normalize : str or bool, default "index"
+        As :func:`pandas.crosstab`'s (``False``: counts).
+
+    Returns
+    -------
+    pd.DataFrame
+        Clusters x true segments.
+    """
     a, b = _pair(labels, truth, "crosstab_segments")
     order = list(truth.cat.categories) if isinstance(truth, pd.Series) and isinstance(truth.dtype, pd.CategoricalDtype) else sorted(set(b))
     tab = pd.crosstab(pd.Series(a, name="cluster"), pd.Series(pd.Categorical(b, categories=order), name="segment"),
@@ -544,7 +702,20 @@ def crosstab_segments(labels: Any, truth: Any, *, normalize: str | bool = "index
 
 
 def majority_mapping(labels: Any, truth: Any) -> dict[str, str]:
-    """Each cluster's most common true segment (``{"0": "vip", ...}``)."""
+    """Each cluster's most common true segment (``{"0": "vip", ...}``).
+
+    Parameters
+    ----------
+    labels : array-like
+        Cluster label per customer.
+    truth : array-like
+        True segment per customer (same order).
+
+    Returns
+    -------
+    dict of str to str
+        Cluster (as text) -> its most common true segment.
+    """
     tab = crosstab_segments(labels, truth, normalize=False)
     return {str(k): str(v) for k, v in tab.idxmax(axis=1).items()}
 
