@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import TABLE_NAMES, TABLES, Column, Table
+from .sqltypes import categories_of, check_id, datetime_text, plain, restore, to_sql_values
 
 #: Bumped whenever the generated DDL changes; stored in ``crmlab_meta``.
 #: 2: REAL columns refuse infinities, timestamps lie within :data:`STORED_DATES`.
@@ -221,138 +222,37 @@ def _dependency_order() -> list[str]:
     return done
 
 
-# --------------------------------------------------------------------------- conversion
-
-
-def _where(table: str, column: str) -> str:
-    return f"table {table!r}, column {column!r}"
-
-
-def _datetime_text(series: pd.Series, table: str, column: str) -> list[str | None]:
-    """ISO text ('YYYY-MM-DD HH:MM:SS', fractional seconds only when present) or None for NaT."""
-    if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+def _checked_tables(shop: Any, salt: str | bytes | None) -> Mapping[str, pd.DataFrame]:
+    """The tables of ``shop`` for :meth:`CRMStore.load`, checked against the contract (known
+    names, DataFrames, exactly the contract's columns), contact fields tokenised with ``salt``."""
+    tables = getattr(shop, "tables", shop)
+    if not isinstance(tables, Mapping):
         raise ValueError(
-            f"load(): {_where(table, column)} has dtype {series.dtype}, expected datetime; "
-            "fix: convert with pd.to_datetime(df[col])."
+            f"load(): expected a Shop (or a dict of table name -> DataFrame), got {type(shop).__name__}."
         )
-    if getattr(series.dtype, "tz", None) is not None:
+    unknown = [n for n in tables if n not in TABLES]
+    if unknown:
         raise ValueError(
-            f"load(): {_where(table, column)} is timezone-aware ({series.dtype}); the shop uses naive "
-            "local time: fix with df[col].dt.tz_convert('Asia/Taipei').dt.tz_localize(None)."
+            f"load(): unknown table(s) {unknown}; the store holds {list(TABLE_NAMES)} "
+            "(drop the others before loading)."
         )
-    values = series.to_numpy(dtype="datetime64[ns]")
-    nat = np.isnat(values)
-    ns = values.view("int64")
-    has_fraction = bool(((ns[~nat] % 1_000_000_000) != 0).any())
-    text = np.strings.replace(np.datetime_as_string(values, unit="ns" if has_fraction else "s"), "T", " ", 1)
-    out = text.astype(object)
-    out[nat] = None
-    return out.tolist()
+    for name, df in tables.items():
+        if not isinstance(df, pd.DataFrame):
+            raise ValueError(f"load(): table {name!r} must be a pandas DataFrame, got {type(df).__name__}.")
+        expected = TABLES[name].column_names
+        missing = [c for c in expected if c not in df.columns]
+        extra = [c for c in df.columns if c not in expected]
+        if missing or extra:
+            raise ValueError(
+                f"load(): table {name!r} does not match the contract: missing column(s) {missing}, "
+                f"extra column(s) {extra}; fix: give it exactly the columns of datasets/README.md."
+            )
+    if salt is not None:
+        from crmlab.profile import pseudonymize
 
-
-def _with_nulls(values: list[Any], missing: np.ndarray) -> list[Any]:
-    if not missing.any():
-        return values
-    return [None if m else v for v, m in zip(values, missing.tolist(), strict=True)]
-
-
-def _to_sql_values(df: pd.DataFrame, table: Table) -> list[list[Any]]:
-    """One list per contract column, holding Python values or None (SQL NULL)."""
-    columns: list[list[Any]] = []
-    for col in table.columns:
-        s = df[col.name]
-        missing = s.isna().to_numpy()
-        if col.kind in ("int", "Int"):
-            if not pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-                raise ValueError(
-                    f"load(): {_where(table.name, col.name)} has dtype {s.dtype}, expected integer ids/counts; "
-                    f"fix: convert with df[col].astype({'int64' if col.kind == 'int' else 'Int64'!r})."
-                )
-            out = _with_nulls(s.to_numpy(dtype="int64", na_value=0).tolist(), missing)
-        elif col.kind == "float":
-            if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-                raise ValueError(
-                    f"load(): {_where(table.name, col.name)} has dtype {s.dtype}, expected numbers; "
-                    "fix: convert with pd.to_numeric(df[col])."
-                )
-            out = _with_nulls(s.to_numpy(dtype="float64", na_value=np.nan).tolist(), missing)
-        elif col.kind == "bool":
-            if not pd.api.types.is_bool_dtype(s.dtype) or missing.any():
-                raise ValueError(
-                    f"load(): {_where(table.name, col.name)} has dtype {s.dtype}"
-                    f"{' with missing values' if missing.any() else ''}, expected bool; "
-                    "fix: fill missing values, then df[col].astype(bool)."
-                )
-            out = s.to_numpy(dtype=bool).astype(np.int64).tolist()
-        elif col.kind == "datetime":
-            out = _datetime_text(s, table.name, col.name)
-        elif col.kind in ("category", "str"):
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                labels = np.asarray([str(c) for c in s.cat.categories] + [None], dtype=object)
-                out = labels[s.cat.codes.to_numpy()].tolist()  # code -1 (missing) picks None
-            elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-                out = _with_nulls([str(v) for v in s.to_numpy(dtype=object)], missing)
-            else:
-                raise ValueError(
-                    f"load(): {_where(table.name, col.name)} has dtype {s.dtype}, expected text; "
-                    f"fix: convert with df[col].astype({'category' if col.kind == 'category' else 'str'!r})."
-                )
-        else:  # pragma: no cover - the schema only uses the kinds above
-            raise ValueError(f"unknown column kind {col.kind!r}")
-        columns.append(out)
-    return columns
-
-
-def _categories_of(df: pd.DataFrame, table: Table) -> dict[str, list[str]]:
-    """Category lists to remember for a table's categorical columns."""
-    cats: dict[str, list[str]] = {}
-    for col in table.columns:
-        if col.kind != "category":
-            continue
-        s = df[col.name]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            cats[col.name] = [str(c) for c in s.cat.categories]
-        else:  # text: the sorted observed labels (what astype('category') would give)
-            cats[col.name] = sorted({str(v) for v in s.dropna()})
-    return cats
-
-
-def _restore(raw: dict[str, list[Any]], n: int, columns: Sequence[Column],
-             categories: Mapping[str, list[str]]) -> pd.DataFrame:
-    """Build a DataFrame with the contract's dtypes from columns of SQLite values."""
-    data: dict[str, Any] = {}
-    for col in columns:
-        values = raw[col.name]
-        if col.kind == "int":
-            data[col.name] = np.asarray(values, dtype=np.int64) if n else np.zeros(0, np.int64)
-        elif col.kind == "Int":
-            data[col.name] = pd.array(values, dtype="Int64")
-        elif col.kind == "float":
-            data[col.name] = np.asarray([np.nan if v is None else v for v in values], dtype="float64")
-        elif col.kind == "bool":
-            data[col.name] = np.asarray(values, dtype=bool) if n else np.zeros(0, bool)
-        elif col.kind == "datetime":
-            text = pd.Series(values, dtype=object)
-            parsed = pd.to_datetime(text, format="ISO8601") if n else pd.Series([], dtype="datetime64[ns]")
-            data[col.name] = parsed.astype("datetime64[ns]").to_numpy()
-        elif col.kind == "category":
-            cats = categories.get(col.name)
-            if cats is None:
-                cats = list(col.values) if col.values is not None else sorted({v for v in values if v is not None})
-            data[col.name] = pd.Categorical(values, categories=cats)
-        else:  # str
-            data[col.name] = pd.array(values, dtype="str")
-    return pd.DataFrame(data, index=pd.RangeIndex(n))
-
-
-def _check_id(value: Any, table: str, column: str) -> int:
-    """An integer id for a typed helper, or a ValueError saying what was passed."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise ValueError(
-            f"{table}.{column} must be an integer id, got {value!r} ({type(value).__name__}); "
-            f"pass e.g. {column}=42 (use CRMStore.query(sql, params) to search by other values)."
-        )
-    return int(value)
+        tables = {name: pseudonymize(df, [c for c in CONTACT_FIELDS.get(name, ()) if c in df.columns], salt)
+                  if name in CONTACT_FIELDS else df for name, df in tables.items()}
+    return tables
 
 
 # --------------------------------------------------------------------------- the store
@@ -368,6 +268,14 @@ class CRMStore:
             store.load(shop)
             store.orders_of(42)
             store.query("SELECT channel, SUM(amount) AS revenue FROM orders GROUP BY channel")
+
+    Parameters
+    ----------
+    path : str or os.PathLike, default ":memory:"
+        The database file (created private, mode 0600, when missing; its folder must exist)
+        or ``":memory:"`` for a database that lives as long as the object.
+    timeout : float, default LOCK_TIMEOUT
+        Seconds a statement waits for another connection's lock before a ValueError.
     """
 
     def __init__(self, path: str | os.PathLike = ":memory:", *, timeout: float = LOCK_TIMEOUT):
@@ -504,34 +412,22 @@ class CRMStore:
         order pointing at a missing customer, even an interrupt) the transaction is rolled
         back and the database is exactly as it was before the call. ``replace=True`` deletes
         the current rows first, inside the same transaction. Tables the shop lacks stay empty.
-        """
-        tables = getattr(shop, "tables", shop)
-        if not isinstance(tables, Mapping):
-            raise ValueError(
-                f"load(): expected a Shop (or a dict of table name -> DataFrame), got {type(shop).__name__}."
-            )
-        unknown = [n for n in tables if n not in TABLES]
-        if unknown:
-            raise ValueError(
-                f"load(): unknown table(s) {unknown}; the store holds {list(TABLE_NAMES)} "
-                "(drop the others before loading)."
-            )
-        for name, df in tables.items():
-            if not isinstance(df, pd.DataFrame):
-                raise ValueError(f"load(): table {name!r} must be a pandas DataFrame, got {type(df).__name__}.")
-            expected = TABLES[name].column_names
-            missing = [c for c in expected if c not in df.columns]
-            extra = [c for c in df.columns if c not in expected]
-            if missing or extra:
-                raise ValueError(
-                    f"load(): table {name!r} does not match the contract: missing column(s) {missing}, "
-                    f"extra column(s) {extra}; fix: give it exactly the columns of datasets/README.md."
-                )
-        if salt is not None:
-            from crmlab.profile import pseudonymize
 
-            tables = {name: pseudonymize(df, [c for c in CONTACT_FIELDS.get(name, ()) if c in df.columns], salt)
-                      if name in CONTACT_FIELDS else df for name, df in tables.items()}
+        Parameters
+        ----------
+        shop : Shop or dict of str to pd.DataFrame
+            The tables to import, each with exactly the contract's columns.
+        replace : bool, default False
+            Delete the rows already stored first (otherwise a non-empty store refuses).
+        salt : str or bytes, optional
+            Key for tokenising the contact fields (at least 16 bytes); None stores them in clear.
+
+        Returns
+        -------
+        dict of str to int
+            Rows loaded per table.
+        """
+        tables = _checked_tables(shop, salt)
         if not replace and not self.is_empty():
             filled = {k: v for k, v in self.counts().items() if v}
             raise ValueError(
@@ -539,45 +435,50 @@ class CRMStore:
                 "or open a new CRMStore path."
             )
         config = getattr(shop, "config", {}) or {}
-        loaded: dict[str, int] = {}
-        con = self._con
         with self._clear_errors():  # another writer holding the lock: a clear error, not a traceback
-            con.execute("BEGIN IMMEDIATE")
+            self._con.execute("BEGIN IMMEDIATE")
         try:
-            con.execute("PRAGMA defer_foreign_keys = ON")  # checked once, before COMMIT
-            if replace:
-                for name in reversed(_dependency_order()):
-                    con.execute(f"DELETE FROM {quote(name)}")
-                con.execute("DELETE FROM crmlab_categories")
-                con.execute("DELETE FROM crmlab_meta WHERE key <> 'schema_version'")
-            # Bulk-load pattern: drop the secondary indexes, insert, rebuild them (sorting once
-            # is much faster than updating every index row by row). DDL is transactional in
-            # SQLite, so a rollback restores the indexes too.
-            for name in tables:
-                for index in self._index_names(name):
-                    con.execute(f"DROP INDEX {quote(index)}")
-            for name in _dependency_order():
-                if name not in tables:
-                    continue
-                loaded[name] = self._insert(name, tables[name])
-            for name in tables:
-                for stmt in index_ddl(name):
-                    con.execute(stmt)
-            self._check_foreign_keys()
-            con.execute(
-                "INSERT OR REPLACE INTO crmlab_meta (key, value) VALUES ('config', ?)",
-                (json.dumps(_plain(config), sort_keys=True, default=str),),
-            )
-            con.execute(
-                "INSERT OR REPLACE INTO crmlab_meta (key, value) VALUES ('tables', ?)",
-                (json.dumps(sorted(loaded)),),
-            )
-            con.execute("COMMIT")
+            loaded = self._write(tables, config, replace)
+            self._con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            self._con.execute("ROLLBACK")
             self._categories_cache = None
             raise
         self._categories_cache = None
+        return loaded
+
+    def _write(self, tables: Mapping[str, pd.DataFrame], config: Mapping[str, Any], replace: bool) -> dict[str, int]:
+        """The body of :meth:`load`'s transaction: clear (with ``replace``), insert, re-index,
+        check foreign keys, record the config; returns rows loaded per table."""
+        con = self._con
+        loaded: dict[str, int] = {}
+        con.execute("PRAGMA defer_foreign_keys = ON")  # checked once, before COMMIT
+        if replace:
+            for name in reversed(_dependency_order()):
+                con.execute(f"DELETE FROM {quote(name)}")
+            con.execute("DELETE FROM crmlab_categories")
+            con.execute("DELETE FROM crmlab_meta WHERE key <> 'schema_version'")
+        # Bulk-load pattern: drop the secondary indexes, insert, rebuild them (sorting once
+        # is much faster than updating every index row by row). DDL is transactional in
+        # SQLite, so a rollback restores the indexes too.
+        for name in tables:
+            for index in self._index_names(name):
+                con.execute(f"DROP INDEX {quote(index)}")
+        for name in _dependency_order():
+            if name in tables:
+                loaded[name] = self._insert(name, tables[name])
+        for name in tables:
+            for stmt in index_ddl(name):
+                con.execute(stmt)
+        self._check_foreign_keys()
+        con.execute(
+            "INSERT OR REPLACE INTO crmlab_meta (key, value) VALUES ('config', ?)",
+            (json.dumps(plain(config), sort_keys=True, default=str),),
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO crmlab_meta (key, value) VALUES ('tables', ?)",
+            (json.dumps(sorted(loaded)),),
+        )
         return loaded
 
     def _index_names(self, name: str) -> list[str]:
@@ -588,7 +489,7 @@ class CRMStore:
 
     def _insert(self, name: str, df: pd.DataFrame) -> int:
         table = TABLES[name]
-        columns = _to_sql_values(df, table)
+        columns = to_sql_values(df, table)
         cols = ", ".join(quote(c) for c in table.column_names)
         marks = ", ".join("?" for _ in table.columns)
         sql = f"INSERT INTO {quote(name)} ({cols}) VALUES ({marks})"
@@ -599,7 +500,7 @@ class CRMStore:
                 f"load(): table {name!r} breaks a constraint of the store ({exc}); fix the rows "
                 "(crmlab.data.validate(shop) names them) and load again. Nothing was imported."
             ) from None
-        rows = [(name, c, i, v) for c, cats in _categories_of(df, table).items() for i, v in enumerate(cats)]
+        rows = [(name, c, i, v) for c, cats in categories_of(df, table).items() for i, v in enumerate(cats)]
         self._con.executemany(
             "INSERT INTO crmlab_categories (table_name, column_name, position, value) VALUES (?, ?, ?, ?)", rows
         )
@@ -653,7 +554,7 @@ class CRMStore:
         names, rows = self._fetch(sql, params)
         table = TABLES[name]
         raw = {c: [r[i] for r in rows] for i, c in enumerate(names)}
-        return _restore(raw, len(rows), table.columns, self._categories().get(name, {}))
+        return restore(raw, len(rows), table.columns, self._categories().get(name, {}))
 
     def _select_all(self, name: str) -> str:
         table = TABLES[name]
@@ -714,9 +615,9 @@ class CRMStore:
                 continue
             kind = table.column(column).kind
             if kind in ("int", "Int"):
-                value = _check_id(value, name, column)
+                value = check_id(value, name, column)
             elif kind == "datetime":
-                value = _datetime_text(pd.Series([pd.Timestamp(value)]), name, column)[0]
+                value = datetime_text(pd.Series([pd.Timestamp(value)]), name, column)[0]
             elif kind == "bool":
                 value = int(bool(value))
             elif isinstance(value, np.generic):
@@ -790,7 +691,7 @@ class CRMStore:
         table = TABLES[like]
         known = [c for c in table.columns if c.name in frame.columns]
         raw = {c.name: frame[c.name].tolist() for c in known}
-        typed = _restore(raw, len(frame), known, self._categories().get(like, {}))
+        typed = restore(raw, len(frame), known, self._categories().get(like, {}))
         for c in known:
             frame[c.name] = typed[c.name]
         return frame
@@ -799,13 +700,3 @@ class CRMStore:
         """The database as SQL text (``sqlite3.Connection.iterdump``): a full, comparable snapshot."""
         return self._con.iterdump()
 
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy of a config dict (NumPy scalars to Python)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
