@@ -96,6 +96,26 @@ def touch_attribution(
     return out.reset_index()
 
 
+def _transitions(long: pd.DataFrame, converted: np.ndarray, states: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, probabilities) of the transitions start -> touches -> conversion / null of the
+    journeys' touches (``long`` of :func:`_tokens`); the two absorbing states map to themselves."""
+    index = {s: i for i, s in enumerate(states)}
+    code = long["channel"].map(index).to_numpy(dtype=np.int64)
+    row = long["row"].to_numpy()
+    first = long["pos"].to_numpy() == 0
+    last = np.r_[row[1:] != row[:-1], True]
+    terminal = np.where(converted, index[CONVERSION], index[NULL])
+    src = np.r_[np.full(int(first.sum()), index[START]), code[~last], code[last]]
+    dst = np.r_[code[first], code[1:][~last[:-1]], terminal[row[last]]]
+    k = len(states)
+    counts = np.bincount(src * k + dst, minlength=k * k).reshape(k, k).astype("float64")
+    probs = counts / np.where(counts.sum(axis=1, keepdims=True) > 0,
+                              counts.sum(axis=1, keepdims=True), 1.0)
+    probs[index[CONVERSION], index[CONVERSION]] = 1.0
+    probs[index[NULL], index[NULL]] = 1.0
+    return counts, probs
+
+
 class MarkovAttribution(Estimator):
     """First-order Markov-chain attribution with the removal effect (Anderl et al. 2016).
 
@@ -164,22 +184,8 @@ class MarkovAttribution(Estimator):
                 f"MarkovAttribution: open_paths={self.open_paths!r}; use 'null', 'drop' or 'raise'."
             )
         _check_journeys(journeys, self.path_col)
-        outcome = journeys["outcome"].astype("str")
-        is_open = (outcome == "open").to_numpy()
-        self.n_dropped_ = 0
-        if is_open.any():
-            if self.open_paths == "raise":
-                raise ValueError(
-                    f"journeys: {int(is_open.sum())} journeys are still open (outcome 'open': no "
-                    "terminal state yet); pass open_paths='null' to count them as not converted "
-                    "or 'drop' to leave them out."
-                )
-            if self.open_paths == "drop":
-                self.n_dropped_ = int(is_open.sum())
-                journeys = journeys.loc[~is_open]
-                outcome = outcome.loc[~is_open]
-        journeys = journeys.reset_index(drop=True)
-        converted = (outcome == "conversion").to_numpy()
+        journeys, n_dropped = self._closed_journeys(journeys)
+        converted = (journeys["outcome"].astype("str") == "conversion").to_numpy()
         if not converted.any():
             raise ValueError(
                 "journeys: no converting journeys; the removal effect is undefined when "
@@ -192,37 +198,40 @@ class MarkovAttribution(Estimator):
             long["pos"] = long.groupby("row", sort=False).cumcount()
         channels = sorted(long["channel"].unique())
         states = [START, *channels, CONVERSION, NULL]
-        index = {s: i for i, s in enumerate(states)}
-        code = long["channel"].map(index).to_numpy(dtype=np.int64)
-        row = long["row"].to_numpy()
-        first = long["pos"].to_numpy() == 0
-        last = np.r_[row[1:] != row[:-1], True]
-        terminal = np.where(converted, index[CONVERSION], index[NULL])
-        src = np.r_[np.full(int(first.sum()), index[START]), code[~last], code[last]]
-        dst = np.r_[code[first], code[1:][~last[:-1]], terminal[row[last]]]
-        k = len(states)
-        counts = np.bincount(src * k + dst, minlength=k * k).reshape(k, k).astype("float64")
-        probs = counts / np.where(counts.sum(axis=1, keepdims=True) > 0,
-                                  counts.sum(axis=1, keepdims=True), 1.0)
-        probs[index[CONVERSION], index[CONVERSION]] = 1.0
-        probs[index[NULL], index[NULL]] = 1.0
+        counts, probs = _transitions(long, converted, states)
+        self.n_dropped_ = n_dropped
         self.states_ = states
         self.transition_counts_ = pd.DataFrame(counts, index=states, columns=states).astype("int64")
         self.transition_matrix_ = pd.DataFrame(probs, index=states, columns=states)
         base = self._p_conversion(probs, removed=None)
         self.conversion_probability_ = base
-        effects = {c: 1.0 - self._p_conversion(probs, removed=index[c]) / base for c in channels}
+        effects = {c: 1.0 - self._p_conversion(probs, removed=states.index(c)) / base for c in channels}
         self.removal_effects_ = pd.Series(effects, name="removal_effect", dtype="float64")
         self.removal_effects_.index.name = "channel"
-        total = float(self.removal_effects_.sum())
-        share = self.removal_effects_ / total
+        share = self.removal_effects_ / float(self.removal_effects_.sum())
         out = pd.DataFrame({"removal_effect": self.removal_effects_, "share": share,
                             "conversions": share * float(converted.sum())})
         if self.value_col is not None and self.value_col in journeys.columns:
-            total_value = float(journeys.loc[converted, self.value_col].sum())
-            out["value"] = share * total_value
+            out["value"] = share * float(journeys.loc[converted, self.value_col].sum())
         self.attribution_ = out.reset_index()
         return self
+
+    def _closed_journeys(self, journeys: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """The journeys to fit on (open ones dropped, kept as not converted, or an error, as
+        ``open_paths`` says), re-indexed 0..n-1, and how many were dropped."""
+        is_open = (journeys["outcome"].astype("str") == "open").to_numpy()
+        n_dropped = 0
+        if is_open.any():
+            if self.open_paths == "raise":
+                raise ValueError(
+                    f"journeys: {int(is_open.sum())} journeys are still open (outcome 'open': no "
+                    "terminal state yet); pass open_paths='null' to count them as not converted "
+                    "or 'drop' to leave them out."
+                )
+            if self.open_paths == "drop":
+                n_dropped = int(is_open.sum())
+                journeys = journeys.loc[~is_open]
+        return journeys.reset_index(drop=True), n_dropped
 
     @staticmethod
     def _p_conversion(probs: np.ndarray, removed: int | None) -> float:

@@ -38,16 +38,9 @@ def _zscore(values: pd.Series) -> pd.Series:
        order_items="order_id product_id quantity",
        events="customer_id event_type ts",
        products=Reads("products", optional=True))
-def hot_products(
-    orders: pd.DataFrame,
-    order_items: pd.DataFrame,
-    events: pd.DataFrame,
-    products: pd.DataFrame | None = None,
-    *,
-    end: str | pd.Timestamp | None = None,
-    weeks: int = 4,
-    weights: Mapping[str, float] | None = None,
-) -> pd.DataFrame:
+def hot_products(orders: pd.DataFrame, order_items: pd.DataFrame, events: pd.DataFrame,
+                 products: pd.DataFrame | None = None, *, end: str | pd.Timestamp | None = None, weeks: int = 4,
+                 weights: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Score products on the four "hot product" signals of the course over the last ``weeks``.
 
     Window: the ``weeks`` weeks ending at ``end`` (default: the last order time), i.e.
@@ -88,6 +81,55 @@ def hot_products(
     pd.DataFrame
         One row per product, best first: rank, product_id, the signals, their z-scores, score.
     """
+    w = _hot_weights(weights, weeks)
+    order_ts, ev_ts = _checked_times(orders, order_items, events)
+    end = order_ts.max() if end is None else as_timestamp(end, "end")
+    start = end - pd.Timedelta(weeks=int(weeks))
+    sales, first_share = _sales_signals(orders, order_ts, order_items, start, end, weeks)
+    favs, views = _event_counts(events, ev_ts, start, end)
+    first_conv = _first_visitor_conversion(orders, order_items, events, ev_ts, start, end)
+    ids = _product_ids(products, sales, favs, views)
+    out = pd.DataFrame({"weekly_sales": sales.reindex(ids, fill_value=0).astype("float64").to_numpy(),
+                        "first_visitor_conversion": first_conv.reindex(ids).astype("float64").fillna(0.0).to_numpy(),
+                        "first_buyer_share": first_share.reindex(ids).astype("float64").fillna(0.0).to_numpy(),
+                        "favorites": favs.reindex(ids, fill_value=0).astype("int64").to_numpy(),
+                        "views": views.reindex(ids, fill_value=0).astype("int64").to_numpy()},
+                       index=ids.rename("product_id"))
+    return _scored(out, w, products)
+
+
+def _checked_times(orders: pd.DataFrame, order_items: pd.DataFrame, events: pd.DataFrame
+                   ) -> tuple[pd.Series, pd.Series]:
+    """The order and event times, after checking the three tables' columns."""
+    as_frame(orders, "orders")
+    as_frame(order_items, "order_items")
+    as_frame(events, "events")
+    require_columns(orders, "orders", ["order_id", "customer_id", "order_ts"])
+    require_columns(order_items, "order_items", ["order_id", "product_id", "quantity"])
+    require_columns(events, "events", ["ts", "event_type", "product_id", "customer_id"])
+    return datetime_column(orders, "orders", "order_ts"), datetime_column(events, "events", "ts")
+
+
+def _event_counts(events: pd.DataFrame, ev_ts: pd.Series, start: pd.Timestamp,
+                  end: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
+    """Per product: ``favorite`` and ``product_view`` events in ``(start, end]``."""
+    ev = events.loc[(ev_ts > start) & (ev_ts <= end) & events["product_id"].notna(), ["event_type", "product_id"]]
+    favs = ev.loc[ev["event_type"].astype("str") == "favorite"].groupby("product_id").size()
+    views = ev.loc[ev["event_type"].astype("str") == "product_view"].groupby("product_id").size()
+    return favs, views
+
+
+def _product_ids(products: pd.DataFrame | None, *signals: pd.Series) -> pd.Index:
+    """The products to score: those of ``products`` if given, else every product with a signal."""
+    if products is None:
+        return pd.Index(sorted(set().union(*(set(s.index) for s in signals))))
+    as_frame(products, "products")
+    require_columns(products, "products", ["product_id"])
+    return pd.Index(products["product_id"].to_numpy())
+
+
+def _hot_weights(weights: Mapping[str, float] | None, weeks: int) -> dict[str, float]:
+    """The weights of every signal, normalised to sum to 1 (and ``weeks`` checked)."""
     w = dict(HOT_WEIGHTS if weights is None else weights)
     unknown = set(w) - set(HOT_WEIGHTS)
     if unknown:
@@ -97,44 +139,25 @@ def hot_products(
     if isinstance(weeks, bool) or not isinstance(weeks, int | np.integer) or weeks < 1:
         raise ValueError(f"hot_products: weeks={weeks!r} must be a positive whole number, e.g. 4.")
     total = sum(w.values())
-    w = {k: w.get(k, 0.0) / total for k in HOT_WEIGHTS}
-    as_frame(orders, "orders")
-    as_frame(order_items, "order_items")
-    as_frame(events, "events")
-    require_columns(orders, "orders", ["order_id", "customer_id", "order_ts"])
-    require_columns(order_items, "order_items", ["order_id", "product_id", "quantity"])
-    require_columns(events, "events", ["ts", "event_type", "product_id", "customer_id"])
-    order_ts = datetime_column(orders, "orders", "order_ts")
-    ev_ts = datetime_column(events, "events", "ts")
-    end = order_ts.max() if end is None else as_timestamp(end, "end")
-    start = end - pd.Timedelta(weeks=int(weeks))
+    return {k: w.get(k, 0.0) / total for k in HOT_WEIGHTS}
+
+
+def _sales_signals(orders: pd.DataFrame, order_ts: pd.Series, order_items: pd.DataFrame,
+                   start: pd.Timestamp, end: pd.Timestamp, weeks: int) -> tuple[pd.Series, pd.Series]:
+    """Per product sold in ``(start, end]``: units per week, and the share of its orders that
+    were the customer's first order ever."""
     first_order = (orders.assign(_ts=order_ts).sort_values(["customer_id", "_ts", "order_id"])
                    .groupby("customer_id", sort=False)["order_id"].first())
     in_win = orders.loc[(order_ts > start) & (order_ts <= end), ["order_id", "customer_id"]]
     in_win = in_win.assign(is_first=in_win["order_id"].isin(first_order.to_numpy()))
     lines = order_items.merge(in_win, on="order_id", how="inner")
     per_order = lines.drop_duplicates(["order_id", "product_id"])
-    sales = lines.groupby("product_id")["quantity"].sum() / weeks
-    first_share = per_order.groupby("product_id")["is_first"].mean()
-    ev = events.loc[(ev_ts > start) & (ev_ts <= end) & events["product_id"].notna(),
-                    ["event_type", "product_id"]]
-    ev_type = ev["event_type"].astype("str")
-    favs = ev.loc[ev_type == "favorite"].groupby("product_id").size()
-    views = ev.loc[ev_type == "product_view"].groupby("product_id").size()
-    first_conv = _first_visitor_conversion(orders, order_items, events, ev_ts, start, end)
-    if products is not None:
-        as_frame(products, "products")
-        require_columns(products, "products", ["product_id"])
-        ids = pd.Index(products["product_id"].to_numpy())
-    else:
-        ids = pd.Index(sorted(set(sales.index) | set(favs.index) | set(views.index)))
-    out = pd.DataFrame(index=ids)
-    out.index.name = "product_id"
-    out["weekly_sales"] = sales.reindex(ids, fill_value=0).astype("float64").to_numpy()
-    out["first_visitor_conversion"] = first_conv.reindex(ids).astype("float64").fillna(0.0).to_numpy()
-    out["first_buyer_share"] = first_share.reindex(ids).astype("float64").fillna(0.0).to_numpy()
-    out["favorites"] = favs.reindex(ids, fill_value=0).astype("int64").to_numpy()
-    out["views"] = views.reindex(ids, fill_value=0).astype("int64").to_numpy()
+    return (lines.groupby("product_id")["quantity"].sum() / weeks,
+            per_order.groupby("product_id")["is_first"].mean())
+
+
+def _scored(out: pd.DataFrame, w: Mapping[str, float], products: pd.DataFrame | None) -> pd.DataFrame:
+    """The signals with their z-scores, the weighted ``score``, product names and ``rank``."""
     score = pd.Series(0.0, index=out.index)
     for k, wk in w.items():
         out[f"z_{k}"] = _zscore(out[k].astype("float64"))

@@ -36,13 +36,8 @@ def _product_views_with_dwell(events: pd.DataFrame) -> pd.DataFrame:
 
 
 @reads(events="event_id session_id customer_id ts event_type", orders="")
-def per_buyer_value_decomposition(
-    events: pd.DataFrame,
-    orders: pd.DataFrame,
-    *,
-    min_dwell_seconds: float = 10.0,
-    freq: str | None = None,
-) -> pd.DataFrame:
+def per_buyer_value_decomposition(events: pd.DataFrame, orders: pd.DataFrame, *, min_dwell_seconds: float = 10.0,
+                                  freq: str | None = None) -> pd.DataFrame:
     """客單價 (money per buying customer) as the source decomposes it, measured on the event log.
 
     客單價 = 動線長度 x 停留率 x 注目率 x 購買率 x 購買個數 x 商品單價, over the customers who bought
@@ -94,21 +89,34 @@ def per_buyer_value_decomposition(
     if freq is not None and freq not in PERIODS:
         raise ValueError(f"{func}: freq={freq!r}; use None (one row) or one of {list(PERIODS)} "
                          "(month, quarter, year, week).")
+    ratios = {"path_length": ("views", "buyers"), "stay_rate": ("stayed", "views"),
+              "attention_rate": ("attention", "stayed"), "purchase_rate": ("orders", "attention"),
+              "items_per_order": ("items", "orders"), "unit_price": ("revenue", "items"),
+              "per_buyer_value": ("revenue", "buyers"), "orders_per_buyer": ("orders", "buyers"),
+              "aov": ("revenue", "orders")}
+    return _factor_chain(_buyer_counts(events, orders, freq, min_dwell_seconds), ratios, PER_BUYER_FACTORS, n_off)
 
-    def period(ts: pd.Series) -> pd.Series:
-        if freq is None:
-            return pd.Series("all", index=ts.index)
-        return ts.dt.to_period(freq).dt.start_time
 
-    o = orders.assign(period=period(orders["order_ts"]))
-    ev = events.assign(period=period(events["ts"]))
+def _calendar_period(ts: pd.Series, freq: str | None) -> pd.Series:
+    """The first day of each time's calendar period of ``freq`` (``"all"`` without one)."""
+    if freq is None:
+        return pd.Series("all", index=ts.index)
+    return ts.dt.to_period(freq).dt.start_time
+
+
+def _buyer_counts(events: pd.DataFrame, orders: pd.DataFrame, freq: str | None,
+                  min_dwell_seconds: float) -> list[pd.Series]:
+    """Per period, over the period's online buyers: buyers, product views, stayed views,
+    attention events (one per session and product), orders, items and revenue."""
+    o = orders.assign(period=_calendar_period(orders["order_ts"], freq))
+    ev = events.assign(period=_calendar_period(events["ts"], freq))
     buyers = o[["period", "customer_id"]].drop_duplicates()
     ev = ev.merge(buyers, on=["period", "customer_id"], how="inner")
     views = _product_views_with_dwell(ev)
     views = views.assign(stayed=views["dwell_s"] >= min_dwell_seconds)
     attention = (ev.loc[ev["event_type"].isin(ATTENTION_EVENTS), ["period", "session_id", "product_id"]]
                  .drop_duplicates())
-    counts = [
+    return [
         buyers.groupby("period").size().rename("buyers"),
         views.groupby("period").size().rename("views"),
         views.groupby("period")["stayed"].sum().rename("stayed"),
@@ -117,9 +125,3 @@ def per_buyer_value_decomposition(
         o.groupby("period")["n_items"].sum().rename("items"),
         o.groupby("period")["amount"].sum().rename("revenue"),
     ]
-    ratios = {"path_length": ("views", "buyers"), "stay_rate": ("stayed", "views"),
-              "attention_rate": ("attention", "stayed"), "purchase_rate": ("orders", "attention"),
-              "items_per_order": ("items", "orders"), "unit_price": ("revenue", "items"),
-              "per_buyer_value": ("revenue", "buyers"), "orders_per_buyer": ("orders", "buyers"),
-              "aov": ("revenue", "orders")}
-    return _factor_chain(counts, ratios, PER_BUYER_FACTORS, n_off)
