@@ -1,4 +1,4 @@
-"""Benchmark: rebuilding the whole course (``crmlab.build.build``) against its floor.
+"""Benchmark: rebuilding the whole course (``crmlab.course.build.build``) against its floor.
 
 Issue 16, row 1: every notebook at CI parameters (``tests/notebooks/test_params.yaml``) with
 2 jobs, against the floor measured in the same run: starting a kernel and running
@@ -23,7 +23,7 @@ import harness  # noqa: E402
 import nbformat  # noqa: E402
 import yaml  # noqa: E402
 
-from crmlab.build import (  # noqa: E402
+from crmlab.course.build import (  # noqa: E402
     NotebookExecutionError,
     build,
     discover,

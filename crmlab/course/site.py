@@ -8,7 +8,7 @@ LMS that blocks outside scripts):
   needs no Django: it only ships MathJax's files) and reveal.js (from ``sphinx-revealjs``)
   into ``build/assets/``. Both are ordinary PyPI
   dependencies of crmlab, so the files arrive with ``make install``; nothing is downloaded
-  when the course is built or read. The page and deck templates (``crmlab/templates/``)
+  when the course is built or read. The page and deck templates (``crmlab/course/templates/``)
   load every script and style sheet from there, by relative paths, so ``build/`` can be
   opened from disk, copied to a USB stick or served by any web server.
 * :func:`render_exercise_pages` renders the student version of each exercise notebook
@@ -379,6 +379,52 @@ def render_exercise_pages(out_dir: str | os.PathLike) -> list[Path]:
     return written
 
 
+def _exercise_links(src: Path, site: Path, exercise_pages: Mapping[str, Path],
+                    released: Mapping[str, Path]) -> list[str]:
+    """The index's exercise cell of a notebook: its exercise pages (with the released
+    ``.ipynb`` to download), else the name of its exercise notebook, else ``-``."""
+    stem = src.stem
+    cells = []
+    for name in sorted(exercise_pages):
+        if _number(name) == _number(stem):
+            ex_stem = name[: -len(".html")]
+            link = f'<a href="{html.escape(name)}">{_breakable(ex_stem)}</a>'
+            if ex_stem in released:
+                rel = os.path.relpath(released[ex_stem], site)
+                link += f' (<a href="{html.escape(rel)}" download>.ipynb</a>)'
+            cells.append(link)
+    if not cells:
+        source_ex = sorted((src.parent.parent / "exercises").glob(
+            f"{_number(stem)}_*exercises*.ipynb"))
+        cells = [html.escape(f"exercises/{source_ex[0].name}")] if source_ex else ["-"]
+    return cells
+
+
+def _index_row(src: Path, site: Path, manifest: Mapping[str, Any], out_dir: Path,
+               exercise_pages: Mapping[str, Path], released: Mapping[str, Path]) -> str:
+    """One row of the index: page, title, unit, module, deck, exercises, seconds."""
+    from crmlab.units import COURSE_MAP
+
+    stem = src.stem
+    unit, modules = COURSE_MAP[stem][:2] if stem in COURSE_MAP else ("-", "-")
+    title = html.escape(_title(_read(src), stem))
+    page = f'<a href="{stem}.html">{_breakable(stem)}</a>' if (site / f"{stem}.html").is_file() \
+        else _breakable(stem)
+    deck = (f'<a href="../slides/{stem}.html">slides</a>'
+            if (out_dir / "slides" / f"{stem}.html").is_file() else "-")
+    ex_cells = _exercise_links(src, site, exercise_pages, released)
+    info = manifest.get("notebooks", {}).get(stem, {})
+    secs = f"{info['seconds']:.1f}" if "seconds" in info else "-"
+    return (
+        f'<tr><td data-label="notebook">{page}</td><td data-label="title">{title}</td>'
+        f'<td data-label="unit">{html.escape(unit)}</td>'
+        f'<td data-label="module"><code>{html.escape(modules)}</code></td>'
+        f'<td data-label="slides" class="slides">{deck}</td>'
+        f'<td data-label="exercises">{"<br>".join(ex_cells)}</td>'
+        f'<td data-label="seconds" class="num">{secs}</td></tr>'
+    )
+
+
 def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
                 out_dir: Path) -> Path:
     """Write ``site/index.html``: the course map with each notebook's page, deck and exercises.
@@ -386,42 +432,10 @@ def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
     The table fits 1280 px; below 760 px (a phone) each row becomes a card. Links point only
     to files that exist.
     """
-    from crmlab.units import COURSE_MAP
-
     exercise_pages = {p.name: p for p in site.glob("[0-9][0-9]_*_exercises.html")}
     released = {p.stem: p for p in released_exercises(out_dir)}
-    rows = []
-    for src in notebooks:
-        stem = src.stem
-        unit, modules = COURSE_MAP[stem][:2] if stem in COURSE_MAP else ("-", "-")
-        title = html.escape(_title(_read(src), stem))
-        page = f'<a href="{stem}.html">{_breakable(stem)}</a>' if (site / f"{stem}.html").is_file() \
-            else _breakable(stem)
-        deck = (f'<a href="../slides/{stem}.html">slides</a>'
-                if (out_dir / "slides" / f"{stem}.html").is_file() else "-")
-        ex_cells = []
-        for name in sorted(exercise_pages):
-            if _number(name) == _number(stem):
-                ex_stem = name[: -len(".html")]
-                link = f'<a href="{html.escape(name)}">{_breakable(ex_stem)}</a>'
-                if ex_stem in released:
-                    rel = os.path.relpath(released[ex_stem], site)
-                    link += f' (<a href="{html.escape(rel)}" download>.ipynb</a>)'
-                ex_cells.append(link)
-        if not ex_cells:
-            source_ex = sorted((src.parent.parent / "exercises").glob(
-                f"{_number(stem)}_*exercises*.ipynb"))
-            ex_cells = [html.escape(f"exercises/{source_ex[0].name}")] if source_ex else ["-"]
-        info = manifest.get("notebooks", {}).get(stem, {})
-        secs = f"{info['seconds']:.1f}" if "seconds" in info else "-"
-        rows.append(
-            f'<tr><td data-label="notebook">{page}</td><td data-label="title">{title}</td>'
-            f'<td data-label="unit">{html.escape(unit)}</td>'
-            f'<td data-label="module"><code>{html.escape(modules)}</code></td>'
-            f'<td data-label="slides" class="slides">{deck}</td>'
-            f'<td data-label="exercises">{"<br>".join(ex_cells)}</td>'
-            f'<td data-label="seconds" class="num">{secs}</td></tr>'
-        )
+    rows = [_index_row(src, site, manifest, out_dir, exercise_pages, released)
+            for src in notebooks]
     params = html.escape(json.dumps(manifest.get("parameters", {}), ensure_ascii=False))
     built = html.escape(manifest.get("created", ""))
     record = (' See <a href="../manifest.json">manifest.json</a>.'

@@ -441,6 +441,59 @@ def _sort_key(values: pd.Series) -> pd.Series:
     return values.astype(object).map(lambda v: "" if _is_missing(v) else str(_norm_scalar(v)))
 
 
+def _index_labels_differ(answer: pd.DataFrame, expected: pd.DataFrame, opts: CompareOptions,
+                         where: str) -> Verdict | None:
+    """The failed verdict for the first index level whose labels differ (naming a few missing
+    and unexpected keys), or None when every level agrees."""
+    for level in range(expected.index.nlevels):
+        a_lab = pd.Series(answer.index.get_level_values(level))
+        e_lab = pd.Series(expected.index.get_level_values(level))
+        bad, why = _mismatches(a_lab, e_lab, opts)
+        name = expected.index.names[level]
+        label = f"the index{'' if name is None else f' ({name})'}"
+        if bad is None:
+            return _fail(f"{where}: {label} {why}")
+        if bad.any():
+            hint = "" if opts.ignore_row_order else " (or the rows are in another order)"
+            a_set = {_norm_scalar(v) for v in a_lab}
+            e_set = {_norm_scalar(v) for v in e_lab}
+            detail = ""
+            missing = sorted(e_set - a_set, key=str)[:3]
+            extra = sorted(a_set - e_set, key=str)[:3]
+            if missing:
+                detail += f"; missing e.g. {', '.join(_key_text(name, v) for v in missing)}"
+            if extra:
+                detail += (f"; not expected e.g. "
+                           f"{', '.join(_key_text(name, v) for v in extra)}")
+            return _fail(f"{where}: {int(bad.sum())} of {len(bad)} labels of {label} "
+                         f"differ{hint if not detail else ''}{detail}")
+    return None
+
+
+def _compare_columns(answer: pd.DataFrame, expected: pd.DataFrame, opts: CompareOptions,
+                     where: str, use_index: bool) -> Verdict:
+    """Compare two aligned tables column by column; the first differing column is described
+    (which rows, in which direction) and the count of the others."""
+    exp_cols = list(expected.columns)
+    key, labels = _row_key(expected, use_index)
+    differing = []
+    for col in exp_cols:
+        a_col = answer[col].reset_index(drop=True)
+        e_col = expected[col].reset_index(drop=True)
+        bad, why = _mismatches(a_col, e_col, opts)
+        if bad is None:
+            return _fail(f"{where}: column {col!r} {why}")
+        if bad.any():
+            direction = "" if opts.ids or col == key else _direction(a_col, e_col, bad)
+            differing.append(_describe_positions(labels, bad, len(bad),
+                                                 f"{where}, column {col!r}", key, direction))
+    if differing:
+        more = (f"; {len(differing) - 1} other column(s) differ too" if len(differing) > 1
+                else "")
+        return _fail(differing[0] + more)
+    return _OK
+
+
 def _compare_frame(answer: Any, expected: pd.DataFrame, opts: CompareOptions, where: str) -> Verdict:
     if isinstance(answer, pd.Series) and expected.shape[1] == 1:
         answer = answer.to_frame(name=expected.columns[0])
@@ -482,45 +535,10 @@ def _compare_frame(answer: Any, expected: pd.DataFrame, opts: CompareOptions, wh
         answer = _sort_rows(answer, by_index=use_index)
         expected = _sort_rows(expected, by_index=use_index)
     if use_index:
-        for level in range(expected.index.nlevels):
-            a_lab = pd.Series(answer.index.get_level_values(level))
-            e_lab = pd.Series(expected.index.get_level_values(level))
-            bad, why = _mismatches(a_lab, e_lab, opts)
-            name = expected.index.names[level]
-            label = f"the index{'' if name is None else f' ({name})'}"
-            if bad is None:
-                return _fail(f"{where}: {label} {why}")
-            if bad.any():
-                hint = "" if opts.ignore_row_order else " (or the rows are in another order)"
-                a_set = {_norm_scalar(v) for v in a_lab}
-                e_set = {_norm_scalar(v) for v in e_lab}
-                detail = ""
-                missing = sorted(e_set - a_set, key=str)[:3]
-                extra = sorted(a_set - e_set, key=str)[:3]
-                if missing:
-                    detail += f"; missing e.g. {', '.join(_key_text(name, v) for v in missing)}"
-                if extra:
-                    detail += (f"; not expected e.g. "
-                               f"{', '.join(_key_text(name, v) for v in extra)}")
-                return _fail(f"{where}: {int(bad.sum())} of {len(bad)} labels of {label} "
-                             f"differ{hint if not detail else ''}{detail}")
-    key, labels = _row_key(expected, use_index)
-    differing = []
-    for col in exp_cols:
-        a_col = answer[col].reset_index(drop=True)
-        e_col = expected[col].reset_index(drop=True)
-        bad, why = _mismatches(a_col, e_col, opts)
-        if bad is None:
-            return _fail(f"{where}: column {col!r} {why}")
-        if bad.any():
-            direction = "" if opts.ids or col == key else _direction(a_col, e_col, bad)
-            differing.append(_describe_positions(labels, bad, len(bad),
-                                                 f"{where}, column {col!r}", key, direction))
-    if differing:
-        more = (f"; {len(differing) - 1} other column(s) differ too" if len(differing) > 1
-                else "")
-        return _fail(differing[0] + more)
-    return _OK
+        failed = _index_labels_differ(answer, expected, opts, where)
+        if failed is not None:
+            return failed
+    return _compare_columns(answer, expected, opts, where, use_index)
 
 
 def _compare_series(answer: Any, expected: pd.Series, opts: CompareOptions, where: str) -> Verdict:

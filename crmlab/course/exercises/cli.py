@@ -107,11 +107,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``exercises`` subcommand to the ``crmlab`` command's subparsers."""
-    p = subparsers.add_parser("exercises", help="student versions of the exercises, answer keys")
-    sub = p.add_subparsers(dest="exercises_command", metavar="ACTION", required=True)
-
+def _add_release(sub: Any) -> None:
+    """``crmlab exercises release``: student versions, variants, answer keys."""
     r = sub.add_parser("release", help="write student versions (one folder per student with "
                                        "--students) and answer keys")
     r.add_argument("--out", required=True,
@@ -138,6 +135,9 @@ def register(subparsers: Any) -> None:
     r.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     r.set_defaults(func=_cmd_release)
 
+
+def _add_grade(sub: Any) -> None:
+    """``crmlab exercises grade``: run and score collected submissions."""
     g = sub.add_parser("grade", help="execute collected submissions and grade them against "
                                      "each student's key")
     g.add_argument("submissions", help="folder (or .zip) of submitted notebooks: one folder "
@@ -162,6 +162,9 @@ def register(subparsers: Any) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     g.set_defaults(func=_cmd_grade)
 
+
+def _add_gradebook_and_list(sub: Any) -> None:
+    """``crmlab exercises gradebook`` (merge hand scores) and ``list``."""
     b = sub.add_parser("gradebook", help="merge hand scores into a grading run and rewrite "
                                          "its gradebooks and feedback (no re-execution)")
     b.add_argument("dir", help="the --out folder of an earlier grade run")
@@ -173,6 +176,15 @@ def register(subparsers: Any) -> None:
     li = sub.add_parser("list", help="list the registered questions")
     li.add_argument("--unit", default=None, help="only this unit, e.g. 02")
     li.set_defaults(func=_cmd_list)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``exercises`` subcommand to the ``crmlab`` command's subparsers."""
+    p = subparsers.add_parser("exercises", help="student versions of the exercises, answer keys")
+    sub = p.add_subparsers(dest="exercises_command", metavar="ACTION", required=True)
+    _add_release(sub)
+    _add_grade(sub)
+    _add_gradebook_and_list(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

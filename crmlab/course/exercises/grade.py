@@ -344,6 +344,29 @@ def _graded(sub: Submission) -> bool:
     return sub.path is not None and sub.status in ("ok",) and sub.nb is not None
 
 
+def _write_results(rows: list[dict[str, Any]], sub_rows: list[dict[str, Any]],
+                   subs: list[Submission], opens: Mapping[str, list[OpenQuestion]],
+                   roster: pd.DataFrame, notebooks: list[str], out: Path, *,
+                   hand: str | Path | None, pending: str
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Write what :func:`grade` found: scores (raw and with the hand grades merged), the
+    submissions, the hand-grading template and sheet, gradebooks and feedback pages.
+    Returns ``(scores_final, submissions, gradebook)``."""
+    from crmlab.course.exercises import feedback, gradebook
+
+    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    submissions_table = pd.DataFrame(sub_rows, columns=SUBMISSION_COLUMNS)
+    scores.to_csv(out / "scores.csv", index=False, encoding="utf-8")
+    submissions_table.to_csv(out / "submissions.csv", index=False, encoding="utf-8")
+    gradebook.write_hand_template(scores, out / "hand_grading.csv")
+    merged = gradebook.merge_hand(scores, gradebook.read_hand(hand, scores) if hand else None)
+    merged.to_csv(out / "scores_final.csv", index=False, encoding="utf-8")
+    book = gradebook.write_gradebooks(merged, roster, notebooks, out, pending=pending)
+    feedback.write_feedback(merged, submissions_table, subs, opens, out)
+    feedback.write_hand_sheet(subs, opens, merged, out / "hand_grading.html")
+    return merged, submissions_table, book
+
+
 def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
           source: str | Path | None = None, hand: str | Path | None = None,
           timeout: float = 600.0, cell_timeout: float = 120.0, jobs: int = 1,
@@ -358,7 +381,7 @@ def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
     no mark in the gradebook yet) or ``"zero"`` (count them as 0). Writes everything under
     ``out`` and returns a :class:`GradeResult`.
     """
-    from crmlab.course.exercises import feedback, gradebook
+    from crmlab.course.exercises import gradebook
     from crmlab.course.exercises.cli import default_source
 
     if jobs < 1:
@@ -393,16 +416,8 @@ def grade(submissions: str | Path, keys_dir: str | Path, out: str | Path, *,
             sub_rows.append(_submission_row(sub, variant, run, root, out))
             if run is not None and run.executed is not None:
                 sub.nb = _read_json(run.executed) or sub.nb  # show answers with outputs
-    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-    submissions_table = pd.DataFrame(sub_rows, columns=SUBMISSION_COLUMNS)
-    scores.to_csv(out / "scores.csv", index=False, encoding="utf-8")
-    submissions_table.to_csv(out / "submissions.csv", index=False, encoding="utf-8")
-    gradebook.write_hand_template(scores, out / "hand_grading.csv")
-    merged = gradebook.merge_hand(scores, gradebook.read_hand(hand, scores) if hand else None)
-    merged.to_csv(out / "scores_final.csv", index=False, encoding="utf-8")
-    book = gradebook.write_gradebooks(merged, roster, notebooks, out, pending=pending)
-    feedback.write_feedback(merged, submissions_table, subs, opens, out)
-    feedback.write_hand_sheet(subs, opens, merged, out / "hand_grading.html")
+    merged, submissions_table, book = _write_results(
+        rows, sub_rows, subs, opens, roster, notebooks, out, hand=hand, pending=pending)
     counts = submissions_table["status"].value_counts().to_dict()
     return GradeResult(out=out, scores=merged, submissions=submissions_table, gradebook=book,
                        skipped=skipped, seconds=time.perf_counter() - started,

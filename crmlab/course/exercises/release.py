@@ -608,11 +608,19 @@ def release_all(source_dir: str | Path, out_dir: str | Path, *, seed: int | None
                 if stale.name not in keep:
                     stale.unlink()
         return written
+    roster = students if isinstance(students, pd.DataFrame) else read_roster(students)
+    return _release_per_student(notebooks, out_dir, key_dir, roster, seed=seed,
+                                data="small" if data is None else data, mode=mode,
+                                progress=progress)
 
+
+def _release_per_student(notebooks: list[Path], out_dir: Path, key_dir: Path,
+                         roster: pd.DataFrame, *, seed: int | None, data: Any, mode: str,
+                         progress: bool) -> pd.DataFrame:
+    """One folder per student of ``roster`` (own seed), an answer key per student and
+    ``roster.csv`` in ``key_dir``: the roster part of :func:`release_all`."""
     from crmlab.data import get_shop
 
-    roster = students if isinstance(students, pd.DataFrame) else read_roster(students)
-    data = "small" if data is None else data
     base = int(seed) if seed is not None else 0
     seeds = [student_seed(s, base) for s in roster["student_id"]]
     if len(set(seeds)) != len(seeds):  # astronomically unlikely, but never hand out twins
