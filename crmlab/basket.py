@@ -85,6 +85,39 @@ def _onehot(csr: sp.csr_matrix, index: Any, columns: Any, sparse: bool) -> pd.Da
     return pd.DataFrame(csr.toarray(), index=index, columns=columns)
 
 
+def _check_lines(order_items: pd.DataFrame, order_col: str, item_col: str) -> None:
+    """Order lines are a non-empty frame with both id columns complete (else a ValueError)."""
+    if not isinstance(order_items, pd.DataFrame):
+        raise ValueError(f"order_items must be a pandas DataFrame, got {type(order_items).__name__}.")
+    missing = [c for c in (order_col, item_col) if c not in order_items.columns]
+    if missing:
+        raise ValueError(f"order_items is missing column(s) {missing}; it has "
+                         f"{list(order_items.columns)}. Pass the shop's order_items table.")
+    if len(order_items) == 0:
+        raise ValueError("order_items is empty: there are no baskets to analyse; check the "
+                         "date filter that produced it.")
+    for col in (order_col, item_col):
+        if order_items[col].isna().any():
+            raise ValueError(f"order_items.{col} has {int(order_items[col].isna().sum())} missing "
+                             "value(s); drop or fix those lines first.")
+
+
+def _item_columns(vals: np.ndarray, items: Iterable[Any] | None,
+                  item_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """The item ids (sorted, or the given catalogue) and each line's column position."""
+    if items is None:
+        item_ids, cols = np.unique(vals, return_inverse=True)
+    else:
+        item_ids = np.asarray(list(items))
+        pos = pd.Index(item_ids).get_indexer(vals)
+        if (pos < 0).any():
+            bad = pd.unique(vals[pos < 0])[:5].tolist()
+            raise ValueError(f"order_items.{item_col} has {int((pos < 0).sum())} line(s) with items "
+                             f"not in `items` (e.g. {bad}); add them to the catalogue.")
+        cols = pos
+    return item_ids, cols
+
+
 @reads(order_items="")
 def baskets(
     order_items: pd.DataFrame,
@@ -101,32 +134,27 @@ def baskets(
     catalogue; an order line with an item outside it is an error, never dropped). With
     ``sparse=True`` the columns are ``Sparse[bool]`` (what mlxtend's FP-growth reads
     without densifying the whole matrix).
+
+    Parameters
+    ----------
+    order_items : pd.DataFrame
+        The shop's ``order_items`` table (or any frame with the two columns).
+    order_col, item_col : str, default "order_id", "product_id"
+        The basket and item columns.
+    items : iterable, optional
+        A fixed catalogue of item ids (the columns).
+    sparse : bool, default True
+        Sparse boolean columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per order, one boolean column per item.
     """
-    if not isinstance(order_items, pd.DataFrame):
-        raise ValueError(f"order_items must be a pandas DataFrame, got {type(order_items).__name__}.")
-    missing = [c for c in (order_col, item_col) if c not in order_items.columns]
-    if missing:
-        raise ValueError(f"order_items is missing column(s) {missing}; it has "
-                         f"{list(order_items.columns)}. Pass the shop's order_items table.")
-    if len(order_items) == 0:
-        raise ValueError("order_items is empty: there are no baskets to analyse; check the "
-                         "date filter that produced it.")
-    for col in (order_col, item_col):
-        if order_items[col].isna().any():
-            raise ValueError(f"order_items.{col} has {int(order_items[col].isna().sum())} missing "
-                             "value(s); drop or fix those lines first.")
+    _check_lines(order_items, order_col, item_col)
     order_ids, rows = np.unique(order_items[order_col].to_numpy(), return_inverse=True)
     vals = order_items[item_col].to_numpy()
-    if items is None:
-        item_ids, cols = np.unique(vals, return_inverse=True)
-    else:
-        item_ids = np.asarray(list(items))
-        pos = pd.Index(item_ids).get_indexer(vals)
-        if (pos < 0).any():
-            bad = pd.unique(vals[pos < 0])[:5].tolist()
-            raise ValueError(f"order_items.{item_col} has {int((pos < 0).sum())} line(s) with items "
-                             f"not in `items` (e.g. {bad}); add them to the catalogue.")
-        cols = pos
+    item_ids, cols = _item_columns(vals, items, item_col)
     m = sp.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
                       shape=(len(order_ids), len(item_ids)))
     m.sum_duplicates()
@@ -135,7 +163,20 @@ def baskets(
 
 def baskets_from_lists(transactions: Iterable[Iterable[Any]], *, sparse: bool = True) -> pd.DataFrame:
     """One-hot baskets from a list of transactions (lists of item labels), e.g.
-    :data:`TEXTBOOK_BASKETS`. Rows are numbered 1.. (the textbook's TIDs)."""
+    :data:`TEXTBOOK_BASKETS`. Rows are numbered 1.. (the textbook's TIDs).
+
+    Parameters
+    ----------
+    transactions : iterable of iterables
+        Each transaction's item labels.
+    sparse : bool, default True
+        Sparse boolean columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per transaction, one boolean column per item label (sorted).
+    """
     tx = [list(t) for t in transactions]
     if not tx:
         raise ValueError("transactions is empty; pass at least one basket.")
@@ -155,6 +196,19 @@ def _column_counts(frame: pd.DataFrame) -> np.ndarray:
     return frame.to_numpy(dtype=bool).sum(axis=0)
 
 
+def _check_baskets(basket_frame: pd.DataFrame, max_len: int | None, algorithm: str) -> None:
+    """A non-empty one-hot bool frame, a valid ``max_len`` and a known algorithm (else a ValueError)."""
+    if not isinstance(basket_frame, pd.DataFrame) or basket_frame.shape[0] == 0:
+        raise ValueError("baskets must be a non-empty one-hot DataFrame (see crmlab.basket.baskets).")
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+        raise ValueError(f"max_len must be None or a positive integer, got {max_len!r}.")
+    if algorithm not in ("fpgrowth", "apriori"):
+        raise ValueError(f"algorithm={algorithm!r}: use 'fpgrowth' or 'apriori'.")
+    if not all(pd.api.types.is_bool_dtype(t) for t in basket_frame.dtypes):
+        raise ValueError("baskets must have bool columns (True = the item is in the basket); "
+                         "build it with crmlab.basket.baskets(order_items).")
+
+
 def frequent_itemsets(
     basket_frame: pd.DataFrame,
     min_support: float = 0.01,
@@ -167,20 +221,28 @@ def frequent_itemsets(
     ``itemsets`` are frozensets of the frame's column labels. ``algorithm`` is
     ``"fpgrowth"`` (default; no candidate generation) or ``"apriori"`` — both from mlxtend
     and both return the same itemsets. Sorted by support (descending), then size.
+
+    Parameters
+    ----------
+    basket_frame : pd.DataFrame
+        One-hot baskets from :func:`baskets` or :func:`baskets_from_lists`.
+    min_support : float, default 0.01
+        Smallest share of baskets, in (0, 1].
+    max_len : int, optional
+        Largest itemset size.
+    algorithm : {"fpgrowth", "apriori"}, default "fpgrowth"
+        The mlxtend miner.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``support, itemsets, length``; ``attrs["n_baskets"]`` holds the basket count.
     """
     from mlxtend.frequent_patterns import apriori, fpgrowth
 
     min_support = _check_min_support(min_support)
-    if not isinstance(basket_frame, pd.DataFrame) or basket_frame.shape[0] == 0:
-        raise ValueError("baskets must be a non-empty one-hot DataFrame (see crmlab.basket.baskets).")
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
-        raise ValueError(f"max_len must be None or a positive integer, got {max_len!r}.")
+    _check_baskets(basket_frame, max_len, algorithm)
     funcs = {"fpgrowth": fpgrowth, "apriori": apriori}
-    if algorithm not in funcs:
-        raise ValueError(f"algorithm={algorithm!r}: use 'fpgrowth' or 'apriori'.")
-    if not all(pd.api.types.is_bool_dtype(t) for t in basket_frame.dtypes):
-        raise ValueError("baskets must have bool columns (True = the item is in the basket); "
-                         "build it with crmlab.basket.baskets(order_items).")
     # Apriori principle: an item below min_support is in no frequent itemset, so mine only
     # the frequent columns (same itemsets and supports; the number of baskets is kept).
     # mlxtend densifies its input to count items, so this is most of the speed-up on a
@@ -204,6 +266,27 @@ def frequent_itemsets(
         .reset_index(drop=True)
 
 
+def _rule_table(raw: pd.DataFrame, n: int) -> pd.DataFrame:
+    """mlxtend's rules in crmlab's columns and order: by lift, confidence, then the rule's text."""
+    out = pd.DataFrame({
+        "antecedents": raw["antecedents"].to_numpy(),
+        "consequents": raw["consequents"].to_numpy(),
+        "antecedent_support": raw["antecedent support"].to_numpy(dtype=float),
+        "consequent_support": raw["consequent support"].to_numpy(dtype=float),
+        "support": raw["support"].to_numpy(dtype=float),
+        "confidence": raw["confidence"].to_numpy(dtype=float),
+        "lift": raw["lift"].to_numpy(dtype=float),
+        "leverage": raw["leverage"].to_numpy(dtype=float),
+        "conviction": raw["conviction"].to_numpy(dtype=float),
+        "n_baskets": np.rint(raw["support"].to_numpy(dtype=float) * int(n)).astype(np.int64),
+    })
+    key = out["antecedents"].map(lambda s: sorted(map(str, s))).astype(str) + "->" + \
+        out["consequents"].map(lambda s: sorted(map(str, s))).astype(str)
+    out = out.assign(_key=key).sort_values(["lift", "confidence", "_key"],
+                                           ascending=[False, False, True], kind="stable")
+    return out.drop(columns="_key").reset_index(drop=True)
+
+
 def association_rules(
     itemsets: pd.DataFrame,
     n_baskets: int | None = None,
@@ -220,6 +303,22 @@ def association_rules(
     :func:`frequent_itemsets` made them; mlxtend 0.25 needs it as ``num_itemsets``.
     Keeps rules with ``metric >= min_threshold`` (default: lift ≥ 1, i.e. positive
     association).
+
+    Parameters
+    ----------
+    itemsets : pd.DataFrame
+        Frequent itemsets from :func:`frequent_itemsets`.
+    n_baskets : int, optional
+        Baskets the itemsets were mined from (default ``itemsets.attrs["n_baskets"]``).
+    metric : str, default "lift"
+        The measure ``min_threshold`` applies to.
+    min_threshold : float, default 1.0
+        Smallest value of ``metric`` kept.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per rule with the columns above.
     """
     from mlxtend.frequent_patterns import association_rules as mx_rules
 
@@ -243,23 +342,7 @@ def association_rules(
                                    "confidence", "lift", "leverage", "conviction"])
     if len(raw) == 0:
         return empty
-    out = pd.DataFrame({
-        "antecedents": raw["antecedents"].to_numpy(),
-        "consequents": raw["consequents"].to_numpy(),
-        "antecedent_support": raw["antecedent support"].to_numpy(dtype=float),
-        "consequent_support": raw["consequent support"].to_numpy(dtype=float),
-        "support": raw["support"].to_numpy(dtype=float),
-        "confidence": raw["confidence"].to_numpy(dtype=float),
-        "lift": raw["lift"].to_numpy(dtype=float),
-        "leverage": raw["leverage"].to_numpy(dtype=float),
-        "conviction": raw["conviction"].to_numpy(dtype=float),
-        "n_baskets": np.rint(raw["support"].to_numpy(dtype=float) * int(n)).astype(np.int64),
-    })
-    key = out["antecedents"].map(lambda s: sorted(map(str, s))).astype(str) + "->" + \
-        out["consequents"].map(lambda s: sorted(map(str, s))).astype(str)
-    out = out.assign(_key=key).sort_values(["lift", "confidence", "_key"],
-                                           ascending=[False, False, True], kind="stable")
-    return out.drop(columns="_key").reset_index(drop=True)
+    return _rule_table(raw, int(n))
 
 
 @reads(order_items="")
@@ -274,7 +357,24 @@ def rules_from_order_items(
     sparse: bool = True,
 ) -> pd.DataFrame:
     """Orders -> rules in one call: :func:`baskets`, :func:`frequent_itemsets`,
-    :func:`association_rules` (see those for the parameters and columns)."""
+    :func:`association_rules` (see those for the parameters and columns).
+
+    Parameters
+    ----------
+    order_items : pd.DataFrame
+        The shop's ``order_items`` table.
+    min_support, max_len, algorithm :
+        As in :func:`frequent_itemsets`.
+    metric, min_threshold :
+        As in :func:`association_rules`.
+    sparse : bool, default True
+        As in :func:`baskets`.
+
+    Returns
+    -------
+    pd.DataFrame
+        The rules, as :func:`association_rules` returns them.
+    """
     min_support = _check_min_support(min_support)
     b = baskets(order_items, sparse=sparse)
     fi = frequent_itemsets(b, min_support, max_len=max_len, algorithm=algorithm)
@@ -283,7 +383,22 @@ def rules_from_order_items(
 
 def label_rules(rules: pd.DataFrame, names: Mapping[Any, str] | pd.Series,
                 sep: str = " + ") -> pd.DataFrame:
-    """Add readable ``antecedent_names`` / ``consequent_names`` (str) from an id -> name map."""
+    """Add readable ``antecedent_names`` / ``consequent_names`` (str) from an id -> name map.
+
+    Parameters
+    ----------
+    rules : pd.DataFrame
+        Rules from :func:`association_rules`.
+    names : mapping or pd.Series
+        Item id -> readable name.
+    sep : str, default " + "
+        Joins the names of a multi-item side.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``rules`` with the two name columns.
+    """
     lookup = names.to_dict() if isinstance(names, pd.Series) else dict(names)
     missing = {i for s in rules["antecedents"] for i in s} | {i for s in rules["consequents"] for i in s}
     missing -= set(lookup)
@@ -299,7 +414,18 @@ def label_rules(rules: pd.DataFrame, names: Mapping[Any, str] | pd.Series,
 
 
 def pair_rules(rules: pd.DataFrame) -> pd.DataFrame:
-    """Only the one-item -> one-item rules, with scalar ``antecedent``/``consequent`` columns."""
+    """Only the one-item -> one-item rules, with scalar ``antecedent``/``consequent`` columns.
+
+    Parameters
+    ----------
+    rules : pd.DataFrame
+        Rules from :func:`association_rules`.
+
+    Returns
+    -------
+    pd.DataFrame
+        The one-to-one rules with ``antecedent`` and ``consequent`` columns added.
+    """
     one = rules.loc[(rules["antecedents"].map(len) == 1) & (rules["consequents"].map(len) == 1)]
     return one.assign(antecedent=one["antecedents"].map(lambda s: next(iter(s))),
                       consequent=one["consequents"].map(lambda s: next(iter(s)))) \
@@ -313,6 +439,18 @@ def breakeven_uplift(margin_rate: float | np.ndarray, discount: float | np.ndarr
     of list price), profit per NT$ of list-price sales falls from ``g`` to ``g − d``, so
     sales at list prices must grow by the factor ``g / (g − d)``. Example: 40 % margin,
     10 % off -> +33.3 %. ``inf`` when ``d ≥ g`` (the discount eats the whole margin).
+
+    Parameters
+    ----------
+    margin_rate : float or np.ndarray
+        Gross margin rate ``g`` (0..1).
+    discount : float or np.ndarray
+        Price cut ``d`` as a share of the list price.
+
+    Returns
+    -------
+    float or np.ndarray
+        The needed relative uplift of list-price sales (``inf`` when ``d >= g``).
     """
     g = np.asarray(margin_rate, dtype=float)
     d = np.asarray(discount, dtype=float)
@@ -324,54 +462,8 @@ def breakeven_uplift(margin_rate: float | np.ndarray, discount: float | np.ndarr
     return float(out) if out.ndim == 0 else out
 
 
-@reads(products="")
-def bundle_candidates(
-    rules: pd.DataFrame,
-    products: pd.DataFrame,
-    *,
-    discount: float = 0.1,
-    top: int = 10,
-    min_lift: float = 1.0,
-) -> pd.DataFrame:
-    """Product pairs worth a bundle offer, with the economics of a ``discount`` on them.
-
-    One row per unordered pair from the one-to-one rules with lift ≥ ``min_lift``; the
-    *anchor* is the more popular product of the pair (the one customers come for), the
-    *add_on* the other, ``attach_rate`` = confidence(anchor -> add_on) today. Prices and
-    unit margins come from ``products.list_price`` / ``unit_cost``. Columns:
-
-    ``anchor, add_on, anchor_name, add_on_name, support, lift, attach_rate,
-    bundle_price`` (P = p_A + p_B), ``bundle_margin`` (m_A + m_B),
-    ``discount_cost`` (d·P per bundle sold), ``breakeven_attach`` (c* = c·m_B / (m_B − d·P)),
-    ``attach_uplift_needed`` (c*/c − 1 = d·P / (m_B − d·P)),
-    ``aov_uplift_needed`` (change of the anchor orders' A+B revenue at break-even,
-    (p_A + c*(p_B − d·P)) / (p_A + c·p_B) − 1) and ``feasible`` (c* ≤ 1: the bundle can
-    pay off at all). Sorted by lift; the first ``top`` rows.
-    """
-    if not 0 <= discount < 1:
-        raise ValueError(f"discount must be a share of the bundle price in [0, 1), got {discount!r}.")
-    if isinstance(top, bool) or not isinstance(top, int) or top <= 0:
-        raise ValueError(f"top must be a positive integer, got {top!r}.")
-    need = ["product_id", "name", "list_price", "unit_cost"]
-    missing = [c for c in need if c not in products.columns]
-    if missing:
-        raise ValueError(f"products is missing column(s) {missing}; pass the shop's products table.")
-    pr = pair_rules(rules)
-    pr = pr.loc[pr["lift"] >= min_lift]
-    cols = ["anchor", "add_on", "anchor_name", "add_on_name", "support", "lift", "attach_rate",
-            "bundle_price", "bundle_margin", "discount_cost", "breakeven_attach",
-            "attach_uplift_needed", "aov_uplift_needed", "feasible"]
-    if len(pr) == 0:
-        return pd.DataFrame(columns=cols)
-    # Anchor = the antecedent with the larger support (ties: lower id); one row per pair.
-    pr = pr.loc[(pr["antecedent_support"] > pr["consequent_support"]) |
-                ((pr["antecedent_support"] == pr["consequent_support"]) &
-                 (pr["antecedent"].map(str) < pr["consequent"].map(str)))]
-    p = products.set_index("product_id")
-    unknown = set(pr["antecedent"]) | set(pr["consequent"])
-    unknown -= set(p.index)
-    if unknown:
-        raise ValueError(f"rules name product(s) {sorted(unknown)[:5]} that are not in products.")
+def _bundle_table(pr: pd.DataFrame, p: pd.DataFrame, discount: float) -> pd.DataFrame:
+    """Prices, margins and the break-even attach rate of each anchored pair (``p``: products by id)."""
     pa = p.loc[pr["antecedent"].to_numpy(), "list_price"].to_numpy(dtype=float)
     pb = p.loc[pr["consequent"].to_numpy(), "list_price"].to_numpy(dtype=float)
     ma = pa - p.loc[pr["antecedent"].to_numpy(), "unit_cost"].to_numpy(dtype=float)
@@ -400,6 +492,91 @@ def bundle_candidates(
         "aov_uplift_needed": aov,
         "feasible": c_star <= 1.0,
     })
+    return out
+
+
+def _anchored(pr: pd.DataFrame) -> pd.DataFrame:
+    """One rule per pair, from the anchor: the antecedent with the larger support (ties: lower id)."""
+    return pr.loc[(pr["antecedent_support"] > pr["consequent_support"]) |
+                  ((pr["antecedent_support"] == pr["consequent_support"]) &
+                   (pr["antecedent"].map(str) < pr["consequent"].map(str)))]
+
+
+def _check_products(products: pd.DataFrame) -> None:
+    """The products table has the ids, names, prices and costs a bundle is priced from."""
+    need = ["product_id", "name", "list_price", "unit_cost"]
+    missing = [c for c in need if c not in products.columns]
+    if missing:
+        raise ValueError(f"products is missing column(s) {missing}; pass the shop's products table.")
+
+
+def _products_of(pr: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Products indexed by id; a ValueError if a rule names a product the table lacks."""
+    p = products.set_index("product_id")
+    unknown = set(pr["antecedent"]) | set(pr["consequent"])
+    unknown -= set(p.index)
+    if unknown:
+        raise ValueError(f"rules name product(s) {sorted(unknown)[:5]} that are not in products.")
+    return p
+
+
+@reads(products="")
+def bundle_candidates(
+    rules: pd.DataFrame,
+    products: pd.DataFrame,
+    *,
+    discount: float = 0.1,
+    top: int = 10,
+    min_lift: float = 1.0,
+) -> pd.DataFrame:
+    """Product pairs worth a bundle offer, with the economics of a ``discount`` on them.
+
+    One row per unordered pair from the one-to-one rules with lift ≥ ``min_lift``; the
+    *anchor* is the more popular product of the pair (the one customers come for), the
+    *add_on* the other, ``attach_rate`` = confidence(anchor -> add_on) today. Prices and
+    unit margins come from ``products.list_price`` / ``unit_cost``. Columns:
+
+    ``anchor, add_on, anchor_name, add_on_name, support, lift, attach_rate,
+    bundle_price`` (P = p_A + p_B), ``bundle_margin`` (m_A + m_B),
+    ``discount_cost`` (d·P per bundle sold), ``breakeven_attach`` (c* = c·m_B / (m_B − d·P)),
+    ``attach_uplift_needed`` (c*/c − 1 = d·P / (m_B − d·P)),
+    ``aov_uplift_needed`` (change of the anchor orders' A+B revenue at break-even,
+    (p_A + c*(p_B − d·P)) / (p_A + c·p_B) − 1) and ``feasible`` (c* ≤ 1: the bundle can
+    pay off at all). Sorted by lift; the first ``top`` rows.
+
+    Parameters
+    ----------
+    rules : pd.DataFrame
+        Rules from :func:`association_rules`.
+    products : pd.DataFrame
+        The shop's ``products`` table (product_id, name, list_price, unit_cost).
+    discount : float, default 0.1
+        Bundle discount as a share of the bundle price, in [0, 1).
+    top : int, default 10
+        Rows to return.
+    min_lift : float, default 1.0
+        Smallest lift of a pair.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per candidate pair with the columns above.
+    """
+    if not 0 <= discount < 1:
+        raise ValueError(f"discount must be a share of the bundle price in [0, 1), got {discount!r}.")
+    if isinstance(top, bool) or not isinstance(top, int) or top <= 0:
+        raise ValueError(f"top must be a positive integer, got {top!r}.")
+    _check_products(products)
+    pr = pair_rules(rules)
+    pr = pr.loc[pr["lift"] >= min_lift]
+    cols = ["anchor", "add_on", "anchor_name", "add_on_name", "support", "lift", "attach_rate",
+            "bundle_price", "bundle_margin", "discount_cost", "breakeven_attach",
+            "attach_uplift_needed", "aov_uplift_needed", "feasible"]
+    if len(pr) == 0:
+        return pd.DataFrame(columns=cols)
+    pr = _anchored(pr)
+    p = _products_of(pr, products)
+    out = _bundle_table(pr, p, discount)
     out = out.astype({"anchor_name": "str", "add_on_name": "str"})
     return out.sort_values("lift", ascending=False, kind="stable").head(top).reset_index(drop=True)
 
