@@ -51,11 +51,45 @@ def kaplan_meier(
     Ties follow the usual convention: at a time with both events and censorings the
     events are counted first, the censored units leave the risk set just after.
 
-    Returns one row per distinct time (starting with a row at t = 0) with columns
-    ``time``, ``at_risk`` (n_i), ``events`` (d_i), ``censored``, ``survival``
-    (prod (1 - d_i / n_i)), ``se`` (Greenwood), ``lower`` and ``upper`` (log(-log)
-    confidence limits, which stay inside [0, 1]).
+    Parameters
+    ----------
+    durations : array-like of float
+        Observed times (>= 0, no missing values; timedeltas must be converted first).
+    events : array-like of bool or 0/1, optional
+        True where the event happened, False where the observation was censored.
+    confidence : float, default 0.95
+        Level of the confidence limits.
+    table : str, default "durations"
+        Name of the data, used in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per distinct time (starting with a row at t = 0) with columns ``time``,
+        ``at_risk`` (n_i), ``events`` (d_i), ``censored``, ``survival`` (prod (1 - d_i /
+        n_i)), ``se`` (Greenwood), ``lower`` and ``upper`` (log(-log) confidence limits,
+        which stay inside [0, 1]).
     """
+    t, e = _checked_durations(durations, events, confidence, table)
+    times, inverse = np.unique(t, return_inverse=True)
+    d = np.bincount(inverse, weights=e, minlength=times.size)
+    n_all = np.bincount(inverse, minlength=times.size).astype(float)
+    c = n_all - d
+    # at risk just before time t_i: everyone whose duration is >= t_i
+    at_risk = n_all[::-1].cumsum()[::-1]
+    surv, se, lower, upper = _km_estimates(d, at_risk, confidence)
+    out = pd.DataFrame({
+        "time": times, "at_risk": at_risk.astype(np.int64), "events": d.astype(np.int64),
+        "censored": c.astype(np.int64), "survival": surv, "se": se, "lower": lower, "upper": upper,
+    })
+    if times[0] > 0:  # the curve starts at S(0) = 1 with everyone at risk
+        start = pd.DataFrame([[0.0, t.size, 0, 0, 1.0, 0.0, 1.0, 1.0]], columns=out.columns)
+        out = pd.concat([start.astype(out.dtypes.to_dict()), out], ignore_index=True)
+    return out
+
+
+def _checked_durations(durations, events, confidence: float, table: str) -> tuple[np.ndarray, np.ndarray]:
+    """Durations as floats and event flags as bools, or a ValueError naming the column."""
     t = _as_float_array(durations, "duration", table)
     if t.size == 0:
         raise ValueError(f"{table} is empty: pass at least one duration.")
@@ -83,13 +117,11 @@ def kaplan_meier(
         )
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1, e.g. 0.95.")
+    return t, e
 
-    times, inverse = np.unique(t, return_inverse=True)
-    d = np.bincount(inverse, weights=e, minlength=times.size)
-    n_all = np.bincount(inverse, minlength=times.size).astype(float)
-    c = n_all - d
-    # at risk just before time t_i: everyone whose duration is >= t_i
-    at_risk = n_all[::-1].cumsum()[::-1]
+
+def _km_estimates(d: np.ndarray, at_risk: np.ndarray, confidence: float):
+    """Survival, Greenwood standard error and log(-log) limits at each distinct time."""
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = 1.0 - d / at_risk
         surv = np.cumprod(factor)
@@ -107,34 +139,7 @@ def kaplan_meier(
     lower = np.where(ok, lower, np.where(surv >= 1, 1.0, 0.0))
     upper = np.where(ok, upper, np.where(surv >= 1, 1.0, 0.0))
     se = np.where(np.isfinite(se), se, np.nan)
-
-    out = pd.DataFrame(
-        {
-            "time": times,
-            "at_risk": at_risk.astype(np.int64),
-            "events": d.astype(np.int64),
-            "censored": c.astype(np.int64),
-            "survival": surv,
-            "se": se,
-            "lower": lower,
-            "upper": upper,
-        }
-    )
-    if times[0] > 0:
-        start = pd.DataFrame(
-            {
-                "time": [0.0],
-                "at_risk": [t.size],
-                "events": [0],
-                "censored": [0],
-                "survival": [1.0],
-                "se": [0.0],
-                "lower": [1.0],
-                "upper": [1.0],
-            }
-        ).astype(out.dtypes.to_dict())
-        out = pd.concat([start, out], ignore_index=True)
-    return out
+    return surv, se, lower, upper
 
 
 def survival_quantile(km: pd.DataFrame, q: float) -> float:
@@ -144,6 +149,18 @@ def survival_quantile(km: pd.DataFrame, q: float) -> float:
     Returns ``inf`` when the curve never gets there (too many still survive at the last
     observed time), the usual convention. A tolerance of 1e-12 keeps ``1 - 0.9`` from
     missing a survival of exactly 0.1 by rounding.
+
+    Parameters
+    ----------
+    km : pd.DataFrame
+        A :func:`kaplan_meier` table (``time``, ``survival``).
+    q : float
+        Share that has had the event, in (0, 1).
+
+    Returns
+    -------
+    float
+        The time (``inf`` if never reached).
     """
     for col in ("time", "survival"):
         if col not in km.columns:
@@ -157,7 +174,18 @@ def survival_quantile(km: pd.DataFrame, q: float) -> float:
 
 
 def median_survival(km: pd.DataFrame) -> float:
-    """Smallest time at which the Kaplan–Meier survival drops to 0.5 or below (``inf`` if never)."""
+    """Smallest time at which the Kaplan–Meier survival drops to 0.5 or below (``inf`` if never).
+
+    Parameters
+    ----------
+    km : pd.DataFrame
+        A :func:`kaplan_meier` table.
+
+    Returns
+    -------
+    float
+        The median time (``inf`` if the curve never drops to 0.5).
+    """
     return survival_quantile(km, 0.5)
 
 
@@ -168,6 +196,22 @@ def km_quantiles(
 
     One float per entry of ``quantiles``: ``inf`` when not reached, NaN when there are no
     durations at all (an empty group has no median, which is not the same as a long one).
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Observed times.
+    events : array-like of bool or 0/1
+        True where the event happened, False where still open (censored).
+    quantiles : tuple of float, default (0.5,)
+        Shares that have had the event.
+    table : str, default "durations"
+        Name of the data, used in error messages.
+
+    Returns
+    -------
+    list of float
+        One time per quantile (``inf`` not reached, NaN without durations).
     """
     if np.asarray(durations).size == 0:
         return [float("nan")] * len(quantiles)
