@@ -37,6 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from crmlab.course import repository_root
+from crmlab.course.parameters import (  # noqa: F401  (re-exported: the build's API)
+    _read,
+    notebook_parameters,
+    parameters_cell,
+    parse_parameters,
+    split_parameters,
+)
 from crmlab.nb import read_results
 from crmlab.units import COURSE_MAP, UNIT_NAMES, CourseEntry, unit_label  # noqa: F401  (re-exported)
 
@@ -227,100 +234,6 @@ class NotebookExecutionError(RuntimeError):
     def __reduce__(self):  # keep the fields when the error crosses a process boundary
         return (type(self), (self.notebook, self.cell, self.ename, self.evalue, self.source,
                              self.output))
-
-
-# --------------------------------------------------------------------------- parameters
-
-
-def parameters_cell(nb: Mapping) -> tuple[int, Any] | None:
-    """Return ``(index, cell)`` of the first code cell tagged ``parameters``, or ``None``."""
-    for i, cell in enumerate(nb["cells"]):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
-            "tags", []
-        ):
-            return i, cell
-    return None
-
-
-def parse_parameters(source: str, where: str = "parameters cell") -> dict[str, Any]:
-    """Parse a parameters cell: literal ``UPPER_CASE = value`` assignments (and comments) only.
-
-    Raises ``ValueError`` naming the offending line, because papermill can only override
-    simple assignments and students read this cell as "the knobs of this notebook".
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise ValueError(f"{where}: not valid Python ({exc.msg}, line {exc.lineno})") from exc
-    params: dict[str, Any] = {}
-    for node in tree.body:
-        line = ast.get_source_segment(source, node) or ""
-        if not (isinstance(node, ast.Assign | ast.AnnAssign)):
-            raise ValueError(
-                f"{where}: line {node.lineno} `{line}` is not an assignment; keep only "
-                "`NAME = literal` lines in the parameters cell"
-            )
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
-            raise ValueError(f"{where}: line {node.lineno} `{line}` must assign one plain name")
-        name = targets[0].id
-        if name != name.upper() or not name[0].isalpha():
-            raise ValueError(
-                f"{where}: parameter {name!r} (line {node.lineno}) must be UPPER_CASE, "
-                f"e.g. {name.upper()}"
-            )
-        if node.value is None:
-            raise ValueError(f"{where}: parameter {name} (line {node.lineno}) has no value")
-        try:
-            params[name] = ast.literal_eval(node.value)
-        except ValueError as exc:
-            raise ValueError(
-                f"{where}: parameter {name} (line {node.lineno}) must be a literal "
-                "(number, string, bool, None, list/dict of those), not an expression"
-            ) from exc
-    return params
-
-
-def notebook_parameters(notebook: str | os.PathLike | Mapping) -> dict[str, Any]:
-    """Return the default parameters ``{NAME: value}`` a notebook's ``parameters`` cell defines."""
-    nb = _read(notebook)
-    found = parameters_cell(nb)
-    if found is None:
-        return {}
-    index, cell = found
-    name = Path(notebook).stem if isinstance(notebook, str | os.PathLike) else "notebook"
-    return parse_parameters(cell["source"], where=f"{name}: parameters cell (cell {index})")
-
-
-def split_parameters(
-    parameters: Mapping[str, Any], defined: Iterable[str]
-) -> tuple[dict[str, Any], list[str]]:
-    """Split ``parameters`` into those a notebook defines (to inject) and the ignored names."""
-    defined = set(defined)
-    inject = {k: v for k, v in parameters.items() if k in defined}
-    ignored = sorted(k for k in parameters if k not in defined)
-    return inject, ignored
-
-
-def _read(notebook: str | os.PathLike | Mapping) -> Any:
-    """A notebook as a mapping with ``cells`` whose ``source`` is one string.
-
-    v4 files are read as plain JSON: only cell sources and tags are needed here, and
-    importing nbformat costs 2-3 s (its JSON-schema validator), which a build would pay in
-    the main process before any notebook starts. Other versions go through nbformat.
-    """
-    if not isinstance(notebook, str | os.PathLike):
-        return notebook
-    path = Path(notebook)
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    if nb.get("nbformat") != 4:
-        import nbformat
-
-        return nbformat.read(path, as_version=4)
-    for cell in nb.get("cells", []):
-        if isinstance(cell.get("source"), list):
-            cell["source"] = "".join(cell["source"])
-    return nb
 
 
 # --------------------------------------------------------------------------- execution
@@ -649,6 +562,108 @@ def code_size(notebook: str | os.PathLike) -> int:
     return sum(len(c["source"]) for c in _read(notebook)["cells"] if c.get("cell_type") == "code")
 
 
+def _plan_jobs(sources: list[Path], executed_dir: Path, parameters: Mapping[str, Any],
+               per_notebook: Mapping[str, Mapping[str, Any]]) -> list[_Job]:
+    """One job per notebook with the parameters it defines; warn about parameters none defines."""
+    jobs_list: list[_Job] = []
+    defined_anywhere: set[str] = set()
+    for src in sources:
+        defined = notebook_parameters(src)
+        defined_anywhere |= set(defined)
+        wanted = {**parameters, **per_notebook.get(src.stem, {})}
+        inject, ignored = split_parameters(wanted, defined)
+        jobs_list.append(_Job(src, executed_dir / src.name, inject, ignored))
+    unused = sorted(set(parameters) - defined_anywhere)
+    if unused:
+        import warnings
+
+        warnings.warn(
+            f"parameters {unused} are not defined by any of the selected notebooks "
+            "(check the spelling: parameters are UPPER_CASE names from the parameters cells)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return jobs_list
+
+
+def _run_jobs(jobs_list: list[_Job], jobs: int, cwd: str, site: Path, decks: Path | None,
+              previous_manifest: Path, progress: bool) -> dict[str, float]:
+    """Execute the jobs (one at a time, or ``jobs`` processes, longest first); seconds per
+    notebook. The first failure is raised once the notebooks already running have finished."""
+    seconds: dict[str, float] = {}
+    failures: list[NotebookExecutionError] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs_list), desc="notebooks", unit="nb")
+    if jobs == 1:
+        for job in jobs_list:
+            if bar is not None:
+                bar.set_postfix_str(job.source.stem)
+            try:
+                seconds[job.source.stem] = _run_job(job, cwd, site, decks)
+            except NotebookExecutionError as exc:
+                failures.append(exc)
+                break
+            finally:
+                if bar is not None:
+                    bar.update(1)
+    else:
+        with cf.ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup) as pool:
+            order = longest_first(jobs_list, previous_manifest)
+            futures = {pool.submit(_run_job, job, cwd, site, decks): job for job in order}
+            for fut in cf.as_completed(futures):
+                job = futures[fut]
+                try:
+                    seconds[job.source.stem] = fut.result()
+                except NotebookExecutionError as exc:
+                    failures.append(exc)
+                    for other in futures:
+                        other.cancel()
+                except cf.CancelledError:
+                    pass
+                if bar is not None:
+                    bar.set_postfix_str(f"finished {job.source.stem}", refresh=False)
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    if failures:
+        raise failures[0]
+    return seconds
+
+
+def _manifest(jobs_list: list[_Job], seconds: Mapping[str, float], out_dir: Path, *,
+              parameters: Mapping[str, Any], per_notebook: Mapping[str, Any], jobs: int,
+              total_seconds: float) -> dict[str, Any]:
+    """The build manifest: parameters, versions, and per notebook its files, time and results."""
+    manifest: dict[str, Any] = {
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "parameters": parameters,
+        "per_notebook_parameters": per_notebook,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "jobs": jobs,
+        "total_seconds": round(total_seconds, 2),
+        "notebooks": {},
+    }
+    site = out_dir / "site"
+    for job in jobs_list:
+        stem = job.source.stem
+        page = site / f"{stem}.html"
+        manifest["notebooks"][stem] = {
+            "source": os.path.relpath(job.source, out_dir.parent),
+            "executed": os.path.relpath(job.output, out_dir),
+            "html": os.path.relpath(page, out_dir),
+            "seconds": round(seconds[stem], 2),
+            "parameters": job.inject,
+            "ignored_parameters": job.ignored,
+            "results": read_results(job.output),
+        }
+    return manifest
+
+
 def build(
     notebooks_dir: str | os.PathLike = "notebooks",
     out_dir: str | os.PathLike = "build",
@@ -685,92 +700,13 @@ def build(
     executed_dir.mkdir(parents=True, exist_ok=True)
     site.mkdir(parents=True, exist_ok=True)
     decks = out_dir / "slides" if slides else None
-
-    jobs_list: list[_Job] = []
-    defined_anywhere: set[str] = set()
-    for src in sources:
-        defined = notebook_parameters(src)
-        defined_anywhere |= set(defined)
-        wanted = {**parameters, **per_notebook.get(src.stem, {})}
-        inject, ignored = split_parameters(wanted, defined)
-        jobs_list.append(_Job(src, executed_dir / src.name, inject, ignored))
-    unused = sorted(set(parameters) - defined_anywhere)
-    if unused:
-        import warnings
-
-        warnings.warn(
-            f"parameters {unused} are not defined by any of the selected notebooks "
-            "(check the spelling: parameters are UPPER_CASE names from the parameters cells)",
-            UserWarning,
-            stacklevel=2,
-        )
-
-    seconds: dict[str, float] = {}
-    failures: list[NotebookExecutionError] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs_list), desc="notebooks", unit="nb")
+    jobs_list = _plan_jobs(sources, executed_dir, parameters, per_notebook)
     start = time.perf_counter()
-    cwd = str(notebooks_dir)
-    if jobs == 1:
-        for job in jobs_list:
-            if bar is not None:
-                bar.set_postfix_str(job.source.stem)
-            try:
-                seconds[job.source.stem] = _run_job(job, cwd, site, decks)
-            except NotebookExecutionError as exc:
-                failures.append(exc)
-                break
-            finally:
-                if bar is not None:
-                    bar.update(1)
-    else:
-        with cf.ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup) as pool:
-            order = longest_first(jobs_list, out_dir / "manifest.json")
-            futures = {pool.submit(_run_job, job, cwd, site, decks): job for job in order}
-            for fut in cf.as_completed(futures):
-                job = futures[fut]
-                try:
-                    seconds[job.source.stem] = fut.result()
-                except NotebookExecutionError as exc:
-                    failures.append(exc)
-                    for other in futures:
-                        other.cancel()
-                except cf.CancelledError:
-                    pass
-                if bar is not None:
-                    bar.set_postfix_str(f"finished {job.source.stem}", refresh=False)
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    if failures:
-        raise failures[0]
-
-    manifest: dict[str, Any] = {
-        "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "parameters": parameters,
-        "per_notebook_parameters": per_notebook,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "packages": package_versions(),
-        "jobs": jobs,
-        "total_seconds": round(time.perf_counter() - start, 2),
-        "notebooks": {},
-    }
-    for job in jobs_list:
-        stem = job.source.stem
-        page = site / f"{stem}.html"
-        manifest["notebooks"][stem] = {
-            "source": os.path.relpath(job.source, out_dir.parent),
-            "executed": os.path.relpath(job.output, out_dir),
-            "html": os.path.relpath(page, out_dir),
-            "seconds": round(seconds[stem], 2),
-            "parameters": job.inject,
-            "ignored_parameters": job.ignored,
-            "results": read_results(job.output),
-        }
+    seconds = _run_jobs(jobs_list, jobs, str(notebooks_dir), site, decks,
+                        out_dir / "manifest.json", progress)
+    manifest = _manifest(jobs_list, seconds, out_dir, parameters=parameters,
+                         per_notebook=per_notebook, jobs=jobs,
+                         total_seconds=time.perf_counter() - start)
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

@@ -252,13 +252,8 @@ def _cmd_workspace(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The ``crmlab`` argument parser, including plug-in subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="crmlab", description="crmlab: the e-commerce CRM workbook (電商客戶關係管理)"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    """``crmlab build``: execute every notebook, write the site and manifest."""
     b = sub.add_parser("build", help="execute every notebook and write build/ (site, manifest)")
     b.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
                    help="a notebook parameter, e.g. -p SEED 7 -p DATA medium (repeatable)")
@@ -272,6 +267,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="also write a reveal.js deck per notebook into OUT/slides/")
     b.set_defaults(func=_cmd_build)
 
+
+def _add_slides(sub: argparse._SubParsersAction) -> None:
+    """``crmlab slides build|annotate``: decks of committed notebooks, slide metadata."""
     sl = sub.add_parser("slides", help="lecture decks: build them, annotate slide metadata")
     sl_sub = sl.add_subparsers(dest="slides_command", metavar="ACTION", required=True)
     sb = sl_sub.add_parser("build", help="decks from notebooks that hold their outputs "
@@ -287,6 +285,9 @@ def make_parser() -> argparse.ArgumentParser:
     sa.add_argument("--dry-run", action="store_true", help="report, write nothing")
     sa.set_defaults(func=_cmd_slides_annotate)
 
+
+def _add_notebooks(sub: argparse._SubParsersAction) -> None:
+    """``crmlab notebooks``: re-execute committed notebooks in place."""
     n = sub.add_parser("notebooks", help="re-execute committed notebooks in place at their defaults")
     n.add_argument("names", nargs="*", metavar="NAME", help="notebooks to run (default: all)")
     n.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
@@ -296,6 +297,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "notebook, the glossary) from crmlab.units.COURSE_MAP; nothing is executed")
     n.set_defaults(func=_cmd_notebooks)
 
+
+def _add_worlds(sub: argparse._SubParsersAction) -> None:
+    """``crmlab worlds``: the course in many worlds."""
     w = sub.add_parser("worlds", help="execute the course in many worlds (seeds, sizes, knobs)")
     w.add_argument("--world", nargs="+", metavar="NAME", help="worlds to run (default: all)")
     w.add_argument("--ci", action="store_true", help="only the worlds CI runs")
@@ -309,10 +313,16 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument("--notebooks", default="notebooks", help="source folder (default notebooks)")
     w.set_defaults(func=_cmd_worlds)
 
+
+def _add_workspace(sub: argparse._SubParsersAction) -> None:
+    """``crmlab workspace``: a student's own copy of the course."""
     ws = sub.add_parser("workspace", help="create or update a student's own copy of the course")
     ws.add_argument("--out", default="workspace", help="the workspace folder (default workspace)")
     ws.set_defaults(func=_cmd_workspace)
 
+
+def _add_plugins(sub: argparse._SubParsersAction) -> None:
+    """The subcommands of the plug-in modules (:data:`PLUGIN_MODULES`) that exist."""
     for module in PLUGIN_MODULES:
         try:
             mod = importlib.import_module(module)
@@ -321,6 +331,17 @@ def make_parser() -> argparse.ArgumentParser:
                 continue  # the plug-in is not there (yet); its subcommand is simply absent
             raise
         mod.register(sub)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The ``crmlab`` argument parser, including plug-in subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="crmlab", description="crmlab: the e-commerce CRM workbook (電商客戶關係管理)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_build, _add_slides, _add_notebooks, _add_worlds, _add_workspace,
+                _add_plugins):
+        add(sub)
     return parser
 
 
