@@ -41,7 +41,22 @@ REQUEST_THEMES: dict[str, tuple[str, ...]] = {
 def tag_requests(requests: pd.DataFrame, themes: Mapping[str, Sequence[str]] = REQUEST_THEMES,
                  text_col: str = "text") -> pd.DataFrame:
     """Give each feature request a ``theme`` by keyword rules (first match in ``themes`` order;
-    ``"other"`` when none matches, so nothing is dropped). Returns a copy with ``theme``."""
+    ``"other"`` when none matches, so nothing is dropped). Returns a copy with ``theme``.
+
+    Parameters
+    ----------
+    requests : pd.DataFrame
+        The ``feature_requests`` table.
+    themes : mapping of str to sequence of str, default REQUEST_THEMES
+        Theme -> keywords, in order of precedence.
+    text_col : str, default "text"
+        The text column.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``requests`` with ``theme``.
+    """
     require_columns(requests, "feature_requests", [text_col])
     if not themes or any(not kws for kws in themes.values()):
         raise ValueError("tag_requests: every theme needs at least one keyword, e.g. {'refills': ('refill',)}.")
@@ -63,7 +78,22 @@ def prioritize_requests(tagged: pd.DataFrame, orders: pd.DataFrame,
     wish it is) and, when ``effort`` (person-weeks per theme) is given, ``score`` =
     requester spend / effort (NT$ of the customers served per week of work, a RICE-style
     value for effort; themes without an effort estimate get no score). Sorted by score, else
-    by reach."""
+    by reach.
+
+    Parameters
+    ----------
+    tagged : pd.DataFrame
+        Output of :func:`tag_requests` (``customer_id``, ``theme``).
+    orders : pd.DataFrame
+        The ``orders`` table (``customer_id``, ``amount``).
+    effort : mapping of str to float, optional
+        Person-weeks per theme.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per theme, best first.
+    """
     require_columns(tagged, "feature_requests", ["customer_id", "theme"])
     require_columns(orders, "orders", ["customer_id", "amount"])
     spend = orders.groupby("customer_id")["amount"].sum()
@@ -94,6 +124,24 @@ def change_effect(tagged: pd.DataFrame, changes: pd.DataFrame, *, end: object,
     A ratio well below 1 closes the loop (the need was met); near 1, the change did not answer
     what customers asked. ``start``/``end`` bound the observation (default start: the first
     request).
+
+    Parameters
+    ----------
+    tagged : pd.DataFrame
+        Output of :func:`tag_requests` (``ts``, ``theme``).
+    changes : pd.DataFrame
+        The ``product_changes`` table (``change_id``, ``theme``, ``shipped_ts``).
+    end : datetime-like
+        End of the observation.
+    start : datetime-like, optional
+        Start of the observation; default the first request.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per change.
     """
     require_columns(tagged, "feature_requests", ["ts", "theme"])
     require_columns(changes, "product_changes", ["change_id", "theme", "shipped_ts"])

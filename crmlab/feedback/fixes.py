@@ -41,6 +41,18 @@ def defect_return_lines(
     Columns of ``return_lines`` plus defect_return (bool). The defect is decided when the
     unit is made and shipped, so rates are by *order date*: a line ordered during an incident
     and returned after the fix still belongs to the incident.
+
+    Parameters
+    ----------
+    orders, order_items, returns, products : pd.DataFrame
+        The shop's tables, as for :func:`crmlab.aftersales.return_lines`.
+    reasons : sequence of str, default ("defective",)
+        Return reasons that count as a defect return.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per order line.
     """
     from crmlab.aftersales import return_lines
 
@@ -85,6 +97,29 @@ def period_rates(
     product; pass e.g. ``lines['category'] == 'home'`` for the same category). Columns:
     period, group ("affected" / "controls"), n, events, rate, low, high (Wilson interval).
     Periods outside the data raise ``ValueError``.
+
+    Parameters
+    ----------
+    lines : pd.DataFrame
+        Order lines with ``product_id``, ``ts_col`` and ``outcome`` (e.g.
+        :func:`defect_return_lines`).
+    product_id : int
+        The affected product.
+    periods : mapping of str to (start, end)
+        The periods, each [start, end).
+    outcome : str, default "defect_return"
+        Boolean column counted as the event.
+    ts_col : str, default "order_ts"
+        The time column the periods cut.
+    control : array-like of bool, optional
+        Rows of the control group; default every other product.
+    level : float, default 0.95
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per period and group.
     """
     df = as_frame(lines, "lines")
     require_columns(df, "lines", ["product_id", ts_col, outcome])
@@ -100,13 +135,17 @@ def period_rates(
     rows = []
     for name, (a, b) in per.items():
         inside = ((ts >= a) & (ts < b)).to_numpy()
-        for group, g in (("affected", affected), ("controls", ctrl)):
-            m = inside & g
-            n, k = int(m.sum()), int(y[m].sum())
-            low, high = wilson_interval(k, n, level=level)
-            rows.append({"period": name, "group": group, "n": n, "events": k,
-                         "rate": k / n if n else float("nan"), "low": low, "high": high})
+        rows += [_rate_row(name, group, y[inside & g], level)
+                 for group, g in (("affected", affected), ("controls", ctrl))]
     return pd.DataFrame(rows)
+
+
+def _rate_row(period: str, group: str, events: np.ndarray, level: float) -> dict[str, object]:
+    """Count, events and their rate with a Wilson interval for one period and group."""
+    n, k = len(events), int(events.sum())
+    low, high = wilson_interval(k, n, level=level)
+    return {"period": period, "group": group, "n": n, "events": k,
+            "rate": k / n if n else float("nan"), "low": low, "high": high}
 
 
 def diff_in_diff(
@@ -129,17 +168,27 @@ def diff_in_diff(
 
     Returns {"estimate", "se", "low", "high", "p_value", "level", "table"} where table holds
     the four cells (treated, post, n, mean, var).
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        One row per unit (e.g. order line).
+    outcome : str
+        Numeric or boolean column whose mean is compared.
+    treated, post : str, default "treated", "post"
+        Boolean columns: affected group, later period.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    dict
+        The figures listed above.
     """
     df = as_frame(data, "data")
     require_columns(df, "data", [outcome, treated, post])
     z = z_for_level(level)
-    try:
-        y = pd.to_numeric(df[outcome]).to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"data: column '{outcome}' must be numeric or boolean.") from exc
-    if np.isnan(y).any():
-        raise ValueError(f"data: column '{outcome}' has {int(np.isnan(y).sum())} missing values; "
-                         "drop (and count) them first.")
+    y = _outcome_values(df, outcome)
     flags = {}
     for col in (treated, post):
         v = df[col]
@@ -147,20 +196,37 @@ def diff_in_diff(
             raise ValueError(f"data: column '{col}' must be boolean without missing values "
                              f"(True for the {'affected group' if col == treated else 'later period'}).")
         flags[col] = v.to_numpy(dtype=bool)
-    rows = []
-    for tr in (False, True):
-        for po in (False, True):
-            m = (flags[treated] == tr) & (flags[post] == po)
-            n = int(m.sum())
-            if n < 2:
-                raise ValueError(f"diff_in_diff: the cell treated={tr}, post={po} has {n} row(s); "
-                                 "each of the four cells needs at least 2.")
-            rows.append({"treated": tr, "post": po, "n": n, "mean": float(y[m].mean()),
-                         "var": float(y[m].var(ddof=1))})
-    table = pd.DataFrame(rows)
+    table = _did_cells(y, flags[treated], flags[post])
     mean = {(r.treated, r.post): r.mean for r in table.itertuples()}
     est = (mean[(True, True)] - mean[(True, False)]) - (mean[(False, True)] - mean[(False, False)])
     se = float(np.sqrt((table["var"] / table["n"]).sum()))
     p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
     return {"estimate": float(est), "se": se, "low": float(est - z * se), "high": float(est + z * se),
             "p_value": p, "level": level, "table": table}
+
+
+def _outcome_values(df: pd.DataFrame, outcome: str) -> np.ndarray:
+    """The outcome as floats (booleans count 0/1); ValueError for text or missing values."""
+    try:
+        y = pd.to_numeric(df[outcome]).to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"data: column '{outcome}' must be numeric or boolean.") from exc
+    if np.isnan(y).any():
+        raise ValueError(f"data: column '{outcome}' has {int(np.isnan(y).sum())} missing values; "
+                         "drop (and count) them first.")
+    return y
+
+
+def _did_cells(y: np.ndarray, treated: np.ndarray, post: np.ndarray) -> pd.DataFrame:
+    """The four cells (treated x post): n, mean and sample variance; each needs 2 rows."""
+    rows = []
+    for tr in (False, True):
+        for po in (False, True):
+            m = (treated == tr) & (post == po)
+            n = int(m.sum())
+            if n < 2:
+                raise ValueError(f"diff_in_diff: the cell treated={tr}, post={po} has {n} row(s); "
+                                 "each of the four cells needs at least 2.")
+            rows.append({"treated": tr, "post": po, "n": n, "mean": float(y[m].mean()),
+                         "var": float(y[m].var(ddof=1))})
+    return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -72,59 +73,33 @@ def defect_events(
 
     Columns: source, product_id, ts, weight. What could not be attributed to a product is
     counted in ``out.attrs["unattributed"]`` ({source: count}), not dropped silently.
+
+    Parameters
+    ----------
+    reviews, tickets, order_items, returns, mentions : pd.DataFrame, optional
+        The sources (``tickets`` need ``order_items``); at least one.
+    review_mask, mention_mask : array-like of bool, optional
+        Further restrict reviews / mentions (one flag per row).
+    low_stars : int, default 2
+        Highest star rating that counts as a defect signal.
+    ticket_category : str, default "defect"
+        The ticket category of a defect.
+    return_reasons : sequence of str, default ("defective",)
+        Return reasons that signal a defect.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per signal, in time order.
     """
-    parts: list[pd.DataFrame] = []
     unattributed: dict[str, float] = {}
-
-    def add(source: str, pid: object, ts: object, weight: object) -> None:
-        parts.append(pd.DataFrame({"source": source, "product_id": np.asarray(pid, dtype="int64"),
-                                   "ts": pd.to_datetime(np.asarray(ts)), "weight": np.asarray(weight, float)}))
-
-    if reviews is not None:
-        r = as_frame(reviews, "reviews")
-        require_columns(r, "reviews", ["product_id", "ts", "stars"])
-        datetime_column(r, "reviews", "ts")
-        keep = _stars(r["stars"], "reviews", "stars") <= low_stars
-        if review_mask is not None:
-            keep &= _mask(review_mask, len(r), "review_mask")
-        x = r.loc[keep]
-        add("review", x["product_id"], x["ts"], np.ones(len(x)))
+    parts = [] if reviews is None else [_review_signals(reviews, review_mask, low_stars)]
     if tickets is not None:
-        t = as_frame(tickets, "tickets")
-        require_columns(t, "tickets", ["ticket_id", "order_id", "created_ts", "category"])
-        datetime_column(t, "tickets", "created_ts")
-        if order_items is None:
-            raise ValueError("defect_events: tickets need order_items to find the products of each "
-                             "ticket's order; pass order_items=shop.order_items.")
-        oi = as_frame(order_items, "order_items")
-        require_columns(oi, "order_items", ["order_id", "product_id"])
-        t = t.loc[t["category"].astype(str) == ticket_category]
-        no_order = t["order_id"].isna()
-        unattributed["ticket"] = int(no_order.sum())
-        t = t.loc[~no_order, ["ticket_id", "order_id", "created_ts"]]
-        t = t.assign(order_id=t["order_id"].astype("int64"))
-        prods = oi[["order_id", "product_id"]].drop_duplicates()
-        tt = t.merge(prods, on="order_id", how="left")
-        lost = int(tt.loc[tt["product_id"].isna(), "ticket_id"].nunique())
-        unattributed["ticket"] += lost
-        tt = tt.dropna(subset=["product_id"])
-        weight = 1.0 / tt.groupby("ticket_id")["product_id"].transform("size").to_numpy()
-        add("ticket", tt["product_id"], tt["created_ts"], weight)
+        parts.append(_ticket_signals(tickets, order_items, ticket_category, unattributed))
     if returns is not None:
-        rt = as_frame(returns, "returns")
-        require_columns(rt, "returns", ["product_id", "requested_ts", "reason"])
-        datetime_column(rt, "returns", "requested_ts")
-        x = rt.loc[rt["reason"].astype(str).isin(list(return_reasons))]
-        add("return", x["product_id"], x["requested_ts"], np.ones(len(x)))
+        parts.append(_return_signals(returns, return_reasons))
     if mentions is not None:
-        m = as_frame(mentions, "mentions")
-        require_columns(m, "mentions", ["product_id", "ts"])
-        datetime_column(m, "mentions", "ts")
-        keep = np.ones(len(m), bool) if mention_mask is None else _mask(mention_mask, len(m), "mention_mask")
-        named = m["product_id"].notna().to_numpy()
-        unattributed["mention"] = int((keep & ~named).sum())
-        x = m.loc[keep & named]
-        add("mention", x["product_id"].astype("int64"), x["ts"], np.ones(len(x)))
+        parts.append(_mention_signals(mentions, mention_mask, unattributed))
     if not parts:
         raise ValueError("defect_events: pass at least one source (reviews, tickets, returns, mentions).")
     out = pd.concat(parts, ignore_index=True)
@@ -134,11 +109,79 @@ def defect_events(
     return out
 
 
+def _signals(source: str, pid: object, ts: object, weight: object) -> pd.DataFrame:
+    """Signals of one source in the common layout: source, product_id, ts, weight."""
+    return pd.DataFrame({"source": source, "product_id": np.asarray(pid, dtype="int64"),
+                         "ts": pd.to_datetime(np.asarray(ts)), "weight": np.asarray(weight, float)})
+
+
+def _review_signals(reviews: pd.DataFrame, review_mask: object | None, low_stars: int) -> pd.DataFrame:
+    """Reviews with at most ``low_stars`` stars (and in ``review_mask``), weight 1 each."""
+    r = as_frame(reviews, "reviews")
+    require_columns(r, "reviews", ["product_id", "ts", "stars"])
+    datetime_column(r, "reviews", "ts")
+    keep = _stars(r["stars"], "reviews", "stars") <= low_stars
+    if review_mask is not None:
+        keep &= _mask(review_mask, len(r), "review_mask")
+    x = r.loc[keep]
+    return _signals("review", x["product_id"], x["ts"], np.ones(len(x)))
+
+
+def _ticket_signals(tickets: pd.DataFrame, order_items: pd.DataFrame | None, category: str,
+                    unattributed: dict[str, float]) -> pd.DataFrame:
+    """Tickets of ``category`` shared among their order's distinct products (weight 1 / number
+    of products); the tickets that name no (known) order are counted in ``unattributed``."""
+    t = as_frame(tickets, "tickets")
+    require_columns(t, "tickets", ["ticket_id", "order_id", "created_ts", "category"])
+    datetime_column(t, "tickets", "created_ts")
+    if order_items is None:
+        raise ValueError("defect_events: tickets need order_items to find the products of each "
+                         "ticket's order; pass order_items=shop.order_items.")
+    oi = as_frame(order_items, "order_items")
+    require_columns(oi, "order_items", ["order_id", "product_id"])
+    t = t.loc[t["category"].astype(str) == category]
+    no_order = t["order_id"].isna()
+    t = t.loc[~no_order, ["ticket_id", "order_id", "created_ts"]]
+    t = t.assign(order_id=t["order_id"].astype("int64"))
+    prods = oi[["order_id", "product_id"]].drop_duplicates()
+    tt = t.merge(prods, on="order_id", how="left")
+    lost = int(tt.loc[tt["product_id"].isna(), "ticket_id"].nunique())
+    tt = tt.dropna(subset=["product_id"])
+    weight = 1.0 / tt.groupby("ticket_id")["product_id"].transform("size").to_numpy()
+    unattributed["ticket"] = int(no_order.sum()) + lost
+    return _signals("ticket", tt["product_id"], tt["created_ts"], weight)
+
+
+def _return_signals(returns: pd.DataFrame, reasons: Sequence[str]) -> pd.DataFrame:
+    """Returns whose reason is one of ``reasons``, weight 1 each."""
+    rt = as_frame(returns, "returns")
+    require_columns(rt, "returns", ["product_id", "requested_ts", "reason"])
+    datetime_column(rt, "returns", "requested_ts")
+    x = rt.loc[rt["reason"].astype(str).isin(list(reasons))]
+    return _signals("return", x["product_id"], x["requested_ts"], np.ones(len(x)))
+
+
+def _mention_signals(mentions: pd.DataFrame, mention_mask: object | None,
+                     unattributed: dict[str, float]) -> pd.DataFrame:
+    """Mentions (in ``mention_mask``) that name a product; those in the mask that name none
+    are counted in ``unattributed``."""
+    m = as_frame(mentions, "mentions")
+    require_columns(m, "mentions", ["product_id", "ts"])
+    datetime_column(m, "mentions", "ts")
+    keep = np.ones(len(m), bool) if mention_mask is None else _mask(mention_mask, len(m), "mention_mask")
+    named = m["product_id"].notna().to_numpy()
+    x = m.loc[keep & named]
+    unattributed["mention"] = int((keep & ~named).sum())
+    return _signals("mention", x["product_id"].astype("int64"), x["ts"], np.ones(len(x)))
+
+
 def _week_start(ts: pd.Series) -> pd.Series:
     d = ts.dt.normalize()
     return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
+# Long function: the body is a dozen lines; the docstring states the five steps of the score
+# next to the parameters they use, which a reader needs in one place.
 @reads(orders="order_id order_ts",
        order_items="order_id product_id quantity",
        products=Reads("products", optional=True))
@@ -178,24 +221,36 @@ def product_signals(
     Scores start once a baseline exists (NaN before). Only past weeks are used at each week:
     the score could have been computed on that day. Columns: product_id, week, units,
     exposure, and per source n_<s> (signals), e_<s> (expected), z_<s>; score, flag.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        Output of :func:`defect_events`.
+    orders, order_items : pd.DataFrame
+        The shop's tables (for the units sold per week).
+    products : sequence of int, optional
+        Products to score even without sales or signals.
+    window_weeks, baseline_weeks : int, default 4, 13
+        Weeks in the window and in the baseline before it.
+    prior_units : float, default 200.0
+        Weight, in units, of the shop-wide rate in each product's baseline.
+    min_count : float, default 2
+        Fewest signals of a source for a positive z.
+    cap : float, default 5.0
+        Largest |z| of one source.
+    threshold : float, default 3.5
+        Score at which a product-week is flagged.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per product and week; ``attrs`` holds the settings and sources.
     """
     ev = as_frame(events, "events")
     require_columns(ev, "events", ["source", "product_id", "ts", "weight"],
              fix="Pass the output of defect_events().")
-    o = as_frame(orders, "orders")
-    oi = as_frame(order_items, "order_items")
-    require_columns(o, "orders", ["order_id", "order_ts"])
-    require_columns(oi, "order_items", ["order_id", "product_id", "quantity"])
-    datetime_column(o, "orders", "order_ts")
-    if window_weeks < 1 or baseline_weeks < 1 or prior_units < 0 or cap <= 0:
-        raise ValueError("product_signals: window_weeks and baseline_weeks must be >= 1, "
-                         "prior_units >= 0 and cap > 0.")
-    lines = oi[["order_id", "product_id", "quantity"]].merge(o[["order_id", "order_ts"]], on="order_id",
-                                                             how="left", validate="many_to_one")
-    if lines["order_ts"].isna().any():
-        raise ValueError(f"order_items: {int(lines['order_ts'].isna().sum())} line(s) belong to orders "
-                         "not in the orders table; load the matching orders.")
-    lines["week"] = _week_start(lines["order_ts"])
+    lines = _weekly_lines(orders, order_items)
+    cfg = _SignalSettings(window_weeks, baseline_weeks, prior_units, min_count, cap, threshold)
     ev = ev.assign(week=_week_start(datetime_column(ev, "events", "ts")))
     first = min(lines["week"].min(), ev["week"].min()) if len(ev) else lines["week"].min()
     last = max(lines["week"].max(), ev["week"].max()) if len(ev) else lines["week"].max()
@@ -203,48 +258,96 @@ def product_signals(
     pids = np.sort(pd.unique(np.r_[lines["product_id"].to_numpy(), ev["product_id"].to_numpy()]))
     if products is not None:
         pids = np.asarray(sorted(set(int(p) for p in products) | set(int(p) for p in pids)))
+    return _score_weeks(ev, lines, pids, weeks, cfg)
 
-    def grid(df: pd.DataFrame, value: str) -> np.ndarray:
-        tab = df.groupby(["product_id", "week"])[value].sum().unstack(fill_value=0)
-        return tab.reindex(index=pids, columns=weeks, fill_value=0).to_numpy(dtype=float)
 
-    def roll(a: np.ndarray, width: int, lag: int = 0) -> np.ndarray:
-        """Sum over columns t-lag-width+1 .. t-lag (zeros before the data)."""
-        c = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1)], axis=1)
-        t = np.arange(a.shape[1])
-        hi = np.clip(t - lag + 1, 0, a.shape[1])
-        lo = np.clip(t - lag - width + 1, 0, a.shape[1])
-        return c[:, hi] - c[:, lo]
+@dataclass(frozen=True)
+class _SignalSettings:
+    """The knobs of :func:`product_signals`, checked once and passed together."""
 
-    units = grid(lines, "quantity")
-    exposure = np.maximum(roll(units, window_weeks + 1), 1.0)
-    base_units = roll(units, baseline_weeks, lag=window_weeks)
+    window_weeks: int
+    baseline_weeks: int
+    prior_units: float
+    min_count: float
+    cap: float
+    threshold: float
+
+    def __post_init__(self) -> None:
+        if self.window_weeks < 1 or self.baseline_weeks < 1 or self.prior_units < 0 or self.cap <= 0:
+            raise ValueError("product_signals: window_weeks and baseline_weeks must be >= 1, "
+                             "prior_units >= 0 and cap > 0.")
+
+
+def _weekly_lines(orders: pd.DataFrame, order_items: pd.DataFrame) -> pd.DataFrame:
+    """Order lines (product, quantity) with the Monday of their order's week."""
+    o = as_frame(orders, "orders")
+    oi = as_frame(order_items, "order_items")
+    require_columns(o, "orders", ["order_id", "order_ts"])
+    require_columns(oi, "order_items", ["order_id", "product_id", "quantity"])
+    datetime_column(o, "orders", "order_ts")
+    lines = oi[["order_id", "product_id", "quantity"]].merge(o[["order_id", "order_ts"]], on="order_id",
+                                                             how="left", validate="many_to_one")
+    if lines["order_ts"].isna().any():
+        raise ValueError(f"order_items: {int(lines['order_ts'].isna().sum())} line(s) belong to orders "
+                         "not in the orders table; load the matching orders.")
+    lines["week"] = _week_start(lines["order_ts"])
+    return lines
+
+
+def _grid(df: pd.DataFrame, value: str, pids: np.ndarray, weeks: pd.DatetimeIndex) -> np.ndarray:
+    """Sum of ``value`` per product (rows, ``pids``) and week (columns, ``weeks``), 0 if none."""
+    tab = df.groupby(["product_id", "week"])[value].sum().unstack(fill_value=0)
+    return tab.reindex(index=pids, columns=weeks, fill_value=0).to_numpy(dtype=float)
+
+
+def _roll(a: np.ndarray, width: int, lag: int = 0) -> np.ndarray:
+    """Sum over columns t-lag-width+1 .. t-lag (zeros before the data)."""
+    c = np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1)], axis=1)
+    t = np.arange(a.shape[1])
+    hi = np.clip(t - lag + 1, 0, a.shape[1])
+    lo = np.clip(t - lag - width + 1, 0, a.shape[1])
+    return c[:, hi] - c[:, lo]
+
+
+def _score_weeks(ev: pd.DataFrame, lines: pd.DataFrame, pids: np.ndarray, weeks: pd.DatetimeIndex,
+                 cfg: _SignalSettings) -> pd.DataFrame:
+    """Steps 2-5 of :func:`product_signals` on the product x week grid."""
+    units = _grid(lines, "quantity", pids, weeks)
+    exposure = np.maximum(_roll(units, cfg.window_weeks + 1), 1.0)
+    base_units = _roll(units, cfg.baseline_weeks, lag=cfg.window_weeks)
     t_idx = np.arange(len(weeks))
-    has_base = (t_idx - window_weeks + 1) >= min(4, baseline_weeks)  # at least 4 baseline weeks
+    has_base = (t_idx - cfg.window_weeks + 1) >= min(4, cfg.baseline_weeks)  # at least 4 baseline weeks
     out = pd.DataFrame({"product_id": np.repeat(pids, len(weeks)), "week": np.tile(weeks, len(pids)),
                         "units": units.ravel().astype("int64"), "exposure": exposure.ravel()})
     z_sum = np.zeros_like(units)
     present = [s for s in SOURCES if s in set(ev["source"].astype(str))] or list(SOURCES)
     for s in present:
-        c1 = grid(ev.loc[ev["source"].astype(str) == s], "weight")
-        x = roll(c1, window_weeks)
-        cb = roll(c1, baseline_weeks, lag=window_weeks)
-        pooled = cb.sum(axis=0) / np.maximum(base_units.sum(axis=0), 1.0)
-        rate = (cb + prior_units * pooled) / np.maximum(base_units + prior_units, 1e-12)
-        e = rate * exposure
-        xf = np.floor(x + 1e-9)
-        p = stats.poisson.sf(xf, e) + 0.5 * stats.poisson.pmf(xf, e)
-        with np.errstate(divide="ignore"):
-            z = stats.norm.isf(np.clip(p, 0.0, 1.0))
-        z = np.where(x >= min_count, z, np.minimum(z, 0.0))
-        z = np.clip(z, -cap, cap)
+        c1 = _grid(ev.loc[ev["source"].astype(str) == s], "weight", pids, weeks)
+        x, e, z = _source_z(c1, exposure, base_units, cfg)
         z = np.where(has_base[None, :], z, np.nan)
         z_sum = z_sum + z
         out[f"n_{s}"] = x.ravel()
         out[f"e_{s}"] = np.where(has_base[None, :], e, np.nan).ravel()
         out[f"z_{s}"] = z.ravel()
     out["score"] = (z_sum / math.sqrt(len(present))).ravel()
-    out["flag"] = (out["score"] >= threshold).fillna(False).astype(bool)
-    out.attrs.update({"sources": present, "threshold": threshold, "window_weeks": window_weeks,
-                      "baseline_weeks": baseline_weeks})
+    out["flag"] = (out["score"] >= cfg.threshold).fillna(False).astype(bool)
+    out.attrs.update({"sources": present, "threshold": cfg.threshold,
+                      "window_weeks": cfg.window_weeks, "baseline_weeks": cfg.baseline_weeks})
     return out
+
+
+def _source_z(c1: np.ndarray, exposure: np.ndarray, base_units: np.ndarray,
+              cfg: _SignalSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One source's signals x in the window, expected e (shrunk baseline rate x exposure) and
+    the capped Poisson mid-p z (at most 0 below ``min_count``)."""
+    x = _roll(c1, cfg.window_weeks)
+    cb = _roll(c1, cfg.baseline_weeks, lag=cfg.window_weeks)
+    pooled = cb.sum(axis=0) / np.maximum(base_units.sum(axis=0), 1.0)
+    rate = (cb + cfg.prior_units * pooled) / np.maximum(base_units + cfg.prior_units, 1e-12)
+    e = rate * exposure
+    xf = np.floor(x + 1e-9)
+    p = stats.poisson.sf(xf, e) + 0.5 * stats.poisson.pmf(xf, e)
+    with np.errstate(divide="ignore"):
+        z = stats.norm.isf(np.clip(p, 0.0, 1.0))
+    z = np.where(x >= cfg.min_count, z, np.minimum(z, 0.0))
+    return x, e, np.clip(z, -cfg.cap, cfg.cap)

@@ -40,6 +40,20 @@ def rating_distribution(
     Columns: [by], stars, n, share. Every star level appears (n = 0 when unused), so
     distributions of different products line up. Online ratings are typically *J-shaped*: many
     5s, some 1s, few in between (people who were delighted or angry write; the rest do not).
+
+    Parameters
+    ----------
+    reviews : pd.DataFrame
+        The ``reviews`` table (the stars column and ``by``).
+    by : str, optional
+        A column to give one distribution per value of.
+    stars_col : str, default "stars"
+        The column of star ratings.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per star level (and ``by`` value): [by], stars, n, share.
     """
     df = as_frame(reviews, "reviews")
     require_columns(df, "reviews", [stars_col, *([by] if by else [])])
@@ -71,6 +85,22 @@ def bayesian_average(
     ``W = (v R + m C) / (v + m)``. Few reviews: W stays near C; many reviews: W -> the
     product's own mean. It is the posterior mean of a normal mean with a conjugate prior whose
     strength equals m observations.
+
+    Parameters
+    ----------
+    stars_sum : float or array-like
+        Sum of the stars of each product.
+    n : float or array-like
+        Number of reviews of each product.
+    prior_mean : float
+        C, the rating a product is shrunk towards (1..5).
+    prior_weight : float
+        m, the weight of the prior in pseudo-reviews (>= 0).
+
+    Returns
+    -------
+    float or np.ndarray
+        The Bayesian average(s).
     """
     if not np.isfinite(prior_mean) or not 1 <= prior_mean <= 5:
         raise ValueError(f"bayesian_average: prior_mean={prior_mean!r} must be a rating in 1..5.")
@@ -99,6 +129,20 @@ def wilson_lower_bound(
     the reviews so far, what share of positive reviews are we fairly sure of?": 2 of 2 positive
     gives 0.34, 90 of 100 gives 0.83. Uses :func:`crmlab.stats.wilson_interval`. Products
     without reviews get 0 (nothing is known, so they rank last).
+
+    Parameters
+    ----------
+    positive : float or array-like
+        Number of positive reviews.
+    n : float or array-like
+        Number of reviews.
+    level : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    float or np.ndarray
+        The lower bound(s), 0 where ``n`` is 0.
     """
     k = np.asarray(positive, dtype=float)
     m = np.asarray(n, dtype=float)
@@ -124,6 +168,24 @@ def rating_summary(
     the mean of all reviews, ``prior_weight`` m = the mean number of reviews per ``by`` value
     -- a product needs about as many reviews as an average product before its own mean
     outweighs C.
+
+    Parameters
+    ----------
+    reviews : pd.DataFrame
+        The ``reviews`` table.
+    by : str, default "product_id"
+        The column to summarise per value of.
+    stars_col : str, default "stars"
+        The column of star ratings.
+    prior_mean, prior_weight : float, optional
+        C and m of the Bayesian average; defaults above.
+    level : float, default 0.95
+        Confidence level of the Wilson bound.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per ``by`` value with the columns above.
     """
     df = as_frame(reviews, "reviews")
     require_columns(df, "reviews", [by, stars_col])
@@ -131,12 +193,7 @@ def rating_summary(
     if len(stars) == 0:
         raise ValueError("reviews: the table is empty; there is nothing to summarise.")
     work = pd.DataFrame({by: df[by].to_numpy(), "stars": stars})
-    g = work.groupby(by, sort=True, observed=True)["stars"]
-    out = pd.DataFrame({
-        "n_reviews": g.size(),
-        "stars_sum": g.sum(),
-        "n_positive": g.agg(lambda s: int(np.isin(s, POSITIVE_STARS).sum())),
-    })
+    out = _review_counts(work, by)
     C = float(stars.mean()) if prior_mean is None else float(prior_mean)
     m = float(out["n_reviews"].mean()) if prior_weight is None else float(prior_weight)
     out["mean_stars"] = out["stars_sum"] / out["n_reviews"]
@@ -144,9 +201,6 @@ def rating_summary(
     out["bayes_avg"] = bayesian_average(out["stars_sum"].to_numpy(), out["n_reviews"].to_numpy(), C, m)
     out["wilson_low"] = wilson_lower_bound(out["n_positive"].to_numpy(), out["n_reviews"].to_numpy(),
                                            level=level)
-    dist = pd.crosstab(work[by], work["stars"]).reindex(columns=[1, 2, 3, 4, 5], fill_value=0)
-    for s in range(1, 6):
-        out[f"n_{s}"] = dist[s].reindex(out.index).astype("int64")
     out = out.drop(columns="stars_sum").reset_index()
     out = out[[by, "n_reviews", "mean_stars", "n_positive", "positive_share", "bayes_avg",
                "wilson_low", *[f"n_{s}" for s in range(1, 6)]]]
@@ -154,10 +208,38 @@ def rating_summary(
     return out
 
 
+def _review_counts(work: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per ``by`` value: reviews, sum of stars, positive reviews and ``n_1`` .. ``n_5``."""
+    g = work.groupby(by, sort=True, observed=True)["stars"]
+    out = pd.DataFrame({
+        "n_reviews": g.size(),
+        "stars_sum": g.sum(),
+        "n_positive": g.agg(lambda s: int(np.isin(s, POSITIVE_STARS).sum())),
+    })
+    dist = pd.crosstab(work[by], work["stars"]).reindex(columns=[1, 2, 3, 4, 5], fill_value=0)
+    for s in range(1, 6):
+        out[f"n_{s}"] = dist[s].reindex(out.index).astype("int64")
+    return out
+
+
 def rank_products(summary: pd.DataFrame, method: str = "wilson", top: int | None = None) -> pd.DataFrame:
     """Sort a :func:`rating_summary` table by ``method``: "wilson", "bayes" or "mean".
 
     Ties are broken by the number of reviews (more first). Adds a 1-based ``rank`` column.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        Output of :func:`rating_summary`.
+    method : {"wilson", "bayes", "mean"}, default "wilson"
+        The column to sort by.
+    top : int, optional
+        Keep only the first ``top`` rows.
+
+    Returns
+    -------
+    pd.DataFrame
+        The summary, sorted, with ``rank`` first.
     """
     df = as_frame(summary, "summary")
     cols = {"wilson": "wilson_low", "bayes": "bayes_avg", "mean": "mean_stars"}

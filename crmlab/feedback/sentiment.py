@@ -14,6 +14,7 @@ from crmlab._checks import (
     datetime_column,
     require_columns,
 )
+from crmlab.base import Estimator
 from crmlab.feedback.validation import _stars, validate_texts
 
 __all__ = [
@@ -36,7 +37,18 @@ VADER_THRESHOLDS: tuple[float, float] = (-0.05, 0.05)
 
 
 def stars_to_sentiment(stars: object) -> np.ndarray:
-    """Star ratings -> "neg" (1-2), "neu" (3), "pos" (4-5), as an object array of ``str``."""
+    """Star ratings -> "neg" (1-2), "neu" (3), "pos" (4-5), as an object array of ``str``.
+
+    Parameters
+    ----------
+    stars : array-like
+        Whole star ratings 1..5.
+
+    Returns
+    -------
+    np.ndarray
+        The labels, one per rating.
+    """
     s = _stars(stars, "stars", "stars")
     return np.where(s >= 4, "pos", np.where(s == 3, "neu", "neg")).astype(object)
 
@@ -68,6 +80,20 @@ def vader_sentiment(
     no training: its human-rated lexicon plus rules for negation ("not good"), boosters
     ("very"), capitals and "!" transfer to any English short text -- but it knows nothing of
     a shop's own vocabulary ("arrived late" has no lexicon word).
+
+    Parameters
+    ----------
+    texts : list or pd.Series of str
+        The texts to score.
+    neg_threshold, pos_threshold : float, default -0.05, 0.05
+        Compound scores at or beyond which a text is negative / positive.
+    table, column : str, default "texts", "text"
+        Names used in error messages.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per text (the index of ``texts`` when it is a Series).
     """
     if not neg_threshold < pos_threshold:
         raise ValueError("vader_sentiment: neg_threshold must be below pos_threshold.")
@@ -83,7 +109,7 @@ def vader_sentiment(
     return out
 
 
-class StarSentimentClassifier:
+class StarSentimentClassifier(Estimator):
     """Sentiment learned from star ratings: TF-IDF words and word pairs + logistic regression.
 
     ``fit(texts, stars)`` turns the stars into labels with :func:`stars_to_sentiment` (the
@@ -93,7 +119,22 @@ class StarSentimentClassifier:
     ``classes_``. Parameters: ``ngram_range`` (1-2 catches "not worth"), ``min_df``,
     ``C`` (inverse regularisation strength), ``class_weight`` ("balanced" so that the rare
     neutral class is not ignored) and ``max_iter``.
+
+    Parameters
+    ----------
+    ngram_range : tuple of int, default (1, 2)
+        Word n-grams of the TF-IDF vectoriser.
+    min_df : int, default 1
+        Minimum number of texts a term must appear in.
+    C : float, default 10.0
+        Inverse regularisation strength of the logistic regression.
+    class_weight : str or None, default "balanced"
+        Class weights of the logistic regression.
+    max_iter : int, default 2000
+        Iterations of the logistic regression's solver.
     """
+
+    _fit_call = "fit(texts, stars)"
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, C: float = 10.0,
                  class_weight: str | None = "balanced", max_iter: int = 2000) -> None:
@@ -124,23 +165,19 @@ class StarSentimentClassifier:
         self.classes_ = np.asarray(self.model_.classes_, dtype=object)
         return self
 
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError("StarSentimentClassifier: call fit(texts, stars) before predicting.")
-
     def predict(self, texts: object) -> np.ndarray:
-        self._check()
+        self._check_fitted()
         X = self.vectorizer_.transform(validate_texts(texts, "texts", "text"))
         return np.asarray(self.model_.predict(X), dtype=object)
 
     def predict_proba(self, texts: object) -> pd.DataFrame:
-        self._check()
+        self._check_fitted()
         X = self.vectorizer_.transform(validate_texts(texts, "texts", "text"))
         return pd.DataFrame(self.model_.predict_proba(X), columns=list(self.classes_))
 
     def top_terms(self, n: int = 8) -> pd.DataFrame:
         """The ``n`` words/pairs with the largest coefficient for each class (what it learned)."""
-        self._check()
+        self._check_fitted()
         words = np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
         coef = self.model_.coef_
         if coef.shape[0] == 1:  # binary: one row for the second class
@@ -161,6 +198,22 @@ def time_split(
     A random split would let the model learn from reviews written after the ones it is
     tested on; a time split mimics deployment (train on the past, score what comes next).
     Rows at the cut time go to the test set. Returns (train, test), each sorted by time.
+
+    Parameters
+    ----------
+    df : pd.DataFrame
+        Rows to split (e.g. ``reviews``).
+    ts_col : str, default "ts"
+        The time column.
+    test_share : float, default 0.3
+        Share of rows, the latest, in the test set (0 < share < 1).
+    table : str, default "reviews"
+        Name of the table in error messages.
+
+    Returns
+    -------
+    tuple of pd.DataFrame
+        ``(train, test)``.
     """
     d = as_frame(df, table)
     require_columns(d, table, [ts_col])
@@ -184,6 +237,16 @@ def score_sentiment(y_true: object, y_pred: object) -> dict[str, float]:
     either input), so a scorer that never says "neu" is penalised even though neutral reviews
     are rare. Returns {"n", "accuracy", "macro_f1", "f1_neg", "f1_neu", "f1_pos"} (F1 of a
     label absent from both inputs is NaN).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of str
+        Reference and predicted labels ("neg", "neu", "pos"), same length.
+
+    Returns
+    -------
+    dict
+        The scores listed above.
     """
     from sklearn.metrics import f1_score
 

@@ -37,6 +37,22 @@ def daily_mentions(
     without it n_negative is 0. The days run from ``start`` to ``end`` (default: the first and
     last mention), days without mentions included with 0 -- a quiet day is data. Mentions
     outside [start, end] raise ``ValueError`` (filter them first) instead of being dropped.
+
+    Parameters
+    ----------
+    mentions : pd.DataFrame
+        The ``social_mentions`` table (``ts_col``).
+    negative : array-like of bool, optional
+        One flag per mention.
+    start, end : datetime-like, optional
+        First and last day of the calendar.
+    ts_col : str, default "ts"
+        The time column.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per day: date, n_mentions, n_negative, negative_share.
     """
     df = as_frame(mentions, "mentions")
     require_columns(df, "mentions", [ts_col])
@@ -100,6 +116,24 @@ def rolling_zscore(
     zeros must not make one mention look infinite) and at 0.5. Alert when z >= ``threshold``
     and today's count >= ``min_count``. Needs at least ``window // 2`` baseline days (NaN
     before). Columns: value, baseline_mean, baseline_sd, z, alert.
+
+    Parameters
+    ----------
+    values : array-like or pd.Series
+        Daily counts (no missing values).
+    window : int, default 28
+        Days in the baseline.
+    guard : int, default 7
+        Days between the baseline and today.
+    threshold : float, default 3.0
+        z at which to alert.
+    min_count : float, default 3
+        Fewest counts today for an alert.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per day, aligned with ``values``.
     """
     x = _series(values, "values")
     if window < 2 or guard < 1:
@@ -131,6 +165,24 @@ def proportion_chart(
     because they are busy (a count chart would fire on Double 11). z = (share - p0) /
     sqrt(p0 (1 - p0) / n). Alert when z >= ``L`` and today's count >= ``min_count``.
     Columns: count, total, share, p0, ucl, z, alert.
+
+    Parameters
+    ----------
+    counts, totals : array-like or pd.Series
+        Daily events and the daily totals they are part of, aligned.
+    window : int, default 56
+        Days in the baseline.
+    guard : int, default 7
+        Days between the baseline and today.
+    L : float, default 3.0
+        Width of the control limit in standard errors.
+    min_count : float, default 3
+        Fewest events today for an alert.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per day, aligned with ``counts``.
     """
     k = _series(counts, "counts")
     n = _series(totals, "totals")
@@ -168,6 +220,22 @@ def alert_summary(
     (alert days before the event or more than ``quiet_days`` after ``event_end``; the
     event's after-glow is not counted either way), n_alert_days and days_monitored.
     ``ValueError`` when the event dates are outside the monitored days.
+
+    Parameters
+    ----------
+    alerts : pd.Series of bool
+        Alerts indexed by day.
+    event_start : datetime-like
+        First day of the known event.
+    event_end : datetime-like, optional
+        Last day of the event; default ``event_start``.
+    quiet_days : int, default 30
+        Days after the event in which alerts count neither way.
+
+    Returns
+    -------
+    dict
+        The figures listed above.
     """
     if not isinstance(alerts, pd.Series) or not isinstance(alerts.index, pd.DatetimeIndex):
         raise ValueError("alert_summary: alerts must be a boolean Series indexed by day "

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from crmlab.base import Estimator
 from crmlab.feedback.validation import validate_texts
 
 __all__ = [
@@ -18,7 +19,7 @@ __all__ = [
 ]
 
 
-class TopicModel:
+class TopicModel(Estimator):
     """Topics of short texts: NMF on TF-IDF (default) or LDA on word counts.
 
     ``fit(texts)`` learns ``n_topics`` topics; ``transform`` gives each text's topic weights
@@ -29,7 +30,26 @@ class TopicModel:
     classic and needs raw counts. English stop words ("the", "and") are removed by default;
     ``max_df`` < 1 also drops words that occur in more than that share of texts.
     Deterministic given ``seed``.
+
+    Parameters
+    ----------
+    n_topics : int, default 7
+        Number of topics.
+    method : {"nmf", "lda"}, default "nmf"
+        The model.
+    stop_words : str or None, default "english"
+        Stop-word list of the vectoriser.
+    min_df : int, default 1
+        Minimum number of texts a word must appear in.
+    max_df : float, default 1.0
+        Drop words in more than this share of texts.
+    max_iter : int, default 500
+        Iterations (LDA uses at most 100).
+    seed : int, default 0
+        Random state of the model.
     """
+
+    _fit_call = "fit(texts)"
 
     def __init__(self, n_topics: int = 7, method: str = "nmf", *, stop_words: str | None = "english",
                  min_df: int = 1, max_df: float = 1.0, max_iter: int = 500, seed: int = 0) -> None:
@@ -71,13 +91,9 @@ class TopicModel:
         self.vocabulary_ = np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
         return self
 
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError("TopicModel: call fit(texts) first.")
-
     def transform(self, texts: object) -> np.ndarray:
         """Topic weights per text (rows sum to 1; a text with no known word gets equal weights)."""
-        self._check()
+        self._check_fitted()
         W = self.model_.transform(self.vectorizer_.transform(validate_texts(texts, "texts", "text")))
         total = W.sum(axis=1, keepdims=True)
         return np.where(total > 0, W / np.where(total > 0, total, 1.0), 1.0 / W.shape[1])
@@ -88,7 +104,7 @@ class TopicModel:
 
     def top_words(self, n: int = 8) -> pd.DataFrame:
         """The ``n`` heaviest words of each topic: columns topic, rank, word, weight."""
-        self._check()
+        self._check_fitted()
         rows = []
         for k, comp in enumerate(self.components_):
             order = np.argsort(-comp, kind="stable")[:n]
@@ -104,6 +120,15 @@ class TopicMatch:
     ``mapping``: model topic -> label; ``accuracy``: share of texts whose mapped topic equals
     their label; ``one_to_one_accuracy``: the same counting only the Hungarian (one topic per
     label) pairs; ``table``: the topic x label contingency table.
+
+    Parameters
+    ----------
+    mapping : dict of int to str
+        Model topic -> label.
+    accuracy, one_to_one_accuracy : float
+        Shares of texts whose mapped topic equals their label.
+    table : pd.DataFrame
+        Topic x label counts.
     """
 
     mapping: dict[int, str]
@@ -121,6 +146,18 @@ def match_topics(predicted: object, labels: object) -> TopicMatch:
     with planted topics. When there are more topics than labels, each topic left over is
     merged into the label it overlaps most (so two "quality" topics both count as quality);
     with fewer topics than labels some labels stay unmatched and count as errors.
+
+    Parameters
+    ----------
+    predicted : array-like of int
+        Each text's main topic (e.g. ``TopicModel.predict``).
+    labels : array-like
+        Each text's known label.
+
+    Returns
+    -------
+    TopicMatch
+        The mapping, the two accuracies and the table.
     """
     p = np.asarray(predicted)
     y = np.asarray(pd.Series(labels).astype(str), dtype=object)

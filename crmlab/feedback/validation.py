@@ -36,6 +36,18 @@ def validate_texts(texts: object, table: str = "texts", column: str = "text") ->
     (None/NaN), non-strings (numbers, bytes, ...) and empty or whitespace-only strings -- a
     sentiment or topic score of "no text" would be a made-up number, so such rows must be
     dropped (and counted) by the caller.
+
+    Parameters
+    ----------
+    texts : list, tuple, np.ndarray or pd.Series of str
+        The texts.
+    table, column : str, default "texts", "text"
+        Names used in error messages.
+
+    Returns
+    -------
+    list of str
+        The texts, in order.
     """
     if isinstance(texts, str):
         raise ValueError(f"{table}: '{column}' must be a collection of texts, got a single string; "
