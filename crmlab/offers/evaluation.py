@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -136,12 +137,32 @@ def qini_coefficient(y: Any, treatment: Any, score: Any, curve: str = "qini") ->
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Money:
+    """The money settings of a targeting policy (NT$), grouped because they go together.
+
+    ``cost = cost_per_contact * n + cost_per_conversion * conv_treatment * n`` (the coupon is
+    paid on every treated conversion) and ``profit = incremental * value_per_conversion -
+    cost``: :func:`policy_comparison` and :func:`targeting_profit` use these two formulas.
+    """
+
+    value_per_conversion: float
+    cost_per_contact: float = 0.0
+    cost_per_conversion: float = 0.0
+
+    def cost(self, n: Any, conv_treatment: Any) -> Any:
+        """Sends plus coupons on the treated conversions of ``n`` targeted contacts."""
+        return self.cost_per_contact * n + self.cost_per_conversion * conv_treatment * n
+
+    def profit(self, incremental: Any, cost: Any) -> Any:
+        """Value of the incremental conversions minus the cost."""
+        return incremental * self.value_per_conversion - cost
+
+
 def _policy_row(name: str, fraction: float, targeted: np.ndarray, w: np.ndarray, yy: np.ndarray,
-                tr: np.ndarray | None, money: tuple[float, float, float]) -> dict[str, Any]:
+                tr: np.ndarray | None, money: _Money) -> dict[str, Any]:
     """One policy's read on the randomized data: the uplift among the contacts it targets,
-    the incremental conversions, cost and profit (``money`` = value per conversion, cost per
-    contact, cost per conversion)."""
-    value_per_conversion, cost_per_contact, cost_per_conversion = money
+    the incremental conversions, cost and profit."""
     m = int(targeted.sum())
     wt, yt = w[targeted], yy[targeted]
     if m == 0:
@@ -152,11 +173,11 @@ def _policy_row(name: str, fraction: float, targeted: np.ndarray, w: np.ndarray,
     else:
         uplift = float(yt[wt].mean() - yt[~wt].mean())
         conv_t = float(yt[wt].mean())
-    cost = cost_per_contact * m + cost_per_conversion * conv_t * m
+    cost = money.cost(m, conv_t)
     row = {"policy": name, "fraction": fraction, "n_targeted": m,
            "n_treatment": int(wt.sum()), "n_control": int(m - wt.sum()),
            "conv_treatment": conv_t, "uplift": uplift, "incremental": uplift * m,
-           "cost": cost, "profit": uplift * m * value_per_conversion - cost}
+           "cost": cost, "profit": money.profit(uplift * m, cost)}
     if tr is not None:
         row["true_incremental"] = float(tr[targeted].sum())
     return row
@@ -220,7 +241,7 @@ def policy_comparison(y: Any, treatment: Any, scores: Mapping[str, Any],
         if not isinstance(k, int | float) or not 0 < k <= 1:
             raise ValueError(f"{func}: fractions must be in (0, 1], got {k!r}.")
 
-    money = (value_per_conversion, cost_per_contact, cost_per_conversion)
+    money = _Money(value_per_conversion, cost_per_contact, cost_per_conversion)
     rows = [_policy_row("nobody", 0.0, np.zeros(n, bool), w, yy, tr, money),
             _policy_row("everyone", 1.0, np.ones(n, bool), w, yy, tr, money)]
     for name, score in scores.items():
@@ -249,8 +270,7 @@ def _threshold(threshold: float, func: str) -> float:
     return thr
 
 
-def _profit_curve(yy: np.ndarray, w: np.ndarray, s: np.ndarray, v: float, c: float,
-                  d: float) -> pd.DataFrame:
+def _profit_curve(yy: np.ndarray, w: np.ndarray, s: np.ndarray, money: _Money) -> pd.DataFrame:
     """Targeted count, incremental conversions, cost and profit at every distinct score threshold."""
     steps = uplift_curves(yy, w, s)
     n, n_t, n_c = (steps[k].to_numpy() for k in ("n", "n_treatment", "n_control"))
@@ -258,8 +278,8 @@ def _profit_curve(yy: np.ndarray, w: np.ndarray, s: np.ndarray, v: float, c: flo
         conv_t = np.where(n_t > 0, steps["y_treatment"].to_numpy() / n_t, 0.0)
         both = (n_t > 0) & (n_c > 0)
         incremental = np.where(n == 0, 0.0, np.where(both, steps["uplift"].to_numpy(), np.nan))
-    cost = c * n + d * conv_t * n
-    profit = incremental * v - cost
+    cost = money.cost(n, conv_t)
+    profit = money.profit(incremental, cost)
     curve = pd.DataFrame({"threshold": np.r_[np.inf, np.unique(s)[::-1]], "n_targeted": n,
                           "share_targeted": steps["fraction"].to_numpy(),
                           "incremental": incremental, "cost": cost, "profit": profit})
@@ -308,7 +328,7 @@ def targeting_profit(y: Any, treatment: Any, score: Any, threshold: float, *,
     if min(c, d) < 0:
         raise ValueError(f"{func}: costs must be non-negative (cost_per_contact={c}, "
                          f"cost_per_conversion={d}).")
-    curve = _profit_curve(yy, w, s, v, c, d)
+    curve = _profit_curve(yy, w, s, _Money(v, c, d))
     n, profit = curve["n_targeted"].to_numpy(), curve["profit"].to_numpy()
     i = int(np.searchsorted(n, int((s >= thr).sum())))  # ties are one step: an exact match
     best = int(np.nanargmax(profit))
