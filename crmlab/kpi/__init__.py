@@ -109,7 +109,6 @@ from typing import Any
 
 from crmlab.kpi import _sharing
 from crmlab.kpi._common import _orders  # noqa: F401  (crmlab.scale's reference reads it)
-from crmlab.kpi.course_summary import course_summary
 from crmlab.kpi.indicators import INDICATORS, PERSPECTIVES, Indicator
 from crmlab.kpi.loyalty import (
     LAPSE_DAYS,
@@ -207,9 +206,19 @@ __all__ = [
 ]
 
 
+#: Names that moved to the course layer: name -> module. ``course_summary`` reads the course
+#: (notebooks, the build manifest), not the shop; :func:`__getattr__` loads it when first used,
+#: so importing crmlab.kpi never imports the course layer.
+__moved_names__ = {"course_summary": "crmlab.course.course_summary"}
+
+
 def __getattr__(name: str) -> Any:
     """``kpi._SHARED`` / ``kpi._SHOP_WIDE``: the report cache's current state (it lives in
     :mod:`crmlab.kpi._sharing` and changes during a report, so it is read there each time)."""
     if name in ("_SHARED", "_SHOP_WIDE"):
         return getattr(_sharing, name)
+    if name == "course_summary":  # moved to the course layer; the old name still works
+        import importlib
+
+        return importlib.import_module(__moved_names__[name]).course_summary
     raise AttributeError(f"module 'crmlab.kpi' has no attribute {name!r}")

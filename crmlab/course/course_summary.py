@@ -1,7 +1,7 @@
 """The course summary: every notebook's recorded results in one table.
 
-This reads the course (notebooks and the build manifest), not the shop: it belongs with the
-course tooling (issue 30) and is kept in a file of its own so that it can move there whole.
+This reads the course (notebooks and the build manifest), not the shop, so it is course
+tooling (issue 30); ``crmlab.kpi.course_summary`` still finds it here (notebook 12 uses it).
 """
 
 from __future__ import annotations
@@ -31,6 +31,29 @@ def _flatten(value: Any, prefix: str, out: list[tuple[str, Any]], depth: int = 0
     out.append((prefix, value))
 
 
+def _manifest_results(path: Path) -> dict[str, dict[str, Any]]:
+    """Each notebook's recorded results as the build manifest at ``path`` holds them."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg}); rebuild it with `crmlab build` "
+                         "or pass manifest=None to read the notebooks.") from exc
+    nbs = data.get("notebooks") if isinstance(data, Mapping) else None
+    if not isinstance(nbs, Mapping):
+        raise ValueError(f"{path}: no 'notebooks' section; rebuild it with `crmlab build`.")
+    return {k: dict(v.get("results", {})) for k, v in nbs.items()}
+
+
+def _notebook_results(folder: Path) -> dict[str, dict[str, Any]]:
+    """Each committed notebook's recorded results, read from the notebooks in ``folder``."""
+    from crmlab.nb import read_results
+
+    if not folder.is_dir():
+        raise ValueError(f"course_summary: no folder {folder}; pass notebooks_dir= the course's "
+                         "notebooks/ folder.")
+    return {nb.stem: read_results(nb) for nb in sorted(folder.glob("[0-9][0-9]_*.ipynb"))}
+
+
 def course_summary(notebooks_dir: str | os.PathLike = "notebooks",
                    manifest: str | os.PathLike | None = "build/manifest.json",
                    exclude: Iterable[str] = ()) -> pd.DataFrame:
@@ -42,31 +65,27 @@ def course_summary(notebooks_dir: str | os.PathLike = "notebooks",
     ``result`` (the recorded name; a small dict of scalars is spread over ``name.key``
     rows), ``value`` (scalars as they are, longer structures as shortened JSON text) and
     ``source`` (``manifest`` or ``notebook``). ``exclude`` names notebooks (stems) to skip.
-    """
-    from crmlab.nb import read_results
 
+    Parameters
+    ----------
+    notebooks_dir : path, default "notebooks"
+        The course's notebooks folder.
+    manifest : path or None, default "build/manifest.json"
+        The build manifest; None to read the notebooks.
+    exclude : iterable of str, default ()
+        Notebook stems to skip.
+
+    Returns
+    -------
+    pd.DataFrame
+        notebook, result, value, source.
+    """
     skip = set(exclude)
-    results: dict[str, dict[str, Any]] = {}
-    source = "notebook"
     path = Path(manifest) if manifest is not None else None
     if path is not None and path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc.msg}); rebuild it with `crmlab build` "
-                             "or pass manifest=None to read the notebooks.") from exc
-        nbs = data.get("notebooks") if isinstance(data, Mapping) else None
-        if not isinstance(nbs, Mapping):
-            raise ValueError(f"{path}: no 'notebooks' section; rebuild it with `crmlab build`.")
-        results = {k: dict(v.get("results", {})) for k, v in nbs.items()}
-        source = "manifest"
+        results, source = _manifest_results(path), "manifest"
     else:
-        folder = Path(notebooks_dir)
-        if not folder.is_dir():
-            raise ValueError(f"course_summary: no folder {folder}; pass notebooks_dir= the course's "
-                             "notebooks/ folder.")
-        for nb in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-            results[nb.stem] = read_results(nb)
+        results, source = _notebook_results(Path(notebooks_dir)), "notebook"
     rows: list[dict[str, Any]] = []
     for stem in sorted(results):
         if stem in skip:
