@@ -54,6 +54,23 @@ class Indicator:
     ``compute(shop, start, end)`` calls the module function on the shop's ``tables``;
     ``direction`` is ``"higher"`` or ``"lower"`` (is better); ``unit`` is one of ``share``,
     ``NT$``, ``points``, ``days``, ``count``, ``ratio``, ``stars``.
+
+    Parameters
+    ----------
+    name : str
+        The indicator's name (the function's).
+    perspective : str
+        One of :data:`PERSPECTIVES`.
+    label, label_zh : str
+        English and 繁體中文 labels.
+    direction : {"higher", "lower"}
+        Which way is better.
+    unit : str
+        share, NT$, points, days, count, ratio or stars.
+    tables : tuple of str
+        The shop tables the function takes, in order.
+    compute : callable
+        ``compute(shop, start, end)`` -> float.
     """
 
     name: str

@@ -32,7 +32,22 @@ def _last_order(orders: pd.DataFrame, before: pd.Timestamp) -> pd.Series:
 @reads(orders="customer_id order_ts")
 def active_base(orders: pd.DataFrame, at: object, lapse_days: float = LAPSE_DAYS) -> pd.Series:
     """The active base at time ``at``: each customer with an order in ``[at - lapse_days, at)``
-    and the days from their last order to ``at`` (a Series indexed by ``customer_id``)."""
+    and the days from their last order to ``at`` (a Series indexed by ``customer_id``).
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    at : date-like
+        The moment of the count.
+    lapse_days : float, default LAPSE_DAYS
+        Days without an order after which a customer is lapsed.
+
+    Returns
+    -------
+    pd.Series
+        ``days_since_last_order`` by customer_id.
+    """
     t = as_timestamp(at, "at")
     lapse = pd.Timedelta(days=_positive_days(lapse_days, "lapse_days"))
     last = _last_order(orders, t)
@@ -46,6 +61,18 @@ def repeat_purchase_rate(orders: pd.DataFrame, start: object, end: object) -> fl
     in the period was a repeat purchase (they had ordered before it, in or before the period).
 
     Orders at the same timestamp count once. NaN without orders in the period.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Share of the period's buyers who bought again.
     """
     o = _orders(orders)
     s, e = _period(start, end)
@@ -63,7 +90,22 @@ def retention_rate(orders: pd.DataFrame, start: object, end: object,
                    window_days: float | None = None) -> float:
     """Retention rate (顧客保留率): of the customers who ordered in the previous window
     ``[start - window, start)`` (default window: the period's own length), the share who
-    ordered again in ``[start, end)``. NaN when nobody ordered in the previous window."""
+    ordered again in ``[start, end)``. NaN when nobody ordered in the previous window.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    window_days : float, optional
+        Length of the previous window in days; default the period's length.
+
+    Returns
+    -------
+    float
+        Share of the previous window's buyers who ordered in the period.
+    """
     o = _orders(orders)
     s, e = _period(start, end)
     window = e - s if window_days is None else pd.Timedelta(days=_positive_days(window_days, "window_days"))
@@ -81,6 +123,20 @@ def churn_rate(orders: pd.DataFrame, start: object, end: object,
     before it), the share no longer active at ``end`` (no order in ``[end - lapse_days, end)``).
 
     NaN when the base is empty. Retention and churn differ on purpose: see the module notes.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    lapse_days : float, default LAPSE_DAYS
+        Days without an order after which a customer is lapsed.
+
+    Returns
+    -------
+    float
+        Share of the active base at ``start`` lapsed by ``end``.
     """
     s, e = _period(start, end)
     base = active_base(orders, s, lapse_days)
@@ -95,7 +151,24 @@ def at_risk_share(orders: pd.DataFrame, start: object, end: object, warn_days: f
                   lapse_days: float = LAPSE_DAYS) -> float:
     """Churn early warning (流失預警): of the active base at ``end``, the share whose last order
     is more than ``warn_days`` old -- on the way to lapsing at ``lapse_days``. NaN when the
-    base is empty."""
+    base is empty.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (customer_id, order_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    warn_days : float, default WARN_DAYS
+        Days since the last order that raise the warning (below ``lapse_days``).
+    lapse_days : float, default LAPSE_DAYS
+        Days without an order after which a customer is lapsed.
+
+    Returns
+    -------
+    float
+        Share of the active base at ``end`` past ``warn_days``.
+    """
     _, e = _period(start, end)
     warn = _positive_days(warn_days, "warn_days")
     if warn >= _positive_days(lapse_days, "lapse_days"):
@@ -108,7 +181,20 @@ def at_risk_share(orders: pd.DataFrame, start: object, end: object, warn_days: f
 @reads(customers="customer_id signup_ts referred_by")
 def referral_rate(customers: pd.DataFrame, start: object, end: object) -> float:
     """Referral rate (推薦率): share of the members who signed up in ``[start, end)`` that an
-    existing member referred (``referred_by`` not missing). NaN without signups."""
+    existing member referred (``referred_by`` not missing). NaN without signups.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        The shop's ``customers`` (customer_id, signup_ts, referred_by).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Share of the period's new members who were referred.
+    """
     c = as_frame(customers, "customers")
     require_columns(c, "customers", ["customer_id", "signup_ts", "referred_by"])
     s, e = _period(start, end)

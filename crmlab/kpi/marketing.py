@@ -42,7 +42,22 @@ def _period_campaigns(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: ob
 @reads(contacts="campaign_id group sent opened", campaigns="campaign_id send_ts")
 def open_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object) -> float:
     """Open rate (開信率): opened / sent messages of the campaigns sent in the period (treated
-    contacts; the holdout gets nothing). NaN when nothing was sent."""
+    contacts; the holdout gets nothing). NaN when nothing was sent.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Opened / sent.
+    """
     cc, _ = _period_campaigns(contacts, campaigns, start, end)
     require_columns(cc, "campaign_contacts", ["sent", "opened"])
     sent = cc["sent"].to_numpy(dtype=bool)
@@ -52,7 +67,22 @@ def open_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, en
 @reads(contacts="campaign_id group sent clicked", campaigns="campaign_id send_ts")
 def click_rate(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object, end: object) -> float:
     """Click rate (點擊率): clicked / sent messages of the campaigns sent in the period. NaN
-    when nothing was sent."""
+    when nothing was sent.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Clicked / sent.
+    """
     cc, _ = _period_campaigns(contacts, campaigns, start, end)
     require_columns(cc, "campaign_contacts", ["sent", "clicked"])
     sent = cc["sent"].to_numpy(dtype=bool)
@@ -72,6 +102,23 @@ def campaign_reads(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: objec
     Campaigns without treated or without holdout contacts are skipped and listed in
     ``attrs["skipped"]`` (their effect cannot be estimated). An empty frame when no campaign
     can be read.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    channel : str, optional
+        Only the campaigns sent on this channel.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per readable campaign: campaign_id, n_treatment, n_control, conv_treatment,
+        conv_control, uplift, value_diff, incremental_value, ...
     """
     key = ("reads", id(contacts), id(campaigns), start, end, channel)
     return _sharing.shared(key, lambda: _campaign_reads_now(contacts, campaigns, start, end, channel))
@@ -121,7 +168,24 @@ def conversion_uplift(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: ob
     """Conversion uplift (轉換提升), as a share: the Mantel--Haenszel pooled difference between
     treated and holdout conversion over the campaigns sent in the period
     (:func:`crmlab.offers.pooled_uplift`; each campaign is its own stratum). NaN when no
-    campaign has both arms."""
+    campaign has both arms.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    channel : str, optional
+        Only the campaigns sent on this channel.
+
+    Returns
+    -------
+    float
+        Pooled difference in conversion, treated minus holdout.
+    """
     reads = campaign_reads(contacts, campaigns, start, end, channel)
     return float(offers.pooled_uplift(reads)["uplift"]) if len(reads) else float("nan")
 
@@ -131,7 +195,24 @@ def incremental_revenue_per_contact(contacts: pd.DataFrame, campaigns: pd.DataFr
                                     end: object, channel: str | None = None) -> float:
     """Channel effect (渠道效果): incremental revenue per treated contact, NT$ -- each campaign's
     treated-minus-holdout revenue per contact, weighted by its treated contacts (the total
-    incremental revenue / treated contacts). NaN when no campaign has both arms."""
+    incremental revenue / treated contacts). NaN when no campaign has both arms.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    channel : str, optional
+        Only the campaigns sent on this channel.
+
+    Returns
+    -------
+    float
+        NT$ of incremental revenue per treated contact.
+    """
     reads = campaign_reads(contacts, campaigns, start, end, channel)
     if len(reads) == 0:
         return float("nan")
@@ -142,7 +223,23 @@ def incremental_revenue_per_contact(contacts: pd.DataFrame, campaigns: pd.DataFr
 def channel_effect(contacts: pd.DataFrame, campaigns: pd.DataFrame, start: object,
                    end: object) -> pd.DataFrame:
     """Per send channel: campaigns read, treated and holdout contacts, ``conversion_uplift``
-    and ``incremental_revenue_per_contact`` -- the same functions, one channel at a time."""
+    and ``incremental_revenue_per_contact`` -- the same functions, one channel at a time.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per channel: channel, campaigns, n_treatment, n_control, conversion_uplift,
+        incremental_revenue_per_contact.
+    """
     _, cp = _period_campaigns(contacts, campaigns, start, end)
     require_columns(cp, "campaigns", ["channel"])
     rows = []
@@ -166,7 +263,29 @@ def campaign_money(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.D
     """Per campaign sent in the period: :func:`crmlab.offers.campaign_economics` (spend, the
     incremental margin, net profit, ROI) plus ``incremental_revenue`` (treated minus holdout
     revenue per contact x treated contacts). Campaigns without both arms are left out (see
-    :func:`campaign_reads`, which lists them)."""
+    :func:`campaign_reads`, which lists them).
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    orders : pd.DataFrame
+        The shop's ``orders``.
+    order_items : pd.DataFrame
+        The shop's ``order_items``.
+    products : pd.DataFrame
+        The shop's ``products`` (its cost of goods gives the margin).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per readable campaign: campaign_id, spend, incremental_margin, net_profit, roi,
+        incremental_revenue.
+    """
     key = ("money", id(contacts), id(campaigns), id(orders), id(order_items), id(products), start, end)
     return _sharing.shared(key, lambda: _campaign_money_now(contacts, campaigns, orders, order_items, products,
                                                     start, end))
@@ -212,7 +331,28 @@ def campaign_roi(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: pd.Dat
                  order_items: pd.DataFrame, products: pd.DataFrame, start: object, end: object) -> float:
     """Campaign ROI (行銷投資報酬率): (incremental margin - spend) / spend summed over the
     campaigns sent in the period (a ratio of sums, as :func:`crmlab.offers.roi_by`). NaN
-    without a readable campaign or without spend."""
+    without a readable campaign or without spend.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    orders : pd.DataFrame
+        The shop's ``orders``.
+    order_items : pd.DataFrame
+        The shop's ``order_items``.
+    products : pd.DataFrame
+        The shop's ``products`` (its cost of goods gives the margin).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        (incremental margin - spend) / spend.
+    """
     econ = campaign_money(contacts, campaigns, orders, order_items, products, start, end)
     spend = float(econ["spend"].sum())
     return float(econ["net_profit"].sum()) / spend if spend > 0 else float("nan")
@@ -224,7 +364,28 @@ def cost_benefit_ratio(contacts: pd.DataFrame, campaigns: pd.DataFrame, orders: 
                        end: object) -> float:
     """Cost-benefit ratio (成本效益比): incremental revenue / spend (sends + coupons) over the
     campaigns sent in the period -- NT$ of sales the campaigns caused per NT$ they cost.
-    NaN without a readable campaign or without spend."""
+    NaN without a readable campaign or without spend.
+
+    Parameters
+    ----------
+    contacts : pd.DataFrame
+        The shop's ``campaign_contacts`` (campaign_id, customer_id, group, ...).
+    campaigns : pd.DataFrame
+        The shop's ``campaigns`` (campaign_id, send_ts, ...).
+    orders : pd.DataFrame
+        The shop's ``orders``.
+    order_items : pd.DataFrame
+        The shop's ``order_items``.
+    products : pd.DataFrame
+        The shop's ``products`` (its cost of goods gives the margin).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Incremental revenue / spend.
+    """
     econ = campaign_money(contacts, campaigns, orders, order_items, products, start, end)
     spend = float(econ["spend"].sum())
     return float(econ["incremental_revenue"].sum()) / spend if spend > 0 else float("nan")

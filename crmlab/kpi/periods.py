@@ -35,7 +35,20 @@ def _span(shop: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
 def full_periods(shop: Any, freq: str = "QE") -> pd.DataFrame:
     """The complete periods of ``freq`` inside the shop's data span: ``period`` (label),
     ``start`` and ``end`` (exclusive), oldest first. A period cut by the data start or end is
-    left out."""
+    left out.
+
+    Parameters
+    ----------
+    shop : Shop
+        The shop (its span, or its orders' span).
+    freq : str, default "QE"
+        A key of :data:`FREQUENCIES`.
+
+    Returns
+    -------
+    pd.DataFrame
+        period, start, end.
+    """
     pf = _period_freq(freq)
     first, stop = _span(shop)
     periods = pd.period_range(first, stop - pd.Timedelta(days=1), freq=pf)
@@ -47,7 +60,22 @@ def full_periods(shop: Any, freq: str = "QE") -> pd.DataFrame:
 def period_bounds(period: object, freq: str = "QE", shop: Any = None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """``(start, end)`` of a period given as a ``pd.Period``, a label such as ``"2025Q4"`` or
     ``"2025-12"`` (read with ``freq``), a ``(start, end)`` pair, or ``None`` / ``"last"`` for
-    the shop's last complete period of ``freq``."""
+    the shop's last complete period of ``freq``.
+
+    Parameters
+    ----------
+    period : pd.Period, str, (start, end) or None
+        The period, or None / ``"last"`` for the shop's last complete one.
+    freq : str, default "QE"
+        A key of :data:`FREQUENCIES`.
+    shop : Shop, optional
+        Needed for ``"last"``.
+
+    Returns
+    -------
+    tuple of pd.Timestamp
+        ``(start, end)``, end exclusive.
+    """
     pf = _period_freq(freq)
     if period is None or (isinstance(period, str) and period == "last"):
         if shop is None:
@@ -80,7 +108,20 @@ def _is_one_period(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> bool:
 def previous_period(start: object, end: object, freq: str | None = "QE") -> tuple[pd.Timestamp, pd.Timestamp]:
     """The period before ``[start, end)``: the previous calendar period of ``freq`` when
     ``[start, end)`` is exactly one such period, otherwise the window of the same length
-    ending at ``start``."""
+    ending at ``start``.
+
+    Parameters
+    ----------
+    start, end : date-like
+        The period ``[start, end)``.
+    freq : str or None, default "QE"
+        The calendar frequency to step back by; None for the same length.
+
+    Returns
+    -------
+    tuple of pd.Timestamp
+        ``(start, end)`` of the previous period.
+    """
     s, e = _period(start, end)
     if freq is not None and _is_one_period(s, e, freq):
         return (pd.Period(s, freq=_period_freq(freq)) - 1).start_time, s

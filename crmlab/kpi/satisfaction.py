@@ -31,7 +31,22 @@ def _surveys(surveys: pd.DataFrame, start: object, end: object, touchpoint: str 
 def order_csat(surveys: pd.DataFrame, start: object, end: object, touchpoint: str = "order") -> float:
     """Shopping-experience CSAT (購物體驗滿意度): share of 4-5 answers (1-5 scale) to the CSAT
     surveys about ``touchpoint`` sent in the period (:func:`crmlab.aftersales.survey_metrics`).
-    NaN without answers."""
+    NaN without answers.
+
+    Parameters
+    ----------
+    surveys : pd.DataFrame
+        The shop's ``surveys`` (survey_type, sent_ts, score, touchpoint).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    touchpoint : str, default "order"
+        The surveys' touchpoint.
+
+    Returns
+    -------
+    float
+        Share of 4-5 answers.
+    """
     sv = _surveys(surveys, start, end, touchpoint)
     return float(aftersales.survey_metrics(sv, "csat")["csat"].iloc[0])
 
@@ -39,7 +54,20 @@ def order_csat(surveys: pd.DataFrame, start: object, end: object, touchpoint: st
 @reads(surveys="survey_type sent_ts score")
 def nps(surveys: pd.DataFrame, start: object, end: object) -> float:
     """Net Promoter Score (淨推薦值), points: 100 x (share 9-10 - share 0-6) of the NPS answers
-    to surveys sent in the period (:func:`crmlab.aftersales.survey_metrics`). NaN without answers."""
+    to surveys sent in the period (:func:`crmlab.aftersales.survey_metrics`). NaN without answers.
+
+    Parameters
+    ----------
+    surveys : pd.DataFrame
+        The shop's ``surveys`` (survey_type, sent_ts, score).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        NPS in points, -100..100.
+    """
     sv = _surveys(surveys, start, end, None)
     return float(aftersales.survey_metrics(sv, "nps")["nps"].iloc[0])
 
@@ -47,7 +75,20 @@ def nps(surveys: pd.DataFrame, start: object, end: object) -> float:
 @reads(tickets="created_ts csat")
 def service_csat(tickets: pd.DataFrame, start: object, end: object) -> float:
     """Service CSAT (服務滿意度): share of 4-5 post-ticket CSAT answers (``tickets.csat``) on
-    tickets created in the period (:func:`crmlab.aftersales.csat_score`). NaN without answers."""
+    tickets created in the period (:func:`crmlab.aftersales.csat_score`). NaN without answers.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The shop's ``tickets`` (created_ts, csat).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Share of 4-5 answers.
+    """
     t = as_frame(tickets, "tickets")
     require_columns(t, "tickets", ["created_ts", "csat"])
     s, e = _period(start, end)
@@ -59,7 +100,22 @@ def service_csat(tickets: pd.DataFrame, start: object, end: object) -> float:
 def product_rating(reviews: pd.DataFrame, start: object, end: object,
                    product_ids: Iterable[int] | None = None) -> float:
     """Product satisfaction (商品滿意度): mean stars (1-5) of the reviews posted in the period,
-    optionally of some products only. NaN without reviews."""
+    optionally of some products only. NaN without reviews.
+
+    Parameters
+    ----------
+    reviews : pd.DataFrame
+        The shop's ``reviews`` (ts, stars, product_id).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    product_ids : iterable of int, optional
+        Only these products.
+
+    Returns
+    -------
+    float
+        Mean stars, 1-5.
+    """
     r = as_frame(reviews, "reviews")
     require_columns(r, "reviews", ["ts", "stars"] + (["product_id"] if product_ids is not None else []))
     s, e = _period(start, end)
@@ -117,7 +173,24 @@ def return_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Dat
                 start: object, end: object) -> float:
     """Return rate (退貨率): share of the order lines of the period's orders that were returned
     (refund or exchange) by ``end``. NaN without order lines. Filter ``order_items`` to some
-    products for a product's own rate."""
+    products for a product's own rate.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (order_id, customer_id, order_ts).
+    order_items : pd.DataFrame
+        The shop's ``order_items`` (order_id, line_no); filter it for some products.
+    returns : pd.DataFrame
+        The shop's ``returns`` (order_id, line_no, requested_ts, reason).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Share of order lines returned by ``end``.
+    """
     lines = _period_lines(orders, order_items, returns, start, end)
     return float(lines["returned"].mean()) if len(lines) else float("nan")
 
@@ -126,7 +199,24 @@ def return_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.Dat
 def defect_rate(orders: pd.DataFrame, order_items: pd.DataFrame, returns: pd.DataFrame,
                 start: object, end: object) -> float:
     """Defect rate (瑕疵率): share of the order lines of the period's orders returned as
-    ``defective`` by ``end`` -- the product-quality signal. NaN without order lines."""
+    ``defective`` by ``end`` -- the product-quality signal. NaN without order lines.
+
+    Parameters
+    ----------
+    orders : pd.DataFrame
+        The shop's ``orders`` (order_id, customer_id, order_ts).
+    order_items : pd.DataFrame
+        The shop's ``order_items`` (order_id, line_no); filter it for some products.
+    returns : pd.DataFrame
+        The shop's ``returns`` (order_id, line_no, requested_ts, reason).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Share of order lines returned as defective by ``end``.
+    """
     lines = _period_lines(orders, order_items, returns, start, end)
     if len(lines) == 0:
         return float("nan")

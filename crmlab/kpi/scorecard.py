@@ -38,7 +38,22 @@ def _check_shop(shop: Any) -> None:
 def compute_indicators(shop: Any, start: object, end: object,
                        indicators: Iterable[str] | None = None) -> dict[str, float]:
     """``{indicator: value}`` for ``[start, end)``. An indicator whose tables the shop lacks
-    (e.g. a real-data shop with orders only) is NaN."""
+    (e.g. a real-data shop with orders only) is NaN.
+
+    Parameters
+    ----------
+    shop : Shop
+        The shop (its ``tables``).
+    start, end : date-like
+        The period ``[start, end)``.
+    indicators : iterable of str, optional
+        Names from :data:`INDICATORS`; default all.
+
+    Returns
+    -------
+    dict of str to float
+        Value by indicator.
+    """
     _check_shop(shop)
     s, e = _period(start, end)
     out: dict[str, float] = {}
@@ -64,6 +79,24 @@ def scorecard(shop: Any, period: object = None, freq: str = "QE", targets: pd.Da
     |previous|), ``improved`` (the change went the good way; NA without both values, False
     when unchanged), ``target, tolerance, status`` (:func:`traffic_light`) and
     ``previous_status``. ``attrs`` holds ``start, end, previous_start, previous_end``.
+
+    Parameters
+    ----------
+    shop : Shop
+        The shop (its ``tables``).
+    period : pd.Period, str, (start, end) or None
+        See :func:`period_bounds`.
+    freq : str, default "QE"
+        A key of :data:`FREQUENCIES`.
+    targets : pd.DataFrame, optional
+        Rows replacing :data:`DEFAULT_TARGETS`.
+    indicators : iterable of str, optional
+        Names from :data:`INDICATORS`; default all.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per indicator with the columns above.
     """
     _check_shop(shop)
     s, e = period_bounds(period, freq, shop)
@@ -74,23 +107,7 @@ def scorecard(shop: Any, period: object = None, freq: str = "QE", targets: pd.Da
         now = compute_indicators(shop, s, e, names)
         before = compute_indicators(shop, ps, pe, names)
     tg = _targets(targets)
-    rows = []
-    for name in names:
-        ind = INDICATORS[name]
-        v, p = now[name], before[name]
-        target, tol = _target_for(tg, name, tfreq)
-        change = v - p
-        good = change > 0 if ind.direction == "higher" else change < 0
-        rows.append({
-            "perspective": ind.perspective, "indicator": name, "label": ind.label,
-            "label_zh": ind.label_zh, "unit": ind.unit, "direction": ind.direction,
-            "value": v, "previous": p, "change": change,
-            "change_rel": change / abs(p) if p not in (0.0,) and not math.isnan(p) else float("nan"),
-            "improved": pd.NA if math.isnan(change) else bool(good),
-            "target": target, "tolerance": tol,
-            "status": traffic_light(v, target, tol, ind.direction),
-            "previous_status": traffic_light(p, target, tol, ind.direction),
-        })
+    rows = [_scorecard_row(name, now[name], before[name], *_target_for(tg, name, tfreq)) for name in names]
     out = pd.DataFrame(rows)
     out["improved"] = out["improved"].astype("boolean")
     for col in ("status", "previous_status"):
@@ -99,11 +116,45 @@ def scorecard(shop: Any, period: object = None, freq: str = "QE", targets: pd.Da
     return out
 
 
+def _scorecard_row(name: str, v: float, p: float, target: float, tol: float) -> dict[str, Any]:
+    """One indicator's scorecard row: its value beside the previous one, the change, and both statuses."""
+    ind = INDICATORS[name]
+    change = v - p
+    good = change > 0 if ind.direction == "higher" else change < 0
+    return {
+        "perspective": ind.perspective, "indicator": name, "label": ind.label,
+        "label_zh": ind.label_zh, "unit": ind.unit, "direction": ind.direction,
+        "value": v, "previous": p, "change": change,
+        "change_rel": change / abs(p) if p not in (0.0,) and not math.isnan(p) else float("nan"),
+        "improved": pd.NA if math.isnan(change) else bool(good),
+        "target": target, "tolerance": tol,
+        "status": traffic_light(v, target, tol, ind.direction),
+        "previous_status": traffic_light(p, target, tol, ind.direction),
+    }
+
+
 def kpi_history(shop: Any, freq: str = "ME", indicators: Iterable[str] | None = None,
                 targets: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every indicator for every complete ``freq`` period of the shop -- the data behind the
     monthly dashboard. Long (tidy) format, one row per (period, indicator): ``period, start,
-    end, perspective, indicator, label, unit, direction, value, target, status``."""
+    end, perspective, indicator, label, unit, direction, value, target, status``.
+
+    Parameters
+    ----------
+    shop : Shop
+        The shop (its ``tables``).
+    freq : str, default "ME"
+        A key of :data:`FREQUENCIES`.
+    indicators : iterable of str, optional
+        Names from :data:`INDICATORS`; default all.
+    targets : pd.DataFrame, optional
+        Rows replacing :data:`DEFAULT_TARGETS`.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (period, indicator) with the columns above.
+    """
     _check_shop(shop)
     names = _names(indicators)
     tg = _targets(targets)

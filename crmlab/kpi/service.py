@@ -39,7 +39,24 @@ def sla_first_response(tickets: pd.DataFrame, start: object, end: object,
                        targets: pd.DataFrame = support.SLA_TARGETS, clock: str = "business") -> float:
     """First-response SLA attainment (首次回應達成率): tickets created in the period answered
     within their priority's target / those answered or already past it at ``end`` (pending
-    tickets left out; :func:`crmlab.support.sla_attainment`). NaN without tickets."""
+    tickets left out; :func:`crmlab.support.sla_attainment`). NaN without tickets.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The shop's ``tickets`` (ticket_id, created_ts, priority, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    targets : pd.DataFrame, default crmlab.support.SLA_TARGETS
+        Hours allowed per priority.
+    clock : str, default "business"
+        The clock the targets are written in: ``"business"`` or ``"calendar"``.
+
+    Returns
+    -------
+    float
+        Share of decided tickets that met the first-response target.
+    """
     return _sla(tickets, start, end, "frt", targets, clock)
 
 
@@ -47,7 +64,24 @@ def sla_first_response(tickets: pd.DataFrame, start: object, end: object,
 def sla_resolution(tickets: pd.DataFrame, start: object, end: object,
                    targets: pd.DataFrame = support.SLA_TARGETS, clock: str = "business") -> float:
     """Resolution SLA attainment (解決時效達成率): like :func:`sla_first_response` for the
-    resolution target. NaN without tickets."""
+    resolution target. NaN without tickets.
+
+    Parameters
+    ----------
+    tickets : pd.DataFrame
+        The shop's ``tickets`` (ticket_id, created_ts, priority, ...).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    targets : pd.DataFrame, default crmlab.support.SLA_TARGETS
+        Hours allowed per priority.
+    clock : str, default "business"
+        The clock the targets are written in: ``"business"`` or ``"calendar"``.
+
+    Returns
+    -------
+    float
+        Share of decided tickets that met the resolution target.
+    """
     return _sla(tickets, start, end, "resolution", targets, clock)
 
 
@@ -56,7 +90,22 @@ def call_service_level(calls: pd.DataFrame, start: object, end: object,
                        target_seconds: float = 20.0) -> float:
     """Call service level (電話服務水準): share of the calls offered in the period answered
     within ``target_seconds`` (abandoned calls count as missed; :func:`crmlab.support.queue_stats`).
-    NaN without calls."""
+    NaN without calls.
+
+    Parameters
+    ----------
+    calls : pd.DataFrame
+        The shop's ``calls`` (arrival_ts, wait_seconds, abandoned).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+    target_seconds : float, default 20.0
+        The answer-time target.
+
+    Returns
+    -------
+    float
+        Share of offered calls answered in time.
+    """
     c = as_frame(calls, "calls")
     require_columns(c, "calls", ["arrival_ts", "wait_seconds", "abandoned"])
     s, e = _period(start, end)

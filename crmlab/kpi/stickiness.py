@@ -29,7 +29,20 @@ def _period_sessions(sessions: pd.DataFrame, start: object, end: object) -> pd.D
 @reads(sessions="")
 def visits_per_visitor(sessions: pd.DataFrame, start: object, end: object) -> float:
     """Visits per visitor (人均訪問次數): sessions / distinct members with a session in
-    ``[start, end)``; NaN without sessions. A stickiness measure: how often members come back."""
+    ``[start, end)``; NaN without sessions. A stickiness measure: how often members come back.
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (customer_id, start_ts, end_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Sessions per visitor; NaN without sessions.
+    """
     sess = _period_sessions(sessions, start, end)
     return len(sess) / sess["customer_id"].nunique() if len(sess) else float("nan")
 
@@ -37,7 +50,20 @@ def visits_per_visitor(sessions: pd.DataFrame, start: object, end: object) -> fl
 @reads(sessions="")
 def time_on_site(sessions: pd.DataFrame, start: object, end: object) -> float:
     """Median minutes on site per visit (停留時間) in ``[start, end)`` (``end_ts - start_ts``;
-    the median, because a few open tabs make the mean meaningless); NaN without sessions."""
+    the median, because a few open tabs make the mean meaningless); NaN without sessions.
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (customer_id, start_ts, end_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        Median minutes per visit; NaN without sessions.
+    """
     sess = _period_sessions(sessions, start, end)
     return float(sess["minutes"].median()) if len(sess) else float("nan")
 
@@ -48,6 +74,18 @@ def stickiness_ratio(sessions: pd.DataFrame, start: object, end: object) -> floa
 
     1 means every visitor of the period comes every day; 1/30 over a month means each came
     on one day. Computed over the calendar days of ``[start, end)``; NaN without sessions.
+
+    Parameters
+    ----------
+    sessions : pd.DataFrame
+        The shop's ``sessions`` (customer_id, start_ts, end_ts).
+    start, end : date-like
+        The period ``[start, end)`` (end exclusive).
+
+    Returns
+    -------
+    float
+        DAU/MAU in [0, 1]; NaN without sessions.
     """
     sess = _period_sessions(sessions, start, end)
     if not len(sess):

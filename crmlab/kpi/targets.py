@@ -73,6 +73,22 @@ def traffic_light(value: float, target: float, tolerance: float, direction: str)
     ``green``: meets the target (``value >= target`` when higher is better, ``<=`` when lower
     is better); ``amber``: misses it by at most ``tolerance``; ``red``: misses by more;
     ``no data`` for a NaN value; ``no target`` for a NaN target.
+
+    Parameters
+    ----------
+    value : float
+        The indicator's value (NaN: no data).
+    target : float
+        Its target (NaN: no target).
+    tolerance : float
+        Width of the amber band, >= 0 (NaN: 0).
+    direction : {"higher", "lower"}
+        Which way is better.
+
+    Returns
+    -------
+    str
+        ``green``, ``amber``, ``red``, ``no data`` or ``no target``.
     """
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction={direction!r} must be 'higher' or 'lower' (is better).")
