@@ -31,6 +31,13 @@ class Estimator(BaseEstimator):
 
     Subclasses set ``_fit_call`` to the call a user should make (``"fit(summary)"``) and
     call ``self._check_fitted()`` at the top of every method that needs a fitted model.
+
+    Parameters
+    ----------
+    **params
+        None here: a subclass's ``__init__`` takes its hyperparameters as keyword
+        arguments and stores each unchanged under the same name (scikit-learn's rule, which
+        ``get_params``/``set_params``/``clone`` rely on).
     """
 
     #: How the error message tells the user to fit this model.
@@ -41,6 +48,16 @@ class Estimator(BaseEstimator):
 
         ``attributes`` are the fitted attributes to look for; by default any attribute that
         ends in an underscore counts, as in :func:`sklearn.utils.validation.check_is_fitted`.
+
+        Parameters
+        ----------
+        attributes : str or sequence of str, optional
+            Fitted attributes that must exist (default: any ending in ``_``).
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted; the message names the model and ``_fit_call``.
         """
         msg = f"{type(self).__name__} is not fitted yet; call {self._fit_call} first."
         check_is_fitted(self, attributes, msg=msg.replace("%", "%%"))

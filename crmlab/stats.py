@@ -60,6 +60,20 @@ def wilson_interval(
     small ``n`` and rates near 0 or 1 — which is where funnel steps live. Returns
     ``(low, high)``, with the exact ends 0 at ``k = 0`` and 1 at ``k = n``; NaN where
     ``trials`` is 0.
+
+    Parameters
+    ----------
+    successes : float, array-like or pd.Series
+        Number of successes ``k`` (0 <= k <= n).
+    trials : float, array-like or pd.Series
+        Number of trials ``n``.
+    level : float, default 0.95
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    tuple
+        ``(low, high)``: floats for scalar input, arrays otherwise.
     """
     if not 0 < level < 1:
         raise ValueError(f"wilson_interval: level={level!r} must be between 0 and 1, e.g. 0.95.")
@@ -90,14 +104,38 @@ def wilson_interval(
 
 
 def level_z(level: float) -> float:
-    """The two-sided normal quantile of a confidence level (1.96 for 0.95), after checking it."""
+    """The two-sided normal quantile of a confidence level (1.96 for 0.95), after checking it.
+
+    Parameters
+    ----------
+    level : float
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    float
+        ``z`` with ``P(|Z| <= z) = level`` for a standard normal ``Z``.
+    """
     if not 0 < level < 1:
         raise ValueError(f"level={level!r} must be between 0 and 1, e.g. 0.95.")
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def check_level(level: float, func: str) -> float:
-    """``level`` as a float, or a ValueError naming ``func`` when it is not in (0, 1)."""
+    """``level`` as a float, or a ValueError naming ``func`` when it is not in (0, 1).
+
+    Parameters
+    ----------
+    level : float
+        Confidence level, in (0, 1).
+    func : str
+        The calling function, named in the error message.
+
+    Returns
+    -------
+    float
+        ``level``.
+    """
     if not isinstance(level, int | float) or not 0 < level < 1:
         raise ValueError(f"{func}: level={level!r} must be between 0 and 1, e.g. 0.95.")
     return float(level)
@@ -107,6 +145,20 @@ def numeric_values(values: Any, table: str, column: str, func: str, *, binary: b
     """A numeric (or boolean) column as float64, or a ValueError naming table and column.
 
     Missing or infinite values are an error, not dropped; ``binary=True`` also requires 0/1.
+
+    Parameters
+    ----------
+    values : array-like or pd.Series
+        The column.
+    table, column, func : str
+        Table, column and calling function, named in the error message.
+    binary : bool, default False
+        Also require every value to be 0 or 1.
+
+    Returns
+    -------
+    np.ndarray
+        float64 values.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if pd.api.types.is_bool_dtype(s):
@@ -138,6 +190,22 @@ def proportion_diff_ci(k_treatment: Any, n_treatment: Any, k_control: Any, n_con
     collapses to a point when both rates are 0 and under-covers for small groups.
 
     Works on scalars or arrays; returns ``(low, high)``.
+
+    Parameters
+    ----------
+    k_treatment, n_treatment : int or array-like
+        Conversions and contacts of the treated group.
+    k_control, n_control : int or array-like
+        Conversions and contacts of the control group.
+    level : float, default 0.95
+        Confidence level, in (0, 1).
+    method : {"newcombe", "wald"}, default "newcombe"
+        The interval.
+
+    Returns
+    -------
+    tuple
+        ``(low, high)`` for ``p_t - p_c``: floats for scalar input, arrays otherwise.
     """
     func = "proportion_diff_ci"
     level = check_level(level, func)
@@ -167,7 +235,20 @@ def proportion_diff_ci(k_treatment: Any, n_treatment: Any, k_control: Any, n_con
 
 def two_proportion_pvalue(k_treatment: Any, n_treatment: Any, k_control: Any, n_control: Any) -> Any:
     """Two-sided p-value of the pooled two-proportion z-test (the score test behind the
-    sample-size formula). NaN when both groups have rate 0 or 1 (no variation)."""
+    sample-size formula). NaN when both groups have rate 0 or 1 (no variation).
+
+    Parameters
+    ----------
+    k_treatment, n_treatment : int or array-like
+        Conversions and contacts of the treated group.
+    k_control, n_control : int or array-like
+        Conversions and contacts of the control group.
+
+    Returns
+    -------
+    float or np.ndarray
+        The two-sided p-value.
+    """
     kt, nt, kc, nc = (np.asarray(v, dtype="float64") for v in (k_treatment, n_treatment, k_control, n_control))
     pooled = (kt + kc) / (nt + nc)
     se = np.sqrt(pooled * (1 - pooled) * (1 / nt + 1 / nc))
@@ -186,6 +267,18 @@ def mean_diff_ci(x_treatment: Any, x_control: Any, level: float = 0.95) -> dict[
     mostly zeros with a long right tail; with a few hundred contacts per arm the t interval is
     still accurate enough (central limit theorem), with a dozen it is not. Returns a dict with
     ``diff, se, df, low, high, p_value`` (NaN interval when both groups have zero variance).
+
+    Parameters
+    ----------
+    x_treatment, x_control : array-like
+        Values per contact (e.g. revenue) of each group, at least 2 each.
+    level : float, default 0.95
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    dict of str to float
+        ``diff``, ``se``, ``df``, ``low``, ``high``, ``p_value``.
     """
     func = "mean_diff_ci"
     level = check_level(level, func)
