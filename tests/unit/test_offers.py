@@ -718,3 +718,20 @@ def test_holdout_estimates_cover_planted_effect(small):
     truth = float(ite.loc[ite["treated"], "ite_conversion"].mean())
     assert pooled["low"] <= truth <= pooled["high"]
     assert truth > 0
+
+
+@pytest.mark.parametrize("model", [O.TwoModelUplift(), O.ClassTransformationUplift(balance=False)])
+def test_uplift_models_name_the_fit_call(model):
+    """Issue 30: the uplift models are crmlab.base.Estimator subclasses; an unfitted model
+    raises NotFittedError (a ValueError) naming fit(X, y, treatment), and clone keeps the
+    parameters without the fit."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y, w = _synthetic()
+    with pytest.raises(NotFittedError, match=r"is not fitted yet; call fit\(X, y, treatment\) first"):
+        model.predict_uplift(X)
+    model.fit(X, y, w)
+    fresh = clone(model)
+    assert fresh.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        fresh.predict_uplift(X)

@@ -725,3 +725,16 @@ def test_gvr_closed_forms_take_lambda_t_as_the_literature_states_them() -> None:
         P.gvr_value(2, alpha=ALPHA)
     with pytest.raises(ValueError, match="alpha"):
         P.gvr_value(2, lambda_t=lt)
+
+
+def test_elasticity_model_is_an_estimator():
+    """Issue 30: ElasticityModel is a crmlab.base.Estimator: get_params gives the __init__
+    arguments, and predicting before fit is a NotFittedError naming fit(frame)."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model = P.ElasticityModel(method="ols", by=None, fixed_effects=("product_id",))
+    assert model.get_params()["method"] == "ols" and model.get_params()["by"] is None
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(NotFittedError, match=r"ElasticityModel is not fitted yet; call fit\(frame\) first"):
+        model.predict(pd.DataFrame({"product_id": [1], "price": [10.0], "units": [1.0]}))

@@ -462,3 +462,25 @@ def test_graded_relevance_keeps_the_binary_form_and_checks_its_input():
         rec.ranking_metrics(RECS, REL, k=5, gain="log")
     with pytest.raises(ValueError, match="grade"):
         rec.ranking_metrics(RECS, REL, k=5, relevance_col="grade")
+
+
+# ----------------------------------------------------------------------------- estimator shape
+
+@pytest.mark.parametrize("model", [rec.Popularity(by="weight"), rec.ItemKNN(n_neighbors=7, shrink=2.0),
+                                   rec.ImplicitALS(factors=3, iterations=2), rec.PureSVD(factors=2)])
+def test_recommenders_follow_the_scikit_learn_shape(model):
+    """Issue 30: the recommenders share crmlab.base.Estimator -- get_params returns the
+    __init__ arguments, clone copies them without the fit, and the fitted check is a
+    NotFittedError (a ValueError) naming the call to make."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    params = model.get_params()
+    assert params and all(getattr(model, k) == v for k, v in params.items())
+    fitted = model.fit(TOY)
+    assert fitted is model and hasattr(model, "matrix_")
+    fresh = clone(model)
+    assert fresh.get_params() == params and not hasattr(fresh, "matrix_")
+    with pytest.raises(NotFittedError, match=rf"{type(model).__name__} is not fitted yet; "
+                                             r"call fit\(interactions\) first"):
+        fresh.recommend([1])
