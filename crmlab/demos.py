@@ -417,11 +417,15 @@ def clv_demo(shop: Any = None, *, horizon_days: float = 365.0, T: float | None =
 # --------------------------------------------------------------------------- the demo notebooks
 
 
+#: Names that moved to the course layer: name -> module. ``execute_demo_notebooks`` is a
+#: maintenance command of the course (``python -m crmlab.course.demos``).
+__moved_names__ = {"execute_demo_notebooks": "crmlab.course.demos"}
+
+
 def __getattr__(name: str) -> object:
-    """``execute_demo_notebooks`` moved to the course layer (:mod:`crmlab.course.demos`, a
-    maintenance command: ``python -m crmlab.course.demos``); the old name still works."""
-    if name == "execute_demo_notebooks":
+    """The old names of :data:`__moved_names__`, looked up in the course layer when used."""
+    if name in __moved_names__:
         import importlib
 
-        return importlib.import_module("crmlab.course.demos").execute_demo_notebooks
+        return getattr(importlib.import_module(__moved_names__[name]), name)
     raise AttributeError(f"module 'crmlab.demos' has no attribute {name!r}")

@@ -9,7 +9,10 @@ Rules (CONTRIBUTING.md, "Architecture"):
   ``crmlab.stats``, ``crmlab.base``, ``crmlab._checks``, ``crmlab.survival``) are not units;
 * the analysis layer (units and shared layers) never imports the presentation layer
   (``crmlab.plots``, ``crmlab.nb``, ``crmlab.demos``) or the course layer (``crmlab.course``);
-* nothing in the library imports the course layer except the CLI and the course layer itself.
+* nothing in the library imports the course layer except the CLI and the course layer itself;
+  an old name kept for a function that moved there is declared in the module's
+  ``__moved_names__`` (name -> module) and looked up only when used (a module ``__getattr__``),
+  so importing the library never loads the course layer.
 
 Modules kept only so that an old import path works declare ``__moved_to__ = "<new path>"`` and
 are skipped by the import rules (they import the module they point to, nothing else).
@@ -34,7 +37,8 @@ MAX_FUNCTION_LINES = 60
 LONG_MARK = "# Long function:"
 
 #: Layers that every unit may use, private helpers included.
-SHARED = ("crmlab.data", "crmlab.stats", "crmlab.base", "crmlab._checks", "crmlab.survival")
+SHARED = ("crmlab.data", "crmlab.stats", "crmlab.base", "crmlab._checks", "crmlab.survival",
+          "crmlab.units")
 PRESENTATION = ("crmlab.plots", "crmlab.nb", "crmlab.demos")
 COURSE = ("crmlab.course",)
 #: Modules that may import the course layer.
@@ -159,6 +163,53 @@ def test_imports_follow_the_layers(path: Path) -> None:
     assert not problems, f"{here}: " + "; ".join(problems)
 
 
+_COURSE_PATH = re.compile(r"crmlab\.course(\.\w+)*")
+
+
+def _course_names(tree: ast.Module) -> tuple[list[tuple[str, int]], set[str]]:
+    """String constants that name a course-layer module (an ``importlib`` import hidden from
+    the import statements), and those declared in ``__moved_names__``."""
+    named = [(n.value, n.lineno) for n in ast.walk(tree)
+             if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             and _COURSE_PATH.fullmatch(n.value)]
+    declared = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__moved_names__" for t in node.targets):
+            declared |= {n.value for n in ast.walk(node.value)
+                         if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return named, declared
+
+
+@pytest.mark.parametrize("path", MODULES, ids=IDS)
+def test_library_reaches_the_course_layer_only_through_declared_old_names(path: Path) -> None:
+    """A library module may name a course-layer module only to keep an old name working,
+    declared in ``__moved_names__``; and importing the library loads no course module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = _name(path)
+    if _within(here, COURSE_USERS) or _is_moved(tree):
+        return
+    named, declared = _course_names(tree)
+    hidden = [f"line {line}: {value}" for value, line in named if value not in declared]
+    assert not hidden, (f"{here} names the course layer outside __moved_names__: {hidden}; "
+                        "the library must not depend on crmlab.course")
+
+
+def test_importing_the_library_loads_no_course_module() -> None:
+    """``import crmlab.<every library module>`` in a fresh interpreter leaves crmlab.course out."""
+    import subprocess
+    import sys
+
+    names = [_name(p) for p in MODULES if not _within(_name(p), COURSE + COURSE_USERS)
+             and not _is_moved(ast.parse(p.read_text(encoding="utf-8")))]
+    code = ("import importlib, sys\n"
+            f"for n in {names!r}: importlib.import_module(n)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('crmlab.course')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.strip()
+    assert out == "[]", f"importing the library loaded course modules: {out}"
+
+
 def _library_modules() -> list[str]:
     """Dotted names of the library modules whose public names need numpydoc docstrings."""
     names = []
@@ -222,6 +273,10 @@ def test_rules_catch_what_they_claim(tmp_path: Path) -> None:
     assert _long_functions(p, ast.parse(src)) == [("long_one", MAX_FUNCTION_LINES + 1)]
     assert _unit("crmlab.clv.models.bgnbd") == "crmlab.clv"
     assert _unit("crmlab.stats") is None
+    hidden = ast.parse('import importlib\nimportlib.import_module("crmlab.course.build")\n'
+                       '__moved_names__ = {"f": "crmlab.course.site"}\n')
+    assert _course_names(hidden) == ([("crmlab.course.build", 2), ("crmlab.course.site", 3)],
+                                     {"f", "crmlab.course.site"})
 
     def documented(x: int) -> int:
         """Twice x.
