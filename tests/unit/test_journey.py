@@ -426,6 +426,26 @@ def test_markov_open_paths_and_bad_input():
         J.MarkovAttribution().fit(pd.DataFrame({"path": ["A"]}))
 
 
+
+def test_markov_follows_the_estimator_shape():
+    # crmlab.base.Estimator (issue 30): parameters round-trip through get_params/clone, the
+    # table before a fit is an error naming the call, a failed fit leaves the model unfitted
+    from sklearn.base import clone
+
+    from crmlab.base import NotFittedError
+
+    m = J.MarkovAttribution(open_paths="drop", collapse_repeats=True)
+    assert clone(m).get_params() == {"open_paths": "drop", "collapse_repeats": True, "path_col": "path",
+                                     "value_col": "value", "sep": " > "}
+    with pytest.raises(NotFittedError, match=r"call fit\(journeys\)"):
+        m.transform()
+    with pytest.raises(ValueError, match="no converting journeys"):
+        m.fit(paths(("A", "null")))
+    assert not hasattr(m, "n_dropped_")
+    # the hand example of test_markov_removal_effects_by_hand through fit_transform: RE_A = 1/2, RE_B = 1
+    table = m.fit_transform(paths(("A > B", "conversion"), ("A", "null"), ("B", "conversion")))
+    assert table.set_index("channel")["removal_effect"].to_dict() == pytest.approx({"A": 0.5, "B": 1.0})
+
 def test_attribution_table_columns_sum_to_conversions(tiny):
     jr = J.journeys(tiny.sessions, tiny.orders)
     table = J.attribution_table(jr)
