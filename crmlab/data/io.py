@@ -52,7 +52,20 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_shop(shop: Shop, path: str | Path) -> Path:
-    """Write every table and the truth under ``path``; returns the directory."""
+    """Write every table and the truth under ``path``; returns the directory.
+
+    Parameters
+    ----------
+    shop : Shop
+        The shop to save (tables as Parquet, truth and config alongside).
+    path : str or Path
+        The folder to write (created when missing).
+
+    Returns
+    -------
+    Path
+        The folder written.
+    """
     out = Path(path)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(_jsonable(shop.config), indent=2, sort_keys=True) + "\n")
@@ -118,7 +131,18 @@ def _refuse_world(src: Path) -> None:
 
 
 def load_shop(size: str = "small") -> Shop:
-    """Read a committed shop from ``datasets/shop/<size>/`` without regenerating it."""
+    """Read a committed shop from ``datasets/shop/<size>/`` without regenerating it.
+
+    Parameters
+    ----------
+    size : str, default "small"
+        The committed size to read.
+
+    Returns
+    -------
+    Shop
+        The shop with its tables, truth and config as saved.
+    """
     if size not in SHIPPED_SIZES:
         raise ValueError(
             f"load_shop(): only {list(SHIPPED_SIZES)} is shipped; simulate other sizes with "
@@ -152,6 +176,20 @@ def get_shop(data: str | int | os.PathLike = "small", seed: int = DEFAULT_SEED, 
       runs in ``notebooks/``) as well as in a script at the root;
       a world written in blocks (``crmlab data generate --format parquet``) is refused with
       a ``ValueError`` pointing to :mod:`crmlab.scale` (it is never loaded by accident).
+
+    Parameters
+    ----------
+    data : str, int or os.PathLike, default "small"
+        A size name, a number of customers, or a folder of a saved shop.
+    seed : int, default DEFAULT_SEED
+        The seed when the shop is simulated.
+    **knobs
+        Simulator knobs (``crmlab.data.simulate.DEFAULT_KNOBS``) when simulating.
+
+    Returns
+    -------
+    Shop
+        The shop's tables, ``truth`` (empty for real data) and ``config``.
     """
     if isinstance(data, (str, os.PathLike)) and not (isinstance(data, str) and data in SIZES):
         path = _find_folder(Path(data))

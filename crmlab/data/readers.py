@@ -59,6 +59,22 @@ def _quantity_rules(qty: pd.Series) -> list[tuple[str, pd.Series]]:
              present & (qty.abs() > MAX_QUANTITY))]
 
 
+def _apply_rules(rules: list[tuple[str, pd.Series]], index: pd.Index,
+                 unknown_breaks: bool) -> tuple[pd.Series, list[tuple[str, int]]]:
+    """Apply removal rules in order, each line counted once under the first rule it breaks.
+
+    Returns the lines kept and (rule, lines removed) per rule; ``unknown_breaks``: a rule
+    that cannot be evaluated on a line (NA) removes it.
+    """
+    keep = pd.Series(True, index=index)
+    removed = []
+    for label, bad in rules:
+        hit = keep & bad.fillna(unknown_breaks)
+        removed.append((label, int(hit.sum())))
+        keep &= ~hit
+    return keep, removed
+
+
 def _report(total: int, removed: list[tuple[str, int]], kept: int,
             notes: list[tuple[str, int]] = (), skipped: list[tuple[str, int]] = ()) -> pd.DataFrame:
     """The cleaning report: lines read, skipped (not data), removed per rule, notes on
@@ -133,21 +149,21 @@ def read_cdnow(path: str | Path) -> Shop:
       returned fewer than the dataset's 23,570 customers). Their ``amount`` is 0;
     * several purchases of one customer on one day stay separate orders (noted; the CLV
       ``summarize`` merges same-period purchases itself, as the published tables do).
+
+    Parameters
+    ----------
+    path : str or Path
+        CDNOW_master.txt or CDNOW_sample.txt (never downloaded).
+
+    Returns
+    -------
+    Shop
+        ``customers``, ``orders``, ``order_items`` and a one-row ``products`` (CD), with the
+        cleaning report in ``shop.report``.
     """
     p = _require_file(path, CDNOW_SOURCE)
-    raw = pd.read_csv(p, sep=r"\s+", header=None, dtype="str")
-    if raw.shape[1] < 4:
-        raise ValueError(f"read_cdnow(): {p} has {raw.shape[1]} columns; expected 4 "
-                         f"(customer id, yyyymmdd date, quantity, amount). Is this the CDNOW text file?")
-    skipped = []
-    if len(raw) and _looks_like_header(raw.iloc[0]):
-        raw = raw.iloc[1:].reset_index(drop=True)
-        skipped.append(("header line (column names, not data)", 1))
+    raw, skipped = _read_cdnow_raw(p)
     total = len(raw)
-    if raw.shape[1] > 4:
-        # The sample file has the master id in front: keep the last four columns.
-        raw = raw.iloc[:, -4:]
-    raw.columns = ["customer", "date", "quantity", "amount"]
     cust = pd.to_numeric(raw["customer"], errors="coerce")
     date = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce")
     qty = pd.to_numeric(raw["quantity"], errors="coerce")
@@ -158,19 +174,22 @@ def read_cdnow(path: str | Path) -> Shop:
              ("infinite amount (overflow in the export)", np.isinf(amt)),
              ("non-positive quantity", qty <= 0),
              ("negative amount", amt < 0)]
-    keep = pd.Series(True, index=raw.index)
-    removed = []
-    for label, bad in rules:
-        hit = keep & bad.fillna(False)
-        removed.append((label, int(hit.sum())))
-        keep &= ~hit
+    keep, removed = _apply_rules(rules, raw.index, unknown_breaks=False)
     zero_a = keep & (amt == 0)
     same_day = keep & pd.DataFrame({"c": cust, "d": date}).duplicated(keep="first")
     notes = [("zero amount ($0.00: free or fully discounted, kept as a purchase)", int(zero_a.sum())),
              ("second or later purchase of a customer on the same day (kept as its own order)",
               int(same_day.sum()))]
+    products = pd.DataFrame({"product_id": [1], "name": pd.array(["CD"], dtype="str"),
+                             "category": pd.Categorical(["music"])})
+    report = _report(total, removed, int(keep.sum()), notes=notes, skipped=skipped)
+    return _as_shop(_cdnow_lines(keep, cust, date, qty, amt), "cdnow", report, products=products)
+
+
+def _cdnow_lines(keep: pd.Series, cust: pd.Series, date: pd.Series, qty: pd.Series, amt: pd.Series) -> pd.DataFrame:
+    """The kept CDNOW lines in the readers' line shape (one product, the CD; the file's amount)."""
     lines = pd.DataFrame({
-        "order_key": np.arange(total)[keep.to_numpy()],
+        "order_key": np.arange(len(keep))[keep.to_numpy()],
         "customer_id": cust[keep].astype(np.int64).to_numpy(),
         "ts": date[keep].astype("datetime64[ns]").to_numpy(),
         "product_id": np.ones(int(keep.sum()), dtype=np.int64),
@@ -178,10 +197,25 @@ def read_cdnow(path: str | Path) -> Shop:
     })
     lines["price"] = (amt[keep].to_numpy() / lines["qty"].to_numpy()).round(4)
     lines["line_amount"] = amt[keep].to_numpy(dtype=float)  # the file's amount, not qty x rounded price
-    products = pd.DataFrame({"product_id": [1], "name": pd.array(["CD"], dtype="str"),
-                             "category": pd.Categorical(["music"])})
-    report = _report(total, removed, int(keep.sum()), notes=notes, skipped=skipped)
-    return _as_shop(lines, "cdnow", report, products=products)
+    return lines
+
+
+def _read_cdnow_raw(p: Path) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """The CDNOW file as text columns customer, date, quantity, amount (a header line
+    skipped and reported, the sample file's leading master id dropped)."""
+    raw = pd.read_csv(p, sep=r"\s+", header=None, dtype="str")
+    if raw.shape[1] < 4:
+        raise ValueError(f"read_cdnow(): {p} has {raw.shape[1]} columns; expected 4 "
+                         f"(customer id, yyyymmdd date, quantity, amount). Is this the CDNOW text file?")
+    skipped = []
+    if len(raw) and _looks_like_header(raw.iloc[0]):
+        raw = raw.iloc[1:].reset_index(drop=True)
+        skipped.append(("header line (column names, not data)", 1))
+    if raw.shape[1] > 4:
+        # The sample file has the master id in front: keep the last four columns.
+        raw = raw.iloc[:, -4:]
+    raw.columns = ["customer", "date", "quantity", "amount"]
+    return raw, skipped
 
 
 def _read_retail_raw(p: Path) -> pd.DataFrame:
@@ -234,26 +268,68 @@ def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
     **Kept with a note**: postage and carriage lines (``keep_postage=True``, the default):
     the customer paid them, so order amounts include them; pass ``keep_postage=False``
     for basket analysis, where "POSTAGE" would be the most frequent "product".
+
+    Parameters
+    ----------
+    path : str or Path
+        The UCI file, xlsx (one sheet per year) or csv (never downloaded).
+    keep_postage : bool, default True
+        Keep postage and carriage lines (with a note); False removes them.
+
+    Returns
+    -------
+    Shop
+        ``customers`` (with ``country``), ``orders``, ``order_items`` and ``products`` (one
+        per stock code), with the cleaning report in ``shop.report``.
     """
     p = _require_file(path, RETAIL_SOURCE)
     raw = _read_retail_raw(p)
-    total = len(raw)
-    invoice = raw["Invoice"].astype("str")
+    parsed = _parse_retail(raw)
+    invoice, qty, price, cust, ts = parsed
+    postage = raw["StockCode"].astype("str").str.strip().str.upper().isin(RETAIL_POSTAGE_CODES)
+    remaining, removed = _apply_rules(_retail_rules(raw, parsed, keep_postage), raw.index, unknown_breaks=True)
+    notes = [("postage or carriage line (POST, DOT, C2; kept: the customer paid it)",
+              int((remaining & postage).sum()))] if keep_postage else []
+    kept = raw.loc[remaining]
+    codes, products = _retail_products(kept, price[remaining])
+    lines = pd.DataFrame({"order_key": invoice[remaining].to_numpy(),
+                          "customer_id": cust[remaining].astype(np.int64).to_numpy(),
+                          "ts": ts[remaining].astype("datetime64[ns]").to_numpy(),
+                          "product_id": codes.astype(np.int64) + 1,
+                          "qty": qty[remaining].astype(np.int64).to_numpy(),
+                          "price": price[remaining].to_numpy(dtype=float)})
+    return _as_shop(lines, "online_retail_ii", _report(len(raw), removed, int(remaining.sum()), notes=notes),
+                    extra_customers=_retail_countries(kept, cust[remaining]), products=products)
+
+
+def _retail_countries(kept: pd.DataFrame, cust: pd.Series) -> pd.DataFrame:
+    """Each customer's country (that of their last kept line)."""
+    country = kept.groupby(cust.astype(np.int64))["Country"].agg(lambda s: s.iloc[-1])
+    return pd.DataFrame({"customer_id": country.index.astype(np.int64),
+                         "country": pd.Categorical(country.to_numpy())})
+
+
+def _parse_retail(raw: pd.DataFrame) -> tuple[pd.Series, ...]:
+    """Invoice (text), quantity, price, customer id (numbers, NaN when unparseable) and date."""
+    return (raw["Invoice"].astype("str"), pd.to_numeric(raw["Quantity"], errors="coerce"),
+            pd.to_numeric(raw["Price"], errors="coerce"), pd.to_numeric(raw["Customer ID"], errors="coerce"),
+            pd.to_datetime(raw["InvoiceDate"], errors="coerce"))
+
+
+def _retail_rules(raw: pd.DataFrame, parsed: tuple[pd.Series, ...], keep_postage: bool) -> list[tuple[str, pd.Series]]:
+    """The removal rules in order: adjustment rows by name (bad debt also by its "A"
+    invoices), postage when it is not kept, then the generic rules and exact duplicates."""
+    invoice, qty, price, cust, ts = parsed
     stock_upper = raw["StockCode"].astype("str").str.strip().str.upper()
-    qty = pd.to_numeric(raw["Quantity"], errors="coerce")
-    price = pd.to_numeric(raw["Price"], errors="coerce")
-    cust = pd.to_numeric(raw["Customer ID"], errors="coerce")
-    ts = pd.to_datetime(raw["InvoiceDate"], errors="coerce")
     rules = []
     for label, codes in RETAIL_ADJUSTMENT_CODES.items():
         hit = stock_upper.isin(codes)
         if codes == ("B",):
             hit = hit | invoice.str.upper().str.startswith("A")
         rules.append((label, hit))
-    postage = stock_upper.isin(RETAIL_POSTAGE_CODES)
     if not keep_postage:
-        rules.append(("postage or carriage (keep_postage=False)", postage))
-    rules += [
+        rules.append(("postage or carriage (keep_postage=False)", stock_upper.isin(RETAIL_POSTAGE_CODES)))
+    return rules + [
         ("missing customer", cust.isna()),
         ("customer id not a whole positive number", _bad_ids(cust)),
         ("cancellation (invoice starts with C)", invoice.str.upper().str.startswith("C")),
@@ -262,42 +338,23 @@ def read_online_retail(path: str | Path, *, keep_postage: bool = True) -> Shop:
         ("non-positive price", ~(price > 0)),
         ("infinite price (overflow in the export)", np.isinf(price)),
         ("unparseable invoice date", ts.isna()),
-    ]
-    remaining = pd.Series(True, index=raw.index)
-    removed = []
-    for label, bad in rules:
-        hit = remaining & bad.fillna(True)
-        removed.append((label, int(hit.sum())))
-        remaining &= ~hit
-    dup = remaining & raw.duplicated(subset=RETAIL_COLUMNS, keep="first")
-    removed.append(("duplicate line", int(dup.sum())))
-    remaining &= ~dup
-    notes = [("postage or carriage line (POST, DOT, C2; kept: the customer paid it)",
-              int((remaining & postage).sum()))] if keep_postage else []
-    kept = raw.loc[remaining]
+        ("duplicate line", raw.duplicated(subset=RETAIL_COLUMNS, keep="first"))]
+
+
+def _retail_products(kept: pd.DataFrame, price: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """Product index of each kept line and the ``products`` table: one row per stock code
+    (sorted), its first description and median price."""
     stock = kept["StockCode"].astype("str")
     codes, uniques = pd.factorize(stock, sort=True)
     desc = kept.groupby(stock)["Description"].agg(lambda s: s.dropna().iloc[0] if s.notna().any() else "")
-    med_price = price[remaining].groupby(stock).median()
+    med_price = price.groupby(stock).median()
     products = pd.DataFrame({
         "product_id": np.arange(1, len(uniques) + 1, dtype=np.int64),
         "stock_code": pd.array(np.asarray(uniques, dtype=str), dtype="str"),
         "name": pd.array(desc.reindex(uniques).fillna("").astype(str).to_numpy(), dtype="str"),
         "list_price": med_price.reindex(uniques).to_numpy(),
     })
-    lines = pd.DataFrame({
-        "order_key": invoice[remaining].to_numpy(),
-        "customer_id": cust[remaining].astype(np.int64).to_numpy(),
-        "ts": ts[remaining].astype("datetime64[ns]").to_numpy(),
-        "product_id": codes.astype(np.int64) + 1,
-        "qty": qty[remaining].astype(np.int64).to_numpy(),
-        "price": price[remaining].to_numpy(dtype=float),
-    })
-    country = kept.groupby(cust[remaining].astype(np.int64))["Country"].agg(lambda s: s.iloc[-1])
-    extra = pd.DataFrame({"customer_id": country.index.astype(np.int64),
-                          "country": pd.Categorical(country.to_numpy())})
-    return _as_shop(lines, "online_retail_ii", _report(total, removed, int(remaining.sum()), notes=notes),
-                    extra_customers=extra, products=products)
+    return codes, products
 
 
 # --------------------------------------------------------------------------- a sample file
@@ -334,6 +391,18 @@ def online_retail_sample(n_lines: int = 4000, seed: int = 0) -> pd.DataFrame:
     adjustments (``M``), a bad-debt adjustment (``A...``/``B``), zero prices and exact
     duplicate lines. Same ``seed``, same frame; nothing planted is returned (real data has
     no truth).
+
+    Parameters
+    ----------
+    n_lines : int, default 4000
+        About how many invoice lines (at least 100).
+    seed : int, default 0
+        The random seed.
+
+    Returns
+    -------
+    pd.DataFrame
+        The lines with columns ``RETAIL_COLUMNS`` (dates as text, as in the export), by date.
     """
     if n_lines < 100:
         raise ValueError(f"online_retail_sample(): n_lines={n_lines} is too few; ask for 100 or more")
@@ -342,43 +411,14 @@ def online_retail_sample(n_lines: int = 4000, seed: int = 0) -> pd.DataFrame:
                 for i, (item, colours) in enumerate(_SAMPLE_THEMES.items()) for j, colour in enumerate(colours)]
     family = np.array([i for i, colours in enumerate(_SAMPLE_THEMES.values()) for _ in colours])
     price = np.round(rng.lognormal(1.0, 0.6, len(products)), 2) + 0.25
-    start, span = pd.Timestamp("2009-12-01"), 738  # days to 2011-12-09
+    catalogue = (products, family, price)
+    start = pd.Timestamp("2009-12-01")
     countries = list(_SAMPLE_COUNTRIES)
     rows: list[tuple] = []
     invoice_no, cust_no = 489434, 0
     while len(rows) < n_lines:
         cust_no += 1
-        cid = float(12345 + 7 * cust_no)
-        country = countries[rng.choice(len(countries), p=list(_SAMPLE_COUNTRIES.values()))]
-        rate, drop = rng.gamma(0.9, 1 / 60), rng.beta(1.0, 4.0)  # purchases a day; leave after each
-        day = rng.uniform(0, 540)
-        taste = rng.choice(len(_SAMPLE_THEMES), size=2, replace=False)
-        while day < span and len(rows) < n_lines:
-            guest = rng.random() < 0.15
-            when = start + pd.Timedelta(days=int(day)) + pd.Timedelta(minutes=int(rng.integers(7 * 60, 19 * 60)))
-            invoice_no += 1
-            fam = taste[0] if rng.random() < 0.6 else (taste[1] if rng.random() < 0.5 else rng.integers(len(_SAMPLE_THEMES)))
-            n = int(min(rng.geometric(0.3), 12))
-            pool = np.flatnonzero(family == fam)
-            picks = [int(rng.choice(pool)) if rng.random() < 0.75 else int(rng.integers(len(products)))
-                     for _ in range(n)]
-            lines = [(str(invoice_no), products[p][0], products[p][1], int(rng.choice([1, 2, 3, 4, 6, 12, 24])),
-                      when, float(price[p]) if rng.random() > 0.005 else 0.0, np.nan if guest else cid, country)
-                     for p in dict.fromkeys(picks)]
-            if country != "United Kingdom":
-                lines.append((str(invoice_no), "POST", "POSTAGE", 1, when, 18.0, np.nan if guest else cid, country))
-            if rng.random() < 0.005:
-                lines.append(lines[0])  # an exact duplicate line, as in the real export
-            rows += lines
-            if rng.random() < 0.02 and not guest:  # cancelled a few days later
-                back = when + pd.Timedelta(days=int(rng.integers(0, 5)), minutes=5)
-                rows += [("C" + inv, code, desc, -q, back, pr, c, ctry)
-                         for inv, code, desc, q, _, pr, c, ctry in lines[:2]]
-            if guest:
-                continue
-            if rng.random() < drop:
-                break
-            day += rng.exponential(1 / rate)
+        invoice_no = _sample_customer(rng, rows, n_lines, invoice_no, float(12345 + 7 * cust_no), catalogue)
     rows.append(("A506401", "B", "Adjust bad debt", 1, pd.Timestamp("2010-04-29 13:36"), -53594.36, np.nan,
                  "United Kingdom"))
     rows.append((str(invoice_no + 1), "M", "Manual", 1, start + pd.Timedelta(days=300, hours=12), 0.5,
@@ -386,3 +426,52 @@ def online_retail_sample(n_lines: int = 4000, seed: int = 0) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=RETAIL_COLUMNS).sort_values("InvoiceDate", kind="stable")
     out["InvoiceDate"] = out["InvoiceDate"].dt.strftime("%Y-%m-%d %H:%M:%S")
     return out.reset_index(drop=True)
+
+
+def _sample_invoice(rng: np.random.Generator, invoice_no: int, when: pd.Timestamp, fam: int, cid: float,
+                    country: str, catalogue: tuple) -> list[tuple]:
+    """The lines of one invoice: mostly colour variants of family ``fam``, postage abroad, and
+    now and then an exact duplicate line (as in the real export)."""
+    products, family, price = catalogue
+    n = int(min(rng.geometric(0.3), 12))
+    pool = np.flatnonzero(family == fam)
+    picks = [int(rng.choice(pool)) if rng.random() < 0.75 else int(rng.integers(len(products)))
+             for _ in range(n)]
+    lines = [(str(invoice_no), products[p][0], products[p][1], int(rng.choice([1, 2, 3, 4, 6, 12, 24])),
+              when, float(price[p]) if rng.random() > 0.005 else 0.0, cid, country)
+             for p in dict.fromkeys(picks)]
+    if country != "United Kingdom":
+        lines.append((str(invoice_no), "POST", "POSTAGE", 1, when, 18.0, cid, country))
+    if rng.random() < 0.005:
+        lines.append(lines[0])  # an exact duplicate line, as in the real export
+    return lines
+
+
+def _sample_customer(rng: np.random.Generator, rows: list[tuple], n_lines: int, invoice_no: int, cid: float,
+                     catalogue: tuple) -> int:
+    """Append one customer's invoices to ``rows`` (a BG/NBD buyer: Gamma rate, Beta dropout
+    after each purchase; guest invoices carry no id, a few are cancelled); returns the last
+    invoice number used."""
+    countries = list(_SAMPLE_COUNTRIES)
+    start, span = pd.Timestamp("2009-12-01"), 738  # days to 2011-12-09
+    country = countries[rng.choice(len(countries), p=list(_SAMPLE_COUNTRIES.values()))]
+    rate, drop = rng.gamma(0.9, 1 / 60), rng.beta(1.0, 4.0)  # purchases a day; leave after each
+    day = rng.uniform(0, 540)
+    taste = rng.choice(len(_SAMPLE_THEMES), size=2, replace=False)
+    while day < span and len(rows) < n_lines:
+        guest = rng.random() < 0.15
+        when = start + pd.Timedelta(days=int(day)) + pd.Timedelta(minutes=int(rng.integers(7 * 60, 19 * 60)))
+        invoice_no += 1
+        fam = taste[0] if rng.random() < 0.6 else (taste[1] if rng.random() < 0.5 else rng.integers(len(_SAMPLE_THEMES)))
+        lines = _sample_invoice(rng, invoice_no, when, fam, np.nan if guest else cid, country, catalogue)
+        rows += lines
+        if rng.random() < 0.02 and not guest:  # cancelled a few days later
+            back = when + pd.Timedelta(days=int(rng.integers(0, 5)), minutes=5)
+            rows += [("C" + inv, code, desc, -q, back, pr, c, ctry)
+                     for inv, code, desc, q, _, pr, c, ctry in lines[:2]]
+        if guest:
+            continue
+        if rng.random() < drop:
+            break
+        day += rng.exponential(1 / rate)
+    return invoice_no

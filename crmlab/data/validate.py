@@ -179,6 +179,13 @@ def validate(obj: Any, name: str | None = None) -> None:
     """Validate a ``Shop`` (every table, foreign keys, cross-table rules) or one table.
 
     Raises ``ValueError`` listing every problem; returns ``None`` when all is well.
+
+    Parameters
+    ----------
+    obj : Shop or pd.DataFrame
+        A shop (every table checked, then foreign keys and cross-table rules) or one table.
+    name : str, optional
+        The table's name when ``obj`` is a DataFrame (e.g. ``"orders"``).
     """
     problems: list[str] = []
     if isinstance(obj, pd.DataFrame):

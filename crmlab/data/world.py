@@ -62,7 +62,20 @@ WORLD_FILE = "world.json"
 
 
 def block_seed(seed: int, block: int) -> int:
-    """The simulator seed of block ``block`` (block 0 uses ``seed`` itself)."""
+    """The simulator seed of block ``block`` (block 0 uses ``seed`` itself).
+
+    Parameters
+    ----------
+    seed : int
+        The world's seed.
+    block : int
+        The block number (0, 1, ...).
+
+    Returns
+    -------
+    int
+        A seed for ``simulate`` derived from both (``SeedSequence``), ``seed`` for block 0.
+    """
     if block == 0:
         return int(seed)
     state = np.random.SeedSequence([int(seed), int(block)]).generate_state(2, dtype=np.uint32)
@@ -128,19 +141,8 @@ def _write_block(args: tuple[str, int, int, int, int, str, str, dict[str, Any]])
     return {"block": block, "rows": rows, "truth": truth}
 
 
-def write_world(size: str | int, out: str | os.PathLike, *, seed: int = 42,
-                block_size: int = 200_000, jobs: int = 1, start: str | None = None,
-                end: str | None = None, progress: bool | Callable[[str], None] = False,
-                **knobs: Any) -> Path:
-    """Write the order tables of a world of ``size`` customers under ``out``, block by block.
-
-    ``size``: a number of customers or a size name ("tiny", "small", "medium": their dates
-    and knobs). ``block_size`` customers are simulated at a time (about 0.5 GiB of memory
-    per 100,000 customers); ``jobs`` blocks run side by side in worker processes (peak
-    memory ``jobs`` times one block); the files do not depend on ``jobs``. Knobs are those
-    of :func:`crmlab.data.simulate`. ``out`` must be empty or missing. Returns ``out``.
-    """
-    n, start, end, knobs = _resolve_size(size, start, end, knobs)
+def _check_blocks(block_size: Any, jobs: Any, knobs: dict[str, Any]) -> None:
+    """ValueError for a bad ``block_size`` or ``jobs``, or a ``detail`` other than "orders"."""
     if isinstance(block_size, bool) or not isinstance(block_size, int | np.integer) \
             or block_size < 1:
         raise ValueError(f"write_world: block_size={block_size!r} must be a positive number of "
@@ -150,16 +152,12 @@ def write_world(size: str | int, out: str | os.PathLike, *, seed: int = 42,
     if knobs.get("detail", "orders") != "orders":
         raise ValueError("write_world: only detail='orders' worlds are written in blocks; pass "
                          "--detail orders (or simulate a full shop with --format shop).")
-    knobs.pop("detail", None)
-    root = Path(out)
-    if root.exists() and any(root.iterdir()):
-        raise ValueError(f"write_world: {root} is not empty; pass a new folder (or delete this one "
-                         "first) so that no block of an older world stays behind.")
-    root.mkdir(parents=True, exist_ok=True)
-    n_blocks = math.ceil(n / block_size)
-    tasks = [(str(root), b, b * block_size, min(block_size, n - b * block_size), int(seed),
-              start, end, knobs) for b in range(n_blocks)]
+
+
+def _run_blocks(tasks: list[tuple], jobs: int, progress: bool | Callable[[str], None]) -> list[dict[str, Any]]:
+    """Write every block, in this process or in ``jobs`` workers, reporting each as it ends."""
     report = progress if callable(progress) else (print if progress else None)
+    n_blocks = len(tasks)
     t0 = time.perf_counter()
     results = []
     if jobs == 1 or n_blocks == 1:
@@ -171,6 +169,57 @@ def write_world(size: str | int, out: str | os.PathLike, *, seed: int = 42,
             for result in pool.map(_write_block, tasks):
                 results.append(result)
                 _report(report, result, n_blocks, t0)
+    return results
+
+
+def write_world(size: str | int, out: str | os.PathLike, *, seed: int = 42,
+                block_size: int = 200_000, jobs: int = 1, start: str | None = None,
+                end: str | None = None, progress: bool | Callable[[str], None] = False,
+                **knobs: Any) -> Path:
+    """Write the order tables of a world of ``size`` customers under ``out``, block by block.
+
+    ``size``: a number of customers or a size name ("tiny", "small", "medium": their dates
+    and knobs). ``block_size`` customers are simulated at a time (about 0.5 GiB of memory
+    per 100,000 customers); ``jobs`` blocks run side by side in worker processes (peak
+    memory ``jobs`` times one block); the files do not depend on ``jobs``. Knobs are those
+    of :func:`crmlab.data.simulate`. ``out`` must be empty or missing. Returns ``out``.
+
+    Parameters
+    ----------
+    size : str or int
+        Number of customers or a size name.
+    out : str or os.PathLike
+        The world folder (empty or missing).
+    seed : int, default 42
+        The world's seed (block ``b`` uses :func:`block_seed`).
+    block_size : int, default 200_000
+        Customers simulated per block.
+    jobs : int, default 1
+        Blocks simulated side by side in worker processes.
+    start, end : str, optional
+        The window (default: the size's, else 2024-01-01..2025-12-31).
+    progress : bool or callable, default False
+        True prints progress; a callable receives each message.
+    **knobs
+        Simulator knobs (``detail`` must be "orders" if given).
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    n, start, end, knobs = _resolve_size(size, start, end, knobs)
+    _check_blocks(block_size, jobs, knobs)
+    knobs.pop("detail", None)
+    root = Path(out)
+    if root.exists() and any(root.iterdir()):
+        raise ValueError(f"write_world: {root} is not empty; pass a new folder (or delete this one "
+                         "first) so that no block of an older world stays behind.")
+    root.mkdir(parents=True, exist_ok=True)
+    n_blocks = math.ceil(n / block_size)
+    tasks = [(str(root), b, b * block_size, min(block_size, n - b * block_size), int(seed),
+              start, end, knobs) for b in range(n_blocks)]
+    results = _run_blocks(tasks, jobs, progress)
     rows = {name: int(sum(r["rows"].get(name, 0) for r in results)) for name in WORLD_TABLES}
     info = {"format": "crmlab-world", "version": 1, "n_customers": n, "seed": int(seed),
             "start": start, "end": end, "block_size": int(block_size), "blocks": n_blocks,
@@ -198,7 +247,18 @@ def _jsonable(value: Any) -> Any:
 
 
 def read_world_info(folder: str | os.PathLike) -> dict[str, Any] | None:
-    """``world.json`` of a world folder, or ``None`` when ``folder`` is not one."""
+    """``world.json`` of a world folder, or ``None`` when ``folder`` is not one.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A folder that may hold a world written by :func:`write_world`.
+
+    Returns
+    -------
+    dict or None
+        Size, seed, blocks, knobs, rows per table and planted truth; None for other folders.
+    """
     file = Path(folder) / WORLD_FILE
     if not file.exists():
         return None
