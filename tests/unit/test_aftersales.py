@@ -663,6 +663,23 @@ def test_drivers_guard_small_samples(tiny):
     assert set(fitted.table_["driver"]) | set(fitted.dropped_) == set(A.DRIVERS)
 
 
+def test_driver_models_follow_the_sklearn_shape(tiny):
+    # crmlab.base.Estimator (issue 30): get_params/clone, and an unfitted model -- also one
+    # whose fit stopped for too few answers -- says which call is missing.
+    from sklearn.base import clone
+
+    assert clone(A.OrderedRegression(link="probit")).get_params() == {
+        "link": "probit", "max_iter": 500, "tol": 1e-8}
+    fresh = A.SatisfactionDrivers(method="ordered_probit")
+    with pytest.raises(ValueError, match=r"SatisfactionDrivers is not fitted yet; call fit\(experiences"):
+        fresh.predict_csat(pd.DataFrame({"late_days": [0.0]}))
+    exp = A.order_experiences(tiny.orders, tiny.returns, tiny.tickets, end=tiny.end_ts)
+    with pytest.raises(ValueError, match="min_responses"):
+        fresh.set_params(min_responses=10_000).fit(exp, tiny.surveys)
+    with pytest.raises(ValueError, match="not fitted"):
+        fresh.what_if(exp, {"late_days": 0})
+
+
 def test_tiny_shop_runs_end_to_end(tiny):
     lines = A.return_lines(tiny.orders, tiny.order_items, tiny.returns, tiny.products)
     assert A.return_rates(lines)["lines"].sum() == len(tiny.order_items)

@@ -244,6 +244,19 @@ def test_star_classifier_learns_planted_sentiment():
     assert set(terms["label"]) == {"neg", "neu", "pos"} and len(terms) == 9
 
 
+def test_feedback_models_follow_the_sklearn_shape():
+    # crmlab.base.Estimator (issue 30): get_params/clone round-trip the hyperparameters and an
+    # unfitted model names the call to make.
+    from sklearn.base import clone
+
+    twin = clone(fb.TopicModel(3, method="lda", seed=4))
+    assert twin.get_params()["n_topics"] == 3 and twin.get_params()["method"] == "lda"
+    with pytest.raises(ValueError, match=r"TopicModel is not fitted yet; call fit\(texts\)"):
+        twin.top_words()
+    with pytest.raises(ValueError, match=r"StarSentimentClassifier is not fitted yet"):
+        clone(fb.StarSentimentClassifier(C=1.0)).predict_proba(["good"])
+
+
 def test_star_classifier_bad_input():
     with pytest.raises(ValueError, match="call fit"):
         fb.StarSentimentClassifier().predict(["good"])

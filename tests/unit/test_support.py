@@ -471,6 +471,21 @@ def test_triage_bad_input(tiny):
         S.TicketTriage().fit(tiny.tickets, y=["x"] * len(tiny.tickets))
 
 
+def test_support_estimators_follow_the_sklearn_shape(tiny):
+    # crmlab.base.Estimator (issue 30): hyperparameters are stored as given, so get_params and
+    # sklearn's clone round-trip them (a list of columns stays a list), and an unfitted model
+    # names the call to make.
+    from sklearn.base import clone
+
+    twin = clone(S.TicketTriage(text_cols=["subject"], C=3.0))
+    assert twin.get_params()["text_cols"] == ["subject"] and twin.get_params()["C"] == 3.0
+    with pytest.raises(ValueError, match=r"TicketTriage is not fitted yet; call fit\(train_tickets\)"):
+        twin.predict(tiny.tickets)
+    assert clone(S.FaqSearch(analyzer="char_wb")).analyzer == "char_wb"
+    with pytest.raises(ValueError, match=r"FaqSearch is not fitted yet; call fit\(faq_articles\)"):
+        S.FaqSearch().scores(["x"])
+
+
 # --------------------------------------------------------------------------------------
 # Erlang B / C
 # --------------------------------------------------------------------------------------
