@@ -22,6 +22,8 @@ _TYPE_ORDER = np.array([0, 7, 8, 2, 1, 6, 3, 4, 5])
 #: Event types that carry a product: product_view, add_to_cart, favorite.
 _PRODUCT_EVENTS = [1, 3, 6]
 _ADD_TO_CART, _PURCHASE = 3, 5
+#: Funnel depth codes (indices into schema.FUNNEL_STEPS): 4 = purchase, 3 = checkout, 2 = cart.
+_CART, _CHECKOUT, _BOUGHT = 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,8 @@ def _event_counts(rng: np.random.Generator, s_depth: np.ndarray, s_order: np.nda
     """Counts of each event type per session (columns in ``_TYPE_ORDER``)."""
     n_s = len(s_depth)
     n_pv = np.where(s_depth >= 1, 1 + rng.poisson(cfg.extra_product_views_mean, n_s), 0)
-    n_cart = np.where(s_depth >= 2, 1, 0)
-    n_cart = np.where(s_depth == 4, lines_per_order[np.clip(s_order, 0, None)], n_cart)
+    n_cart = np.where(s_depth >= _CART, 1, 0)
+    n_cart = np.where(s_depth == _BOUGHT, lines_per_order[np.clip(s_order, 0, None)], n_cart)
     n_pv = np.maximum(n_pv, n_cart)
     return np.c_[
         np.ones(n_s, dtype=np.int64),  # page_view
@@ -184,8 +186,8 @@ def _event_counts(rng: np.random.Generator, s_depth: np.ndarray, s_order: np.nda
         n_pv,  # product_view
         (rng.random(n_s) < cfg.favorite) & (n_pv > 0),  # favorite
         n_cart,  # add_to_cart
-        (s_depth >= 3).astype(np.int64),  # begin_checkout
-        (s_depth == 4).astype(np.int64),  # purchase
+        (s_depth >= _CHECKOUT).astype(np.int64),  # begin_checkout
+        (s_depth == _BOUGHT).astype(np.int64),  # purchase
     ].astype(np.int64)
 
 
@@ -246,7 +248,7 @@ def _session_tables(s: dict[str, np.ndarray], ev: dict[str, np.ndarray], custome
         "device": _codes(customers.device[s["cust"]], schema.DEVICES),
         "funnel_depth": _codes(s["depth"], schema.FUNNEL_STEPS),
         "n_events": s["n_ev"],
-        "converted": s["depth"] == 4,
+        "converted": s["depth"] == _BOUGHT,
     }).sort_values("session_id").reset_index(drop=True)
     return events, sessions
 
@@ -268,7 +270,7 @@ def draw_sessions(rng: np.random.Generator, customers: Customers, orders: Orders
     f_time = np.r_[fail_time, b_time]
     f_depth = _stop_depth(rng, f_src, cfg)
     s = {"cust": np.r_[conv_cust, f_cust], "src": np.r_[j["conv_src"], f_src],
-         "depth": np.r_[np.full(n_conv, 4), f_depth], "order": np.r_[online, np.full(len(f_cust), -1)]}
+         "depth": np.r_[np.full(n_conv, _BOUGHT), f_depth], "order": np.r_[online, np.full(len(f_cust), -1)]}
     lines_per_order = np.bincount(orders.lines["order"].to_numpy(), minlength=len(o))
     counts = _event_counts(rng, s["depth"], s["order"], lines_per_order, cfg)
     # Session timing: events spaced by lognormal gaps; converting sessions end at the order.

@@ -24,6 +24,8 @@ CATEGORIES = schema.TICKET_CATEGORIES
 DELIVERY, DEFECT, RETURN, ACCOUNT, BILLING, PRESALES = range(6)
 #: Ticket channel codes (indices into schema.TICKET_CHANNELS).
 CHAT, PHONE, EMAIL, FAQ_ESCALATION = range(4)
+#: Priority codes (indices into schema.PRIORITIES).
+LOW, MEDIUM, HIGH, URGENT = range(4)
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,14 @@ class SupportConfig:
     callback_window_hours : float
         Phone tickets outside opening hours move to the next opening plus Uniform(0, this).
     priority_default, priority_nudge, urgent_account : int, float, float
-        Priority = impact x urgency rules, nudged up or down with chance ``priority_nudge``;
-        account issues become urgent with chance ``urgent_account``.
+        Priority = impact x urgency: defects, billing and deliveries at least
+        ``late_high_priority_days`` late are high, presales low, account medium (the default);
+        nudged up or down with chance ``priority_nudge``; account issues become urgent with
+        chance ``urgent_account``.
     members_per_agent, min_agents, specialist_every, min_specialists : int
         Team size: one agent per ``members_per_agent`` members, a quarter specialists.
+    evening_every : int
+        Every this-many-th agent works the evening shift.
     hire_days : tuple of int
         Agents were hired Uniform[low, high) days before start.
     first_response_minutes : tuple of float
@@ -105,13 +111,15 @@ class SupportConfig:
     mobile_devices: int = 1
     escalation: float = 0.6
     callback_window_hours: float = 3
-    priority_default: int = 1
+    priority_default: int = MEDIUM
+    late_high_priority_days: int = 4
     priority_nudge: float = 0.08
     urgent_account: float = 0.1
     members_per_agent: int = 180
     min_agents: int = 8
     specialist_every: int = 4
     min_specialists: int = 2
+    evening_every: int = 3
     hire_days: tuple[int, int] = (30, 1500)
     first_response_minutes: tuple[float, ...] = (1.5, 0.0, 360.0, 240.0)
     response_floor_minutes: float = 0.5
@@ -248,11 +256,12 @@ def _priority(rng: np.random.Generator, t_cat: np.ndarray, late_days: np.ndarray
     """Priority = impact x urgency, nudged at random; some account issues urgent."""
     n_t = len(t_cat)
     prio = np.select(
-        [t_cat == DEFECT, (t_cat == DELIVERY) & (late_days >= 4), t_cat == BILLING, t_cat == PRESALES,
-         t_cat == ACCOUNT],
-        [2, 2, 2, 0, 1], cfg.priority_default)
-    prio = np.clip(prio + (rng.random(n_t) < cfg.priority_nudge) - (rng.random(n_t) < cfg.priority_nudge), 0, 3)
-    return np.where((t_cat == ACCOUNT) & (rng.random(n_t) < cfg.urgent_account), 3, prio)
+        [t_cat == DEFECT, (t_cat == DELIVERY) & (late_days >= cfg.late_high_priority_days), t_cat == BILLING,
+         t_cat == PRESALES, t_cat == ACCOUNT],
+        [HIGH, HIGH, HIGH, LOW, MEDIUM], cfg.priority_default)
+    prio = np.clip(prio + (rng.random(n_t) < cfg.priority_nudge) - (rng.random(n_t) < cfg.priority_nudge),
+                   LOW, URGENT)
+    return np.where((t_cat == ACCOUNT) & (rng.random(n_t) < cfg.urgent_account), URGENT, prio)
 
 
 def _agents(rng: np.random.Generator, n_cust: int, tl: Timeline, cfg: SupportConfig) -> tuple[pd.DataFrame, np.ndarray]:
@@ -260,7 +269,7 @@ def _agents(rng: np.random.Generator, n_cust: int, tl: Timeline, cfg: SupportCon
     n_agents = int(max(cfg.min_agents, round(n_cust / cfg.members_per_agent)))
     n_spec = max(cfg.min_specialists, n_agents // cfg.specialist_every)
     team = np.r_[np.zeros(n_agents - n_spec, int), np.ones(n_spec, int)]
-    shift = np.where(np.arange(n_agents) % 3 == 2, 1, 0)  # every third agent works evenings
+    shift = np.where(np.arange(n_agents) % cfg.evening_every == cfg.evening_every - 1, 1, 0)
     agents = pd.DataFrame({
         "agent_id": np.arange(1, n_agents + 1),
         "name": pd.array([f"Agent {i:03d}" for i in range(1, n_agents + 1)], dtype="str"),
