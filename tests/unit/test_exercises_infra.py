@@ -492,3 +492,33 @@ def test_crmlab_command_has_the_exercises_subcommand(capsys):
 
     assert main(["exercises", "list", "--unit", "00"]) == 0
     assert "warmup_aov" in capsys.readouterr().out
+
+
+def test_answers_live_outside_the_installed_package(monkeypatch, tmp_path):
+    """The answer functions and their registered mistakes are in instructor/answers/ of the
+    repository, never in the package a student installs (issue 30): no module of crmlab
+    registers a question, pyproject's package discovery finds no answers, and an install
+    without the folder says where the answers are instead of failing obscurely."""
+    import re
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    from setuptools import find_packages
+
+    root = Path(__file__).resolve().parents[2]
+    assert registry.answers_folder() == root / "instructor" / "answers"
+    assert {"unit00", "unit12"} <= {p.stem for p in registry.answers_folder().glob("unit*.py")}
+    registering = re.compile(r"^@(question|mistake|variant|convention)\(", re.M)
+    assert [p for p in (root / "crmlab").rglob("*.py")
+            if registering.search(p.read_text(encoding="utf-8"))] == []
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    found = config["tool"]["setuptools"]["packages"]["find"]
+    packages = find_packages(str(root), include=found["include"])
+    assert "crmlab.course" in packages and not [p for p in packages if "answers" in p]
+
+    monkeypatch.setenv(registry.ANSWERS_ENV, str(tmp_path))  # a folder without answers
+    monkeypatch.delitem(sys.modules, registry.ANSWERS_PACKAGE, raising=False)
+    assert registry.answers_folder() is None
+    with pytest.raises(ValueError, match="instructor/answers/ of the course repository"):
+        registry.answers_package()
