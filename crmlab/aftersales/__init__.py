@@ -54,6 +54,12 @@ Definitions used throughout (documented once here):
   in points from -100 to 100. **CES** = mean on 1-7 (7 = very easy) and share >= 5.
   Scores outside the scale raise ``ValueError``; missing scores are counted
   (``missing_score``) and reported, never dropped silently.
+
+The package, one concept per module (``from crmlab.aftersales import ...`` reaches them all):
+:mod:`~crmlab.aftersales.returns`, :mod:`~crmlab.aftersales.complaints`,
+:mod:`~crmlab.aftersales.surveys`, :mod:`~crmlab.aftersales.experiences` (order experiences,
+non-response), :mod:`~crmlab.aftersales.drivers` (ordered regression, driver analysis) and
+:mod:`~crmlab.aftersales.policy` (return-policy what-ifs).
 """
 
 from __future__ import annotations

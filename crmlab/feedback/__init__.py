@@ -36,6 +36,12 @@ Conventions: a review is **positive** with 4-5 stars, **neutral** with 3, **nega
 1-2 (:func:`stars_to_sentiment`); sentiment labels are ``"neg"``, ``"neu"``, ``"pos"``. Weeks
 start on Monday. Timestamps are naive local time. Texts must be non-empty strings; anything
 else raises ``ValueError`` naming the table and column (nothing is dropped silently).
+
+The package, one concept per module (``from crmlab.feedback import ...`` reaches them all):
+:mod:`~crmlab.feedback.validation`, :mod:`~crmlab.feedback.ratings`,
+:mod:`~crmlab.feedback.sentiment`, :mod:`~crmlab.feedback.topics`,
+:mod:`~crmlab.feedback.social`, :mod:`~crmlab.feedback.loop` (defect signals),
+:mod:`~crmlab.feedback.fixes` (measuring a fix) and :mod:`~crmlab.feedback.feature_requests`.
 """
 
 from __future__ import annotations

@@ -44,6 +44,15 @@ Definitions used throughout (documented once here):
 * *SLA attainment* = met / (met + breached) per target; a ticket still waiting whose elapsed
   time already exceeds the target counts as breached, one still within its target is
   *pending* and left out (and counted).
+
+The package, one concept per module (``from crmlab.support import ...`` reaches them all):
+:mod:`~crmlab.support.hours` (the business-hours clock), :mod:`~crmlab.support.tickets`
+(lifecycle, backlog, Little's law), :mod:`~crmlab.support.sla`, :mod:`~crmlab.support.routing`
+(priority matrix, skill-based assignment), :mod:`~crmlab.support.triage` (text
+classification), :mod:`~crmlab.support.staffing` (Erlang C), :mod:`~crmlab.support.calls`
+(queue simulation, the call log), :mod:`~crmlab.support.faq`, :mod:`~crmlab.support.reports`,
+:mod:`~crmlab.support.online` (response standards, scripts, inquiry conversion) and
+:mod:`~crmlab.support.intents` (the FAQ bot and social mentions).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ questions to orders by calendar day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -385,12 +387,24 @@ def inquiry_conversion(
     func = "inquiry_conversion"
     n_days, strata = _check_days(days, func), _check_strata(visit_strata, func)
     asked, od = _questions(tickets, category, func), _order_days(orders, func)
-    asked_conv = _converted(asked, od, n_days)
-    rows: list[tuple] = [("asked", len(asked), int(asked_conv.sum()), np.nan, np.nan)]
-    rows += [] if sessions is None else _visitor_rows(sessions, asked, asked_conv, od, n_days, strata, func)
+    q = _Questions(asked, _converted(asked, od, n_days), od, n_days)
+    rows: list[tuple] = [("asked", len(asked), int(q.converted.sum()), np.nan, np.nan)]
+    rows += [] if sessions is None else _visitor_rows(sessions, q, strata, func)
     if customers is not None:
-        rows.append(_all_customers_row(customers, asked, asked_conv, od, n_days, func))
+        rows.append(_all_customers_row(customers, q, func))
     return _conversion_table(rows)
+
+
+@dataclass(frozen=True)
+class _Questions:
+    """The pre-sales questions as customer-days, whether each converted, the customers'
+    order days and the conversion window: what every comparison row of
+    :func:`inquiry_conversion` is measured against."""
+
+    asked: pd.DataFrame
+    converted: np.ndarray
+    order_days: pd.DataFrame
+    n_days: int
 
 
 def _check_strata(visit_strata: object, func: str) -> int:
@@ -407,10 +421,10 @@ def _converted(pairs: pd.DataFrame, order_days: pd.DataFrame, n_days: int) -> np
     return (nxt.notna() & (nxt <= pairs["day"] + pd.Timedelta(days=n_days))).to_numpy()
 
 
-def _visitor_rows(sessions: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.ndarray,
-                  od: pd.DataFrame, n_days: int, visit_strata: int, func: str) -> list[tuple]:
+def _visitor_rows(sessions: pd.DataFrame, q: _Questions, visit_strata: int, func: str) -> list[tuple]:
     """The three session-based rows of :func:`inquiry_conversion` (askers who visited,
     visitors who did not ask, and the latter standardised to the askers' visit mix)."""
+    asked, asked_conv = q.asked, q.converted
     s = as_frame(sessions, "sessions", func=func)
     require_columns(s, "sessions", ["customer_id", "start_ts"], func=func)
     day = _days(datetime_column(s, "sessions", "start_ts", func=func))
@@ -423,7 +437,7 @@ def _visitor_rows(sessions: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.nd
     visit_key = pd.MultiIndex.from_frame(visits[["customer_id", "day"]])
     both = asked_key.isin(visit_key)
     others = visits.loc[~visit_key.isin(asked_key)].reset_index(drop=True)
-    others["conv"] = _converted(others[["customer_id", "day"]], od, n_days)
+    others["conv"] = _converted(others[["customer_id", "day"]], q.order_days, q.n_days)
     mix = visits.loc[visit_key.isin(asked_key), "stratum"].value_counts(normalize=True)
     by = others.groupby("stratum")["conv"].agg(["mean", "size"]).reindex(mix.index)
     rate = float((mix * by["mean"]).sum(min_count=1)) if by["size"].notna().all() else np.nan
@@ -433,10 +447,10 @@ def _visitor_rows(sessions: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.nd
             ("visited, did not ask, same visits", len(others), np.nan, rate, se)]
 
 
-def _all_customers_row(customers: pd.DataFrame, asked: pd.DataFrame, asked_conv: np.ndarray,
-                       od: pd.DataFrame, n_days: int, func: str) -> tuple:
+def _all_customers_row(customers: pd.DataFrame, q: _Questions, func: str) -> tuple:
     """Every customer signed up by a question day who did not ask that day: units and
     conversions, counted without listing all customer-days."""
+    asked, asked_conv, od, n_days = q.asked, q.converted, q.order_days, q.n_days
     c = as_frame(customers, "customers", func=func)
     require_columns(c, "customers", ["customer_id", "signup_ts"], func=func)
     signup = pd.Series(_days(datetime_column(c, "customers", "signup_ts", func=func)).to_numpy(),
