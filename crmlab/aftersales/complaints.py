@@ -14,13 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_frame, as_list, datetime_column, reads, require_columns
 from crmlab.aftersales._validate import _groups
 from crmlab.support import ticket_metrics
 from crmlab.survival import kaplan_meier, km_quantiles

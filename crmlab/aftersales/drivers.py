@@ -13,11 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from crmlab._checks import (
-    as_frame,
-    require_columns,
-    z_for_level,
-)
+from crmlab._checks import as_frame, require_columns, z_for_level
 from crmlab.aftersales.experiences import _order_csat
 from crmlab.base import Estimator
 

@@ -11,13 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_frame, as_list, datetime_column, reads, require_columns
 from crmlab.aftersales._validate import _groups, _numeric
 from crmlab.aftersales.returns import _check_returns, late_bucket
 from crmlab.aftersales.surveys import _survey_rows, csat_score

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    reads,
-)
+from crmlab._checks import reads
 
 __all__ = [
     "EXCHANGEABLE_REASONS",

@@ -16,14 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, as_list, datetime_column, reads, require_columns
 from crmlab.aftersales._validate import _groups, _numeric
 from crmlab.stats import wilson_interval
 from crmlab.survival import km_quantiles

@@ -10,14 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmlab._checks import (
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-    z_for_level,
-)
+from crmlab._checks import as_frame, as_list, datetime_column, reads, require_columns, z_for_level
 from crmlab.stats import wilson_interval
 
 __all__ = [

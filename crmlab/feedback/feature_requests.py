@@ -9,12 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmlab._checks import (
-    as_timestamp,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_timestamp, datetime_column, reads, require_columns
 from crmlab.journey import keyword_pattern
 
 __all__ = [

@@ -15,13 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, datetime_column, reads, require_columns
 from crmlab.feedback.validation import _stars
 
 __all__ = [

@@ -9,11 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    datetime_column,
-    require_columns,
-)
+from crmlab._checks import as_frame, datetime_column, require_columns
 from crmlab.base import Estimator
 from crmlab.feedback.validation import _stars, validate_texts
 

@@ -6,13 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    as_timestamp,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_frame, as_timestamp, datetime_column, reads, require_columns
 
 __all__ = [
     "alert_summary",

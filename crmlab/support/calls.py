@@ -13,13 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, datetime_column, reads, require_columns
 from crmlab.support._validate import _positive
 from crmlab.support.staffing import _unstable, erlang_c
 

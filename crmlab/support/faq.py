@@ -11,13 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_frame, as_list, datetime_column, reads, require_columns
 from crmlab.base import Estimator
 
 __all__ = [

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    check_lengths,
-)
+from crmlab._checks import check_lengths
 
 __all__ = [
     "BusinessHours",

@@ -13,11 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    reads,
-    require_columns,
-)
+from crmlab._checks import as_frame, reads, require_columns
 from crmlab.base import Estimator
 from crmlab.support._validate import _texts
 

@@ -13,14 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    as_timestamp,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, as_timestamp, datetime_column, reads, require_columns
 from crmlab.stats import wilson_interval
 from crmlab.support._validate import _texts
 

@@ -8,14 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    as_list,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, as_list, datetime_column, reads, require_columns
 from crmlab.support._validate import _positive
 from crmlab.support.calls import _call_outcomes
 from crmlab.support.sla import SLA_TARGETS, sla_flags

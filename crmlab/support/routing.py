@@ -12,13 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    Reads,
-    as_frame,
-    datetime_column,
-    reads,
-    require_columns,
-)
+from crmlab._checks import Reads, as_frame, datetime_column, reads, require_columns
 from crmlab.support._validate import _positive
 from crmlab.support.sla import PRIORITY_ORDER
 

@@ -11,11 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from crmlab._checks import (
-    as_frame,
-    as_list,
-    require_columns,
-)
+from crmlab._checks import as_frame, as_list, require_columns
 from crmlab.support.tickets import _check_metrics, _clock_cols
 
 __all__ = [
