@@ -262,3 +262,78 @@ def test_members_act_only_after_signup_and_journeys_mix_channels(small):
         "traffic_source"].nunique()
     assert (multi > 1).mean() > 0.5
     assert small.truth["journey_first_mix"]["email"].max() < small.truth["journey_later_mix"]["email"].min()
+
+
+# --- The simulator's named stages and their configuration objects (issue 30). Known answers:
+# the configurations' documented defaults are the planted values (truth must repeat them), and
+# a stage run with a configuration that makes an outcome certain (chance 1 or 0) plants it.
+
+def test_the_stage_configurations_are_the_planted_truth():
+    import importlib
+
+    # the package (``crmlab.data.simulate`` as an attribute is the function simulate())
+    sim = importlib.import_module("crmlab.data.simulate")
+    shop = simulate("tiny", seed=3)
+    t = shop.truth
+    np.testing.assert_array_equal(t["funnel_rates"].to_numpy(), np.array(sim.SessionConfig().funnel_rates))
+    assert t["satisfaction"]["coefficients"] == sim.SatisfactionConfig().coefficients
+    assert list(t["satisfaction"]["segment_base"].values()) == list(sim.SatisfactionConfig().segment_base)
+    assert t["return_base_rate"] == sim.ReturnConfig().category_return_rate
+    assert t["elasticity"] == sim.ProductConfig().category_elasticity
+    assert list(t["loyalty"]["redeem_share"].values()) == list(sim.LoyaltyConfig().redeem_share)
+    assert list(t["uplift_planted"].values()) == list(sim.CampaignConfig().segment_uplift)
+    assert t["call"]["patience_seconds_mean"] == sim.CallConfig().patience_mean_seconds
+    np.testing.assert_array_equal(t["category_taste"].to_numpy(), np.array(sim.SegmentConfig().taste))
+    # the historical module names are the same numbers
+    np.testing.assert_array_equal(sim.SEGMENT_CHANNEL, np.array(sim.OrderConfig().segment_channel))
+    np.testing.assert_array_equal(sim.FUNNEL_RATES, t["funnel_rates"].to_numpy())
+    assert sim.CUSTOMIZATION_RATE == t["customization"]["option_rate"]
+
+
+def test_a_stage_is_a_function_of_its_inputs_and_plants_its_configuration():
+    from crmlab.data.simulate.customers import CustomerConfig, draw_customers
+    from crmlab.data.simulate.knobs import resolve
+    from crmlab.data.simulate.timeline import Timeline
+
+    cfg = resolve("tiny", "2024-01-01", "2025-12-31", 9, {})
+    tl = Timeline.from_config(cfg)
+    # The customers stage is the first to draw: run alone on the seed's stream it gives
+    # exactly the customers table of simulate().
+    customers = draw_customers(np.random.default_rng(9), cfg, tl)
+    pd.testing.assert_frame_equal(customers.table, simulate("tiny", seed=9).customers)
+    # Certain outcomes: everyone but casual members (segment 3) opts in; everyone lives in the east.
+    certain = CustomerConfig(opt_in_probs=(1.0, 1.0, 1.0, 0.0), region_probs=(0.0, 0.0, 0.0, 1.0))
+    drawn = draw_customers(np.random.default_rng(9), cfg, tl, certain)
+    np.testing.assert_array_equal(drawn.opt_in, drawn.seg != 3)
+    assert set(drawn.table["region"]) == {"east"}
+    assert set(drawn.table["city"]) <= set(certain.cities[3])
+
+
+def test_stage_results_and_configurations_are_frozen():
+    import dataclasses
+
+    from crmlab.data.simulate import OrderConfig
+    from crmlab.data.simulate.customers import draw_customers
+    from crmlab.data.simulate.knobs import resolve
+    from crmlab.data.simulate.timeline import Timeline
+
+    cfg = resolve(50, "2024-01-01", "2024-06-30", 1, {"n_products": 40})
+    tl = Timeline.from_config(cfg)
+    customers = draw_customers(np.random.default_rng(1), cfg, tl)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        customers.extra = 1  # no stage adds attributes to another's result
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        OrderConfig().max_lines = 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tl.n_days = 3
+
+
+def test_progress_reports_every_stage_in_order():
+    from crmlab.data.simulate.pipeline import DETAIL_STAGES, ORDER_STAGES
+
+    seen: list[str] = []
+    simulate("tiny", seed=1, progress=seen.append)
+    assert seen == list(ORDER_STAGES + DETAIL_STAGES)
+    seen.clear()
+    simulate("tiny", seed=1, progress=seen.append, detail="orders")
+    assert seen == list(ORDER_STAGES)
