@@ -33,31 +33,116 @@ class DemandModel:
     """
 
     def quantity(self, price: object) -> np.ndarray:  # pragma: no cover - abstract
+        """Expected units per period.
+
+        Parameters
+        ----------
+        price : float or array-like
+            Prices in NT$ (> 0).
+
+        Returns
+        -------
+        np.ndarray
+            Units per period at each price.
+        """
         raise NotImplementedError
 
     def price_for_quantity(self, quantity: object) -> np.ndarray:  # pragma: no cover
+        """The inverse demand curve: the price that sells ``quantity``.
+
+        Parameters
+        ----------
+        quantity : float or array-like
+            Units per period (within the curve's range).
+
+        Returns
+        -------
+        np.ndarray
+            Prices in NT$.
+        """
         raise NotImplementedError
 
     def point_elasticity(self, price: object) -> np.ndarray:  # pragma: no cover - abstract
+        """The price elasticity ``(dq/dp) (p/q)`` at each price.
+
+        Parameters
+        ----------
+        price : float or array-like
+            Prices in NT$ (> 0).
+
+        Returns
+        -------
+        np.ndarray
+            Elasticities (negative).
+        """
         raise NotImplementedError
 
     def optimal_price(self, unit_cost: float = 0.0) -> float:  # pragma: no cover
+        """The profit-maximizing price in closed form.
+
+        Parameters
+        ----------
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (>= 0).
+
+        Returns
+        -------
+        float
+            The price in NT$; a ValueError where no finite optimum exists.
+        """
         raise NotImplementedError
 
     def revenue(self, price: object) -> np.ndarray:
-        """Price times quantity."""
+        """Price times quantity.
+
+        Parameters
+        ----------
+        price : float or array-like
+            Prices in NT$ (> 0).
+
+        Returns
+        -------
+        np.ndarray
+            Revenue per period at each price.
+        """
         p = _check_prices(price, where=f"{type(self).__name__}.revenue")
         return p * self.quantity(p)
 
     def profit(self, price: object, unit_cost: float = 0.0) -> np.ndarray:
-        """(price - unit cost) times quantity."""
+        """(price - unit cost) times quantity.
+
+        Parameters
+        ----------
+        price : float or array-like
+            Prices in NT$ (> 0).
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (>= 0).
+
+        Returns
+        -------
+        np.ndarray
+            Profit per period at each price.
+        """
         c = _scalar(unit_cost, "unit_cost", where=f"{type(self).__name__}.profit", minimum=0,
                     strict=False)
         p = _check_prices(price, where=f"{type(self).__name__}.profit")
         return (p - c) * self.quantity(p)
 
     def curve(self, prices: object, unit_cost: float = 0.0) -> pd.DataFrame:
-        """Tidy demand curve: price, quantity, revenue, profit, elasticity (one row per price)."""
+        """Tidy demand curve: price, quantity, revenue, profit, elasticity (one row per price).
+
+        Parameters
+        ----------
+        prices : array-like
+            Prices in NT$ (> 0).
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (>= 0).
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per price.
+        """
         p = _check_prices(np.ravel(np.asarray(prices, dtype=float)),
                           where=f"{type(self).__name__}.curve")
         return pd.DataFrame({
@@ -110,14 +195,36 @@ class LinearDemand(DemandModel):
         return (self.intercept - q) / self.slope
 
     def point_elasticity(self, price: object) -> np.ndarray:
-        """Point elasticity ``-b p / (a - b p)``; minus infinity at or above the choke price."""
+        """Point elasticity ``-b p / (a - b p)``; minus infinity at or above the choke price.
+
+        Parameters
+        ----------
+        price : float or array-like
+            Prices in NT$ (> 0).
+
+        Returns
+        -------
+        np.ndarray
+            Elasticities (``-inf`` at or above the choke price).
+        """
         p = _check_prices(price, where="LinearDemand.elasticity")
         q = self.intercept - self.slope * p
         with np.errstate(divide="ignore"):
             return np.where(q > 0, -self.slope * p / np.where(q > 0, q, 1.0), -np.inf)
 
     def optimal_price(self, unit_cost: float = 0.0) -> float:
-        """Profit-maximizing price ``(a/b + c) / 2``: halfway between cost and choke price."""
+        """Profit-maximizing price ``(a/b + c) / 2``: halfway between cost and choke price.
+
+        Parameters
+        ----------
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (below the choke price).
+
+        Returns
+        -------
+        float
+            The price in NT$.
+        """
         c = _scalar(unit_cost, "unit_cost", where="LinearDemand.optimal_price", minimum=0,
                     strict=False)
         if c >= self.choke_price:
@@ -171,7 +278,18 @@ class ConstantElasticityDemand(DemandModel):
         return np.full_like(p, self.elasticity, dtype=float)
 
     def optimal_price(self, unit_cost: float = 0.0) -> float:
-        """Profit-maximizing price ``c * e / (1 + e)``; needs ``e < -1`` and ``c > 0``."""
+        """Profit-maximizing price ``c * e / (1 + e)``; needs ``e < -1`` and ``c > 0``.
+
+        Parameters
+        ----------
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (> 0).
+
+        Returns
+        -------
+        float
+            The price in NT$.
+        """
         e = self.elasticity
         if e >= -1:
             raise ValueError(
@@ -232,7 +350,18 @@ class ExponentialDemand(DemandModel):
         return -self.alpha * p
 
     def optimal_price(self, unit_cost: float = 0.0) -> float:
-        """Profit-maximizing price ``c + 1 / alpha`` (where the elasticity is ``-p/(p-c)``)."""
+        """Profit-maximizing price ``c + 1 / alpha`` (where the elasticity is ``-p/(p-c)``).
+
+        Parameters
+        ----------
+        unit_cost : float, default 0.0
+            Cost of one unit in NT$ (>= 0).
+
+        Returns
+        -------
+        float
+            The price in NT$.
+        """
         c = _scalar(unit_cost, "unit_cost", where="ExponentialDemand.optimal_price", minimum=0,
                     strict=False)
         return c + 1.0 / self.alpha

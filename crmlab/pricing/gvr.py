@@ -256,11 +256,28 @@ class GvRProgram:
         return float(self.value[self.steps, self.inventory])
 
     def time_left(self, k: object) -> np.ndarray:
-        """Time left (in horizon units) with ``k`` steps left."""
+        """Time left (in horizon units) with ``k`` steps left.
+
+        Parameters
+        ----------
+        k : int or array-like
+            Steps left.
+
+        Returns
+        -------
+        np.ndarray
+            ``k * dt``.
+        """
         return np.asarray(k, dtype=float) * self.dt
 
     def price_table(self) -> pd.DataFrame:
-        """Tidy optimal prices: steps_left, time_left, inventory, price, sale_prob."""
+        """Tidy optimal prices: steps_left, time_left, inventory, price, sale_prob.
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per (steps left, units left).
+        """
         k, x = np.meshgrid(np.arange(1, self.steps + 1), np.arange(1, self.inventory + 1),
                            indexing="ij")
         return pd.DataFrame({

@@ -56,7 +56,20 @@ class MarkdownPlan:
         return float(self.value[0, self.stock, 0])
 
     def revenue_samples(self, n_sims: int = 1000, seed: Seed = None) -> np.ndarray:
-        """Revenue (including salvage of leftovers) of ``n_sims`` seasons under the policy."""
+        """Revenue (including salvage of leftovers) of ``n_sims`` seasons under the policy.
+
+        Parameters
+        ----------
+        n_sims : int, default 1000
+            Seasons to simulate.
+        seed : int or numpy.random.Generator, optional
+            Random seed.
+
+        Returns
+        -------
+        np.ndarray
+            One revenue in NT$ per season.
+        """
         rng = _rng(seed)
         n_sims = int(n_sims)
         x = np.full(n_sims, self.stock)
@@ -70,7 +83,18 @@ class MarkdownPlan:
         return revenue + self.salvage * x
 
     def simulate(self, seed: Seed = None) -> pd.DataFrame:
-        """One season under the optimal policy: period, price, stock_start, demand, sold, revenue."""
+        """One season under the optimal policy: period, price, stock_start, demand, sold, revenue.
+
+        Parameters
+        ----------
+        seed : int or numpy.random.Generator, optional
+            Random seed.
+
+        Returns
+        -------
+        pd.DataFrame
+            One row per period.
+        """
         rng = _rng(seed)
         x, k = self.stock, 0
         rows = []

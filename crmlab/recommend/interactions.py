@@ -179,6 +179,36 @@ def time_split(
 # the interaction matrix
 # --------------------------------------------------------------------------------------
 
+def _weights(interactions: pd.DataFrame, weight_col: str | None, n: int) -> np.ndarray:
+    """The checked weight of each row (>= 0), or 1 for every row without a weight column."""
+    if weight_col is not None and weight_col in interactions.columns:
+        w = pd.to_numeric(interactions[weight_col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            raise ValueError(f"interactions.{weight_col} has {int(bad.sum())} missing, "
+                             "negative or infinite weight(s); weights must be >= 0.")
+    else:
+        w = np.ones(n)
+    return w
+
+
+def _item_positions(item_vals: np.ndarray, items: Iterable[int] | None,
+                    item_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """The item ids (seen ones, or the given catalogue) and each row's column position."""
+    if items is None:
+        item_ids, cols = np.unique(item_vals, return_inverse=True)
+    else:
+        item_ids = np.unique(np.asarray(list(items), dtype=np.int64))
+        cols = np.searchsorted(item_ids, item_vals)
+        cols = np.minimum(cols, len(item_ids) - 1)
+        unknown = item_ids[cols] != item_vals
+        if unknown.any():
+            raise ValueError(
+                f"interactions.{item_col} has {int(unknown.sum())} row(s) with items not in "
+                f"`items` (e.g. {item_vals[unknown][:3].tolist()}); add them to the catalogue.")
+    return item_ids, cols
+
+
 @dataclass(frozen=True)
 class InteractionMatrix:
     """User × item CSR matrix of summed weights plus the id maps.
@@ -218,6 +248,22 @@ class InteractionMatrix:
 
         Without ``weight_col`` in the frame every row counts 1. ``items`` fixes the catalogue
         (columns), e.g. every product, so items nobody touched can still be scored.
+
+        Parameters
+        ----------
+        interactions : pd.DataFrame
+            One row per signal.
+        user_col, item_col : str, default "customer_id", "product_id"
+            The user and item columns.
+        weight_col : str or None, default "weight"
+            The weight column.
+        items : iterable of int, optional
+            The whole catalogue.
+
+        Returns
+        -------
+        InteractionMatrix
+            The matrix with its id maps.
         """
         frame_with(interactions, "interactions", [user_col, item_col], _LOG_FIX)
         if len(interactions) == 0:
@@ -225,26 +271,9 @@ class InteractionMatrix:
                              "(user, item) signal; check the date range of the log.")
         users = _ids(interactions[user_col], "interactions", user_col)
         item_vals = _ids(interactions[item_col], "interactions", item_col)
-        if weight_col is not None and weight_col in interactions.columns:
-            w = pd.to_numeric(interactions[weight_col], errors="coerce").to_numpy(dtype=float)
-            bad = ~np.isfinite(w) | (w < 0)
-            if bad.any():
-                raise ValueError(f"interactions.{weight_col} has {int(bad.sum())} missing, "
-                                 "negative or infinite weight(s); weights must be >= 0.")
-        else:
-            w = np.ones(len(users))
+        w = _weights(interactions, weight_col, len(users))
         user_ids, rows = np.unique(users, return_inverse=True)
-        if items is None:
-            item_ids, cols = np.unique(item_vals, return_inverse=True)
-        else:
-            item_ids = np.unique(np.asarray(list(items), dtype=np.int64))
-            cols = np.searchsorted(item_ids, item_vals)
-            cols = np.minimum(cols, len(item_ids) - 1)
-            unknown = item_ids[cols] != item_vals
-            if unknown.any():
-                raise ValueError(
-                    f"interactions.{item_col} has {int(unknown.sum())} row(s) with items not in "
-                    f"`items` (e.g. {item_vals[unknown][:3].tolist()}); add them to the catalogue.")
+        item_ids, cols = _item_positions(item_vals, items, item_col)
         m = sparse.csr_matrix((w, (rows, cols)), shape=(len(user_ids), len(item_ids)))
         m.sum_duplicates()
         m.eliminate_zeros()
@@ -258,7 +287,18 @@ class InteractionMatrix:
         return self.matrix.shape
 
     def user_index(self, users: Any) -> np.ndarray:
-        """Row positions of ``users``; ``ValueError`` naming unknown ids."""
+        """Row positions of ``users``; ``ValueError`` naming unknown ids.
+
+        Parameters
+        ----------
+        users : array-like of int
+            User ids.
+
+        Returns
+        -------
+        np.ndarray
+            Their row positions.
+        """
         u = np.atleast_1d(np.asarray(users))
         if u.size == 0:
             raise ValueError("users is empty; pass at least one customer id.")
@@ -279,7 +319,13 @@ class InteractionMatrix:
         return pos
 
     def to_frame(self) -> pd.DataFrame:
-        """Back to a tidy ``user, item, weight`` frame (one row per non-zero cell)."""
+        """Back to a tidy ``user, item, weight`` frame (one row per non-zero cell).
+
+        Returns
+        -------
+        pd.DataFrame
+            ``user_col, item_col, weight``.
+        """
         coo = self.matrix.tocoo()
         return pd.DataFrame({self.user_col: self.user_ids[coo.row],
                              self.item_col: self.item_ids[coo.col],

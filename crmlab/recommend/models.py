@@ -120,7 +120,18 @@ class Recommender(Estimator):
         return self.matrix_
 
     def score(self, users: Any) -> pd.DataFrame:
-        """Scores of every catalogue item for ``users`` (rows) — for inspection and plots."""
+        """Scores of every catalogue item for ``users`` (rows) — for inspection and plots.
+
+        Parameters
+        ----------
+        users : array-like of int
+            Training users.
+
+        Returns
+        -------
+        pd.DataFrame
+            Users x items scores.
+        """
         im = self._check_fitted()
         rows = im.user_index(users)
         return pd.DataFrame(self._scores(rows), index=pd.Index(im.user_ids[rows], name=im.user_col),
@@ -215,6 +226,16 @@ class Popularity(Recommender):
         Everyone shares one ranking, so each user's list is the start of it minus what they
         have seen: only the first ``k + (most items any user has seen)`` ranked items can
         appear, and a per-user mask over those is enough.
+
+        Parameters
+        ----------
+        users, k, exclude_seen :
+            As in :meth:`Recommender.recommend`.
+
+        Returns
+        -------
+        pd.DataFrame
+            ``user_col, rank, item_col, score``.
         """
         im = self._check_fitted()
         k = _check_k(k)
@@ -329,7 +350,20 @@ class ItemKNN(Recommender):
         return (self._X_fit[rows] @ self.similarity_).toarray()
 
     def similar_items(self, item: int, n: int = 10) -> pd.DataFrame:
-        """The ``n`` items most similar to ``item``: ``item_col, similarity``."""
+        """The ``n`` items most similar to ``item``: ``item_col, similarity``.
+
+        Parameters
+        ----------
+        item : int
+            A training item id.
+        n : int, default 10
+            Neighbours to list.
+
+        Returns
+        -------
+        pd.DataFrame
+            Most similar first (only positive similarities).
+        """
         im = self._check_fitted()
         pos = np.searchsorted(im.item_ids, item)
         if pos >= len(im.item_ids) or im.item_ids[pos] != item:
@@ -345,6 +379,20 @@ class ItemKNN(Recommender):
         Columns ``because_of`` (an item the user touched), ``weight`` (their interaction
         weight), ``similarity`` and ``contribution`` = weight × similarity; the
         contributions sum to the item's score.
+
+        Parameters
+        ----------
+        user : int
+            A training user id.
+        item : int
+            The recommended item id.
+        n : int, default 3
+            Contributing items to list.
+
+        Returns
+        -------
+        pd.DataFrame
+            The largest contributions first.
         """
         im = self._check_fitted()
         row = int(im.user_index([user])[0])
