@@ -171,15 +171,48 @@ class TwoModelUplift(Estimator):
         return arr
 
     def predict_response(self, X: Any) -> np.ndarray:
-        """P(convert | x, treated): the response model."""
+        """P(convert | x, treated): the response model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features built as for ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            One probability per contact.
+        """
         return _proba(self.model_treated_, self._check(X))
 
     def predict_control(self, X: Any) -> np.ndarray:
-        """P(convert | x, not treated): the baseline."""
+        """P(convert | x, not treated): the baseline.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features built as for ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            One probability per contact.
+        """
         return _proba(self.model_control_, self._check(X))
 
     def predict_uplift(self, X: Any) -> np.ndarray:
-        """Estimated individual uplift P(y|x,T) - P(y|x,C)."""
+        """Estimated individual uplift P(y|x,T) - P(y|x,C).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features built as for ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            One uplift (a difference of probabilities) per contact.
+        """
         arr = self._check(X)
         return _proba(self.model_treated_, arr) - _proba(self.model_control_, arr)
 
@@ -247,7 +280,18 @@ class ClassTransformationUplift(Estimator):
         return self
 
     def predict_uplift(self, X: Any) -> np.ndarray:
-        """Estimated individual uplift ``2 P(z=1|x) - 1``."""
+        """Estimated individual uplift ``2 P(z=1|x) - 1``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_contacts, n_features)
+            Features built as for ``fit``.
+
+        Returns
+        -------
+        np.ndarray
+            One uplift (a difference of probabilities) per contact.
+        """
         self._check_fitted("model_")
         arr = np.asarray(X, dtype="float64")
         if arr.ndim != 2 or arr.shape[1] != self.n_features_in_:
