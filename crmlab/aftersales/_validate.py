@@ -7,6 +7,7 @@ import pandas as pd
 
 
 def _numeric(df: pd.DataFrame, table: str, col: str, *, nonnegative: bool = True) -> np.ndarray:
+    """A column as floats: numeric, complete and (by default) >= 0."""
     try:
         values = pd.to_numeric(df[col]).to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:

@@ -164,11 +164,13 @@ def complaint_metrics(
 
 
 def _split(value: object) -> list[str] | None:
+    """A rule cell as a list of values, or None for any (a star)."""
     s = str(value).strip()
     return None if s in ("*", "", "nan") else [v.strip() for v in s.split("|")]
 
 
 def _check_rules(rules: pd.DataFrame) -> pd.DataFrame:
+    """An escalation-rules table with every column, hours >= 0 and levels >= 1."""
     r = as_frame(rules, "rules")
     require_columns(r, "rules", ["rule", "level", "escalate_to", "priority", "category", "after_hours",
                           "reopened", "repeat"], fix="Start from crmlab.aftersales.ESCALATION_RULES.copy().")
@@ -240,6 +242,7 @@ def escalate(complaints: pd.DataFrame, rules: pd.DataFrame = ESCALATION_RULES) -
 
 
 def _check_complaints(complaints: pd.DataFrame) -> pd.DataFrame:
+    """``complaints`` as a frame with the columns of :func:`complaint_metrics`."""
     c = as_frame(complaints, "complaints")
     require_columns(c, "complaints", ["duration_hours", "event"],
              fix="Pass the output of crmlab.aftersales.complaint_metrics(tickets, end=...).")

@@ -63,6 +63,7 @@ class OrderedRegression(Estimator):
         self.tol = tol
 
     def _dist(self):
+        """The latent error's distribution (scipy) for ``link``."""
         if self.link == "logit":
             return stats.logistic
         if self.link == "probit":
@@ -71,6 +72,7 @@ class OrderedRegression(Estimator):
 
     @staticmethod
     def _matrix(X: object, name: str = "X") -> tuple[np.ndarray, list[str] | None]:
+        """``X`` as a finite 2-D float array and its column names."""
         names = list(map(str, X.columns)) if isinstance(X, pd.DataFrame) else None
         try:
             arr = np.asarray(X, dtype=float)
@@ -85,11 +87,13 @@ class OrderedRegression(Estimator):
         return arr, names
 
     def _unpack(self, theta: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients and ordered cut points from the parameter vector."""
         beta = theta[:p]
         cuts = np.cumsum(np.r_[theta[p], np.exp(theta[p + 1:])])
         return beta, cuts
 
     def _nll_grad(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Negative log-likelihood and its exact gradient at ``theta``."""
         dist = self._dist()
         p = X.shape[1]
         beta, cuts = self._unpack(theta, p)
@@ -298,6 +302,7 @@ class SatisfactionDrivers(Estimator):
         return self
 
     def _z(self, experiences: pd.DataFrame) -> np.ndarray:
+        """The drivers of ``experiences`` standardized with the fitted mean and sd."""
         self._check_fitted("table_")
         e = as_frame(experiences, "experiences")
         require_columns(e, "experiences", self.used_)

@@ -220,6 +220,7 @@ def _attach_returns(lines: pd.DataFrame, r: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_lines(lines: pd.DataFrame, table: str = "lines", extra: Sequence[str] = ()) -> pd.DataFrame:
+    """``lines`` as a frame with the columns of :func:`return_lines`."""
     df = as_frame(lines, table)
     require_columns(df, table, ["returned", "return_type", *extra],
              fix="Pass the output of crmlab.aftersales.return_lines(...).")

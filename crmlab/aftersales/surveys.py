@@ -32,6 +32,7 @@ CES_EASY = 5
 
 
 def _scale(survey_type: str) -> tuple[int, int]:
+    """The (low, high) scale of a survey type."""
     if survey_type not in SCALES:
         raise ValueError(f"survey_type={survey_type!r} must be one of {sorted(SCALES)}.")
     return SCALES[survey_type]

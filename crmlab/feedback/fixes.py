@@ -64,6 +64,7 @@ def defect_return_lines(
 
 def _periods(periods: Mapping[str, tuple[object, object]], lo: pd.Timestamp, hi: pd.Timestamp,
              ) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """``periods`` as named (start, end) timestamps inside the data."""
     if not isinstance(periods, Mapping) or not periods:
         raise ValueError("periods must be a dict like {'before': ('2024-11-01', '2025-02-06'), ...}.")
     out = {}

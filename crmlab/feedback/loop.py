@@ -30,6 +30,7 @@ SOURCES: tuple[str, ...] = ("review", "ticket", "return", "mention")
 
 
 def _mask(mask: object, n: int, name: str) -> np.ndarray:
+    """A boolean mask with one value per row; ValueError otherwise."""
     m = np.asarray(mask)
     if m.dtype != bool or m.shape != (n,):
         raise ValueError(f"defect_events: {name} must be a boolean array with one value per row "
@@ -170,6 +171,7 @@ def _mention_signals(mentions: pd.DataFrame, mention_mask: object | None,
 
 
 def _week_start(ts: pd.Series) -> pd.Series:
+    """The Monday of each time stamp's week."""
     d = ts.dt.normalize()
     return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 

@@ -50,6 +50,7 @@ def stars_to_sentiment(stars: object) -> np.ndarray:
 
 
 def _vader():
+    """VADER's analyser (the vaderSentiment package ships its lexicon)."""
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError as exc:  # pragma: no cover - exercised only without the package
@@ -141,6 +142,7 @@ class StarSentimentClassifier(Estimator):
         self.max_iter = max_iter
 
     def fit(self, texts: object, stars: object) -> StarSentimentClassifier:
+        """Learn sentiment from ``texts`` and their star ratings; returns self."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -162,11 +164,13 @@ class StarSentimentClassifier(Estimator):
         return self
 
     def predict(self, texts: object) -> np.ndarray:
+        """The predicted label of each text."""
         self._check_fitted()
         X = self.vectorizer_.transform(validate_texts(texts, "texts", "text"))
         return np.asarray(self.model_.predict(X), dtype=object)
 
     def predict_proba(self, texts: object) -> pd.DataFrame:
+        """Probability of each label (columns ``classes_``), one row per text."""
         self._check_fitted()
         X = self.vectorizer_.transform(validate_texts(texts, "texts", "text"))
         return pd.DataFrame(self.model_.predict_proba(X), columns=list(self.classes_))

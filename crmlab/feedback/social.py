@@ -79,6 +79,7 @@ def daily_mentions(
 
 
 def _series(values: object, name: str) -> pd.Series:
+    """Daily counts as a float Series: numeric, complete, >= 0."""
     if isinstance(values, pd.DataFrame):
         raise ValueError(f"{name}: pass one column (a Series), not a DataFrame.")
     s = pd.Series(values)

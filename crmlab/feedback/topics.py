@@ -62,6 +62,7 @@ class TopicModel(Estimator):
         self.seed = seed
 
     def fit(self, texts: object) -> TopicModel:
+        """Learn ``n_topics`` topics from ``texts``; returns self."""
         from sklearn.decomposition import NMF, LatentDirichletAllocation
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 

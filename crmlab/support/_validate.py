@@ -8,6 +8,7 @@ import pandas as pd
 
 
 def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``); ValueError naming it otherwise."""
     try:
         v = float(value)
     except (TypeError, ValueError) as exc:
@@ -19,6 +20,7 @@ def _positive(value: float, name: str, *, allow_zero: bool = False) -> float:
 
 
 def _texts(texts: object, name: str, func: str) -> pd.Series:
+    """A list/Series of strings as a str Series; ValueError for one string, missing or non-text values."""
     if isinstance(texts, str):
         raise ValueError(f"{func}: {name} must be a list or Series of texts, not one string; "
                          "wrap it in a list.")

@@ -55,6 +55,7 @@ class FaqSearch(Estimator):
         self.stop_words = stop_words
 
     def fit(self, articles: pd.DataFrame) -> FaqSearch:
+        """Learn the TF-IDF vectors of ``faq_articles`` (article_id, category, title, body)."""
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         a = as_frame(articles, "faq_articles")

@@ -64,6 +64,7 @@ class BusinessHours:
 
     @staticmethod
     def _seconds(hhmm: str, name: str) -> float:
+        """Seconds after midnight of an HH:MM time; ValueError if it is not one."""
         try:
             h, m = str(hhmm).split(":")
             s = int(h) * 3600 + int(m) * 60
@@ -75,17 +76,21 @@ class BusinessHours:
 
     @property
     def open_seconds(self) -> float:
+        """Opening time in seconds after midnight."""
         return self._seconds(self.open, "open")
 
     @property
     def close_seconds(self) -> float:
+        """Closing time in seconds after midnight."""
         return self._seconds(self.close, "close")
 
     @property
     def seconds_per_day(self) -> float:
+        """Business seconds in one working day."""
         return self.close_seconds - self.open_seconds
 
     def calendar(self) -> np.busdaycalendar:
+        """The working days and holidays as a :class:`numpy.busdaycalendar`."""
         return np.busdaycalendar(weekmask=self.weekmask,
                                  holidays=np.array(self.holidays, dtype="datetime64[D]"))
 
@@ -149,5 +154,6 @@ def business_seconds(start: Iterable, end: Iterable, hours: BusinessHours = OFFI
 
 
 def _check_hours(hours: object, func: str) -> None:
+    """ValueError unless ``hours`` is a :class:`BusinessHours`."""
     if not isinstance(hours, BusinessHours):
         raise ValueError(f"{func}: hours must be a BusinessHours(...) object.")

@@ -75,6 +75,7 @@ class IntentClassifier(Estimator):
         return super().set_params(**params)
 
     def fit(self, X: object, y: object) -> IntentClassifier:
+        """Learn intents from texts ``X`` and their labels ``y``; returns self."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -97,18 +98,22 @@ class IntentClassifier(Estimator):
         return self
 
     def predict_proba(self, X: object) -> np.ndarray:
+        """Probability of each class in ``classes_``, one row per text."""
         self._check_fitted()
         return self.pipeline_.predict_proba(_texts(X, "X (texts)", "IntentClassifier").to_numpy())
 
     def predict(self, X: object) -> np.ndarray:
+        """The most probable intent of each text."""
         self._check_fitted()
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def score(self, X: object, y: object) -> float:
+        """Accuracy of :meth:`predict` against the labels ``y``."""
         return float(np.mean(self.predict(X) == pd.Series(list(y)).astype("str").to_numpy()))  # type: ignore[call-overload]
 
 
 def _check_proba(proba: object, classes: object, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """``proba`` as a 2-D array of probability rows with one column per class."""
     p = np.asarray(proba, dtype="float64")
     c = np.asarray(classes, dtype=object)
     if p.ndim != 2 or p.shape[1] != len(c) or len(c) < 2:
@@ -121,6 +126,7 @@ def _check_proba(proba: object, classes: object, func: str) -> tuple[np.ndarray,
 
 
 def _check_threshold(threshold: object, func: str) -> float:
+    """``threshold`` as a probability in [0, 1]; ValueError otherwise."""
     try:
         t = float(threshold)  # type: ignore[arg-type]
     except (TypeError, ValueError):

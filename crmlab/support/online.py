@@ -55,6 +55,7 @@ RESPONSE_STANDARDS = pd.DataFrame({
 
 
 def _check_standards(standards: object, func: str) -> pd.DataFrame:
+    """A response-standards table with known units, positive targets, one row per channel."""
     s = as_frame(standards, "standards", func=func)
     require_columns(s, "standards", ["channel", "unit", "target"], func=func,
              fix="Start from a copy of crmlab.support.RESPONSE_STANDARDS.")
@@ -279,10 +280,12 @@ def script_score(replies: object, messages: object = None,
 
 
 def _days(ts: pd.Series) -> pd.Series:
+    """Time stamps cut to their calendar day."""
     return ts.dt.normalize()
 
 
 def _day_pairs(customer: pd.Series, day: pd.Series) -> pd.DataFrame:
+    """Distinct (customer_id, day) pairs."""
     return (pd.DataFrame({"customer_id": customer.astype("int64").to_numpy(),
                           "day": day.to_numpy()})
             .drop_duplicates().reset_index(drop=True))
@@ -300,6 +303,7 @@ def _nearest_day(pairs: pd.DataFrame, events: pd.DataFrame, direction: str) -> p
 
 
 def _questions(tickets: pd.DataFrame, category: str, func: str) -> pd.DataFrame:
+    """The customer-days with a ticket of ``category`` (a pre-sales question)."""
     t = as_frame(tickets, "tickets", func=func)
     require_columns(t, "tickets", ["customer_id", "created_ts", "category"], func=func)
     created = datetime_column(t, "tickets", "created_ts", func=func)
@@ -311,12 +315,14 @@ def _questions(tickets: pd.DataFrame, category: str, func: str) -> pd.DataFrame:
 
 
 def _order_days(orders: pd.DataFrame, func: str) -> pd.DataFrame:
+    """The customer-days with an order."""
     o = as_frame(orders, "orders", func=func)
     require_columns(o, "orders", ["customer_id", "order_ts"], func=func)
     return _day_pairs(o["customer_id"], _days(datetime_column(o, "orders", "order_ts", func=func)))
 
 
 def _check_days(days: object, func: str) -> int:
+    """``days`` as a whole number >= 0."""
     if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 0:
         raise ValueError(f"{func}: days={days!r} must be a whole number of days >= 0, e.g. 7.")
     return int(days)

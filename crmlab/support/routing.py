@@ -61,6 +61,7 @@ URGENT_PHRASES: tuple[str, ...] = (
 
 
 def _check_level_map(mapping: Mapping[str, str], name: str, levels: Sequence[str]) -> None:
+    """ValueError unless every value of ``mapping`` is one of ``levels``."""
     bad = {k: v for k, v in mapping.items() if v not in levels}
     if bad:
         raise ValueError(f"{name}: values {bad} must be one of {list(levels)}.")
@@ -153,12 +154,14 @@ def _mentions_any(df: pd.DataFrame, phrases: Sequence[str]) -> np.ndarray:
 
 
 def _regex_escape(s: str) -> str:
+    """A phrase, lower case, escaped for use in a regular expression."""
     import re
 
     return re.escape(s.lower())
 
 
 def _agent_skills(agents: pd.DataFrame, skills_col: str, sep: str) -> dict[object, frozenset[str]]:
+    """Each agent's set of skills (one row per agent, at least one skill each)."""
     a = as_frame(agents, "agents")
     require_columns(a, "agents", ["agent_id", skills_col])
     if a["agent_id"].duplicated().any():

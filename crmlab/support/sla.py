@@ -36,6 +36,7 @@ SLA_TARGETS = pd.DataFrame({
 
 
 def _check_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """An SLA-targets table: positive hours, one row per priority."""
     t = as_frame(targets, "targets")
     require_columns(t, "targets", ["priority", "first_response_hours", "resolution_hours"],
              fix="Use the layout of crmlab.support.SLA_TARGETS.")

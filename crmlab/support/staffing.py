@@ -29,6 +29,7 @@ __all__ = [
 
 
 def _check_queue(agents: object, load: object) -> tuple[np.ndarray, np.ndarray]:
+    """Agents (whole, >= 1) and load (finite, >= 0) as broadcast arrays."""
     n = np.asarray(agents)
     a = np.asarray(load, dtype=float)
     if n.dtype.kind not in "iu":
@@ -45,6 +46,7 @@ def _check_queue(agents: object, load: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scalar(x: np.ndarray) -> float | np.ndarray:
+    """A 0-d array as a float, anything else unchanged."""
     return float(x) if np.ndim(x) == 0 else x
 
 
@@ -75,6 +77,7 @@ def erlang_b(agents: int | Sequence[int], load: float | Sequence[float]) -> floa
 
 
 def _unstable(n: np.ndarray, a: np.ndarray) -> None:
+    """ValueError naming the agents needed when a load is not below its agents."""
     bad = a >= n
     if np.any(bad):
         i = np.flatnonzero(np.ravel(bad))[0]
@@ -192,6 +195,7 @@ def asa_allen_cunneen(agents: int, load: float, aht: float, cv_service: float,
 
 
 def _offered_load(calls: float, aht_seconds: float, period_seconds: float) -> float:
+    """Offered load in erlangs: calls x handling time / period."""
     calls = _positive(calls, "calls", allow_zero=True)
     aht_seconds = _positive(aht_seconds, "aht_seconds")
     period_seconds = _positive(period_seconds, "period_seconds")

@@ -193,6 +193,7 @@ def _repeat_contacts(df: pd.DataFrame, cols: dict[str, Any],
 
 
 def _clock_cols(clock: str) -> tuple[str, str, str]:
+    """The FRT, resolution and age columns of the calendar or the business clock."""
     if clock == "calendar":
         return "frt_hours", "resolution_hours", "hours_to_end"
     if clock == "business":
@@ -201,6 +202,7 @@ def _clock_cols(clock: str) -> tuple[str, str, str]:
 
 
 def _check_metrics(metrics: pd.DataFrame, table: str = "metrics") -> pd.DataFrame:
+    """``metrics`` as a frame with the columns of :func:`ticket_metrics`."""
     df = as_frame(metrics, table)
     require_columns(df, table, ["ticket_id", "created_ts", "resolved", "frt_hours", "resolution_hours",
                          "hours_to_end", "fcr", "reopened"],

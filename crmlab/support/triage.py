@@ -103,6 +103,7 @@ class TicketTriage(Estimator):
         self.max_iter = max_iter
 
     def _text(self, df: pd.DataFrame) -> pd.Series:
+        """The text columns of ``df`` joined with a space."""
         d = as_frame(df, "tickets")
         require_columns(d, "tickets", list(self.text_cols))
         parts = [d[c].astype("str").fillna("") for c in self.text_cols]
@@ -112,6 +113,7 @@ class TicketTriage(Estimator):
         return text
 
     def fit(self, tickets: pd.DataFrame, y: Iterable | None = None) -> TicketTriage:
+        """Learn categories from ``tickets`` (labels ``y`` or its ``category``); returns self."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -135,10 +137,12 @@ class TicketTriage(Estimator):
         return self
 
     def predict(self, tickets: pd.DataFrame) -> np.ndarray:
+        """The predicted category of each ticket."""
         self._check_fitted()
         return self.model_.predict(self.vectorizer_.transform(self._text(tickets)))
 
     def predict_proba(self, tickets: pd.DataFrame) -> pd.DataFrame:
+        """Probability of each category (columns ``classes_``), one row per ticket."""
         self._check_fitted()
         p = self.model_.predict_proba(self.vectorizer_.transform(self._text(tickets)))
         return pd.DataFrame(p, columns=self.classes_, index=tickets.index)
