@@ -69,13 +69,32 @@ RULE_COLUMNS = ("antecedents", "consequents", "antecedent_support", "consequent_
                 "support", "confidence", "lift", "leverage", "conviction", "n_baskets")
 
 
-def _check_min_support(min_support: Any) -> float:
+def check_min_support(min_support: Any) -> float:
+    """The minimum support as a float in (0, 1], or a ValueError saying what it means.
+
+    Shared by every miner of frequent itemsets (this module and :mod:`crmlab.scale`'s
+    out-of-core version), so a bad value reads the same wherever it is passed.
+
+    Parameters
+    ----------
+    min_support : float
+        Smallest share of baskets an itemset must appear in.
+
+    Returns
+    -------
+    float
+        ``min_support`` as a float.
+    """
     if isinstance(min_support, bool) or not isinstance(min_support, int | float | np.number) \
             or not 0 < float(min_support) <= 1:
         raise ValueError(
             f"min_support must be a share of baskets in (0, 1], got {min_support!r}; e.g. "
             "min_support=0.01 keeps itemsets in at least 1% of the orders.")
     return float(min_support)
+
+
+#: The old private name, kept while other modules move to :func:`check_min_support`.
+_check_min_support = check_min_support
 
 
 def _onehot(csr: sp.csr_matrix, index: Any, columns: Any, sparse: bool) -> pd.DataFrame:
@@ -240,7 +259,7 @@ def frequent_itemsets(
     """
     from mlxtend.frequent_patterns import apriori, fpgrowth
 
-    min_support = _check_min_support(min_support)
+    min_support = check_min_support(min_support)
     _check_baskets(basket_frame, max_len, algorithm)
     funcs = {"fpgrowth": fpgrowth, "apriori": apriori}
     # Apriori principle: an item below min_support is in no frequent itemset, so mine only
@@ -375,7 +394,7 @@ def rules_from_order_items(
     pd.DataFrame
         The rules, as :func:`association_rules` returns them.
     """
-    min_support = _check_min_support(min_support)
+    min_support = check_min_support(min_support)
     b = baskets(order_items, sparse=sparse)
     fi = frequent_itemsets(b, min_support, max_len=max_len, algorithm=algorithm)
     return association_rules(fi, len(b), metric=metric, min_threshold=min_threshold)

@@ -204,3 +204,12 @@ def test_bundle_candidates_hand_case():
     assert np.isinf(big["breakeven_attach"]) and not big["feasible"]
     with pytest.raises(ValueError, match="discount"):
         bk.bundle_candidates(rules, products, discount=1.2)
+
+
+def test_check_min_support_is_the_shared_check():
+    """The public check (used by crmlab.scale's miner too) accepts shares in (0, 1] and names
+    the meaning of the value in its error."""
+    assert bk.check_min_support(1) == 1.0 and bk.check_min_support(np.float32(0.25)) == 0.25
+    for bad in (0, -0.1, 1.5, True, "0.1", None):
+        with pytest.raises(ValueError, match=r"min_support must be a share of baskets in \(0, 1\]"):
+            bk.check_min_support(bad)
