@@ -86,43 +86,48 @@ def shared_exercise_notebook(stem: str, root: Path | None = None) -> str | None:
     return None
 
 
-def navigation_markdown(stem: str, root: Path | None = None) -> str:
+def navigation_markdown(stem: str, root: Path | None = None, lang: str = "en") -> str:
     """The last cell of notebook ``stem``: where to go next (exercises, next notebook, glossary).
 
     Links are relative to ``notebooks/``, so they work in the repository, in a student's
     workspace (the same layout) and on the site (which rewrites ``.ipynb`` links to pages).
+    ``lang`` writes it in another edition's language (crmlab/locales/<lang>.yaml).
     """
+    from crmlab.i18n import tr
+
     stems = list(COURSE_MAP)
     if stem not in COURSE_MAP:
         raise ValueError(f"{stem!r} is not in crmlab.units.COURSE_MAP; add it there first")
-    lines = ["## Next (下一步)", ""]
+    lines = [tr("## Next (下一步)", lang), ""]
     exercise = exercise_notebook(stem, root)
     shared = shared_exercise_notebook(stem, root) if exercise is None else None
     if exercise:
-        lines.append(f"* **Exercises:** [{exercise[:-len('.ipynb')]}](../exercises/{exercise}) "
-                     "— checked answers for this notebook; open it, run all, fill in the blanks.")
+        lines.append(tr("* **Exercises:** [{name}](../exercises/{file}) — checked answers for this "
+                        "notebook; open it, run all, fill in the blanks.", lang,
+                        name=exercise[:-len('.ipynb')], file=exercise))
     elif shared:
-        lines.append(f"* **Exercises:** [{shared[:-len('.ipynb')]}](../exercises/{shared}) "
-                     "— this notebook's exercises are in that notebook (shared); open it, run all, "
-                     "fill in the blanks.")
+        lines.append(tr("* **Exercises:** [{name}](../exercises/{file}) — this notebook's exercises "
+                        "are in that notebook (shared); open it, run all, fill in the blanks.", lang,
+                        name=shared[:-len('.ipynb')], file=shared))
     else:
-        lines.append("* **Exercises:** this notebook has no exercise notebook yet; its "
-                     "\"Try it\" prompts above are the practice.")
+        lines.append(tr("* **Exercises:** this notebook has no exercise notebook yet; its "
+                        "\"Try it\" prompts above are the practice.", lang))
     for demo in demo_notebooks(stem, root):
-        lines.append(f"* **Live demo:** [{demo}](../demos/{demo}.ipynb) — move the sliders and "
-                     f"watch the answer change (JupyterLab, or `make demo NB={demo[:2]}`).")
+        lines.append(tr("* **Live demo:** [{demo}](../demos/{demo}.ipynb) — move the sliders and "
+                        "watch the answer change (JupyterLab, or `make demo NB={nb}`).", lang,
+                        demo=demo, nb=demo[:2]))
     earlier = stems[: stems.index(stem)]
     if earlier:
-        lines.append(f"* **Previous notebook:** [{earlier[-1]}]({earlier[-1]}.ipynb).")
+        lines.append(tr("* **Previous notebook:** [{prev}]({prev}.ipynb).", lang, prev=earlier[-1]))
     later = stems[stems.index(stem) + 1:]
     if later:
-        nxt = later[0]
-        lines.append(f"* **Next notebook:** [{nxt}]({nxt}.ipynb) — {unit_label(nxt)}.")
+        lines.append(tr("* **Next notebook:** [{nxt}]({nxt}.ipynb) — {label}.", lang,
+                        nxt=later[0], label=unit_label(later[0], lang)))
     else:
-        lines.append("* **This is the last notebook.** Back to the course map in "
-                     "[00_welcome](00_welcome.ipynb).")
-    lines.append("* **Words:** the [glossary](../docs/glossary.md) (English, 繁體中文, 简体中文); "
-                 "the course map is in [00_welcome](00_welcome.ipynb).")
+        lines.append(tr("* **This is the last notebook.** Back to the course map in "
+                        "[00_welcome](00_welcome.ipynb).", lang))
+    lines.append(tr("* **Words:** the [glossary](../docs/glossary.md) (English, 繁體中文, 简体中文); "
+                    "the course map is in [00_welcome](00_welcome.ipynb).", lang))
     return "\n".join(lines)
 
 
@@ -422,7 +427,10 @@ class _Job:
 def _run_job(job: _Job, cwd: str, site: Path, slides: Path | None = None) -> float:
     """Execute one notebook, render its HTML page and, with ``slides``, its lecture deck
     into that folder (in a worker when jobs > 1)."""
-    seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
+    from crmlab.course.i18n import edition_environment
+
+    with edition_environment(job.source, site.parent / "i18n"):  # a translated notebook: CRMLAB_LANG
+        seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
     _html_page(job.output, site / f"{job.source.stem}.html")
     if slides is not None:
         from crmlab.course.slides import write_deck
@@ -673,6 +681,7 @@ def build(
     progress: bool = True,
     per_notebook: Mapping[str, Mapping[str, Any]] | None = None,
     slides: bool = False,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Execute the course notebooks and write the site; return the manifest (also saved).
 
@@ -680,7 +689,8 @@ def build(
     notebook stem to extra parameters for that notebook only (from a YAML config).
     ``slides`` also writes each executed notebook's reveal.js deck to ``out_dir/slides/``.
     The site (:func:`crmlab.course.site.publish`) gets its offline assets, a page per released
-    exercise notebook (``out_dir/exercises/``), the index and the navigation.
+    exercise notebook (``out_dir/exercises/``), the index and the navigation. ``lang="zh-TW"``
+    builds that edition into ``out_dir/zh-TW/`` (:func:`crmlab.course.i18n.start_edition`).
     Raises :class:`NotebookExecutionError` when a cell fails (after the notebooks already
     running have finished).
     """
@@ -695,7 +705,11 @@ def build(
     unknown = set(per_notebook) - {p.stem for p in discover(notebooks_dir)}
     if unknown:
         raise ValueError(f"build: per-notebook parameters name unknown notebooks: {sorted(unknown)}")
+    listing = notebooks_dir
+    if lang != "en":  # another edition: translated notebooks in a folder of their own
+        from crmlab.course.i18n import finish_edition, start_edition
 
+        sources, listing, out_dir = start_edition(notebooks_dir, sources, out_dir, lang)
     executed_dir, site = out_dir / "notebooks", out_dir / "site"
     executed_dir.mkdir(parents=True, exist_ok=True)
     site.mkdir(parents=True, exist_ok=True)
@@ -712,5 +726,7 @@ def build(
     )
     from crmlab.course.site import publish
 
-    publish(notebooks_dir, out_dir, manifest)
+    publish(listing, out_dir, manifest)
+    if lang != "en":
+        finish_edition(out_dir, lang)
     return manifest

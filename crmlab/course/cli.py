@@ -128,7 +128,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     try:
         manifest = build(
             args.notebooks, args.out, params, only=args.only or None, jobs=args.jobs,
-            progress=not args.quiet, per_notebook=per_nb, slides=args.slides,
+            progress=not args.quiet, per_notebook=per_nb, slides=args.slides, lang=args.lang,
         )
     except NotebookExecutionError as exc:
         note = _mark_failed_build(out, exc)
@@ -136,10 +136,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         raise
     (out / FAILED_MARK).unlink(missing_ok=True)
     total = sum(nb["seconds"] for nb in manifest["notebooks"].values())
-    decks = f" and {Path(args.out) / 'slides'}/" if args.slides else ""
+    where = Path(args.out) / (args.lang if args.lang != "en" else "")  # an edition: its own folder
+    decks = f" and {where / 'slides'}/" if args.slides else ""
     print(
         f"built {len(manifest['notebooks'])} notebooks ({total:.0f} s of execution) -> "
-        f"{Path(args.out) / 'site' / 'index.html'}{decks}"
+        f"{where / 'site' / 'index.html'}{decks}"
     )
     return 0
 
@@ -265,6 +266,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.add_argument("--slides", action="store_true",
                    help="also write a reveal.js deck per notebook into OUT/slides/")
+    b.add_argument("--lang", default="en", choices=["en", "zh-TW"],
+                   help="edition: en (default) or zh-TW, the 繁體中文 edition in OUT/zh-TW/ "
+                        "(docs/translating.md)")
     b.set_defaults(func=_cmd_build)
 
 

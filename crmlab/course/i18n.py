@@ -44,9 +44,12 @@ two words or more, where matching is reliable) but whose translation lacks the g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import hashlib
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,7 +388,8 @@ def apply(notebook: str | Path, output: str | Path, lang: str = "zh-TW",
         else:
             counts["english"] += 1
     _translate_navigation(nb, notebook.stem, lang, root)
-    nb.metadata.setdefault("crmlab", {})["language"] = lang
+    nb.metadata.setdefault("crmlab", {}).update(
+        language=lang, catalog=str(catalog_path(notebook, lang, root).resolve()))
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, output)
     return counts
@@ -398,6 +402,122 @@ def _translate_navigation(nb: Any, stem: str, lang: str, root: Path | None) -> N
     for cell in nb.cells:
         if NAVIGATION_TAG in cell.get("metadata", {}).get("tags", []):
             cell.source = navigation_markdown(stem, root or repository_root(), lang=lang)
+
+
+# --------------------------------------------------------------------------- the edition's build
+
+
+def translate_sources(sources: list[Path], out: Path, lang: str,
+                      root: Path | None = None) -> list[Path]:
+    """Apply the catalogs of ``sources`` into ``out/<name>.ipynb`` (the notebooks the ``lang``
+    edition executes); return the new paths, in the same order."""
+    return [_applied(src, out / src.name, lang, root) for src in sources]
+
+
+def _applied(src: Path, dest: Path, lang: str, root: Path | None) -> Path:
+    apply(src, dest, lang, root)
+    return dest
+
+
+@contextlib.contextmanager
+def edition_environment(notebook: str | Path, missing_dir: Path | None = None) -> Iterator[None]:
+    """The environment of a kernel that runs a translated notebook (:func:`apply` wrote its
+    language and catalog into its metadata): ``CRMLAB_LANG``, ``CRMLAB_I18N_STRINGS`` (its
+    catalog) and, with ``missing_dir``, ``CRMLAB_I18N_MISSING`` (``<stem>.missing.txt``, the
+    strings no catalog knew). An English notebook runs in the environment as it is."""
+    import nbformat
+
+    meta = nbformat.read(notebook, as_version=4).metadata.get("crmlab", {})
+    if not meta.get("language"):
+        yield
+        return
+    catalog = meta.get("catalog", "")  # none yet: the package's strings only
+    values = {i18n.LANG_ENV: meta["language"],
+              i18n.STRINGS_ENV: catalog if catalog and Path(catalog).is_file() else ""}
+    if missing_dir is not None:
+        missing = Path(missing_dir) / f"{Path(notebook).stem}.missing.txt"
+        missing.parent.mkdir(parents=True, exist_ok=True)
+        missing.unlink(missing_ok=True)
+        values[i18n.MISSING_ENV] = str(missing)
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def translate_exercises(released: Path, out: Path, lang: str, root: Path | None = None) -> list[Path]:
+    """The released student exercise notebooks (``released/*.ipynb``, same cell ids as their
+    sources in instructor/exercises/) in ``lang``, written to ``out``."""
+    return translate_sources(sorted(Path(released).glob("[0-9][0-9]_*_exercises.ipynb")), out, lang,
+                             root)
+
+
+def start_edition(notebooks_dir: Path, sources: list[Path], out_dir: Path,
+                  lang: str) -> tuple[list[Path], Path, Path]:
+    """Prepare ``crmlab build --lang``: every notebook of ``notebooks_dir`` translated into
+    ``out_dir/<lang>/sources/`` (the site lists them all, with their translated titles), the
+    released exercises of ``out_dir/exercises/`` into ``out_dir/<lang>/exercises/``.
+
+    Returns the translated ``sources`` (the notebooks to run), the folder listing the
+    edition's course and the edition's output folder.
+    """
+    if lang not in i18n.LANGUAGES or lang == "en":
+        raise ValueError(f"build: --lang {lang!r} is not an edition; use one of "
+                         f"{sorted(set(i18n.LANGUAGES) - {'en'})} (English is the default)")
+    edition = Path(out_dir) / lang
+    listing = edition / "sources"
+    everything = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    translated = dict(zip(everything, translate_sources(everything, listing, lang), strict=True))
+    if (Path(out_dir) / "exercises").is_dir():
+        translate_exercises(Path(out_dir) / "exercises", edition / "exercises", lang)
+    return [translated[src] for src in sources], listing, edition
+
+
+def finish_edition(out_dir: Path, lang: str) -> dict[str, list[str]]:
+    """After the edition's site is published: its glossary page with the edition's language
+    first; returns the strings no catalog knew, per notebook (also in ``i18n/missing.json``)."""
+    import json
+
+    from crmlab.course.site import render_glossary_page
+
+    source = out_dir / "i18n" / "glossary.md"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(glossary_markdown(lang), encoding="utf-8")
+    render_glossary_page(source, out_dir)
+    missing = missing_strings(out_dir / "i18n")
+    (out_dir / "i18n" / "missing.json").write_text(json.dumps(missing, ensure_ascii=False, indent=1),
+                                                   encoding="utf-8")
+    return missing
+
+
+def glossary_markdown(lang: str = "zh-TW") -> str:
+    """The glossary page of an edition: the terms of docs/glossary.md with the edition's
+    language first (zh-TW: 繁體中文 | English | 简体中文 | 單元 | meaning)."""
+    if lang != "zh-TW":
+        raise ValueError(f"glossary_markdown: no glossary layout for {lang!r}; use 'zh-TW'")
+    lines = ["# 詞彙表 · Glossary", "",
+             "本課程的 CRM 術語（來源：docs/glossary.md，兩種版本共用同一份詞彙表）。", "",
+             "| 繁體中文 | English | 简体中文 | 單元 | meaning |", "|---|---|---|---|---|"]
+    lines += [f"| {r['zh-TW']} | {r['english']} | {r['zh-CN']} | {r['unit']} | {r['meaning']} |"
+              for r in sorted(i18n.glossary(), key=lambda r: (r["unit"], r["zh-TW"]))]
+    return "\n".join(lines) + "\n"
+
+
+def missing_strings(missing_dir: Path) -> dict[str, list[str]]:
+    """``{notebook stem: strings no catalog knew}`` from a build's ``*.missing.txt`` files."""
+    import ast
+
+    out = {}
+    for file in sorted(Path(missing_dir).glob("*.missing.txt")):
+        seen = [ast.literal_eval(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
+        out[file.name.removesuffix(".missing.txt")] = list(dict.fromkeys(seen))
+    return out
 
 
 # --------------------------------------------------------------------------- glossary
@@ -455,6 +575,34 @@ def glossary_mismatches(notebook: str | Path, lang: str = "zh-TW",
 
 
 
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"  # Han characters and full-width punctuation
+_BLOCK_START = re.compile(r"\s*(?:[*+-] |\d+\. |#|\||```|\$\$|>)")
+
+
+def _cjk_breaks(markdown: str) -> list[str]:
+    """The places where a paragraph or list item continues on the next line between two
+    Chinese characters (headings, tables and new list items start blocks of their own)."""
+    lines = markdown.split("\n")
+    found = []
+    for a, b in zip(lines, lines[1:], strict=False):
+        if not (a.strip() and b.strip()) or a.lstrip().startswith(("#", "|", "```")):
+            continue
+        if not _BLOCK_START.match(b) and re.search(f"[{_CJK}]$", a) and re.match(f"\\s*[{_CJK}]", b):
+            found.append(f"{a[-1]}\\n{b.strip()[0]}")
+    return found
+
+
+def style_problems(notebook: str | Path, lang: str = "zh-TW", root: Path | None = None) -> list[str]:
+    """Markdown translations that break a line between two Chinese characters (Markdown turns
+    the break into a space, visible in Chinese): write each paragraph on one line."""
+    catalog = read_catalog(catalog_path(notebook, lang, root))
+    name = Path(notebook).as_posix()
+    return [f"{name}: cell {cid}: a line break inside a Chinese sentence ({breaks[0]}) shows as "
+            "a space; write each paragraph or list item on one line"
+            for cid, entry in catalog["cells"].items() if entry.get("kind") == "markdown"
+            if (breaks := _cjk_breaks(entry.get(lang) or ""))]
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -495,7 +643,8 @@ def _run(args: argparse.Namespace) -> int:
         print(format_status(rows))
         bad = []
         for nb in translated_list(lang, root):
-            bad += problems(nb, lang, root) + glossary_mismatches(nb, lang, root)
+            bad += (problems(nb, lang, root) + glossary_mismatches(nb, lang, root)
+                    + style_problems(nb, lang, root))
         for line in bad:
             print(line)
         return 1 if bad else 0

@@ -58,6 +58,24 @@ def test_translated_catalog_uses_the_glossary(notebook: Path) -> None:
 
 
 @pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
+def test_translated_markdown_has_no_line_break_inside_chinese(notebook: Path) -> None:
+    found = catalogs.style_problems(notebook.relative_to(ROOT), LANG, ROOT)
+    assert not found, "\n".join(found)
+
+
+def test_line_breaks_inside_chinese_are_found(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, "# T", "say('x')")
+    catalogs.extract(path, LANG, tmp_path)
+    cat_file = catalogs.catalog_path(path, LANG, tmp_path)
+    data = yaml.safe_load(cat_file.read_text(encoding="utf-8"))
+    md_id = next(iter(data["cells"]))
+    data["cells"][md_id][LANG] = "# 標題\n\n這是一段很長的句子，\n在中間換行。\n\n* 清單\n* 第二項 `code`\n  續行"
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    found = catalogs.style_problems(path, LANG, tmp_path)
+    assert len(found) == 1 and md_id in found[0] and "，\\n在" in found[0]
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
 def test_translated_reading_cells_keep_the_code(notebook: Path) -> None:
     """A reading cell's translation is the same code with its strings translated: it parses,
     it makes the same say/claim/choose calls as the English cell, and calls nothing the English
