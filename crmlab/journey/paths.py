@@ -8,6 +8,7 @@ Sankey-style picture and :func:`time_to_convert` measures how long buying takes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,8 @@ def journeys(sessions: pd.DataFrame, orders: pd.DataFrame | None = None, *, chan
     pd.DataFrame
         One row per journey with the columns above.
     """
-    df = _touches(as_frame(sessions, "sessions"), channel_col, customer_col, ts_col, converted_col, session_col, sep)
+    cols = _SessionColumns(channel_col, customer_col, ts_col, converted_col, session_col)
+    df = _touches(as_frame(sessions, "sessions"), cols, sep)
     end = df["ts"].max() if end is None else as_timestamp(end, "end")
     out = _journey_rows(df, sep, open_after=end - pd.Timedelta(open_window))
     if orders is not None:
@@ -77,11 +79,23 @@ def journeys(sessions: pd.DataFrame, orders: pd.DataFrame | None = None, *, chan
     return out
 
 
-def _touches(sessions: pd.DataFrame, channel_col: str, customer_col: str, ts_col: str, converted_col: str,
-             session_col: str, sep: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _SessionColumns:
+    """The sessions' columns that :func:`journeys` reads, by role."""
+
+    channel: str
+    customer: str
+    ts: str
+    converted: str
+    session: str
+
+
+def _touches(sessions: pd.DataFrame, cols: _SessionColumns, sep: str) -> pd.DataFrame:
     """The checked sessions as touches (customer_id, ts, end_ts, channel, converted, session_id),
     sorted by customer and time."""
     table = "sessions"
+    channel_col, customer_col, ts_col, converted_col, session_col = (
+        cols.channel, cols.customer, cols.ts, cols.converted, cols.session)
     require_columns(sessions, table, [customer_col, ts_col, channel_col, converted_col, session_col])
     ts = datetime_column(sessions, table, ts_col)
     for col in (customer_col, channel_col, converted_col):
