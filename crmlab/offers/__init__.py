@@ -2,7 +2,7 @@
 
 Course unit 3 (personalization) asks which customers should get which offer and how to tell
 whether a campaign worked; unit 7 (evaluation) asks for campaign participation, the
-cost-benefit ratio and the effect of each channel. This module holds the computation behind
+cost-benefit ratio and the effect of each channel. This package holds the computation behind
 notebook ``08_offers_and_experiments``:
 
 * **A campaign read as an experiment** -- every shop campaign keeps a randomized holdout, so

@@ -1,7 +1,7 @@
 """Dynamic pricing (動態定價): demand, elasticity, optimal prices and revenue management.
 
 Course unit 3 (personalization) asks how a shop should price "by purchase history and
-current demand" and whether prices may float freely. This module holds the computation
+current demand" and whether prices may float freely. This package holds the computation
 behind notebook ``07_dynamic_pricing``:
 
 * **Demand models** -- linear, constant elasticity and exponential -- with their

@@ -1,7 +1,7 @@
 """Personalised recommendations (個性化推薦) — unit 3a.
 
 A recommender turns what customers did (views, carts, purchases) into a short ranked list
-of products each customer has not bought yet. This module holds the whole pipeline:
+of products each customer has not bought yet. This package holds the whole pipeline:
 
 * :func:`interaction_log` — the implicit-feedback log: one row per product view, add to
   cart and purchased order line, each with a weight (a purchase says more than a view);
