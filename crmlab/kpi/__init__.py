@@ -92,7 +92,9 @@ when it misses by no more than ``tolerance`` (in the indicator's unit), **red** 
 misses by more; ``no data`` for a NaN value and ``no target`` without a target.
 :func:`scorecard` puts one row per indicator for a period beside the previous period;
 :func:`kpi_history` computes every indicator for every complete month (or quarter) for the
-dashboard. :func:`course_summary` gathers every notebook's recorded results.
+dashboard. (Every notebook's recorded results in one table, :func:`course_summary`, reads the
+course rather than the shop: it lives in :mod:`crmlab.course.course_summary`; the old name
+``crmlab.kpi.course_summary`` still works.)
 
 Files
 -----
