@@ -9,28 +9,28 @@ The stages, one module each, in the order they run (each takes its inputs explic
 returns its tables; its settings are a frozen configuration object whose fields say what
 they plant):
 
-=================  =====================================  ==============================
-module             what it draws                          configuration
-=================  =====================================  ==============================
-``segments``       the four latent segments' shared traits ``SegmentConfig``
-``customers``      BG/NBD and spend parameters, profile   ``CustomerConfig``
-``products``       catalogue, daily prices, product choice ``ProductConfig``, ``PriceConfig``
-``purchases``      organic repeat buying with dropout     the knobs ``r, alpha, a, b``
-``campaigns``      monthly sends, holdout, uplift          ``CampaignConfig``
-``orders``         baskets, coupons, delivery, stock       ``OrderConfig``
-``sessions``       purchase journeys, funnel, events       ``SessionConfig``
-``returns``        defects and returns                     ``ReturnConfig``
-``support``        issues, FAQ, tickets, agents            ``SupportConfig``
-``calls``          the phone queue                         ``CallConfig``
-``satisfaction``   hidden satisfaction and surveys         ``SatisfactionConfig``
-``reviews``        reviews and stars                       ``ReviewConfig``
-``social``         social mentions and the incident spike  ``SocialConfig``
-``loyalty``        points and tiers                        ``LoyaltyConfig``
-``leads``          the B2B sales pipeline                  ``LeadConfig``
-``feedback``       customisations, feature requests        ``CustomizationConfig``, ``FeedbackConfig``
-``truth``          ``shop.truth`` gathered from the stages
-``pipeline``       ``simulate()``: the stages in order
-=================  =====================================  ==============================
+================  ========================================  ===========================================
+module            what it draws                             configuration
+================  ========================================  ===========================================
+``segments``      the four latent segments' shared traits   ``SegmentConfig``
+``customers``     BG/NBD and spend parameters, profile      ``CustomerConfig``
+``products``      catalogue, daily prices, product choice   ``ProductConfig``, ``PriceConfig``
+``purchases``     organic repeat buying with dropout        the knobs ``r, alpha, a, b``
+``campaigns``     monthly sends, holdout, uplift, contacts  ``CampaignConfig``
+``orders``        baskets, coupons, delivery, stock         ``OrderConfig``
+``sessions``      purchase journeys, funnel, events         ``SessionConfig``
+``returns``       defects and returns                       ``ReturnConfig``
+``support``       issues, FAQ, tickets, agents              ``SupportConfig``
+``calls``         the phone queue                           ``CallConfig``
+``satisfaction``  hidden satisfaction and surveys           ``SatisfactionConfig``
+``reviews``       reviews and stars                         ``ReviewConfig``
+``social``        social mentions and the incident spike    ``SocialConfig``
+``loyalty``       points and tiers                          ``LoyaltyConfig``
+``leads``         the B2B sales pipeline                    ``LeadConfig``
+``feedback``      customisations, feature requests          ``CustomizationConfig``, ``FeedbackConfig``
+``truth``         ``shop.truth`` gathered from the stages
+``pipeline``      ``simulate()``: the stages in order
+================  ========================================  ===========================================
 
 Causal chain::
 
@@ -53,8 +53,9 @@ Purchase process (the BG/NBD of Fader, Hardie & Lee 2005, planted exactly):
 
 Spend: each order's target basket value z ~ Gamma(shape=p, rate=nu_i), nu_i ~ Gamma(q,
 rate=gamma) (Fader & Hardie's Gamma-Gamma).  Real products are then put in the basket
-until the budget is filled (an item is kept while the running total stays below the
-budget plus half its price), so order amounts follow the budget closely but on a price grid.
+until the budget is filled (a candidate line is kept while the basket stays under 1.1 times
+the budget, ``OrderConfig.budget_slack``), so order amounts follow the budget closely but on
+a price grid.
 
 Size presets: ``"tiny"`` (300 customers, 2024, < 1 s), ``"small"`` (2,000 customers over
 2024-2025, the shipped default), ``"medium"`` (20,000).  ``detail="orders"`` builds only

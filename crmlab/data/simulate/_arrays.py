@@ -84,7 +84,3 @@ def _ts(start: pd.Timestamp, day_float: np.ndarray) -> np.ndarray:
     secs = np.round(np.asarray(day_float, dtype=float) * 86400.0).astype("int64")
     return (np.datetime64(start, "s") + secs.astype("timedelta64[s]")).astype("datetime64[ns]")
 
-
-def _nullable(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    """A nullable integer column: ``values`` where ``missing`` is False, <NA> where True."""
-    return pd.arrays.IntegerArray(values, missing)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..calendar import OperationalClock, daily_weights
@@ -62,6 +63,6 @@ class Timeline:
         return (pd.Timestamp(ts) - self.start) / pd.Timedelta(days=1)
 
     @property
-    def demand(self) -> Any:
-        """The daily demand weights over the horizon (numpy array)."""
+    def demand(self) -> np.ndarray:
+        """The daily demand weights over the horizon."""
         return self.calendar["weight"].to_numpy()
