@@ -720,7 +720,7 @@ def build(
                         out_dir / "manifest.json", progress)
     manifest = _manifest(jobs_list, seconds, out_dir, parameters=parameters,
                          per_notebook=per_notebook, jobs=jobs,
-                         total_seconds=time.perf_counter() - start)
+                         total_seconds=time.perf_counter() - start) | {"language": lang}
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

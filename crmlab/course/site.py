@@ -403,14 +403,16 @@ def _exercise_links(src: Path, site: Path, exercise_pages: Mapping[str, Path],
 def _index_row(src: Path, site: Path, manifest: Mapping[str, Any], out_dir: Path,
                exercise_pages: Mapping[str, Path], released: Mapping[str, Path]) -> str:
     """One row of the index: page, title, unit, module, deck, exercises, seconds."""
-    from crmlab.units import COURSE_MAP
+    from crmlab.i18n import tr
+    from crmlab.units import COURSE_MAP, unit_label
 
-    stem = src.stem
+    stem, lang = src.stem, manifest.get("language", "en")
     unit, modules = COURSE_MAP[stem][:2] if stem in COURSE_MAP else ("-", "-")
+    unit = unit_label(stem, lang) if lang != "en" and stem in COURSE_MAP else unit
     title = html.escape(_title(_read(src), stem))
     page = f'<a href="{stem}.html">{_breakable(stem)}</a>' if (site / f"{stem}.html").is_file() \
         else _breakable(stem)
-    deck = (f'<a href="../slides/{stem}.html">slides</a>'
+    deck = (f'<a href="../slides/{stem}.html">{tr("slides", lang)}</a>'
             if (out_dir / "slides" / f"{stem}.html").is_file() else "-")
     ex_cells = _exercise_links(src, site, exercise_pages, released)
     info = manifest.get("notebooks", {}).get(stem, {})
@@ -436,32 +438,40 @@ def write_index(site: Path, notebooks: list[Path], manifest: Mapping[str, Any],
     released = {p.stem: p for p in released_exercises(out_dir)}
     rows = [_index_row(src, site, manifest, out_dir, exercise_pages, released)
             for src in notebooks]
+    from crmlab.i18n import tr
+
+    lang = manifest.get("language", "en")  # the edition (crmlab build --lang): its words
     params = html.escape(json.dumps(manifest.get("parameters", {}), ensure_ascii=False))
     built = html.escape(manifest.get("created", ""))
-    record = (' See <a href="../manifest.json">manifest.json</a>.'
+    record = (tr(' See <a href="../manifest.json">manifest.json</a>.', lang)
               if (out_dir / "manifest.json").is_file() else "")
     first = next((src.stem for src in notebooks if (site / f"{src.stem}.html").is_file()), None)
-    start = (f'<p><a href="{first}.html" rel="next">Start with {html.escape(first)} →</a></p>'
-             if first else "")
+    start = (f'<p><a href="{first}.html" rel="next">'
+             f'{tr("Start with {first} →", lang, first=html.escape(first))}</a></p>' if first else "")
+    heads = "".join(f"<th>{tr(h, lang)}</th>" for h in
+                    ("notebook", "title", "unit", "module", "slides", "exercises", "seconds"))
+    title = tr("crmlab — e-commerce CRM workbook (電商客戶關係管理)", lang)
+    intro = tr("The course map: each notebook, its unit, the <code>crmlab</code> module it teaches, "
+               "its lecture slides and its exercises. Built {built} with parameters "
+               "<code>{params}</code>.", lang, built=built, params=params)
     doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>crmlab — e-commerce CRM workbook (電商客戶關係管理)</title>
+<title>{title}</title>
 <link rel="stylesheet" href="../{ASSETS}/crmlab.css">
 </head><body class="crmlab-index">
-<h1>crmlab — e-commerce CRM workbook (電商客戶關係管理)</h1>
-<p>The course map: each notebook, its unit, the <code>crmlab</code> module it teaches, its
-lecture slides and its exercises. Built {built} with parameters <code>{params}</code>.{record}</p>
+<h1>{title}</h1>
+<p>{intro}{record}</p>
 {start}
 <div class="table-wrap">
 <table>
-<thead><tr><th>notebook</th><th>title</th><th>unit</th><th>module</th><th>slides</th><th>exercises</th><th>seconds</th></tr></thead>
+<thead><tr>{heads}</tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
 </div>
-<p>Every page and deck works offline: MathJax and reveal.js are in
-<code>build/{ASSETS}/</code>.</p>
+<p>{tr("Every page and deck works offline: MathJax and reveal.js are in <code>build/{assets}/</code>.",
+       lang, assets=ASSETS)}</p>
 </body></html>
 """
     index = site / "index.html"
