@@ -1,6 +1,6 @@
 # crmlab — every target bootstraps .venv itself (needs only python3 and make).
 #
-#   make materials                regenerate the course into build/ (site, executed notebooks,
+#   make materials [LANG=zh-TW]   regenerate the course into build/ (site, executed notebooks,
 #                                 manifest, student exercises, lecture decks)
 #   make slides [NB=05]           reveal.js decks of the committed notebooks into build/slides/
 #   make test                     the default test tiers + nbval on the committed notebooks
@@ -104,9 +104,19 @@ exercises: $(STAMP)
 	$(BIN)/python -m crmlab.course.course_map --write README.md
 	$(BIN)/crmlab notebooks 00_welcome --jobs 1
 
+# make materials LANG=zh-TW: the 繁體中文 edition into $(OUT)/zh-TW/ (docs/translating.md). LANG is
+# also the locale variable of the shell, so only an edition's name counts here, and the
+# recipes get a plain UTF-8 locale back.
+EDITION := $(filter zh-TW,$(LANG))
+ifneq ($(EDITION),)
+override LANG := C.UTF-8
+export LANG
+endif
+
 materials: $(STAMP) fonts
 	$(BIN)/crmlab exercises release --out $(OUT)/exercises $(if $(STUDENTS),--students $(STUDENTS))
-	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT) --slides
+	$(BIN)/crmlab build $(PARAMS) $(if $(CONFIG),--config $(CONFIG)) --jobs $(JOBS) --out $(OUT) --slides \
+		$(if $(EDITION),--lang $(EDITION))
 
 # Lecture decks from the committed notebooks (their outputs at the defaults; nothing is
 # executed): build/slides/NN_topic.html, MathJax and reveal.js in build/assets/. For decks of
