@@ -475,6 +475,32 @@ def test_unfitted_model_says_so():
         BetaGeoModel().p_alive(pd.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0]}))
 
 
+@pytest.mark.parametrize("cls", [BetaGeoModel, clv.ModifiedBetaGeoModel, ParetoNBDModel,
+                                 clv.NBDModel, GammaGammaModel])
+def test_models_are_scikit_learn_estimators(cls):
+    """One base (crmlab.base.Estimator): parameters round-trip through get_params/clone, the
+    fitted check is scikit-learn's NotFittedError naming the call, and a fit that fails
+    leaves the model unfitted (no half-set attributes that pass the check)."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    from crmlab.base import Estimator
+
+    model = cls(tol=1e-7, max_iter=123)
+    assert isinstance(model, Estimator)
+    assert model.get_params() == {"tol": 1e-7, "max_iter": 123}
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(NotFittedError, match=rf"{cls.__name__} is not fitted yet; call fit\(summary\)"):
+        model._check_fitted()
+    # every customer without a repeat purchase: nothing to fit, for every model
+    none_repeat = pd.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [3.0, 5.0],
+                                "monetary_value": [0.0, 0.0]})
+    with pytest.raises(ValueError, match="frequency"):
+        model.fit(none_repeat)
+    with pytest.raises(NotFittedError):
+        model._check_fitted()
+
+
 # ---------------------------------------------------------------------------------------
 # Pareto/NBD
 # ---------------------------------------------------------------------------------------
