@@ -113,10 +113,11 @@ def catalog_path(notebook: str | Path, lang: str = "zh-TW", root: Path | None = 
     root = root or repository_root()
     path = Path(notebook).resolve()
     try:
-        rel = path.relative_to(root.resolve())
+        rel = path.relative_to(root.resolve()).parent.as_posix()
     except ValueError:
-        rel = Path(path.parent.name) / path.name
-    folder = FOLDERS.get(rel.parent.as_posix())
+        rel = path.parent.name
+    # a copy elsewhere (released exercises in build/exercises/): by the name of its folder
+    folder = FOLDERS.get(rel, FOLDERS.get(path.parent.name))
     if folder is None:
         raise ValueError(f"{notebook}: only notebooks in {sorted(FOLDERS)} have catalogs")
     return root / "locales" / lang / folder / f"{path.stem}.yaml"

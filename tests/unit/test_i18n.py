@@ -400,3 +400,56 @@ def test_navigation_and_unit_label_in_chinese(zh) -> None:
     assert chinese.startswith("## 下一步") and "**互動示範：**" in chinese
     assert "單元 3c · 個性化行銷" in chinese and "notebook" not in chinese.replace(".ipynb", "")
     assert chinese.count("](") == english.count("](")  # every link kept
+
+
+# --------------------------------------------------------------------------- the edition's build
+
+
+def test_start_edition_translates_sources_and_exercises(tmp_path: Path, monkeypatch) -> None:
+    """crmlab build --lang: every notebook translated into OUT/zh-TW/sources (the selected ones
+    returned to run), released exercises into OUT/zh-TW/exercises; the kernel's environment
+    comes from the translated notebook and is restored afterwards."""
+    import os
+
+    path = _notebook(tmp_path, "# Orders", 'say("Revenue grew.")')
+    catalogs.extract(path, LANG, tmp_path)
+    cat_file = catalogs.catalog_path(path, LANG, tmp_path)
+    data = yaml.safe_load(cat_file.read_text(encoding="utf-8"))
+    md_id = next(iter(data["cells"]))
+    data["cells"][md_id][LANG] = "# 訂單"
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(catalogs, "repository_root", lambda: tmp_path)
+    released = tmp_path / "build" / "exercises"
+    released.mkdir(parents=True)
+    nbformat.write(nbformat.read(path, as_version=4), released / "99_tmp_exercises.ipynb")
+
+    sources, listing, edition = catalogs.start_edition(
+        tmp_path / "notebooks", [path], tmp_path / "build", LANG)
+    assert edition == tmp_path / "build" / LANG and listing == edition / "sources"
+    assert sources == [listing / "99_tmp.ipynb"]
+    assert nbformat.read(sources[0], as_version=4).cells[0].source == "# 訂單"
+    assert (edition / "exercises" / "99_tmp_exercises.ipynb").is_file()
+
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    with catalogs.edition_environment(sources[0], edition / "i18n"):
+        assert os.environ[i18n.LANG_ENV] == LANG
+        assert os.environ[i18n.STRINGS_ENV] == str(cat_file.resolve())
+        assert os.environ[i18n.MISSING_ENV].endswith("99_tmp.missing.txt")
+    assert i18n.LANG_ENV not in os.environ  # restored
+    with catalogs.edition_environment(path):  # an English notebook: nothing set
+        assert i18n.LANG_ENV not in os.environ
+    with pytest.raises(ValueError, match="not an edition"):
+        catalogs.start_edition(tmp_path / "notebooks", [path], tmp_path / "build", "fr")
+
+
+def test_missing_strings_are_read_back(tmp_path: Path) -> None:
+    (tmp_path / "05_x.missing.txt").write_text("'Orders per week'\n'a \\'quoted\\' one'\n'Orders per week'\n",
+                                               encoding="utf-8")
+    assert catalogs.missing_strings(tmp_path) == {"05_x": ["Orders per week", "a 'quoted' one"]}
+
+
+def test_the_editions_glossary_page_puts_chinese_first() -> None:
+    page = catalogs.glossary_markdown(LANG)
+    assert "| 繁體中文 | English | 简体中文 | 單元 | meaning |" in page
+    assert "| 客戶關係管理 | customer relationship management (CRM) | 客户关系管理 | 0 |" in page
+    assert page.count("\n| ") == len(i18n.glossary()) + 1  # every term and the header
