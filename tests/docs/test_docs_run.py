@@ -100,6 +100,14 @@ def copy_of_repo(tmp_path_factory) -> Path:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    # The copy shares the venv: a documented `make ...` must never re-install crmlab from the
+    # copy (pip install -e would point the shared venv at this temporary folder, and kernels
+    # started elsewhere would import its stale code). The Makefile re-installs when
+    # pyproject.toml is newer than the venv's stamp, so the copy's is made older than it.
+    stamp = ROOT / ".venv" / ".crmlab-installed"
+    if stamp.exists():
+        old = stamp.stat().st_mtime - 1
+        os.utime(dest / "pyproject.toml", (old, old))
     return dest
 
 
