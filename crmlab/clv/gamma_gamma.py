@@ -131,7 +131,20 @@ class GammaGammaModel(Estimator):
                 - (px + q) * np.log(g + x * m))
 
     def fit(self, summary: pd.DataFrame, weights=None) -> GammaGammaModel:
-        """Maximum-likelihood fit on the repeat buyers of a ``summarize()`` table."""
+        """Maximum-likelihood fit on the repeat buyers of a ``summarize()`` table.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (plain or ``_cal`` columns).
+        weights : str or array-like, optional
+            Customers per row (a column name or one value per row); default 1 each.
+
+        Returns
+        -------
+        GammaGammaModel
+            ``self``, fitted.
+        """
         x, m, cols = self._arrays(summary)
         w = _weights_array(summary, weights)
         use = (x > 0) & (w > 0)
@@ -175,6 +188,16 @@ class GammaGammaModel(Estimator):
         """E[spend per purchase | x, mean repeat spend m_x]: a credibility-weighted
         average of the population mean and the customer's own mean,
         ``(q-1)/(p x+q-1) * p gamma/(q-1) + p x/(p x+q-1) * m_x``.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (``frequency``, ``monetary_value``).
+
+        Returns
+        -------
+        pd.Series
+            ``expected_spend`` per customer, indexed like ``summary``.
         """
         self._check_fitted()
         x, m, _ = self._arrays(summary)
@@ -184,6 +207,21 @@ class GammaGammaModel(Estimator):
 
     def clv(self, summary: pd.DataFrame, transaction_model, horizon: float,
             discount_rate: float, step: float = 1.0) -> pd.Series:
-        """Discounted CLV using ``transaction_model`` for purchases (see :func:`clv`)."""
+        """Discounted CLV using ``transaction_model`` for purchases (see :func:`clv`).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            The customers to value (a :func:`~crmlab.clv.summarize` table).
+        transaction_model : BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel or NBDModel
+            A fitted transaction model.
+        horizon, discount_rate, step : float
+            As in :func:`~crmlab.clv.clv`.
+
+        Returns
+        -------
+        pd.Series
+            ``clv`` per customer.
+        """
         return clv(transaction_model, self, summary, horizon=horizon,
                    discount_rate=discount_rate, step=step)

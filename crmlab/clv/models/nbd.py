@@ -51,7 +51,20 @@ class NBDModel(_BTYDBase):
                 - (r + x) * np.log(alpha + T))
 
     def fit(self, summary: pd.DataFrame, weights=None) -> NBDModel:
-        """Maximum-likelihood fit on a ``summarize()`` table (analytic gradient)."""
+        """Maximum-likelihood fit on a ``summarize()`` table (analytic gradient).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (plain or ``_cal`` columns).
+        weights : str or array-like, optional
+            Customers per row (a column name or one value per row); default 1 each.
+
+        Returns
+        -------
+        NBDModel
+            ``self``, fitted.
+        """
         x, tx, T, w, scale = self._prepare(summary, weights)
         wsum = w.sum()
 
@@ -74,12 +87,36 @@ class NBDModel(_BTYDBase):
         return self
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """Always 1: in the NBD story nobody leaves."""
+        """Always 1: in the NBD story nobody leaves.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (plain or ``_cal`` columns).
+
+        Returns
+        -------
+        pd.Series
+            ``p_alive`` per customer, indexed like ``summary``.
+        """
         self._arrays(summary)
         return _as_series(np.ones(len(summary)), summary, "p_alive")
 
     def predict_purchases(self, t, summary: pd.DataFrame) -> pd.Series:
-        """E[Y(t) | x, T] = (r + x) t / (alpha + T): the posterior mean rate times t."""
+        """E[Y(t) | x, T] = (r + x) t / (alpha + T): the posterior mean rate times t.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon in periods of the summary (broadcast against the customers).
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table.
+
+        Returns
+        -------
+        pd.Series
+            ``expected_purchases`` per customer, indexed like ``summary``.
+        """
         x, _, T = self._arrays(summary)
         r, alpha = self.params_.to_numpy()
         t = np.asarray(t, dtype=float)
@@ -88,14 +125,40 @@ class NBDModel(_BTYDBase):
         return _as_series((r + x) / (alpha + T) * t, summary, "expected_purchases")
 
     def expected_purchases_new(self, t) -> np.ndarray:
-        """E[X(t)] = r t / alpha for a customer just acquired."""
+        """E[X(t)] = r t / alpha for a customer just acquired.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since acquisition, in periods.
+
+        Returns
+        -------
+        np.ndarray
+            Expected repeat purchases by ``t``.
+        """
         self._check_fitted()
         r, alpha = self.params_.to_numpy()
         return r / alpha * np.asarray(t, dtype=float)
 
     def probability_of_purchases(self, t, x, summary: pd.DataFrame | None = None):
         """P(X(t) = x) (the NBD) for a new customer, or P(Y(t) = x | history), the NBD
-        with the posterior Gamma(r + x, alpha + T) rate."""
+        with the posterior Gamma(r + x, alpha + T) rate.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon in periods (one value with a ``summary``).
+        x : int or array-like
+            Number of repeat purchases (one value with a ``summary``).
+        summary : pd.DataFrame, optional
+            Customers to condition on (a :func:`~crmlab.clv.summarize` table).
+
+        Returns
+        -------
+        np.ndarray or pd.Series
+            P(X(t) = x) (an array), or per customer ``p_<x>_purchases`` with a ``summary``.
+        """
         self._check_fitted()
         r, alpha = self.params_.to_numpy()
 
@@ -108,5 +171,20 @@ class NBDModel(_BTYDBase):
 
     def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
             step: float = 1.0) -> pd.Series:
-        """Discounted expected value over ``horizon`` (see :func:`clv`)."""
+        """Discounted expected value over ``horizon`` (see :func:`clv`).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            The customers to value (a :func:`~crmlab.clv.summarize` table).
+        spend : GammaGammaModel or array-like
+            A fitted spend model, or expected spend per purchase per customer.
+        horizon, discount_rate, step : float
+            As in :func:`~crmlab.clv.clv`.
+
+        Returns
+        -------
+        pd.Series
+            ``clv`` per customer.
+        """
         return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)

@@ -97,7 +97,20 @@ class ParetoNBDModel(_BTYDBase):
         return head + np.logaddexp(log_alive, log_dead)
 
     def fit(self, summary: pd.DataFrame, weights=None) -> ParetoNBDModel:
-        """Maximum-likelihood fit on a ``summarize()`` table (see BetaGeoModel.fit)."""
+        """Maximum-likelihood fit on a ``summarize()`` table (see BetaGeoModel.fit).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (plain or ``_cal`` columns).
+        weights : str or array-like, optional
+            Customers per row (a column name or one value per row); default 1 each.
+
+        Returns
+        -------
+        ParetoNBDModel
+            ``self``, fitted.
+        """
         x, tx, T, w, scale = self._prepare(summary, weights)
         wsum = w.sum()
 
@@ -130,13 +143,37 @@ class ParetoNBDModel(_BTYDBase):
         return self
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
-        """P(alive at T | x, t_x, T) = alive part / (alive part + died part)."""
+        """P(alive at T | x, t_x, T) = alive part / (alive part + died part).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table (plain or ``_cal`` columns).
+
+        Returns
+        -------
+        pd.Series
+            ``p_alive`` per customer, indexed like ``summary``.
+        """
         x, tx, T = self._arrays(summary)
         log_alive, log_dead = self._log_A0_terms(self.params_.to_numpy(), x, tx, T)
         return _as_series(special.expit(log_alive - log_dead), summary, "p_alive")
 
     def predict_purchases(self, t, summary: pd.DataFrame) -> pd.Series:
-        """E[Y(t) | x, t_x, T] (Fader & Hardie 2005 note, eq. 23)."""
+        """E[Y(t) | x, t_x, T] (Fader & Hardie 2005 note, eq. 23).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon in periods of the summary (broadcast against the customers).
+        summary : pd.DataFrame
+            A :func:`~crmlab.clv.summarize` table.
+
+        Returns
+        -------
+        pd.Series
+            ``expected_purchases`` per customer, indexed like ``summary``.
+        """
         x, tx, T = self._arrays(summary)
         r, alpha, s, beta = self.params_.to_numpy()
         t = np.asarray(t, dtype=float)
@@ -150,7 +187,18 @@ class ParetoNBDModel(_BTYDBase):
 
     def expected_purchases_new(self, t) -> np.ndarray:
         """E[X(t)] for a customer just acquired (Fader & Hardie 2005 note, eq. 17):
-        ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]``."""
+        ``r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]``.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since acquisition, in periods.
+
+        Returns
+        -------
+        np.ndarray
+            Expected repeat purchases by ``t``.
+        """
         self._check_fitted()
         t = np.asarray(t, dtype=float)
         r, alpha, s, beta = self.params_.to_numpy()
@@ -165,6 +213,20 @@ class ParetoNBDModel(_BTYDBase):
         dead, or alive with lambda ~ Gamma(r + x, alpha + T) and mu ~ Gamma(s, beta + T)
         (independent), and then the story starts afresh (the same result as Fader &
         Hardie's note 028, eq. 16, which lifetimes implements; the tests compare).
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon in periods (one value with a ``summary``).
+        x : int or array-like
+            Number of repeat purchases (one value with a ``summary``).
+        summary : pd.DataFrame, optional
+            Customers to condition on (a :func:`~crmlab.clv.summarize` table).
+
+        Returns
+        -------
+        np.ndarray or pd.Series
+            P(X(t) = x) (an array), or per customer ``p_<x>_purchases`` with a ``summary``.
         """
         self._check_fitted()
         r, alpha, s, beta = self.params_.to_numpy()
@@ -178,5 +240,20 @@ class ParetoNBDModel(_BTYDBase):
 
     def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
             step: float = 1.0) -> pd.Series:
-        """Discounted expected value over ``horizon`` (see :func:`clv`)."""
+        """Discounted expected value over ``horizon`` (see :func:`clv`).
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            The customers to value (a :func:`~crmlab.clv.summarize` table).
+        spend : GammaGammaModel or array-like
+            A fitted spend model, or expected spend per purchase per customer.
+        horizon, discount_rate, step : float
+            As in :func:`~crmlab.clv.clv`.
+
+        Returns
+        -------
+        pd.Series
+            ``clv`` per customer.
+        """
         return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)
