@@ -81,8 +81,10 @@ def language() -> str:
 
 
 @functools.cache
-def _read_strings(path: str) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str, str]]]:
-    """The exact strings and the compiled templates of one YAML file's ``strings:`` section."""
+def _read_strings(path: str, section: str = "strings"
+                  ) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str, str]]]:
+    """The exact strings and the compiled templates of one YAML file's ``strings:`` section
+    (or ``values:``, the text values of tables)."""
     import yaml
 
     file = Path(path)
@@ -90,9 +92,9 @@ def _read_strings(path: str) -> tuple[dict[str, str], list[tuple[re.Pattern[str]
         raise ValueError(f"strings catalog {file} does not exist; check {STRINGS_ENV} or create it "
                          "with `crmlab i18n extract`")
     data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    entries = data.get("strings") or {}
+    entries = data.get(section) or {}
     if not isinstance(entries, Mapping):
-        raise ValueError(f"{file}: 'strings' must be a mapping of English text -> translation")
+        raise ValueError(f"{file}: '{section}' must be a mapping of English text -> translation")
     exact: dict[str, str] = {}
     templates: list[tuple[re.Pattern[str], str, str]] = []
     for english, translated in entries.items():
@@ -148,11 +150,15 @@ def _catalogs(lang: str) -> list[str]:
     return [*extra, str(strings_catalog(lang))]
 
 
-def lookup(text: str, lang: str | None = None, *, record: bool = True) -> str | None:
+def lookup(text: str, lang: str | None = None, *, record: bool = True,
+           value: bool = False) -> str | None:
     """The translation of a whole displayed string, or None when no catalog knows it.
 
     Exact entries are tried first, then templates (``"Top {n} customers"`` matches
     ``"Top 10 customers"``; a captured value is itself translated when the catalog knows it).
+    A table's text *value* (``value=True``) is looked up among the exact entries of the
+    ``values:`` sections (so "orders" as a table name need not read as the axis label
+    "orders"), then among the templates.
 
     Parameters
     ----------
@@ -162,6 +168,8 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True) -> str | 
         Target language (default :func:`language`).
     record : bool
         Remember ``text`` as untranslated when nothing matches (see :func:`untranslated`).
+    value : bool
+        ``text`` is a value in a table's cell, not a label.
 
     Returns
     -------
@@ -172,7 +180,9 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True) -> str | 
     if lang == "en" or not text or not text.strip():
         return None
     tables = [_read_strings(path) for path in _catalogs(lang)]
-    for exact, _ in tables:
+    exacts = [_read_strings(path, "values")[0] for path in _catalogs(lang)] if value else \
+        [exact for exact, _ in tables]
+    for exact in exacts:
         if text in exact:
             return exact[text]
     for _, templates in tables:
@@ -313,9 +323,10 @@ def translate_figure(fig: Any, lang: str | None = None) -> Any:
     return fig
 
 
-def _rename(labels: Iterable[Any], lang: str, record: bool = True) -> dict[Any, str]:
+def _rename(labels: Iterable[Any], lang: str, record: bool = True,
+            value: bool = False) -> dict[Any, str]:
     return {label: new for label in labels if isinstance(label, str)
-            and (new := lookup(label, lang, record=record)) is not None}
+            and (new := lookup(label, lang, record=record, value=value)) is not None}
 
 
 #: Tables longer than this show their text values untranslated (display shows a few rows).
@@ -329,9 +340,9 @@ def _names(names: Iterable[Any], lang: str) -> list[Any]:
 def display_table(table: Any, lang: str | None = None) -> Any:
     """A copy of a DataFrame (or Series) with its headers translated, for display only.
 
-    Column labels, index labels that are text, the names of both axes and text values (a
-    category such as ``"signup"``, a computed sentence matching a catalog template) are looked
-    up; the caller's table keeps its English names and values (code keeps working with
+    Column labels, index labels that are text and the names of both axes are looked up in
+    the catalogs' ``strings:``; text values in ``values:`` (a category such as ``"signup"``)
+    and among the templates (a computed sentence); the caller's table keeps its English names and values (code keeps working with
     ``table["revenue"]``). Code identifiers (``customer_id``) are never candidates.
 
     Parameters
@@ -382,7 +393,7 @@ def _is_text(values: Any) -> bool:
 
 def _translated_values(values: Any, lang: str) -> Any:
     """A Series with each text value the catalogs know replaced (others kept)."""
-    known = _rename(values.dropna().unique(), lang, record=False)
+    known = _rename(values.dropna().unique(), lang, record=False, value=True)
     return values.map(lambda v: known.get(v, v) if isinstance(v, str) else v) if known else values
 
 
