@@ -453,3 +453,15 @@ def test_the_editions_glossary_page_puts_chinese_first() -> None:
     assert "| 繁體中文 | English | 简体中文 | 單元 | meaning |" in page
     assert "| 客戶關係管理 | customer relationship management (CRM) | 客户关系管理 | 0 |" in page
     assert page.count("\n| ") == len(i18n.glossary()) + 1  # every term and the header
+
+
+def test_a_label_is_not_a_table_value(tmp_path: Path, monkeypatch) -> None:
+    """'orders' as an axis label or header (strings:) is 訂單數; 'orders' in a table's cell is a
+    table name and stays, unless a values: section says otherwise."""
+    mine = tmp_path / "nb.yaml"
+    mine.write_text("strings:\n  orders: 訂單數\nvalues:\n  returns: 退貨\n", encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(mine))
+    shown = i18n.display_table(pd.DataFrame({"orders": [1, 2], "table": ["orders", "returns"]}))
+    assert list(shown.columns) == ["訂單數", "table"]
+    assert list(shown["table"]) == ["orders", "退貨"]
