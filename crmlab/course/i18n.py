@@ -648,6 +648,10 @@ def _run(args: argparse.Namespace) -> int:
                     + style_problems(nb, lang, root))
         for line in bad:
             print(line)
+        if args.build:
+            for stem, texts in missing_strings(Path(args.build) / "i18n").items():
+                print(f"{stem}: {len(texts)} string(s) no catalog knew: " + ", ".join(map(repr, texts[:20]))
+                      + (" ..." if len(texts) > 20 else ""))
         return 1 if bad else 0
     out = Path(args.out)
     for nb in _resolve(args.notebooks, root):
@@ -666,6 +670,8 @@ def register(subparsers: Any) -> None:
     e.add_argument("notebooks", nargs="*", help="paths, stems or numbers (default: all)")
     s = sub.add_parser("status", help="coverage per notebook; problems of the TRANSLATED ones")
     s.add_argument("notebooks", nargs="*", help="only these (default: all)")
+    s.add_argument("--build", metavar="DIR", help="also list the strings a build of the edition "
+                                                  "met untranslated (DIR = e.g. build/zh-TW)")
     a = sub.add_parser("apply", help="write translated notebooks")
     a.add_argument("notebooks", nargs="*", help="paths, stems or numbers (default: all)")
     a.add_argument("--out", default="build/zh-TW/sources", help="output folder")
