@@ -177,8 +177,8 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True,
         The translated text, or None.
     """
     lang = lang or language()
-    if lang == "en" or not text or not text.strip():
-        return None
+    if lang == "en" or not isinstance(text, str) or not text.strip():
+        return None  # a tick label may be a number (a FixedFormatter of ints)
     tables = [_read_strings(path) for path in _catalogs(lang)]
     exacts = [_read_strings(path, "values")[0] for path in _catalogs(lang)] if value else \
         [exact for exact, _ in tables]

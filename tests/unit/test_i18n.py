@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
@@ -304,6 +305,13 @@ def test_translate_figure(zh, themed) -> None:
     assert left.texts[0].get_text() == "接觸點"
     assert [t.get_text() for t in right.get_xticklabels()] == ["註冊", "訂單", "X-17"]
     assert "not in any catalog" in i18n.untranslated()
+    fig2, ax2 = plt.subplots()  # tick labels that are not text (a heatmap's numbers)
+    ax2.imshow([[1, 2], [3, 4]])
+    ax2.set_xticks([0, 1], [np.int64(5), np.int64(4)])
+    i18n.translate_figure(fig2)
+    fig2.canvas.draw()
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["5", "4"]
+    plt.close(fig2)
     i18n.translate_figure(fig)  # twice is the same
     fig.canvas.draw()
     assert [t.get_text() for t in right.get_xticklabels()] == ["註冊", "訂單", "X-17"]
