@@ -59,6 +59,21 @@ def test_translated_catalog_uses_the_glossary(notebook: Path) -> None:
 
 
 @pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
+def test_translated_title_cell_has_the_editions_unit_label(notebook: Path) -> None:
+    """The lecture shape in Chinese: the first cell's unit line is unit_label(stem, "zh-TW")."""
+    from crmlab.units import COURSE_MAP, unit_label
+
+    if notebook.stem not in COURSE_MAP:
+        pytest.skip(f"{notebook.stem} is not a lecture of the course map")
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "markdown")
+    catalog = catalogs.read_catalog(catalogs.catalog_path(notebook, LANG, ROOT))
+    label = unit_label(notebook.stem, LANG)
+    assert f"**{label}**" in catalog["cells"][first.id][LANG], (
+        f"{notebook.name}: the translated title cell should carry the unit line **{label}**")
+
+
+@pytest.mark.parametrize("notebook", TRANSLATED, ids=IDS)
 def test_translated_markdown_has_no_line_break_inside_chinese(notebook: Path) -> None:
     found = catalogs.style_problems(notebook.relative_to(ROOT), LANG, ROOT)
     assert not found, "\n".join(found)
