@@ -9,18 +9,12 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from .core import _ax, bar_labels, percent_axis
+from .core import _ax, _require, bar_labels, percent_axis
 
 #: Traffic-light colours of the CRM scorecard (crmlab.kpi statuses); grey when there is no
 #: data or no target.
 TRAFFIC_LIGHTS: dict[str, str] = {"green": "#1b9e77", "amber": "#e6ab02", "red": "#d95f02",
                                   "no data": "#bbbbbb", "no target": "#bbbbbb"}
-
-
-def _require_columns(table: pd.DataFrame, columns: Sequence[str], what: str, source: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"{what}: the table has no column(s) {missing}; pass the table of {source}")
 
 
 def format_in_unit(value: float, unit: str, change: bool = False) -> str:
@@ -40,7 +34,7 @@ def scorecard_table(scorecard: pd.DataFrame):
     """The table of :func:`crmlab.kpi.scorecard` as a styled table (a pandas ``Styler``):
     each number in its unit, the change (percentage points for shares), the target with ≥/≤
     and the status cell in its traffic-light colour."""
-    _require_columns(scorecard, ["perspective", "label", "label_zh", "unit", "direction", "value",
+    _require(scorecard, ["perspective", "label", "label_zh", "unit", "direction", "value",
                                  "previous", "change", "target", "status"], "scorecard_table",
                      "crmlab.kpi.scorecard(shop, period, freq)")
     units = scorecard["unit"].tolist()
@@ -67,7 +61,7 @@ def scorecard_gaps(scorecard: pd.DataFrame, ax: Axes | None = None, clip: float 
     clipped at ±``clip``. ``scorecard`` is the table of :func:`crmlab.kpi.scorecard`."""
     import numpy as np
 
-    _require_columns(scorecard, ["label", "direction", "value", "previous", "target", "tolerance",
+    _require(scorecard, ["label", "direction", "value", "previous", "target", "tolerance",
                                  "status"], "scorecard_gaps", "crmlab.kpi.scorecard(shop, period, freq)")
     sign = np.where(scorecard["direction"] == "higher", 1.0, -1.0)
 
@@ -103,7 +97,7 @@ def kpi_small_multiples(history: pd.DataFrame, ncols: int = 4,
     import numpy as np
     from matplotlib.ticker import MaxNLocator
 
-    _require_columns(history, ["start", "label", "unit", "value", "target", "status"],
+    _require(history, ["start", "label", "unit", "value", "target", "status"],
                      "kpi_small_multiples", "crmlab.kpi.kpi_history(shop, freq)")
     panels = list(history.groupby("label", sort=False))
     nrows = -(-len(panels) // ncols)
@@ -140,7 +134,7 @@ def traffic_light_grid(history: pd.DataFrame, order: Sequence[str] | None = None
     Columns are labelled by period ("2025Q1" -> "25Q1")."""
     from matplotlib.colors import ListedColormap
 
-    _require_columns(history, ["period", "label", "status"], "traffic_light_grid",
+    _require(history, ["period", "label", "status"], "traffic_light_grid",
                      "crmlab.kpi.kpi_history(shop, freq)")
     code = {"green": 0, "amber": 1, "red": 2, "no data": 3, "no target": 3}
     grid = (history.assign(code=history["status"].astype(str).map(code))
@@ -212,8 +206,8 @@ def social_listening(daily: pd.DataFrame, volume_alert: pd.Series, pchart: pd.Da
     panels. Returns the two Axes."""
     import numpy as np
 
-    _require_columns(daily, ["n_mentions"], "social_listening", "crmlab.feedback.daily_mentions(...)")
-    _require_columns(pchart, ["share", "ucl", "alert"], "social_listening",
+    _require(daily, ["n_mentions"], "social_listening", "crmlab.feedback.daily_mentions(...)")
+    _require(pchart, ["share", "ucl", "alert"], "social_listening",
                      "crmlab.feedback.proportion_chart(...)")
     if axes is None:
         _, axes = plt.subplots(2, 1, figsize=(8.2, 4.6), sharex=True)
@@ -241,7 +235,7 @@ def signal_scores(weekly: pd.DataFrame, threshold: float, incident: tuple | None
     each source's positive surprise z/2 stacked (its share of the combined score
     Σz/√4), the combined score as a line and the flag threshold dashed; the planted incident
     (start, fix) shaded. The legend sits right of the axes."""
-    _require_columns(weekly, ["week", "score"], "signal_scores", "crmlab.feedback.product_signals(...)")
+    _require(weekly, ["week", "score"], "signal_scores", "crmlab.feedback.product_signals(...)")
     zcols = [c for c in weekly.columns if c.startswith("z_")]
     show = weekly.set_index("week").sort_index()
     ax = _ax(ax, figsize=(8.2, 2.9))
@@ -265,7 +259,7 @@ def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = N
     the groups in the legend, which sits right of the axes."""
     import numpy as np
 
-    _require_columns(rates, ["period", "group", "rate", "low", "high"], "period_rate_intervals",
+    _require(rates, ["period", "group", "rate", "low", "high"], "period_rate_intervals",
                      "crmlab.feedback.period_rates(...)")
     ax = _ax(ax, figsize=(7.8, 3.0))
     periods = list(dict.fromkeys(rates["period"]))
@@ -290,7 +284,7 @@ def theme_priorities(priorities: pd.DataFrame, axes=None,
     score (no effort estimate) are left out. Returns the two Axes."""
     from matplotlib.ticker import MaxNLocator
 
-    _require_columns(priorities, ["theme", "reach", "score"], "theme_priorities",
+    _require(priorities, ["theme", "reach", "score"], "theme_priorities",
                      "crmlab.feedback.prioritize_requests(..., effort=...)")
     show = priorities.dropna(subset=["score"]).iloc[::-1]
     if show.empty:
@@ -322,9 +316,9 @@ def requests_around_changes(weekly: pd.DataFrame, effects: pd.DataFrame,
     description). Legends sit right of the panels. Returns the Axes."""
     import numpy as np
 
-    _require_columns(effects, ["theme", "shipped_ts", "per_day_before", "per_day_after"],
+    _require(effects, ["theme", "shipped_ts", "per_day_before", "per_day_after"],
                      "requests_around_changes", "crmlab.feedback.change_effect(...)")
-    _require_columns(weekly, list(effects["theme"]), "requests_around_changes",
+    _require(weekly, list(effects["theme"]), "requests_around_changes",
                      "weekly requests per theme (one column per changed theme)")
     n = len(effects)
     if axes is None:
@@ -354,7 +348,7 @@ def positive_share_by_quarter(table: pd.DataFrame, ax: Axes | None = None,
     (columns quarter, source, share, low, high), side by side; the legend right of the axes."""
     import numpy as np
 
-    _require_columns(table, ["quarter", "source", "share", "low", "high"], "positive_share_by_quarter",
+    _require(table, ["quarter", "source", "share", "low", "high"], "positive_share_by_quarter",
                      "shares per quarter and source with their intervals")
     ax = _ax(ax, figsize=(8.2, 3.2))
     quarters = list(dict.fromkeys(table["quarter"].astype(str)))
