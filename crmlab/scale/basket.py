@@ -51,7 +51,7 @@ def basket_supports(order_items: object, min_support: float = 0.01, *,
 
     func = "scale.basket_supports"
     _check_source(order_items, "order_items")
-    min_support = basket._check_min_support(min_support)
+    min_support = basket.check_min_support(min_support)
     engine = _resolve_engine([order_items], engine, func)
     if engine == "pandas":
         frame = _to_pandas(order_items, "order_items")
