@@ -125,6 +125,14 @@ def test_translated_reading_cells_keep_the_code(notebook: Path) -> None:
             f"{notebook.name}: reading cell {cid}: the translation must make the same say/claim/"
             "choose calls as the English code (one reading per claim, with the same name=)")
 
+        def claim_names(src: str) -> list[str]:
+            return [kw.value.value for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)
+                    for kw in n.keywords if kw.arg == "name" and isinstance(kw.value, ast.Constant)]
+
+        assert claim_names(entry[LANG]) == claim_names(entry["english"]), (
+            f"{notebook.name}: reading cell {cid}: keep every claim's name= as in English (the "
+            "world sweep counts the readings by name)")
+
 
 def test_translated_list_names_complete_catalogs_only() -> None:
     """The list exists and every catalog beside a notebook parses and names its notebook."""
@@ -488,3 +496,29 @@ def test_a_label_is_not_a_table_value(tmp_path: Path, monkeypatch) -> None:
     shown = i18n.display_table(pd.DataFrame({"orders": [1, 2], "table": ["orders", "returns"]}))
     assert list(shown.columns) == ["訂單數", "table"]
     assert list(shown["table"]) == ["orders", "退貨"]
+
+
+def test_the_command(tmp_path: Path, monkeypatch, capsys) -> None:
+    """crmlab i18n extract|status|apply through the command's parser."""
+    import argparse
+
+    _notebook(tmp_path, "# Orders", 'say("Revenue grew.")')
+    monkeypatch.setattr(catalogs, "repository_root", lambda: tmp_path)
+    parser = argparse.ArgumentParser(prog="crmlab")
+    catalogs.register(parser.add_subparsers())
+
+    def run(*argv: str) -> int:
+        args = parser.parse_args(list(argv))
+        return args.func(args)
+
+    assert run("i18n", "extract", "99") == 0
+    assert "2 new cell(s)" in capsys.readouterr().out
+    assert run("i18n", "status") == 0  # nothing listed in TRANSLATED yet
+    assert "notebooks/99_tmp.ipynb" in capsys.readouterr().out
+    (tmp_path / "locales" / LANG / "TRANSLATED").write_text("notebooks/99_tmp.ipynb\n", encoding="utf-8")
+    assert run("i18n", "status") == 1  # listed, but not translated: the problems are printed
+    assert "has no zh-TW translation" in capsys.readouterr().out
+    assert run("i18n", "apply", "99", "--out", str(tmp_path / "out")) == 0
+    assert (tmp_path / "out" / "99_tmp.ipynb").is_file()
+    with pytest.raises(ValueError, match="no notebook '42'"):
+        run("i18n", "extract", "42")
