@@ -73,7 +73,7 @@ class _AheadOfTime:
 
     def __init__(self, stems: list[str], jobs: int):
         self.out_dir = Path(tempfile.mkdtemp(prefix="crmlab-nbtests-"))
-        from crmlab.build import worker_setup
+        from crmlab.course.build import worker_setup
 
         self.pool = cf.ProcessPoolExecutor(max_workers=jobs, initializer=worker_setup)
         self.futures: dict[str, cf.Future] = {}
@@ -116,7 +116,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     runnable = [i for i in session.items if not i.get_closest_marker("skip")]
     stems = _wanted_notebooks(runnable)
     if stems:
-        from crmlab.build import code_size
+        from crmlab.course.build import code_size
 
         stems.sort(key=lambda stem: -code_size(NOTEBOOKS / f"{stem}.ipynb"))  # longest first
         session.config.stash[AHEAD] = _AheadOfTime(stems, jobs)
@@ -196,7 +196,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def _longest_groups_first(items: list[pytest.Item]) -> None:
     """Put the notebook and exercise groups first, longest notebook first, so no long
     notebook starts last while the other worker idles (the scheduler keeps this order)."""
-    from crmlab.build import code_size
+    from crmlab.course.build import code_size
 
     sizes: dict[str, int] = {}
 
@@ -230,14 +230,14 @@ def load_test_params(path: Path = TEST_PARAMS_FILE) -> dict[str, dict[str, Any]]
 def test_parameters_for(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The parameters the test session uses for notebook ``name`` (before filtering).
 
-    ``CRMLAB_TEST_WORLD=<world>`` (a name from ``crmlab.worlds.WORLDS`` without knobs, e.g.
+    ``CRMLAB_TEST_WORLD=<world>`` (a name from ``crmlab.course.worlds.WORLDS`` without knobs, e.g.
     ``tiny-7``) runs the whole notebook tier in that world instead of the default one.
     """
     table = load_test_params()
     world = os.environ.get("CRMLAB_TEST_WORLD")
     world_params: dict[str, Any] = {}
     if world:
-        from crmlab.worlds import world as find_world
+        from crmlab.course.worlds import world as find_world
 
         chosen = find_world(world)
         if chosen.knobs:
@@ -251,7 +251,7 @@ test_parameters_for.__test__ = False  # a helper, not a test
 
 def _execute(source: Path, output: Path, params: dict[str, Any]):
     """Run one notebook; return the error instead of raising (for worker processes)."""
-    from crmlab.build import NotebookExecutionError, execute_notebook
+    from crmlab.course.build import NotebookExecutionError, execute_notebook
 
     try:
         execute_notebook(source, output, params, cwd=NOTEBOOKS)

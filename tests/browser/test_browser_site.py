@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from browser_helpers import EXERCISE, NOTEBOOKS, ROOT, Tab, screenshot, screenshot_path
 
-from crmlab.build import demo_notebooks
+from crmlab.course.build import demo_notebooks
 
 #: JavaScript: every <a href> of the page as the browser resolved it.
 LINKS_JS = "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
@@ -88,7 +88,7 @@ def check_links(tab: Tab, base: Path) -> int:
 def _outside_this_partial_build(target: Path) -> bool:
     """A JupyterLab-style link (``NN_topic.ipynb``, an exercise or demo notebook) to a course
     notebook the test site did not build: in a full build each has a page and the link is
-    rewritten to it (crmlab.site.rewrite_links, tests/unit/test_site_links.py)."""
+    rewritten to it (crmlab.course.site.rewrite_links, tests/unit/test_site_links.py)."""
     stem = target.stem
     course = {p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     course |= {p.stem for p in (ROOT / "exercises").glob("[0-9][0-9]_*.ipynb")}

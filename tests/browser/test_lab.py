@@ -1,6 +1,6 @@
 """A student's first day in JupyterLab (issue 22), in headless Debian chromium.
 
-JupyterLab runs on a fresh student workspace (``crmlab.workspace.update_workspace``, what
+JupyterLab runs on a fresh student workspace (``crmlab.course.workspace.update_workspace``, what
 ``make lab`` makes) on a free local port with a token. The student opens 00_welcome, finds
 the course map rendered with links, opens the glossary from its link (rendered, not raw
 Markdown), clicks the exercise link, runs all cells of the student
@@ -28,7 +28,7 @@ import pytest
 from browser_helpers import ROOT, screenshot
 
 import crmlab.exercises as ex
-from crmlab.workspace import SETTINGS_DIR, update_workspace
+from crmlab.course.workspace import SETTINGS_DIR, update_workspace
 
 EXERCISE = "00_warmup_exercises"
 #: The kernel loads the shipped small shop once; Run All of the warm-up takes seconds.

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 
 def test_money_is_text_and_math_is_math_on_the_site(tmp_path, open_page):
-    from crmlab.build import _html_page
-    from crmlab.site import install_assets
+    from crmlab.course.build import _html_page
+    from crmlab.course.site import install_assets
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

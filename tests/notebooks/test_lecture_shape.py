@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab.build import (
+from crmlab.course.build import (
     COURSE_MAP,
     NAVIGATION_TAG,
     RECORD_TAG,
@@ -83,7 +83,7 @@ def path(request) -> Path:
 
 
 def test_in_the_course_map(path):
-    assert path.stem in COURSE_MAP, f"add {path.stem} to crmlab.build.COURSE_MAP"
+    assert path.stem in COURSE_MAP, f"add {path.stem} to crmlab.units.COURSE_MAP"
 
 
 def test_heading_carries_the_unit_label_from_the_course_map(path):
@@ -91,7 +91,7 @@ def test_heading_carries_the_unit_label_from_the_course_map(path):
     label = unit_label(path.stem)
     assert f"**{label}" in first, (
         f"{path.name}: the first cell must carry the unit label '**{label}' (from "
-        "crmlab.build.COURSE_MAP); write it as the bold line under the title"
+        "crmlab.units.COURSE_MAP); write it as the bold line under the title"
     )
 
 
@@ -185,7 +185,7 @@ if __name__ == "__main__":
 def test_the_template_has_the_lecture_shape(tmp_path):
     """notebooks/_template.ipynb (the start of a new notebook) runs, with readable figures, and
     has every part the course asks for."""
-    from crmlab.build import execute_notebook
+    from crmlab.course.build import execute_notebook
 
     template = NOTEBOOKS / "_template.ipynb"
     out = tmp_path / "template.ipynb"
@@ -207,7 +207,7 @@ def test_the_template_has_the_lecture_shape(tmp_path):
 def test_the_figure_check_sees_figures_in_an_executed_notebook(tmp_path, monkeypatch):
     """The check must survive the inline backend, which installs its own figure formatter at the
     first figure (it silently replaced ours once, and every figure passed)."""
-    from crmlab.build import execute_notebook
+    from crmlab.course.build import execute_notebook
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -250,8 +250,8 @@ def test_money_dollars_in_markdown_are_not_math(doc):
 @pytest.mark.parametrize("demo", sorted((ROOT / "demos").glob("*_demo.ipynb")), ids=lambda p: p.stem)
 def test_each_demo_names_its_lecture_and_the_lecture_links_it(demo):
     """A demo's first cell links the course notebook it serves and carries that notebook's unit
-    label; that notebook's navigation cell links the demo (crmlab.build.demo_notebooks)."""
-    from crmlab.build import demo_notebooks
+    label; that notebook's navigation cell links the demo (crmlab.course.build.demo_notebooks)."""
+    from crmlab.course.build import demo_notebooks
 
     first = committed(demo).cells[0].source
     linked = re.search(r"\.\./notebooks/([0-9a-z_]+)\.ipynb", first)

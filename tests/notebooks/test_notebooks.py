@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from crmlab.build import parameters_cell, parse_parameters
+from crmlab.course.build import parameters_cell, parse_parameters
 from crmlab.nb import read_results
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

@@ -290,7 +290,7 @@ def test_a_refund_larger_than_the_order_is_refused():
 # ------------------------------------------------------------------------------ 10. CLI
 
 def test_cli_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
-    from crmlab import cli
+    from crmlab.course import cli
 
     bad_yaml = tmp_path / "course.yaml"
     bad_yaml.write_text("SEED: [7\n")
@@ -312,7 +312,7 @@ def test_cli_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
 
 
 def test_a_failed_build_does_not_leave_the_old_manifest_as_its_result(tmp_path, make_notebook):
-    from crmlab import cli
+    from crmlab.course import cli
 
     nbdir = tmp_path / "notebooks"
     make_notebook(nbdir / "01_a.ipynb", "SEED = 1", "SEED + 1")

@@ -135,7 +135,7 @@ def test_read_results_bad_input():
 
 def test_record_round_trip_through_a_real_kernel(tmp_path):
     """record() inside a kernel -> saved notebook -> read_results() gives the values back."""
-    from crmlab.build import execute_notebook
+    from crmlab.course.build import execute_notebook
 
     src = tmp_path / "rt.ipynb"
     notebook = nbformat.v4.new_notebook()

@@ -107,7 +107,7 @@ def test_online_retail_sample_is_deterministic_and_needs_cleaning(tmp_path):
 def test_real_worlds_run_only_their_notebooks_and_mark_the_rest():
     import dataclasses
 
-    from crmlab.worlds import REAL_DATA_NOTEBOOKS, WORLDS, Outcome, matrix_markdown, world
+    from crmlab.course.worlds import REAL_DATA_NOTEBOOKS, WORLDS, Outcome, matrix_markdown, world
 
     cd = world("cdnow")
     assert cd.real == "cdnow" and cd.runs("04_group_segmentation") and cd.runs("05_clv_and_churn")

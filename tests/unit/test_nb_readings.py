@@ -89,7 +89,7 @@ def test_read_claims_from_an_executed_notebook():
 
 
 def test_world_matrix_lists_failures_and_alternatives():
-    from crmlab.worlds import WORLDS, Outcome, matrix_markdown, world
+    from crmlab.course.worlds import WORLDS, Outcome, matrix_markdown, world
 
     assert len(WORLDS) >= 8 and len({w.name for w in WORLDS}) == len(WORLDS)
     assert world("tiny-7").parameters == {"DATA": "tiny", "SEED": 7}
@@ -105,7 +105,7 @@ def test_world_matrix_lists_failures_and_alternatives():
 
 
 def test_world_outcomes_round_trip_and_merge(tmp_path):
-    from crmlab.worlds import Outcome, load_outcomes, merge_outcomes, save_outcomes
+    from crmlab.course.worlds import Outcome, load_outcomes, merge_outcomes, save_outcomes
 
     old = [Outcome("small-7", "05_clv_and_churn", False, 2.0, cell=15, error="RuntimeError: x"),
            Outcome("small-7", "02_rfm_and_value", True, 3.0)]

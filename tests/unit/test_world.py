@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import crmlab.data
-from crmlab import cli, rfm, scale
+from crmlab import rfm, scale
+from crmlab.course import cli
 from crmlab.data.world import ORDER_ID_STRIDE, block_seed, read_world_info, write_world
 
 pytest.importorskip("duckdb")
