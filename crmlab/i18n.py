@@ -91,7 +91,14 @@ def _read_strings(path: str, section: str = "strings"
     if not file.is_file():
         raise ValueError(f"strings catalog {file} does not exist; check {STRINGS_ENV} or create it "
                          "with `crmlab i18n extract`")
-    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"strings catalog {file}: YAML error{where} ({getattr(exc, 'problem', exc)}); "
+                         "quote an English text that holds ': ' or starts with a quote, e.g. "
+                         "'Sales: by month': 每月銷售") from None
     entries = data.get(section) or {}
     if not isinstance(entries, Mapping):
         raise ValueError(f"{file}: '{section}' must be a mapping of English text -> translation")

@@ -273,6 +273,24 @@ def test_unknown_language_is_a_value_error(monkeypatch) -> None:
         i18n.language()
 
 
+def test_every_catalog_parses() -> None:
+    """The package's strings catalog and every notebook catalog are valid YAML with mappings
+    (a translator's unquoted 'Title: subtitle' key breaks every lookup of the edition)."""
+    for path in [i18n.strings_catalog(LANG), *sorted((ROOT / "locales" / LANG).rglob("*.yaml"))]:
+        i18n._read_strings.cache_clear()
+        for section in ("strings", "values"):
+            i18n._read_strings(str(path), section)  # raises ValueError naming file and line
+
+
+def test_a_yaml_error_names_the_file_and_line(tmp_path: Path, monkeypatch) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strings:\n  ok: 好\n  Sales: by month: 每月銷售\n", encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(bad))
+    with pytest.raises(ValueError, match=r"bad.yaml: YAML error at line 3.*quote"):
+        i18n.tr("Sales")
+
+
 def test_a_template_must_keep_its_placeholders(tmp_path: Path, monkeypatch) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("strings:\n  'Top {n} customers': 前幾名客戶\n", encoding="utf-8")
