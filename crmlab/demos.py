@@ -72,6 +72,21 @@ class Demo(widgets.VBox):
     chart draws (a dict); ``draw(result, axes)`` draws them on ``axes`` (cleared first);
     ``describe(result)`` says in one sentence what they show. After construction
     ``result`` holds the default values' figures and ``png`` their chart.
+
+    Parameters
+    ----------
+    title : str
+        The demo's heading.
+    controls : Mapping[str, ipywidgets.ValueWidget]
+        The sliders and dropdowns, by the name ``compute`` receives their value under.
+    compute : callable
+        ``compute(**values) -> dict``: the figures for the controls' values.
+    draw : callable
+        ``draw(result, axes)``: draws those figures on the demo's axes.
+    describe : callable
+        ``describe(result) -> str``: one sentence saying what the chart shows.
+    axes : Sequence[matplotlib.axes.Axes]
+        The axes the chart is drawn on (their figure is the demo's image).
     """
 
     def __init__(self, title: str, controls: Mapping[str, widgets.ValueWidget],
@@ -189,7 +204,21 @@ def _slider(cls: type, description: str, value: float, lo: float, hi: float, **k
 
 def price_demo_data(shop: Any = None, category: str = "electronics") -> dict[str, Any]:
     """Notebook 07's product (section 1): the best seller of ``category``, its list price,
-    unit cost, units per day and the planted elasticity of the category (-2 without truth)."""
+    unit cost, units per day and the planted elasticity of the category (-2 without truth).
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    category : str, default "electronics"
+        The product category.
+
+    Returns
+    -------
+    dict
+        ``product_id``, ``name``, ``list_price``, ``unit_cost``, ``units_per_day``,
+        ``elasticity``.
+    """
     shop = _default_shop(shop)
     panel = pricing.pricing_panel(shop.price_history, shop.products)
     units_by_product = panel.groupby("product_id")["units"].sum()
@@ -212,7 +241,28 @@ def price_demo(shop: Any = None, *, category: str = "electronics", price: float 
                elasticity: float | None = None, shape: str = "constant elasticity",
                data: Mapping[str, Any] | None = None) -> Demo:
     """Price -> demand, revenue and profit for notebook 07's product (sliders: price,
-    elasticity; a dropdown: the demand shape). ``data`` replaces :func:`price_demo_data`."""
+    elasticity; a dropdown: the demand shape). ``data`` replaces :func:`price_demo_data`.
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    category : str, default "electronics"
+        The category whose best seller is priced.
+    price : float, optional
+        The starting price; default the product's list price.
+    elasticity : float, optional
+        The starting elasticity; default the category's planted one.
+    shape : str, default "constant elasticity"
+        The demand curve's shape, one of :data:`crmlab.pricing.DEMAND_SHAPES`.
+    data : Mapping, optional
+        Replaces :func:`price_demo_data`.
+
+    Returns
+    -------
+    Demo
+        The widget: the price and elasticity sliders, the shape dropdown, chart and reading.
+    """
     d = dict(data) if data is not None else price_demo_data(shop, category)
     p0 = d["list_price"]
     controls = {
@@ -249,7 +299,26 @@ def staffing_demo(calls_per_hour: float = 200.0, aht_seconds: float = 180.0, *,
                   agents: int = 14, target_seconds: float = 20.0,
                   target_share: float = 0.8) -> Demo:
     """Agents -> Erlang C service level and waiting time (notebook 09 section 5: 200 calls an
-    hour, 3 minutes each). Sliders: agents on the phones and calls per hour."""
+    hour, 3 minutes each). Sliders: agents on the phones and calls per hour.
+
+    Parameters
+    ----------
+    calls_per_hour : float, default 200.0
+        The starting arrival rate.
+    aht_seconds : float, default 180.0
+        The average handling time of a call, in seconds.
+    agents : int, default 14
+        The starting number of agents on the phones.
+    target_seconds : float, default 20.0
+        The service-level target's answer time, in seconds.
+    target_share : float, default 0.8
+        The share of calls that should be answered within it.
+
+    Returns
+    -------
+    Demo
+        The widget: agents and calls-per-hour sliders, the chart and its reading.
+    """
     load = calls_per_hour * aht_seconds / 3600.0
     top = max(agents, math.floor(load) + 1) + max(8, int(2 * math.sqrt(load)) + 4)
     controls = {
@@ -283,7 +352,24 @@ def rfm_demo(shop: Any = None, *, recency_days: int = 90, min_orders: int = 2,
              table: pd.DataFrame | None = None) -> Demo:
     """RFM cut points -> segment sizes and revenue share (notebook 02's RFM table on the last
     day of data). Sliders: the recency cut (days) and the order cut. ``table`` replaces the
-    shop's :func:`crmlab.rfm.rfm_table`."""
+    shop's :func:`crmlab.rfm.rfm_table`.
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    recency_days : int, default 90
+        The starting recency cut: customers who ordered within it count as recent.
+    min_orders : int, default 2
+        The starting order cut: customers with at least this many orders count as frequent.
+    table : pd.DataFrame, optional
+        An RFM table to use instead of the shop's.
+
+    Returns
+    -------
+    Demo
+        The widget: the two cut sliders, the chart and its reading.
+    """
     if table is None:
         shop = _default_shop(shop)
         table = rfm.rfm_table(shop.orders, shop.end_ts.normalize())
@@ -317,7 +403,23 @@ def rfm_demo(shop: Any = None, *, recency_days: int = 90, min_orders: int = 2,
 def targeting_demo_data(shop: Any = None, seed: int = 42, n_folds: int = 5) -> dict[str, Any]:
     """Notebook 08's inputs: each contact's conversion and arm, the two-model uplift score
     cross-fitted on features known at send time (section 3), and the money of section 4 (a
-    held-out buyer's order margin, the coupon per treated buyer, the mean cost of a send)."""
+    held-out buyer's order margin, the coupon per treated buyer, the mean cost of a send).
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    seed : int, default 42
+        Seed of the cross-fitting folds.
+    n_folds : int, default 5
+        Number of cross-fitting folds.
+
+    Returns
+    -------
+    dict
+        ``y``, ``treatment``, ``score`` (arrays per contact), ``value_per_conversion``,
+        ``cost_per_contact``, ``cost_per_conversion``.
+    """
     shop = _default_shop(shop)
     contacts, campaigns = shop.campaign_contacts, shop.campaigns
     treated = offers.treatment_flags(contacts["group"])
@@ -344,7 +446,22 @@ def targeting_demo(shop: Any = None, *, threshold: float | None = None,
                    data: Mapping[str, Any] | None = None) -> Demo:
     """Targeting threshold -> incremental profit from notebook 08's uplift model. Slider: the
     smallest predicted uplift that gets a message (default: the break-even uplift, or the
-    score that targets 30% of contacts when that is outside the scores' range)."""
+    score that targets 30% of contacts when that is outside the scores' range).
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    threshold : float, optional
+        The starting threshold; default as above.
+    data : Mapping, optional
+        Replaces :func:`targeting_demo_data`.
+
+    Returns
+    -------
+    Demo
+        The widget: the threshold slider, the chart and its reading.
+    """
     d = dict(data) if data is not None else targeting_demo_data(shop)
     money = {k: d[k] for k in ("value_per_conversion", "cost_per_contact", "cost_per_conversion")}
 
@@ -376,7 +493,18 @@ def targeting_demo(shop: Any = None, *, threshold: float | None = None,
 
 
 def clv_demo_data(shop: Any = None) -> dict[str, Any]:
-    """Notebook 05's daily summary (purchase days to the last day of data) and its BG/NBD fit."""
+    """Notebook 05's daily summary (purchase days to the last day of data) and its BG/NBD fit.
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+
+    Returns
+    -------
+    dict
+        ``summary`` (:func:`crmlab.clv.summarize`, daily) and ``params`` (r, alpha, a, b).
+    """
     shop = _default_shop(shop)
     summary = clv.summarize(shop.orders, freq="D", observation_end=shop.end)
     fit = clv.BetaGeoModel().fit(summary)
@@ -388,7 +516,24 @@ def clv_demo(shop: Any = None, *, horizon_days: float = 365.0, T: float | None =
     """BG/NBD parameters -> P(alive) and expected purchases (notebook 05). Sliders (log
     scale, one decade either side of the shop's fit): r, alpha, a, b. The chart is for a
     customer seen ``T`` days (default: the longest history); the reading adds the shop's
-    customers' mean P(alive) and expected purchases."""
+    customers' mean P(alive) and expected purchases.
+
+    Parameters
+    ----------
+    shop : Shop, optional
+        The shop to demo; default the course's (``get_shop("small", seed=42)``).
+    horizon_days : float, default 365.0
+        The horizon of the expected purchases, in days.
+    T : float, optional
+        The charted customer's days since the first purchase; default the longest history.
+    data : Mapping, optional
+        Replaces :func:`clv_demo_data` (its ``summary`` and ``params``).
+
+    Returns
+    -------
+    Demo
+        The widget: four sliders, the chart and its reading.
+    """
     d = dict(data) if data is not None else clv_demo_data(shop)
     summary = d["summary"]
     T_ = float(summary["T"].max()) if T is None else float(T)
