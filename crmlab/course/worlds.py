@@ -266,7 +266,7 @@ def matrix_markdown(outcomes: list[Outcome], worlds: Iterable[World] = WORLDS) -
     lines = [
         "# The course in many worlds",
         "",
-        "Written by `make worlds` (`crmlab worlds`, `crmlab/worlds.py`): every notebook executed "
+        "Written by `make worlds` (`crmlab worlds`, `crmlab/course/worlds.py`): every notebook executed "
         "in every world. A cell shows `ok` and the seconds the notebook took, or the cell that "
         "failed; `alt n` counts the claims (`crmlab.nb.claim`) that took their alternative "
         "reading in that world, which is how a notebook stays true there.",
