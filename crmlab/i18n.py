@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "LANGUAGES", "language", "tr", "lookup", "translate_figure", "display_table",
+    "LANGUAGES", "language", "tr", "lookup", "translate_lines", "translate_figure", "display_table",
     "install_table_display", "untranslated", "glossary", "avoided_words", "strings_catalog",
 ]
 
@@ -242,6 +242,27 @@ def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
                   for k, v in values.items()}
     out = translated if translated is not None else text
     return out.format(**values) if values else out
+
+
+def translate_lines(text: str, lang: str | None = None) -> str:
+    """Translate a printed message line by line (an exercise check's verdict, its hint).
+
+    Parameters
+    ----------
+    text : str
+        The English message; each line is looked up whole (templates match numbers, ids).
+    lang : str, optional
+        Target language (default :func:`language`).
+
+    Returns
+    -------
+    str
+        The message with every known line translated (English: ``text`` itself).
+    """
+    lang = lang or language()
+    if lang == "en":
+        return text
+    return "\n".join(lookup(line, lang) or line for line in text.split("\n"))
 
 
 def _swap(text_obj: Any, lang: str) -> None:

@@ -472,6 +472,9 @@ def check_exam(question_id: str, answer: Any, ctx: ExerciseContext) -> bool:
 
 
 def _show(message: str, payload: Mapping[str, Any]) -> None:
+    from crmlab.i18n import translate_lines
+
+    message = translate_lines(message)  # the 繁體中文 edition (CRMLAB_LANG): crmlab/locales/
     try:
         from IPython import get_ipython
 

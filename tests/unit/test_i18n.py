@@ -540,3 +540,19 @@ def test_the_command(tmp_path: Path, monkeypatch, capsys) -> None:
     assert (tmp_path / "out" / "99_tmp.ipynb").is_file()
     with pytest.raises(ValueError, match="no notebook '42'"):
         run("i18n", "extract", "42")
+
+
+def test_exercise_check_messages(zh, tmp_path: Path, monkeypatch) -> None:
+    """A check's lines come out in Chinese (templates of crmlab/locales/zh-TW.yaml), a hint
+    the catalogs know is translated inside its line, an unknown reason stays English."""
+    hints = tmp_path / "ex.yaml"
+    hints.write_text("strings:\n  Count the orders per member.: 計算每位會員的訂單數。\n", encoding="utf-8")
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(hints))
+    message = ("❌ q1: not yet. expected 3, got 2.\n   This looks like a typical mistake: off by one."
+               "\n   Hint: Count the orders per member.")
+    assert i18n.translate_lines(message).split("\n") == [
+        "❌ q1：還沒對。expected 3, got 2.", "   這看起來是常見的錯誤：off by one。",
+        "   提示：計算每位會員的訂單數。"]
+    assert i18n.translate_lines("✅ q2: correct — well done!") == "✅ q2：正確，做得好！"
+    monkeypatch.delenv(i18n.LANG_ENV)
+    assert i18n.translate_lines(message) == message
