@@ -491,10 +491,23 @@ def finish_edition(out_dir: Path, lang: str) -> dict[str, list[str]]:
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(glossary_markdown(lang), encoding="utf-8")
     render_glossary_page(source, out_dir)
+    translated = {p.stem for folder in ("sources", "exercises") for p in (out_dir / folder).glob("*.ipynb")}
+    for page in [*(out_dir / "site").glob("*.html"), *(out_dir / "slides").glob("*.html")]:
+        if page.stem in translated | {"glossary"}:
+            _mark_language(page, lang)
     missing = missing_strings(out_dir / "i18n")
     (out_dir / "i18n" / "missing.json").write_text(json.dumps(missing, ensure_ascii=False, indent=1),
                                                    encoding="utf-8")
     return missing
+
+
+def _mark_language(page: Path, lang: str) -> None:
+    """Declare a translated page's language (``<html lang="zh-TW">``): screen readers read it
+    as Chinese and browsers pick the Traditional glyph forms of a CJK font."""
+    text = page.read_text(encoding="utf-8")
+    marked = re.sub(r'<html lang="en"', f'<html lang="{lang}"', text, count=1)
+    if marked != text:
+        page.write_text(marked, encoding="utf-8")
 
 
 def glossary_markdown(lang: str = "zh-TW") -> str:

@@ -556,3 +556,17 @@ def test_exercise_check_messages(zh, tmp_path: Path, monkeypatch) -> None:
     assert i18n.translate_lines("✅ q2: correct — well done!") == "✅ q2：正確，做得好！"
     monkeypatch.delenv(i18n.LANG_ENV)
     assert i18n.translate_lines(message) == message
+
+
+def test_finish_edition_marks_translated_pages_and_writes_the_glossary(tmp_path: Path) -> None:
+    edition = tmp_path / LANG
+    for name in ("sources/99_tmp.ipynb", "site/99_tmp.html", "site/07_price_demo.html"):
+        (edition / name).parent.mkdir(parents=True, exist_ok=True)
+        (edition / name).write_text('<!DOCTYPE html>\n<html lang="en"><body></body></html>', encoding="utf-8")
+    (edition / "i18n").mkdir()
+    (edition / "i18n" / "99_tmp.missing.txt").write_text("'Orders per week'\n", encoding="utf-8")
+    assert catalogs.finish_edition(edition, LANG) == {"99_tmp": ["Orders per week"]}
+    assert '<html lang="zh-TW">' in (edition / "site" / "99_tmp.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in (edition / "site" / "07_price_demo.html").read_text(encoding="utf-8")
+    glossary = (edition / "site" / "glossary.html").read_text(encoding="utf-8")
+    assert "客戶關係管理" in glossary and glossary.index("繁體中文") < glossary.index("English")
