@@ -491,7 +491,9 @@ def finish_edition(out_dir: Path, lang: str) -> dict[str, list[str]]:
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(glossary_markdown(lang), encoding="utf-8")
     render_glossary_page(source, out_dir)
-    translated = {p.stem for folder in ("sources", "exercises") for p in (out_dir / folder).glob("*.ipynb")}
+    _translate_demo_pages(out_dir, lang)
+    translated = {p.stem for folder in ("sources", "exercises", "demos")
+                  for p in (out_dir / folder).glob("*.ipynb")}
     for page in [*(out_dir / "site").glob("*.html"), *(out_dir / "slides").glob("*.html")]:
         if page.stem in translated | {"glossary"}:
             _mark_language(page, lang)
@@ -499,6 +501,23 @@ def finish_edition(out_dir: Path, lang: str) -> dict[str, list[str]]:
     (out_dir / "i18n" / "missing.json").write_text(json.dumps(missing, ensure_ascii=False, indent=1),
                                                    encoding="utf-8")
     return missing
+
+
+def _translate_demo_pages(out_dir: Path, lang: str) -> list[Path]:
+    """The live demos that have a catalog, translated into ``out_dir/demos`` and their pages
+    rendered again from there (the demo's chart is its committed figure: the demo's own
+    widgets draw it, not a kernel of this build)."""
+    from crmlab.course.site import render_demo_pages, rewrite_links
+
+    demos = [d for d in sorted((repository_root() / "demos").glob("[0-9][0-9]_*_demo.ipynb"))
+             if catalog_path(d, lang).is_file()]
+    if not demos:
+        return []
+    translate_sources(demos, out_dir / "demos", lang)
+    pages = render_demo_pages(out_dir / "demos", out_dir,
+                              lessons=[p.stem for p in (out_dir / "sources").glob("*.ipynb")])
+    rewrite_links(out_dir / "site")
+    return pages
 
 
 def _mark_language(page: Path, lang: str) -> None:
