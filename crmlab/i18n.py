@@ -41,6 +41,7 @@ from typing import Any
 __all__ = [
     "LANGUAGES", "language", "tr", "lookup", "translate_lines", "translate_figure", "display_table",
     "install_table_display", "untranslated", "glossary", "avoided_words", "strings_catalog",
+    "use_catalog",
 ]
 
 #: Editions of the course: language tag -> its name in that language.
@@ -151,10 +152,29 @@ def strings_catalog(lang: str | None = None) -> Path:
     return _LOCALES / f"{lang}.yaml"
 
 
+#: Catalogs added by the running code (:func:`use_catalog`), looked up after ``STRINGS_ENV``'s.
+_USED: list[str] = []
+
+
+def use_catalog(path: str | Path) -> None:
+    """Look up strings in the ``strings:`` of catalog ``path`` too, from now on (an exercise
+    notebook's catalog, added by :func:`crmlab.exercises.start`: its hints).
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing YAML catalog (``locales/<lang>/exercises/<stem>.yaml``).
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"use_catalog: {path} does not exist; create it with `crmlab i18n extract`")
+    if str(path) not in _USED:
+        _USED.append(str(path))
+
+
 def _catalogs(lang: str) -> list[str]:
     """The strings catalogs to look in, first match wins: the notebook's, then the package's."""
     extra = [p for p in os.environ.get(STRINGS_ENV, "").split(os.pathsep) if p.strip()]
-    return [*extra, str(strings_catalog(lang))]
+    return [*extra, *(p for p in _USED if p not in extra), str(strings_catalog(lang))]
 
 
 def lookup(text: str, lang: str | None = None, *, record: bool = True,

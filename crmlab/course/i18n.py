@@ -380,10 +380,8 @@ def apply(notebook: str | Path, output: str | Path, lang: str = "zh-TW",
         if cell_kind(cell) is None:
             continue
         entry = catalog["cells"].get(str(cell.get("id"))) or {}
-        text = entry.get(lang) or ""
-        current = (entry.get("hash") == cell_hash(_source(cell))
-                   and entry.get("old_english") is None and text.strip())
-        if current:
+        text = _current_translation(cell, entry, lang)
+        if text:
             cell.source = text
             counts["translated"] += 1
         else:
@@ -394,6 +392,24 @@ def apply(notebook: str | Path, output: str | Path, lang: str = "zh-TW",
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, output)
     return counts
+
+
+def _current_translation(cell: Any, entry: dict[str, Any], lang: str) -> str | None:
+    """The current translation of a cell, or None (missing or stale). A released exercise's
+    Markdown cell differs from its source where a model answer became the stub: it gets the
+    student version of the translation (:func:`~crmlab.course.exercises.release.student_markdown`)."""
+    text = entry.get(lang) or ""
+    if entry.get("old_english") is not None or not text.strip():
+        return None
+    source, english = _source(cell), entry.get("english") or ""
+    if entry.get("hash") == cell_hash(source):
+        return text
+    if cell.get("cell_type") == "markdown" and entry.get("hash") == cell_hash(english):
+        from crmlab.course.exercises.release import student_markdown
+
+        if student_markdown(english) == source:
+            return student_markdown(text)
+    return None
 
 
 def _translate_navigation(nb: Any, stem: str, lang: str, root: Path | None) -> None:
@@ -463,7 +479,8 @@ def start_edition(notebooks_dir: Path, sources: list[Path], out_dir: Path,
                   lang: str) -> tuple[list[Path], Path, Path]:
     """Prepare ``crmlab build --lang``: every notebook of ``notebooks_dir`` translated into
     ``out_dir/<lang>/sources/`` (the site lists them all, with their translated titles), the
-    released exercises of ``out_dir/exercises/`` into ``out_dir/<lang>/exercises/``.
+    released exercises of ``out_dir/exercises/`` (else the committed student versions of
+    ``exercises/``) into ``out_dir/<lang>/exercises/``.
 
     Returns the translated ``sources`` (the notebooks to run), the folder listing the
     edition's course and the edition's output folder.
@@ -475,8 +492,9 @@ def start_edition(notebooks_dir: Path, sources: list[Path], out_dir: Path,
     listing = edition / "sources"
     everything = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
     translated = dict(zip(everything, translate_sources(everything, listing, lang), strict=True))
-    if (Path(out_dir) / "exercises").is_dir():
-        translate_exercises(Path(out_dir) / "exercises", edition / "exercises", lang)
+    released = Path(out_dir) / "exercises"  # make materials releases them there first
+    translate_exercises(released if released.is_dir() else repository_root() / "exercises",
+                        edition / "exercises", lang)
     return [translated[src] for src in sources], listing, edition
 
 

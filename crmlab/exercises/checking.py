@@ -182,7 +182,25 @@ def start(exercise: str, *, data: Any = "small", seed: int = 42,
         shop = get_shop(data, seed=seed)
     _CURRENT = ExerciseContext(exercise=exercise, data=data, seed=seed, shop=shop, mode=mode,
                                forms=dict(forms or {}))
+    _use_exercise_catalog(exercise)
     return _CURRENT
+
+
+def _use_exercise_catalog(exercise: str) -> None:
+    """In another edition (``CRMLAB_LANG``), look hints up in the exercise's catalog
+    ``locales/<lang>/exercises/<exercise>_exercises.yaml`` of the course repository (beside
+    ``instructor/answers/``, which a practice check needs too), when it has one."""
+    from crmlab import i18n
+
+    lang = i18n.language()
+    if lang == "en":
+        return
+    name = Path("locales") / lang / "exercises" / f"{exercise}_exercises.yaml"
+    cwd = Path.cwd().resolve()
+    for root in (Path(__file__).resolve().parents[2], cwd, *cwd.parents):
+        if (root / name).is_file():
+            i18n.use_catalog(root / name)
+            return
 
 
 def current() -> ExerciseContext:

@@ -284,6 +284,20 @@ def _char_offset(line: str, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
+def _student_markdown(text: str, where: str) -> tuple[str, int, int]:
+    """A Markdown cell's student text (mark schemes removed, model answers -> the stub), and
+    the counts of mark schemes and model answers."""
+    text, schemes = _strip_regions(text, BEGIN_MARK_SCHEME, END_MARK_SCHEME, None, where)
+    text, solutions = _strip_regions(text, BEGIN_SOLUTION, END_SOLUTION, (MARKDOWN_STUB,), where)
+    return text, schemes, solutions
+
+
+def student_markdown(text: str, where: str = "markdown cell") -> str:
+    """The student version of a Markdown cell's text, as :func:`strip_notebook` makes it (the
+    繁體中文 edition releases a translated cell that holds a model answer this way)."""
+    return _student_markdown(text, where)[0]
+
+
 def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int]]:
     """Return a student copy of ``nb`` (solutions, rubrics, hidden tests and outputs removed)."""
     nb = copy.deepcopy(nb)
@@ -313,10 +327,9 @@ def strip_notebook(nb: Any, where: str = "notebook") -> tuple[Any, dict[str, int
             cell["outputs"] = []
             cell["execution_count"] = None
         else:
-            text, n = _strip_regions(text, BEGIN_MARK_SCHEME, END_MARK_SCHEME, None, here)
-            counts["mark_schemes"] += n
-            text, n = _strip_regions(text, BEGIN_SOLUTION, END_SOLUTION, (MARKDOWN_STUB,), here)
-            counts["solutions"] += n
+            text, schemes, solutions = _student_markdown(text, here)
+            counts["mark_schemes"] += schemes
+            counts["solutions"] += solutions
         for marker in ALL_MARKERS:
             if marker in text:
                 raise ValueError(f"{here}: marker '{marker}' left over (not on a line of its "

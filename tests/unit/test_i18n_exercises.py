@@ -1,0 +1,67 @@
+"""The exercises of the 繁體中文 edition (issue 31): the student versions translated from the
+catalogs of their sources, and a check's feedback (verdict, typical mistake, hint, "not
+answered yet") in Chinese when run with ``CRMLAB_LANG=zh-TW``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import crmlab.exercises as ex
+from crmlab import i18n
+from crmlab.course import i18n as catalogs
+
+ROOT = Path(__file__).resolve().parents[2]
+EXERCISE = ROOT / "exercises" / "00_warmup_exercises.ipynb"
+
+
+@pytest.fixture()
+def zh(monkeypatch):
+    """The 繁體中文 edition, no catalog added yet by an earlier start()."""
+    monkeypatch.setenv(i18n.LANG_ENV, "zh-TW")
+    monkeypatch.delenv(i18n.STRINGS_ENV, raising=False)
+    monkeypatch.setattr(i18n, "_USED", [])
+
+
+def test_student_version_is_translated(tmp_path: Path) -> None:
+    """The committed student version (same cell ids as its source) comes out in Chinese; a
+    cell whose model answer became the stub gets the stub in the translation too (and no
+    model answer or mark scheme leaks into it)."""
+    written = catalogs.translate_exercises(ROOT / "exercises", tmp_path, "zh-TW")
+    assert [p.name for p in written] == sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
+    out = tmp_path / "00_warmup_exercises.ipynb"
+    cells = {c.get("id"): c for c in nbformat.read(out, as_version=4).cells}
+    assert cells["warmup-00"].source.startswith("# 練習 00 — 認識商店資料表")
+    assert "指定給 `n_customers`" in cells["warmup-03"].source
+    english = {c.get("id"): c.source for c in nbformat.read(EXERCISE, as_version=4).cells}
+    assert "YOUR ANSWER HERE" in english["warmup-20"]
+    assert cells["warmup-20"].source == english["warmup-20"].replace("**Your answer:**", "**你的答案：**")
+    assert cells["warmup-04"].source == english["warmup-04"]  # code stays as released
+
+
+def test_check_feedback_in_chinese(zh, capsys) -> None:
+    """start() adds the exercise's catalog, so its hints and typical-mistake names come out
+    translated inside the check's Chinese lines."""
+    ctx = ex.start("00_warmup", data="tiny", seed=42)
+    shop = ctx.shop
+    ex.check("warmup_n_customers", ex.NOT_ANSWERED)
+    ex.check("warmup_n_customers", len(shop.orders))  # a registered mistake: order rows
+    ex.check("warmup_n_customers", len(shop.customers))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("… warmup_n_customers：尚未作答")
+    assert lines[1].startswith("❌ warmup_n_customers：還沒對。")
+    assert lines[2] == "   這看起來是常見的錯誤：數的是訂單列數，不是會員數。"
+    assert lines[3] == "   提示：shop.customers 的每一列是一位會員；數一數有幾列。"
+    assert lines[4] == "✅ warmup_n_customers：正確，做得好！"
+
+
+def test_check_feedback_stays_english_by_default(monkeypatch, capsys) -> None:
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    monkeypatch.setattr(i18n, "_USED", [])
+    ctx = ex.start("00_warmup", data="tiny", seed=42)
+    ex.check("warmup_n_customers", len(ctx.shop.orders))
+    out = capsys.readouterr().out
+    assert "Hint: Every row of shop.customers is one member; count the rows." in out
+    assert i18n._USED == []
