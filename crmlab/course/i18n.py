@@ -19,7 +19,9 @@ tagged ``reading`` (its translation is the same code with its strings translated
 computed reading stays computed). Plain code cells stay as they are; the text they draw
 (figure titles, axis labels, table headers) is translated at run time by :mod:`crmlab.i18n`
 from the catalog's ``strings:`` section (this notebook's own strings, English -> translation,
-``{name}`` placeholders allowed) and from ``crmlab/locales/<lang>.yaml`` (the library's).
+``{name}`` placeholders allowed), its ``values:`` section (text in the cells of the notebook's
+own tables, looked up only as table values) and from ``crmlab/locales/<lang>.yaml`` (the
+library's).
 
 **Staleness.** :func:`extract` adds new cells with an empty translation. When a cell's English
 changed, it keeps the translation, stores the English it was made from as ``old_english`` and
@@ -139,9 +141,10 @@ _Dumper.add_representer(_Block, lambda d, s: d.represent_scalar("tag:yaml.org,20
 
 
 def read_catalog(path: Path) -> dict[str, Any]:
-    """A catalog as a dict (``notebook``, ``language``, ``cells``, ``strings``); empty when new."""
+    """A catalog as a dict (``notebook``, ``language``, ``cells``, ``strings``, ``values``);
+    empty when new."""
     if not path.is_file():
-        return {"cells": {}, "strings": {}}
+        return {"cells": {}, "strings": {}, "values": {}}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -150,11 +153,14 @@ def read_catalog(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: YAML error{where} ({getattr(exc, 'problem', exc)}); a "
                          "translation is a block: 'zh-TW: |' then the text indented") from None
     cells = {str(k): v for k, v in (data.get("cells") or {}).items()}
-    return {**data, "cells": cells, "strings": data.get("strings") or {}}
+    return {**data, "cells": cells, "strings": data.get("strings") or {},
+            "values": data.get("values") or {}}
 
 
 def write_catalog(path: Path, catalog: dict[str, Any], lang: str) -> None:
-    """Write a catalog: header comment, then its keys with every text as a YAML block."""
+    """Write a catalog: header comment, then its keys with every text as a YAML block; the
+    ``values:`` section (text in the cells of the notebook's own tables) only when it has
+    entries, after ``strings:``."""
     cells = {}
     for cid, entry in catalog["cells"].items():
         out = {k: v for k, v in entry.items() if k not in ("english", lang, "old_english")}
@@ -165,8 +171,11 @@ def write_catalog(path: Path, catalog: dict[str, Any], lang: str) -> None:
         cells[cid] = out
     body = {"notebook": catalog["notebook"], "language": lang, "cells": cells,
             "strings": catalog.get("strings") or {}}
+    if catalog.get("values"):
+        body["values"] = catalog["values"]
     head = (f"# {i18n.LANGUAGES[lang]} translation of {catalog['notebook']} (docs/translating.md).\n"
-            f"# Edit only the '{lang}' blocks and the right-hand side of 'strings'. A cell with\n"
+            f"# Edit only the '{lang}' blocks and the right-hand sides of 'strings' and 'values'\n"
+            "# (the text in the cells of this notebook's own tables). A cell with\n"
             "# 'old_english' is stale: update its translation to the new 'english', then delete\n"
             "# the 'old_english' block. Refresh with: crmlab i18n extract <notebook>\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +226,8 @@ def extract(notebook: str | Path, lang: str = "zh-TW", root: Path | None = None)
 
     New cells get an empty translation; a changed cell keeps its translation, gets
     ``old_english`` (the English it was made from) and the new ``hash``/``english``; cells no
-    longer in the notebook are dropped; drawn strings not yet listed are added empty.
+    longer in the notebook are dropped; drawn strings not yet listed are added empty; the
+    ``strings:`` and ``values:`` the translator wrote are kept.
     """
     notebook = Path(notebook)
     path = catalog_path(notebook, lang, root)
@@ -246,7 +256,8 @@ def extract(notebook: str | Path, lang: str = "zh-TW", root: Path | None = None)
             strings[text] = ""
             report.strings_added.append(text)
     rel = notebook.resolve().relative_to((root or repository_root()).resolve()).as_posix()
-    write_catalog(path, {"notebook": rel, "cells": cells, "strings": strings}, lang)
+    write_catalog(path, {"notebook": rel, "cells": cells, "strings": strings,
+                         "values": dict(old["values"])}, lang)
     return report
 
 
@@ -329,17 +340,18 @@ def course_notebooks(root: Path | None = None) -> list[Path]:
 
 def status(lang: str = "zh-TW", root: Path | None = None) -> list[dict[str, Any]]:
     """Coverage per notebook: translated share, done, stale and missing cell counts, and
-    the empty entries of its ``strings:``."""
+    the empty entries of its ``strings:`` and ``values:``."""
     root = root or repository_root()
     listed = {p.resolve() for p in translated_list(lang, root)}
     rows = []
     for nb in course_notebooks(root):
         states = cell_states(nb, lang, root)
         counts = {k: sum(s.state == k for s in states) for k in ("done", "stale", "missing")}
-        strings = read_catalog(catalog_path(nb, lang, root))["strings"]
+        catalog = read_catalog(catalog_path(nb, lang, root))
+        texts = [*catalog["strings"].values(), *catalog["values"].values()]
         rows.append({"notebook": nb.relative_to(root).as_posix(), "cells": len(states), **counts,
                      "share": counts["done"] / len(states) if states else 1.0,
-                     "strings_missing": sum(not v for v in strings.values()),
+                     "strings_missing": sum(not v for v in texts),
                      "listed": nb.resolve() in listed})
     return rows
 

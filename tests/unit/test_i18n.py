@@ -516,6 +516,43 @@ def test_a_label_is_not_a_table_value(tmp_path: Path, monkeypatch) -> None:
     assert list(shown["table"]) == ["orders", "退貨"]
 
 
+def test_a_notebooks_own_table_values(tmp_path: Path, monkeypatch) -> None:
+    """A notebook catalog's values: section (the text in the cells of its own tables, e.g. 01's
+    CRM-layers table) survives extract, counts in the status when empty, and is what the
+    edition's kernel looks a table's cell up in (before the package's values:)."""
+    path = _notebook(tmp_path, "# Layers", 'say("ok")')
+    catalogs.extract(path, LANG, tmp_path)
+    cat_file = catalogs.catalog_path(path, LANG, tmp_path)
+    data = yaml.safe_load(cat_file.read_text(encoding="utf-8"))
+    assert "values" not in data  # written only when a translator adds it
+    data["values"] = {"collection": "蒐集", "the CRM database: orders, events, tickets":
+                      "CRM 資料庫：訂單、事件、工單", "won": "贏得", "analysis": ""}
+    cat_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    _set_english(path, 0, "# CRM layers")  # the English changes: extract keeps the values
+    catalogs.extract(path, LANG, tmp_path)
+    kept = catalogs.read_catalog(cat_file)
+    assert kept["values"] == data["values"] and kept["cells"]
+    written = cat_file.read_text(encoding="utf-8")
+    assert "\n  collection: 蒐集\n" in written and written.index("\nstrings:") < written.index("\nvalues:")
+    monkeypatch.setattr(catalogs, "repository_root", lambda: tmp_path)
+    row = next(r for r in catalogs.status(LANG, tmp_path) if r["notebook"].endswith("99_tmp.ipynb"))
+    assert row["strings_missing"] == 1  # 'analysis' has no translation yet
+
+    out = tmp_path / "out" / "99_tmp.ipynb"
+    catalogs.apply(path, out, LANG, tmp_path)
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    with catalogs.edition_environment(out):  # as the build runs the notebook
+        table = pd.DataFrame({"step": ["collection", "analysis", "collection"],
+                              "what it does": ["the CRM database: orders, events, tickets",
+                                               "RFM", "won"]})
+        shown = i18n.display_table(table)
+        assert list(shown["step"]) == ["蒐集", "analysis", "蒐集"]  # empty: stays English
+        # the notebook's own word wins over the package's values: (won -> 成交 there)
+        assert list(shown.iloc[:, 1]) == ["CRM 資料庫：訂單、事件、工單", "RFM", "贏得"]
+        assert i18n.lookup("collection") is None  # a table value, not a label
+
+
 def test_the_command(tmp_path: Path, monkeypatch, capsys) -> None:
     """crmlab i18n extract|status|apply through the command's parser."""
     import argparse
