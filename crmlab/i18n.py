@@ -234,8 +234,13 @@ def _is_prose(text: str) -> bool:
     return not (_IDENTIFIER.fullmatch(text) and ("_" in text or "." in text))
 
 
-def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
+def tr(text: str, /, lang: str | None = None, *, context: str | None = None, **values: Any) -> str:
     """Translate one string the library shows, then fill its ``{name}`` placeholders.
+
+    A ``context`` (gettext's msgctxt) keeps a short template out of the lookups of drawn text:
+    ``tr("no {what}", context="skipped")`` is the catalog's ``'skipped|no {what}'``, which no
+    figure label or table value matches (a bare ``no {what}`` would swallow every label
+    beginning with "no ").
 
     Parameters
     ----------
@@ -243,6 +248,8 @@ def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
         The English text or template, e.g. ``"Top {n} customers"``.
     lang : str, optional
         Target language (default :func:`language`); so a placeholder cannot be named ``lang``.
+    context : str, optional
+        The catalog key is ``"<context>|<text>"`` (nor can a placeholder be named ``context``).
     **values
         Values of the placeholders (text values are translated too when the catalog knows them).
 
@@ -254,10 +261,11 @@ def tr(text: str, /, lang: str | None = None, **values: Any) -> str:
     lang = lang or language()
     translated = None
     if lang != "en":
+        key = f"{context}|{text}" if context else text
         tables = [_read_strings(path) for path in _catalogs(lang)]
-        translated = next((exact[text] for exact, _ in tables if text in exact), None)
+        translated = next((exact[key] for exact, _ in tables if key in exact), None)
         if translated is None and _is_prose(text):
-            _SEEN_MISSING[text] += 1
+            _SEEN_MISSING[key] += 1
         values = {k: (lookup(v, lang, record=False) or v) if isinstance(v, str) else v
                   for k, v in values.items()}
     out = translated if translated is not None else text

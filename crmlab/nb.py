@@ -301,11 +301,12 @@ def say(*parts: str, sep: str = " ", math: bool = False) -> None:
 
     Dollar signs are money here (``NT$1,744``): they are written :data:`MONEY_DOLLAR` in the
     Markdown so that two of them in one reading do not turn the text between into LaTeX. Pass ``math=True`` for a
-    reading that holds ``$...$`` formulas.
+    reading that holds ``$...$`` formulas. In the 繁體中文 edition the parts are joined as
+    Chinese is written (:func:`join_parts`: no space after a full stop ``。``).
     """
     if not parts or not all(isinstance(p, str) for p in parts):
         raise ValueError("say: pass one or more strings, e.g. say(f'{share:.0%} of revenue ...')")
-    text = sep.join(p.strip() for p in parts if p.strip())
+    text = join_parts([p.strip() for p in parts if p.strip()], sep)
     markdown = text if math else _DOLLAR.sub(lambda _: MONEY_DOLLAR, text)
     claims = list(_pending_claims)
     _pending_claims.clear()
@@ -316,6 +317,47 @@ def say(*parts: str, sep: str = " ", math: bool = False) -> None:
         metadata={CLAIMS_METADATA: claims} if claims else None,
         raw=True,
     )
+
+
+#: Chinese characters and full-width punctuation (a part of a Chinese reading ends or starts with one).
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+#: CJK and full-width punctuation: no space on either side in Chinese text.
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+
+
+def join_parts(parts: list[str], sep: str = " ", lang: str | None = None) -> str:
+    """``parts`` joined with ``sep``, as the edition's language writes them.
+
+    English (and any ``sep`` other than one space): ``sep.join(parts)``. In Chinese the space is
+    left out after or before full-width punctuation (``營收成長了。`` + ``這是多數。``) and
+    between two Chinese characters; a space between Chinese and a Latin word or number stays.
+
+    Parameters
+    ----------
+    parts : list of str
+        The sentences or phrases, in order.
+    sep : str
+        The separator in English.
+    lang : str, optional
+        The language (default :func:`crmlab.i18n.language`).
+
+    Returns
+    -------
+    str
+        The joined text.
+    """
+    from crmlab import i18n
+
+    lang = lang or i18n.language()
+    if lang == "en" or sep != " " or not lang.startswith("zh"):
+        return sep.join(parts)
+    out = ""
+    for part in parts:
+        glue = out and part and not (
+            re.search(f"[{_CJK_PUNCT}]$", out) or re.match(f"[{_CJK_PUNCT}]", part)
+            or (re.search(f"[{_CJK}]$", out) and re.match(f"[{_CJK}]", part)))
+        out += (sep if glue else "") + part
+    return out
 
 
 def compare(value: float, other: float, *, tol: float = 0.0, more: str = "higher than",
@@ -406,33 +448,50 @@ def skipped(have: Available, uses: Mapping[str, str | tuple[str, ...]], *,
     ``also`` adds what the notebook found lacking beyond tables and truth, as ``{what: part}``
     read "no <what>" (``{"second product": "the recommenders"}`` for CDNOW's one product).
     When nothing is missing the line says so, so every world prints one line in one place.
+    In another edition the sentence comes from the templates of ``crmlab/locales/<lang>.yaml``
+    (pass the parts in that language; a table name stays as students type it).
     """
     if not isinstance(have, Available):
         raise ValueError("skipped: pass what available(shop, ...) returned")
     unknown = [k for k in uses if k != "truth" and k not in have.tables + have.missing_tables]
     if unknown:
         raise ValueError(f"skipped: {unknown} were not asked of available(); add them to its tables")
+    from crmlab.i18n import tr
+
     gone = [(need, part) for need, part in uses.items() if not have.has(need)]
     extra = dict(also or {})
+    source = tr(have.source, context="skipped")
     if not gone and not extra:
-        return f"This shop ({have.source}) has every table this notebook uses" + (
-            " and the planted truth" if "truth" in uses else "") + ": no section is skipped."
+        if "truth" in uses:
+            return tr("This shop ({source}) has every table this notebook uses and the planted "
+                      "truth: no section is skipped.", context="skipped", source=source)
+        return tr("This shop ({source}) has every table this notebook uses: no section is skipped.",
+                  context="skipped", source=source)
     lacks = []
     for kind, names in (("table", [n for n, _ in gone if n != "truth" and "." not in n]),
                         ("column", [n for n, _ in gone if "." in n])):
         if names:
-            lacks.append(f"no {_join([f'`{n}`' for n in names])} {kind}{'s' if len(names) > 1 else ''}")
+            plural = "s" if len(names) > 1 else ""
+            lacks.append(tr(f"no {{names}} {kind}{plural}", context="skipped",
+                            names=_join([f"`{n}`" for n in names])))
     if any(need == "truth" for need, _ in gone):
-        lacks.append("no planted truth")
-    lacks += [f"no {what}" for what in extra]
+        lacks.append(tr("no planted truth", context="skipped"))
+    lacks += [tr("no {what}", context="skipped", what=what) for what in extra]
     named = [p for _, part in gone for p in ((part,) if isinstance(part, str) else part)]
     parts = list(dict.fromkeys(named + list(extra.values())))
-    return f"This shop has {_join(lacks)} ({have.source}), so this notebook skips {_join(parts)}."
+    return tr("This shop has {lacks} ({source}), so this notebook skips {parts}.", context="skipped",
+              lacks=_join(lacks), source=source, parts=_join(parts))
 
 
 def _join(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    """``a``, ``a and b``, ``a, b and c`` (in Chinese ``a、b 和 c``)."""
+    from crmlab.i18n import language
+
+    if len(items) == 1:
+        return items[0]
+    if language().startswith("zh"):
+        return join_parts(["、".join(items[:-1]), "和", items[-1]])
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def read_claims(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:

@@ -597,13 +597,53 @@ def test_exercise_check_messages(zh, tmp_path: Path, monkeypatch) -> None:
 
 def test_finish_edition_marks_translated_pages_and_writes_the_glossary(tmp_path: Path) -> None:
     edition = tmp_path / LANG
-    for name in ("sources/99_tmp.ipynb", "site/99_tmp.html", "site/07_price_demo.html"):
+    for name in ("sources/99_tmp.ipynb", "site/99_tmp.html", "site/99_untranslated_demo.html"):
         (edition / name).parent.mkdir(parents=True, exist_ok=True)
         (edition / name).write_text('<!DOCTYPE html>\n<html lang="en"><body></body></html>', encoding="utf-8")
     (edition / "i18n").mkdir()
     (edition / "i18n" / "99_tmp.missing.txt").write_text("'Orders per week'\n", encoding="utf-8")
     assert catalogs.finish_edition(edition, LANG) == {"99_tmp": ["Orders per week"]}
     assert '<html lang="zh-TW">' in (edition / "site" / "99_tmp.html").read_text(encoding="utf-8")
-    assert '<html lang="en">' in (edition / "site" / "07_price_demo.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in (edition / "site" / "99_untranslated_demo.html").read_text(encoding="utf-8")
     glossary = (edition / "site" / "glossary.html").read_text(encoding="utf-8")
     assert "客戶關係管理" in glossary and glossary.index("繁體中文") < glossary.index("English")
+
+
+# --------------------------------------------------------------------------- readings in Chinese
+
+
+def test_say_joins_chinese_parts_without_spaces(zh) -> None:
+    """say() joins Chinese parts as Chinese is written: no space after 。 or before ，, none
+    between two Chinese characters; the optional space between Chinese and a Latin word stays;
+    English keeps its single space (the committed notebooks' outputs)."""
+    from crmlab.nb import join_parts
+
+    parts = ["營收成長了。", "這是多數。", "RFM 顯示", "**45%**", "，很高", "而且", "很集中。"]
+    assert join_parts(parts) == "營收成長了。這是多數。RFM 顯示 **45%**，很高而且很集中。"
+    assert join_parts(["a.", "b"], lang="en") == "a. b"
+    assert join_parts(["甲。", "乙"], sep="\n\n") == "甲。\n\n乙"  # only the default space
+
+
+def test_skipped_line_in_chinese(zh) -> None:
+    """crmlab.nb.skipped's sentence comes from the 'skipped|' templates of
+    crmlab/locales/zh-TW.yaml (the expected text is those entries filled in)."""
+    from crmlab.nb import Available, skipped
+
+    cdnow = Available(("orders",), ("sessions", "events"), False, ("customers",),
+                      "real data from CDNOW", "US$")
+    line = skipped(cdnow, {"sessions": "漏斗", "events": "漏斗", "truth": "與真實值的比對"},
+                   also={"第二個商品": "推薦"})
+    assert line == ("這家商店沒有 `sessions` 和 `events` 資料表、沒有模擬設定的真實值和沒有第二個商品"
+                    "（來自 CDNOW 的真實資料），所以本筆記本略過漏斗、與真實值的比對和推薦。")
+    full = Available(("orders",), (), True, (), "simulated", "NT$")
+    assert skipped(full, {"orders": "x", "truth": "y"}) == (
+        "這家商店（模擬資料）有本筆記本用到的每一張資料表和模擬設定的真實值：沒有略過任何一節。")
+    assert not [t for t in i18n.untranslated() if t.startswith("skipped|")]
+
+
+def test_a_context_keeps_a_short_template_out_of_drawn_text(zh) -> None:
+    """'skipped|no {what}' translates tr(..., context='skipped') only: a figure label that
+    begins with "no " is not swallowed by it."""
+    assert i18n.tr("no {what}", context="skipped", what="第二個商品") == "沒有第二個商品"
+    assert i18n.lookup("no such label in any catalog") is None
+    assert i18n.tr("no {what}", what="x") == "no x"  # without the context: not that entry
