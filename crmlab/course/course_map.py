@@ -12,6 +12,11 @@ student's workspace (same layout)::
 Several notebooks of one number (``01_crm_systems``, ``01_loyalty_and_privacy``) share the
 number's exercise notebook; a notebook without one of its own (04) gets the exercise notebook
 whose title cell names it, marked "shared".
+
+In the 繁體中文 edition (``CRMLAB_LANG=zh-TW``, notebook 00 run by ``crmlab build --lang zh-TW``)
+the table's headers and words come from the ``course map|`` entries of
+``crmlab/locales/zh-TW.yaml`` and the unit column is the unit's Chinese name only; the README is
+always written in English.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ END = "<!-- /course-map -->"
 
 HEADER = ("| lecture | notebook | unit | crmlab module(s) | exercises |\n"
           "|---|---|---|---|---|")
+#: What a row says when the notebook has no exercise notebook (English; translated by tr).
+NO_EXERCISES = "— (the notebook's \"Try it\" prompts)"
 
 
 @dataclass(frozen=True)
@@ -71,23 +78,32 @@ def course_rows(root: Path | None = None) -> list[CourseRow]:
     return rows
 
 
-def course_map_markdown(folder: str = ".", root: Path | None = None) -> str:
+def course_map_markdown(folder: str = ".", root: Path | None = None, lang: str | None = None) -> str:
     """The course map as a Markdown table for a page in ``folder`` (relative to the
-    repository: ``"."`` for the README, ``"notebooks"`` for notebook 00)."""
+    repository: ``"."`` for the README, ``"notebooks"`` for notebook 00), in ``lang``
+    (default: the edition's, :func:`crmlab.i18n.language`)."""
+    from crmlab.i18n import language, tr
+
+    lang = lang or language()
 
     def link(text: str, path: str) -> str:
         return f"[{text}]({posixpath.relpath(path, folder)})"
 
-    lines = [HEADER]
+    head, rule = HEADER.split("\n")
+    lines = [tr(head, lang, context="course map"), rule]
     for row in course_rows(root):
         modules = ", ".join(f"`{m.strip()}`" for m in row.modules.split(","))
         if row.exercise:
             exercise = link(row.exercise.removesuffix(".ipynb"), f"exercises/{row.exercise}")
-            exercise += " (shared)" if row.shared else ""
+            exercise += tr(" (shared)", lang, context="course map") if row.shared else ""
         else:
-            exercise = "— (the notebook's \"Try it\" prompts)"
+            exercise = tr(NO_EXERCISES, lang, context="course map")
+        unit = row.unit
+        if lang != "en":  # the unit's Chinese name only: "2 · 客戶數據分析"
+            number = row.lecture.rstrip("abcdefgh")
+            unit = f"{number} · {UNIT_NAMES[number][0]}"
         lines.append(f"| {row.lecture} | {link(row.stem, f'notebooks/{row.stem}.ipynb')} | "
-                     f"{row.unit} | {modules} | {exercise} |")
+                     f"{unit} | {modules} | {exercise} |")
     return "\n".join(lines)
 
 
@@ -106,7 +122,7 @@ def write_readme(path: str | Path) -> bool:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     head, body, tail = _split(text, path)
-    new = f"{head}\n{course_map_markdown('.', path.resolve().parent)}\n{tail}"
+    new = f"{head}\n{course_map_markdown('.', path.resolve().parent, lang='en')}\n{tail}"
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")
@@ -134,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{readme}: course map {'updated' if changed else 'already up to date'}")
         return 0
     if args.check:
-        stale = readme_table(readme) != course_map_markdown(".", readme.resolve().parent)
+        stale = readme_table(readme) != course_map_markdown(".", readme.resolve().parent, lang="en")
         print(f"{readme}: course map {'stale: run make exercises' if stale else 'up to date'}")
         return int(stale)
     print(course_map_markdown())

@@ -647,3 +647,21 @@ def test_a_context_keeps_a_short_template_out_of_drawn_text(zh) -> None:
     assert i18n.tr("no {what}", context="skipped", what="第二個商品") == "沒有第二個商品"
     assert i18n.lookup("no such label in any catalog") is None
     assert i18n.tr("no {what}", what="x") == "no x"  # without the context: not that entry
+
+
+def test_course_map_in_the_editions_language(zh) -> None:
+    """Notebook 00's course map in the zh-TW edition: Chinese headers and words (the
+    'course map|' entries of crmlab/locales/zh-TW.yaml), the unit's Chinese name only, the
+    same rows and links as English; the README is written in English whatever CRMLAB_LANG."""
+    from crmlab.course.course_map import course_map_markdown, readme_table
+
+    chinese = course_map_markdown("notebooks", ROOT)
+    english = course_map_markdown("notebooks", ROOT, lang="en")
+    assert chinese.splitlines()[0] == "| 講次 | 筆記本 | 單元 | crmlab 模組 | 練習 |"
+    assert english.splitlines()[0] == "| lecture | notebook | unit | crmlab module(s) | exercises |"
+    assert "| 2a | [02_rfm_and_value](02_rfm_and_value.ipynb) | 2 · 客戶數據分析 | `crmlab.rfm` |" in chinese
+    assert "（共用）" in chinese and "(shared)" not in chinese and "customer data analysis" not in chinese
+    assert len(chinese.splitlines()) == len(english.splitlines())
+    assert chinese.count("](") == english.count("](")
+    assert readme_table(ROOT / "README.md") == course_map_markdown(".", ROOT, lang="en")
+    assert not [t for t in i18n.untranslated() if t.startswith("course map|")]
