@@ -226,10 +226,16 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True,
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
 
 
+#: A whole text that is one math formula: matplotlib's tick labels of a log axis
+#: (``$\mathdefault{10^{0}}$``), a formula as a label (``$R^2$``).
+_MATH_ONLY = re.compile(r"\$[^$]*\$")
+
+
 def _is_prose(text: str) -> bool:
-    """Worth translating: words, not a number, an amount (``NT$1,000``) or a code identifier
-    (``customer_id``, ``orders.order_id``: names students type stay English)."""
-    if not _LETTERS.search(text.replace("NT$", "")):
+    """Worth translating: words, not a number, an amount (``NT$1,000``), a formula alone
+    (``$\\mathdefault{10^{0}}$``) or a code identifier (``customer_id``,
+    ``orders.order_id``: names students type stay English)."""
+    if not _LETTERS.search(text.replace("NT$", "")) or _MATH_ONLY.fullmatch(text.strip()):
         return False
     return not (_IDENTIFIER.fullmatch(text) and ("_" in text or "." in text))
 

@@ -665,3 +665,20 @@ def test_course_map_in_the_editions_language(zh) -> None:
     assert chinese.count("](") == english.count("](")
     assert readme_table(ROOT / "README.md") == course_map_markdown(".", ROOT, lang="en")
     assert not [t for t in i18n.untranslated() if t.startswith("course map|")]
+
+
+def test_math_tick_labels_are_not_missing_translations(zh, themed) -> None:
+    """A log axis's tick labels are formulas ($\\mathdefault{10^{0}}$): never recorded as
+    missing strings; a title with words around a formula still is."""
+    fig, ax = plt.subplots()
+    ax.loglog([1, 10, 1000], [1, 100, 10])
+    ax.set_title("$R^2$ of a title no catalog knows")
+    i18n.translate_figure(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert any("mathdefault" in t for t in labels)  # what matplotlib draws on a log axis
+    assert not [t for t in i18n.untranslated() if "mathdefault" in t]
+    assert i18n.lookup("$\\mathdefault{10^{-1}}$") is None
+    assert "$\\mathdefault{10^{-1}}$" not in i18n.untranslated()
+    assert "$R^2$ of a title no catalog knows" in i18n.untranslated()
+    plt.close(fig)
