@@ -40,6 +40,8 @@ RUNNABLE = {"bash", "sh", "shell", "console", "python", "py", "yaml", "yml"}
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```", re.S | re.M)
 MARK = re.compile(r"<!--\s*docs-test:\s*(?P<kind>slow|illustrative|pytest)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
 TIMEOUT = 900
+#: A slow block (a course build, the quick benchmarks) on a busy 2-core machine: up to an hour.
+SLOW_TIMEOUT = 3600
 
 # One worker runs every block, in document order, in one copy: a block may use what an earlier
 # block of the same page wrote (a generated world, then the analysis of it).
@@ -150,7 +152,8 @@ def test_documented_block_runs(block: Block, copy_of_repo: Path):
     else:
         script = "set -e\n" + "\n".join(ln for ln in block.body.splitlines() if ln.strip())
         cmd = ["bash", "-c", script]
-    done = subprocess.run(cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=TIMEOUT)
+    timeout = SLOW_TIMEOUT if block.mark == "slow" else TIMEOUT
+    done = subprocess.run(cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, (
         f"{block.id} failed (exit {done.returncode}):\n{block.body}\n--- stdout\n{done.stdout[-3000:]}"
         f"\n--- stderr\n{done.stderr[-3000:]}"
