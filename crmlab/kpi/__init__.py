@@ -28,13 +28,14 @@ Conventions (documented once here)
 
 The indicators
 --------------
-Customer value (顧客價值)
+Customer value (客戶價值)
     ``revenue`` (paid amount of the period's orders), ``active_customers`` (customers who
-    ordered in the period), ``average_order_value`` (revenue / orders, 客單價),
+    ordered in the period), ``average_order_value`` (revenue / orders, 平均訂單價值; not
+    客單價, which is per buying customer),
     ``purchase_frequency`` (orders / active customers, 購買頻率) -- so revenue = active
     customers x frequency x AOV exactly -- and ``recency_days`` (mean days from the last
     order to ``end`` over the *active base*, below).
-Loyalty (顧客忠誠度)
+Loyalty (客戶忠誠度)
     The **active base** at time t = customers with at least one order in
     ``[t - lapse_days, t)``; ``lapse_days`` = :data:`LAPSE_DAYS` (180) by default: a customer
     who has not ordered for half a year is *lapsed* (流失).
@@ -42,7 +43,7 @@ Loyalty (顧客忠誠度)
     * ``repeat_purchase_rate`` (回購率): of the customers who ordered in the period, the
       share for whom it was a repeat purchase -- at least one order before one of their
       orders in the period (earlier in the period or before it).
-    * ``retention_rate`` (顧客保留率): of the customers who ordered in the previous window of
+    * ``retention_rate`` (留存率): of the customers who ordered in the previous window of
       the same length, ``[start - (end - start), start)``, the share who ordered again in
       the period.
     * ``churn_rate`` (流失率): of the active base at ``start``, the share no longer active at

@@ -1,4 +1,4 @@
-"""Loyalty (顧客忠誠度): repeat purchases, retention, churn, the early warning and referrals.
+"""Loyalty (客戶忠誠度): repeat purchases, retention, churn, the early warning and referrals.
 
 The **active base** at time t = customers with at least one order in ``[t - lapse_days, t)``
 (:func:`active_base`); a customer without an order for :data:`LAPSE_DAYS` days is lapsed.
@@ -88,7 +88,7 @@ def repeat_purchase_rate(orders: pd.DataFrame, start: object, end: object) -> fl
 @reads(orders="customer_id order_ts")
 def retention_rate(orders: pd.DataFrame, start: object, end: object,
                    window_days: float | None = None) -> float:
-    """Retention rate (顧客保留率): of the customers who ordered in the previous window
+    """Retention rate (留存率): of the customers who ordered in the previous window
     ``[start - window, start)`` (default window: the period's own length), the share who
     ordered again in ``[start, end)``. NaN when nobody ordered in the previous window.
 

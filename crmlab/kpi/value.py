@@ -1,4 +1,4 @@
-"""Customer value (顧客價值): revenue, active customers, order value, frequency, recency.
+"""Customer value (客戶價值): revenue, active customers, order value, frequency, recency.
 
 Revenue = active customers x purchase frequency x average order value, exactly.
 """
@@ -46,7 +46,7 @@ def revenue(orders: pd.DataFrame, start: object, end: object) -> float:
 
 @reads(orders="customer_id order_ts")
 def active_customers(orders: pd.DataFrame, start: object, end: object) -> int:
-    """Active customers (活躍顧客數): distinct customers with an order in ``[start, end)``.
+    """Active customers (活躍客戶數): distinct customers with an order in ``[start, end)``.
 
     Parameters
     ----------

@@ -641,3 +641,19 @@ def test_bad_scorecard_input():
     with pytest.raises(ValueError, match="no complete period"):
         kpi.scorecard(Shop(tables={"orders": hand_orders()},
                            config={"start": "2024-01-10", "end": "2024-02-20"}), freq="QE")
+
+
+def test_indicator_chinese_labels_follow_the_glossary():
+    """label_zh uses docs/glossary.md's 繁體中文 terms (the scorecard shows them): no word the
+    glossary avoids (顧客 -> 客戶), and the three terms its rows fix: average order value is
+    平均訂單價值 (客單價 is per buying customer), retention rate 留存率."""
+    from crmlab.i18n import avoided_words, glossary
+
+    avoided = avoided_words()
+    assert "顧客" in avoided  # the check below can fail
+    for ind in kpi.INDICATORS.values():
+        assert not [w for w in avoided if w in ind.label_zh], (ind.name, ind.label_zh)
+    terms = {row["english"]: row["zh-TW"] for row in glossary()}
+    assert kpi.INDICATORS["average_order_value"].label_zh == terms["average order value (AOV)"]
+    assert kpi.INDICATORS["retention_rate"].label_zh == terms["retention rate"]
+    assert kpi.INDICATORS["active_customers"].label_zh == "活躍客戶數"
