@@ -185,7 +185,8 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True,
     ``"Top 10 customers"``; a captured value is itself translated when the catalog knows it).
     A table's text *value* (``value=True``) is looked up among the exact entries of the
     ``values:`` sections (so "orders" as a table name need not read as the axis label
-    "orders"), then among the templates.
+    "orders"), then among the templates. A text the code shortened with an ellipsis
+    (``"defective…"``) is its start translated, then ``…``.
 
     Parameters
     ----------
@@ -218,12 +219,17 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True,
             if m:
                 values = {k: lookup(v, lang, record=False) or v for k, v in m.groupdict().items()}
                 return translated.format(**values)
+    if len(text) > 1 and text.endswith(ELLIPSIS):  # a label shortened by the code: its start
+        start = lookup(text[:-1], lang, record=record, value=value)
+        return None if start is None else start + ELLIPSIS
     if record and _is_prose(text):
         _SEEN_MISSING[text] += 1
     return None
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
+#: A label shortened with an ellipsis (``"defective…"``) is translated as its start + ``…``.
+ELLIPSIS = "\u2026"
 
 
 #: A whole text that is one math formula: matplotlib's tick labels of a log axis
@@ -231,11 +237,19 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
 _MATH_ONLY = re.compile(r"\$[^$]*\$")
 
 
+#: Han characters (a text mostly in Chinese is already translated).
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
 def _is_prose(text: str) -> bool:
-    """Worth translating: words, not a number, an amount (``NT$1,000``), a formula alone
-    (``$\\mathdefault{10^{0}}$``) or a code identifier (``customer_id``,
+    """Worth translating: English words, not a number, an amount (``NT$1,000``), a formula
+    alone (``$\\mathdefault{10^{0}}$``), a text mostly in Chinese already (``RFM 的三個指標``:
+    more than two Han characters per Latin word) or a code identifier (``customer_id``,
     ``orders.order_id``: names students type stay English)."""
     if not _LETTERS.search(text.replace("NT$", "")) or _MATH_ONLY.fullmatch(text.strip()):
+        return False
+    if len(_HAN.findall(text)) > 2 * len(_WORD.findall(text)):
         return False
     return not (_IDENTIFIER.fullmatch(text) and ("_" in text or "." in text))
 

@@ -682,3 +682,18 @@ def test_math_tick_labels_are_not_missing_translations(zh, themed) -> None:
     assert "$\\mathdefault{10^{-1}}$" not in i18n.untranslated()
     assert "$R^2$ of a title no catalog knows" in i18n.untranslated()
     plt.close(fig)
+
+
+def test_chinese_and_shortened_labels(zh) -> None:
+    """A label already in Chinese (a translated reading's title) is not a missing string; one
+    the code shortened with an ellipsis (11b's topic words, 'defective…') is its start
+    translated (defective -> 瑕疵品 in crmlab/locales/zh-TW.yaml), its unknown start recorded."""
+    for text in ("RFM 的三個指標", "每小時 200 通電話、AHT 180 秒：客服人員數與服務水準"):
+        assert i18n.lookup(text) is None and text not in i18n.untranslated()
+    assert "customer unit price (客單價)" not in i18n.untranslated()
+    i18n.lookup("customer unit price (客單價)")  # English with a Chinese term: still missing
+    assert "customer unit price (客單價)" in i18n.untranslated()
+    assert i18n.lookup("defective…") == "瑕疵品…"
+    shown = i18n.display_table(pd.DataFrame({"defective…": [0.5], "zqxw…": [0.5]}))
+    assert list(shown.columns) == ["瑕疵品…", "zqxw…"]
+    assert "zqxw" in i18n.untranslated() and "zqxw…" not in i18n.untranslated()
