@@ -434,7 +434,9 @@ def checkpoint(question_id: str, value: Any, *, starts: str = "this exercise",
 
 
 def _show_text(message: str) -> None:
-    print(message)
+    from crmlab.i18n import translate_lines
+
+    print(translate_lines(message))  # the 繁體中文 edition, as _show
 
 
 def grading() -> bool:

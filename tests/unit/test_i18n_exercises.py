@@ -59,6 +59,20 @@ def test_check_feedback_in_chinese(zh, capsys) -> None:
     assert lines[4] == "✅ warmup_n_customers：正確，做得好！"
 
 
+def test_checkpoint_lines_in_chinese(zh, capsys) -> None:
+    """An exercise that starts from an earlier answer says so in Chinese (the exercise and
+    the name of the earlier answer too)."""
+    ex.start("00_warmup", data="tiny", seed=42)
+    ex.checkpoint("warmup_top5_customers", ex.NOT_ANSWERED, starts="Exercise 6",
+                  source="Exercise 5's `top5`")
+    ex.checkpoint("warmup_top5_customers", [1, 2], starts="Exercise 6",
+                  source="Exercise 5's `top5`")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("… 練習 6 以 練習 5 的 `top5` 為起點，但它還沒作答")
+    assert lines[1] == "⚠️ 練習 6 以 練習 5 的 `top5` 為起點，但它和正確的不同：你的結果有 2 個項目；預期是 5 個。"
+    assert lines[2].startswith("   請先修正它")
+
+
 def test_check_feedback_stays_english_by_default(monkeypatch, capsys) -> None:
     monkeypatch.delenv(i18n.LANG_ENV, raising=False)
     monkeypatch.setattr(i18n, "_USED", [])
