@@ -81,3 +81,29 @@ def test_check_feedback_stays_english_by_default(monkeypatch, capsys) -> None:
     out = capsys.readouterr().out
     assert "Hint: Every row of shop.customers is one member; count the rows." in out
     assert i18n._USED == []
+
+
+def _listed_exercises() -> list[Path]:
+    return [p for p in catalogs.translated_list("zh-TW", ROOT) if p.parent.name == "exercises"]
+
+
+@pytest.mark.parametrize("source", _listed_exercises(), ids=lambda p: p.stem)
+def test_listed_exercise_translates_every_hint(source: Path, monkeypatch) -> None:
+    """An exercise listed in TRANSLATED has, in its catalog's strings:, the hint, the typical
+    mistakes and the accepted conventions of each of its questions (a hint changed in
+    instructor/answers/ fails here instead of showing up in English)."""
+    from crmlab.course.exercises.release import question_ids
+    from crmlab.exercises import registry
+
+    monkeypatch.setenv(i18n.LANG_ENV, "zh-TW")
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(catalogs.catalog_path(source, "zh-TW", ROOT)))
+    registry.load_answers()
+    missing = []
+    for qid in question_ids(source):
+        q = registry.get_question(qid)
+        labels = [label for table in (registry.MISTAKES, registry.CONVENTIONS)
+                  for label, _ in table.get(qid, [])]
+        missing += [f"{qid}: {text!r}" for text in [q.hint, *labels]
+                    if text and i18n.lookup(text, record=False) is None]
+    assert not missing, (f"{source.name}: add these to the strings: of its catalog "
+                         "(crmlab i18n status shows the catalog):\n" + "\n".join(missing))
