@@ -18,6 +18,11 @@ drawn with matplotlib's Agg backend) and a one-line reading. In JupyterLab or Vo
 controls work; where no widget front-end runs (the HTML site, nbval, papermill) the notebook
 shows the chart at the default values instead: the demo's display bundle carries it as
 ``image/png`` beside the widget view, and a viewer without widgets falls back to it.
+
+In the 繁體中文 edition (``CRMLAB_LANG=zh-TW``) the demo speaks Chinese: its heading, the
+controls' labels and the reading go through :func:`crmlab.i18n.tr`, the chart through
+:func:`crmlab.i18n.translate_figure` (strings in ``crmlab/locales/zh-TW.yaml``); in English
+both are the identity, so the committed demos' outputs do not change.
 ``make demo NB=07`` serves ``demos/07_*_demo.ipynb`` as an app.
 
 Every demo computes its data once when it is built (the shop, a fit, an uplift model);
@@ -39,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from crmlab import clv, offers, plots, pricing, rfm, support
+from crmlab.i18n import tr, translate_figure
 
 __all__ = [
     "Demo",
@@ -147,6 +153,7 @@ class Demo(widgets.VBox):
     def _render(self) -> None:
         result = self.compute(**self.values)
         self.draw(result, self.axes)
+        translate_figure(self.figure)  # the edition's language (English: unchanged)
         self.result = result
         self.png = _png(self.figure)
         self.image.value = self.png
@@ -195,7 +202,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _slider(cls: type, description: str, value: float, lo: float, hi: float, **kwargs: Any) -> Any:
-    return cls(value=value, min=lo, max=hi, description=description, continuous_update=True,
+    return cls(value=value, min=lo, max=hi, description=tr(description), continuous_update=True,
                style=_DESCRIPTION, layout=widgets.Layout(width="42em"), **kwargs)
 
 
@@ -271,8 +278,8 @@ def price_demo(shop: Any = None, *, category: str = "electronics", price: float 
         "elasticity": _slider(widgets.FloatSlider, "elasticity at list price",
                               d["elasticity"] if elasticity is None else elasticity, -5.0, -0.3,
                               step=0.05),
-        "shape": widgets.Dropdown(options=list(pricing.DEMAND_SHAPES), value=shape,
-                                  description="demand shape", style=_DESCRIPTION),
+        "shape": widgets.Dropdown(options=[(tr(s), s) for s in pricing.DEMAND_SHAPES], value=shape,
+                                  description=tr("demand shape"), style=_DESCRIPTION),
     }
 
     def compute(price: float, elasticity: float, shape: str) -> dict:
@@ -281,13 +288,16 @@ def price_demo(shop: Any = None, *, category: str = "electronics", price: float 
                                      shape=shape)
 
     def describe(r: dict) -> str:
-        best = ("no finite best price (inelastic demand: profit rises with the price)"
+        best = (tr("no finite best price (inelastic demand: profit rises with the price)")
                 if r["optimal_price"] is None else
-                f"best price NT${r['optimal_price']:,.0f} (profit NT${r['optimal_profit']:,.0f} a day)")
-        return (f"At NT${r['price']:,.0f} the shop sells {r['units']:.2f} units a day: revenue "
-                f"NT${r['revenue']:,.0f}, profit NT${r['profit']:,.0f} a day; {best}.")
+                tr("best price NT${price} (profit NT${profit} a day)",
+                   price=f"{r['optimal_price']:,.0f}", profit=f"{r['optimal_profit']:,.0f}"))
+        return tr("At NT${price} the shop sells {units} units a day: revenue NT${revenue}, profit "
+                  "NT${profit} a day; {best}.", price=f"{r['price']:,.0f}", units=f"{r['units']:.2f}",
+                  revenue=f"{r['revenue']:,.0f}", profit=f"{r['profit']:,.0f}", best=best)
 
-    return Demo(f"Price what-if: product {d.get('product_id', '')} {d.get('name', '')}".strip(),
+    return Demo(tr("Price what-if: product {product_id} {name}", product_id=d.get("product_id", ""),
+                   name=d.get("name", "")).strip(),
                 controls, compute, plots.price_demo_chart, describe,
                 plots.price_demo_chart(compute(**{k: c.value for k, c in controls.items()})))
 
@@ -336,13 +346,16 @@ def staffing_demo(calls_per_hour: float = 200.0, aht_seconds: float = 180.0, *,
         return plots.staffing_demo_chart(r, axes, target_share=target_share)
 
     def describe(r: dict) -> str:
-        return (f"{r['agents']} agents for {r['calls']:,.0f} calls an hour ({r['load']:.1f} erlangs): "
-                f"{r['service_level']:.1%} answered within {r['target_seconds']:.0f} s, "
-                f"{r['p_wait']:.1%} of callers wait, average wait {r['asa_seconds']:.1f} s, "
-                f"agents busy {r['occupancy']:.0%} of the time.")
+        return tr("{agents} agents for {calls} calls an hour ({load} erlangs): {service_level} "
+                  "answered within {target} s, {p_wait} of callers wait, average wait {asa} s, "
+                  "agents busy {occupancy} of the time.", agents=r["agents"],
+                  calls=f"{r['calls']:,.0f}", load=f"{r['load']:.1f}",
+                  service_level=f"{r['service_level']:.1%}", target=f"{r['target_seconds']:.0f}",
+                  p_wait=f"{r['p_wait']:.1%}", asa=f"{r['asa_seconds']:.1f}",
+                  occupancy=f"{r['occupancy']:.0%}")
 
     first = compute(agents, calls_per_hour)
-    return Demo("Staffing what-if (Erlang C)", controls, compute, draw, describe, draw(first, None))
+    return Demo(tr("Staffing what-if (Erlang C)"), controls, compute, draw, describe, draw(first, None))
 
 
 # --------------------------------------------------------------------------- 02 rfm
@@ -389,12 +402,16 @@ def rfm_demo(shop: Any = None, *, recency_days: int = 90, min_orders: int = 2,
         return plots.rfm_cut_chart(r["table"], r["segments"], axes)
 
     def describe(r: dict) -> str:
-        s = r["segments"]
-        return "; ".join(f"{row.segment}: {row.customers:,} customers ({row.customer_share:.0%}), "
-                         f"{row.revenue_share:.0%} of revenue" for row in s.itertuples()) + "."
+        parts = [tr("{segment}: {customers} customers ({customer_share}), {revenue_share} of revenue",
+                    segment=row.segment, customers=f"{row.customers:,}",
+                    customer_share=f"{row.customer_share:.0%}", revenue_share=f"{row.revenue_share:.0%}")
+                 for row in r["segments"].itertuples()]
+        # contexts: a bare "{segments}." would match every drawn text that ends in a period
+        return tr("{segments}.", context="rfm demo",
+                  segments=tr("; ", context="rfm demo").join(parts))
 
     first = compute(recency_days, min_orders)
-    return Demo("RFM cut points what-if", controls, compute, draw, describe, draw(first, None))
+    return Demo(tr("RFM cut points what-if"), controls, compute, draw, describe, draw(first, None))
 
 
 # --------------------------------------------------------------------------- 08 offers
@@ -478,14 +495,18 @@ def targeting_demo(shop: Any = None, *, threshold: float | None = None,
                                      readout_format=".3f")}
 
     def describe(r: dict) -> str:
-        profit = ("no estimate (the targeted contacts hold only one arm of the experiment)"
-                  if math.isnan(r["profit"]) else f"estimated profit NT${r['profit']:,.0f}")
-        return (f"Threshold {r['threshold']:.2%}: {r['n_targeted']:,} contacts "
-                f"({r['share_targeted']:.0%}), {profit}; best on these data NT${r['best_profit']:,.0f} "
-                f"at {r['best_threshold']:.2%}; break-even uplift {r['break_even']:.2%}.")
+        profit = (tr("no estimate (the targeted contacts hold only one arm of the experiment)")
+                  if math.isnan(r["profit"]) else
+                  tr("estimated profit NT${profit}", profit=f"{r['profit']:,.0f}"))
+        return tr("Threshold {threshold}: {n} contacts ({share}), {profit}; best on these data "
+                  "NT${best_profit} at {best_threshold}; break-even uplift {break_even}.",
+                  threshold=f"{r['threshold']:.2%}", n=f"{r['n_targeted']:,}",
+                  share=f"{r['share_targeted']:.0%}", profit=profit,
+                  best_profit=f"{r['best_profit']:,.0f}", best_threshold=f"{r['best_threshold']:.2%}",
+                  break_even=f"{r['break_even']:.2%}")
 
     first = compute(controls["threshold"].value)
-    return Demo("Targeting what-if (uplift model)", controls, compute, plots.targeting_demo_chart,
+    return Demo(tr("Targeting what-if (uplift model)"), controls, compute, plots.targeting_demo_chart,
                 describe, [plots.targeting_demo_chart(first)])
 
 
@@ -549,13 +570,15 @@ def clv_demo(shop: Any = None, *, horizon_days: float = 365.0, T: float | None =
 
     def describe(w: dict) -> str:
         p = w["params"]
-        return (f"r = {p['r']:.3g}, alpha = {p['alpha']:.3g}, a = {p['a']:.3g}, b = {p['b']:.3g}: "
-                f"the shop's {w['customers']:,} buyers are alive with mean probability "
-                f"{w['mean_p_alive']:.0%} and expected to make {w['expected_purchases']:,.0f} "
-                f"purchases in the next {w['horizon']:.0f} days.")
+        return tr("r = {r}, alpha = {alpha}, a = {a}, b = {b}: the shop's {customers} buyers are "
+                  "alive with mean probability {p_alive} and expected to make {purchases} purchases "
+                  "in the next {horizon} days.", r=f"{p['r']:.3g}", alpha=f"{p['alpha']:.3g}",
+                  a=f"{p['a']:.3g}", b=f"{p['b']:.3g}", customers=f"{w['customers']:,}",
+                  p_alive=f"{w['mean_p_alive']:.0%}", purchases=f"{w['expected_purchases']:,.0f}",
+                  horizon=f"{w['horizon']:.0f}")
 
     first = compute(**{k: c.value for k, c in controls.items()})
-    return Demo("BG/NBD what-if", controls, compute, plots.bgnbd_demo_chart, describe,
+    return Demo(tr("BG/NBD what-if"), controls, compute, plots.bgnbd_demo_chart, describe,
                 plots.bgnbd_demo_chart(first))
 
 

@@ -118,8 +118,9 @@ def catalog_path(notebook: str | Path, lang: str = "zh-TW", root: Path | None = 
         rel = path.relative_to(root.resolve()).parent.as_posix()
     except ValueError:
         rel = path.parent.name
-    # a copy elsewhere (released exercises in build/exercises/): by the name of its folder
-    folder = FOLDERS.get(rel, FOLDERS.get(path.parent.name))
+    # a copy elsewhere (released exercises in build/exercises/, a release per student in
+    # build/exercises/<student id>/): by the name of its folder
+    folder = FOLDERS.get(rel, FOLDERS.get(path.parent.name, FOLDERS.get(path.parent.parent.name)))
     if folder is None:
         raise ValueError(f"{notebook}: only notebooks in {sorted(FOLDERS)} have catalogs")
     return root / "locales" / lang / folder / f"{path.stem}.yaml"
@@ -481,10 +482,13 @@ def edition_environment(notebook: str | Path, missing_dir: Path | None = None) -
 
 
 def translate_exercises(released: Path, out: Path, lang: str, root: Path | None = None) -> list[Path]:
-    """The released student exercise notebooks (``released/*.ipynb``, same cell ids as their
-    sources in instructor/exercises/) in ``lang``, written to ``out``."""
-    return translate_sources(sorted(Path(released).glob("[0-9][0-9]_*_exercises.ipynb")), out, lang,
-                             root)
+    """The released student exercise notebooks (``released/*.ipynb``, or
+    ``released/<student id>/*.ipynb`` of a release per student; same cell ids as their
+    sources in instructor/exercises/) in ``lang``, written to ``out`` in the same layout."""
+    released = Path(released)
+    pattern = "[0-9][0-9]_*_exercises.ipynb"
+    notebooks = sorted([*released.glob(pattern), *released.glob(f"*/{pattern}")])
+    return [_applied(src, out / src.relative_to(released), lang, root) for src in notebooks]
 
 
 def start_edition(notebooks_dir: Path, sources: list[Path], out_dir: Path,
@@ -535,15 +539,25 @@ def finish_edition(out_dir: Path, lang: str) -> dict[str, list[str]]:
 
 def _translate_demo_pages(out_dir: Path, lang: str) -> list[Path]:
     """The live demos that have a catalog, translated into ``out_dir/demos`` and their pages
-    rendered again from there (the demo's chart is its committed figure: the demo's own
-    widgets draw it, not a kernel of this build)."""
+    rendered again from there. The demos of the lectures this build executed (its manifest)
+    are executed too, in ``lang`` (:func:`crmlab.course.demos.execute_translated_demos`: the
+    chart, the widget's labels and the readings in the edition's language); the others keep
+    the committed English outputs."""
+    import json
+
+    from crmlab.course.build import demo_notebooks
+    from crmlab.course.demos import execute_translated_demos
     from crmlab.course.site import render_demo_pages, rewrite_links
 
     demos = [d for d in sorted((repository_root() / "demos").glob("[0-9][0-9]_*_demo.ipynb"))
              if catalog_path(d, lang).is_file()]
     if not demos:
         return []
-    translate_sources(demos, out_dir / "demos", lang)
+    translated = translate_sources(demos, out_dir / "demos", lang)
+    manifest = out_dir / "manifest.json"
+    built = json.loads(manifest.read_text(encoding="utf-8"))["notebooks"] if manifest.is_file() else {}
+    wanted = {demo for stem in built for demo in demo_notebooks(stem)}
+    execute_translated_demos([t for t in translated if t.stem in wanted], out_dir / "i18n")
     pages = render_demo_pages(out_dir / "demos", out_dir,
                               lessons=[p.stem for p in (out_dir / "sources").glob("*.ipynb")])
     rewrite_links(out_dir / "site")
