@@ -107,3 +107,14 @@ def test_listed_exercise_translates_every_hint(source: Path, monkeypatch) -> Non
                     if text and i18n.lookup(text, record=False) is None]
     assert not missing, (f"{source.name}: add these to the strings: of its catalog "
                          "(crmlab i18n status shows the catalog):\n" + "\n".join(missing))
+
+
+def test_release_per_student_is_translated(tmp_path: Path) -> None:
+    """make materials LANG=zh-TW STUDENTS=...: every student's folder gets its Chinese copy."""
+    released = tmp_path / "exercises"
+    (released / "S001").mkdir(parents=True)
+    nbformat.write(nbformat.read(EXERCISE, as_version=4), released / "S001" / EXERCISE.name)
+    written = catalogs.translate_exercises(released, tmp_path / "zh", "zh-TW")
+    assert written == [tmp_path / "zh" / "S001" / EXERCISE.name]
+    first = nbformat.read(written[0], as_version=4).cells[0].source
+    assert first.startswith("# 練習 00 — 認識商店資料表")
