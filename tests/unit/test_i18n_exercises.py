@@ -118,3 +118,14 @@ def test_release_per_student_is_translated(tmp_path: Path) -> None:
     assert written == [tmp_path / "zh" / "S001" / EXERCISE.name]
     first = nbformat.read(written[0], as_version=4).cells[0].source
     assert first.startswith("# 練習 00 — 認識商店資料表")
+
+
+def test_exam_form_lines_in_chinese(zh) -> None:
+    """An exam checks only the form; its line comes out in Chinese too."""
+    from crmlab.exercises.exam import check_form
+
+    verdict = check_form([1, 2], {"kind": "number"})
+    line = i18n.translate_lines(f"⚠️ q1: not the expected form: {verdict.reason}.")
+    assert line == "⚠️ q1：不是預期的形式：你的答案是 一個 list；預期的是單一數字。"
+    assert i18n.translate_lines("✅ q1: the form is right (a DataFrame (table)); your instructor "
+                                "grades the value.") == "✅ q1：形式正確（DataFrame（資料表））；數值由你的老師評分。"
