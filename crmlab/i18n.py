@@ -222,9 +222,35 @@ def lookup(text: str, lang: str | None = None, *, record: bool = True,
     if len(text) > 1 and text.endswith(ELLIPSIS):  # a label shortened by the code: its start
         start = lookup(text[:-1], lang, record=record, value=value)
         return None if start is None else start + ELLIPSIS
-    if record and _is_prose(text):
+    if record and _is_prose(text) and not _is_translation(text, lang):
         _SEEN_MISSING[text] += 1
     return None
+
+
+@functools.cache
+def _translations(path: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """The translations of one catalog's ``strings:`` and ``values:``: the exact texts, and
+    a pattern per translated template (``"前 {n} 名客戶"`` matches ``"前 10 名客戶"``; only
+    those whose own words are not plain ASCII: ``"{name} {pct}%"`` would match any text)."""
+    exact: set[str] = set()
+    patterns = []
+    for section in ("strings", "values"):
+        found, templates = _read_strings(path, section)
+        exact.update(found.values())
+        patterns += [_template_pattern(translated) for _, english, translated in templates
+                     if translated != english and not _PLACEHOLDER.sub("", translated).isascii()]
+    return frozenset(exact), tuple(patterns)
+
+
+def _is_translation(text: str, lang: str) -> bool:
+    """``text`` is already a translation (a catalog's value, or a translated template filled
+    in): a figure title set from ``tr()`` and then seen again by :func:`translate_figure`
+    is not a missing string."""
+    for path in _catalogs(lang):
+        exact, patterns = _translations(path)
+        if text in exact or any(p.match(text) for p in patterns):
+            return True
+    return False
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w.]*")
@@ -284,7 +310,9 @@ def tr(text: str, /, lang: str | None = None, *, context: str | None = None, **v
         key = f"{context}|{text}" if context else text
         tables = [_read_strings(path) for path in _catalogs(lang)]
         translated = next((exact[key] for exact, _ in tables if key in exact), None)
-        if translated is None and _is_prose(text):
+        if translated is None and not context:  # a computed text: "5 agents" matches "{n} agents"
+            translated = lookup(text, lang, record=False)
+        if translated is None and _is_prose(text) and not _is_translation(text, lang):
             _SEEN_MISSING[key] += 1
         values = {k: (lookup(v, lang, record=False) or v) if isinstance(v, str) else v
                   for k, v in values.items()}

@@ -697,3 +697,41 @@ def test_chinese_and_shortened_labels(zh) -> None:
     shown = i18n.display_table(pd.DataFrame({"defective…": [0.5], "zqxw…": [0.5]}))
     assert list(shown.columns) == ["瑕疵品…", "zqxw…"]
     assert "zqxw" in i18n.untranslated() and "zqxw…" not in i18n.untranslated()
+
+
+def test_tr_matches_templates_as_lookup_does(tmp_path: Path, monkeypatch) -> None:
+    """A computed text passed to tr() (a scenario name "5 agents" built before tr sees it) is
+    translated by the catalog's template, as lookup() translates drawn text; a context keeps
+    tr to its exact key."""
+    mine = tmp_path / "nb.yaml"
+    mine.write_text("strings:\n  '{n} agents': '{n} 位客服人員'\n  'ctx|{n} calls': '{n} 通'\n",
+                    encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(mine))
+    assert i18n.tr("5 agents") == "5 位客服人員"
+    assert i18n.tr("{n} agents", n=7) == "7 位客服人員"  # the template itself, filled
+    assert i18n.tr("3 calls", context="ctx") == "3 calls"  # a context matches its key only
+    assert "5 agents" not in i18n.untranslated()
+
+
+def test_a_translated_text_seen_again_is_not_missing(tmp_path: Path, monkeypatch, themed) -> None:
+    """A figure title set from tr() (fig.suptitle(tr(...))) is looked up again by
+    translate_figure: a catalog's translation, exact or a filled-in template, is not recorded
+    as missing (it would show in the build's missing.json); English nobody translated is."""
+    import matplotlib.pyplot as plt
+
+    mine = tmp_path / "nb.yaml"
+    # translations with Latin words (few Han characters), so only the catalog says they are Chinese
+    mine.write_text("strings:\n  'ASA by agents': 'ASA vs SLA 人數'\n"
+                    "  'Top {n} SKUs by revenue': 'Top {n} SKU 營收'\n", encoding="utf-8")
+    monkeypatch.setenv(i18n.LANG_ENV, LANG)
+    monkeypatch.setenv(i18n.STRINGS_ENV, str(mine))
+    fig, ax = plt.subplots()
+    fig.suptitle(i18n.tr("ASA by agents"))
+    ax.set_title(i18n.tr("Top {n} SKUs by revenue", n=10))
+    ax.set_xlabel("an English label no catalog knows")
+    i18n.translate_figure(fig)
+    missing = i18n.untranslated()
+    assert "ASA vs SLA 人數" not in missing and "Top 10 SKU 營收" not in missing
+    assert "an English label no catalog knows" in missing  # the check can fail
+    plt.close(fig)
