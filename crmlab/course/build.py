@@ -431,6 +431,10 @@ def _run_job(job: _Job, cwd: str, site: Path, slides: Path | None = None) -> flo
 
     with edition_environment(job.source, site.parent / "i18n"):  # a translated notebook: CRMLAB_LANG
         seconds = execute_notebook(job.source, job.output, job.inject, cwd=cwd)
+    if job.source.stem.endswith("_demo"):  # `--notebooks demos`: the page shows the chart's PNG
+        from crmlab.course.demos import _drop_widget_state
+
+        _drop_widget_state(job.output)
     _html_page(job.output, site / f"{job.source.stem}.html")
     if slides is not None:
         from crmlab.course.slides import write_deck

@@ -65,7 +65,7 @@ def test_staffing_demo_in_chinese(zh):
         assert number in reading, (number, reading)
     assert demo._repr_mimebundle_()["text/plain"] == reading
     assert demo.axes[0].get_title() == "20 秒內接聽的比例（負載 10.0 厄朗）"
-    assert demo.axes[1].get_title() == "14 位客服人員：平均應答速度 7.8 秒，17% 需要等候"
+    assert demo.axes[1].get_title() == "14 位客服人員：平均應答 7.8 秒，17% 需等候"
     demo.update(agents=16)  # a moved slider: the redrawn (blitted) title is translated again
     assert demo.axes[1].get_title().startswith("16 位客服人員")
     assert demo.reading.value.startswith("16 位客服人員")
