@@ -5,7 +5,7 @@
 1. finds ``notebooks/NN_topic.ipynb`` (or the ones named with ``only``);
 2. executes each with papermill (kernel ``python3``, working directory ``notebooks/``),
    injecting only the parameters that the notebook's ``parameters`` cell defines, so
-   ``-p N_CUSTOMERS 500`` reaches the notebooks that use it and leaves the others alone;
+   ``-p N_SEGMENTS 5`` reaches the notebooks that use it (12_end_to_end_capstone) and leaves the others alone;
 3. writes ``build/notebooks/<name>.ipynb`` (executed), ``build/site/<name>.html`` (one page
    per notebook), ``build/site/index.html`` (the course map) and ``build/manifest.json``
    (parameters, Python and package versions, seconds per notebook, recorded results).

@@ -59,7 +59,8 @@ a price grid.
 
 Size presets: ``"tiny"`` (300 customers, 2024, < 1 s), ``"small"`` (2,000 customers over
 2024-2025, the shipped default), ``"medium"`` (20,000).  ``detail="orders"`` builds only
-customers, products, orders, order_items and price_history (for million-customer worlds).
+customers, products, campaigns, orders, order_items and price_history, six tables (for
+million-customer worlds).
 
 The module-level arrays (``SEGMENT_CHANNEL``, ``FUNNEL_RATES``, ``TASTE``, ...) are the
 configurations' defaults as numpy arrays, kept under their historical names.
