@@ -46,6 +46,11 @@ def installed_cjk_fonts() -> list[str]:
     matplotlib caches the system's font list once; a CJK font installed after that (``make
     install`` adds fonts-noto-cjk) is missing from the cache, so when none is known the
     system's CJK font files are added (``FontManager.addfont``) before giving up.
+
+    Returns
+    -------
+    list of str
+        The installed families of :data:`CJK_FONTS`, in that order (empty when none is found).
     """
     manager = mpl.font_manager.fontManager
     available = {f.name for f in manager.ttflist}
@@ -63,6 +68,17 @@ def set_theme(context: str = "notebook") -> None:
 
     Installed CJK fonts are placed after DejaVu Sans in the sans-serif list, so Latin text
     looks the same everywhere and matplotlib falls back to a CJK font for Chinese glyphs.
+
+    Parameters
+    ----------
+    context : str, default "notebook"
+        seaborn's plotting context (``"paper"``, ``"notebook"``, ``"talk"``, ``"poster"``),
+        which scales fonts and lines.
+
+    Returns
+    -------
+    None
+        The theme is set globally in matplotlib's rcParams.
     """
     sans = ["DejaVu Sans", *installed_cjk_fonts(), "sans-serif"]
     sns.set_theme(
@@ -96,21 +112,68 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] | None = None) -> Axes:
 
 
 def money_axis(ax: Axes, axis: str = "y", currency: str = "NT$") -> Axes:
-    """Format an axis as money with thousands separators (``NT$12,345``)."""
+    """Format an axis as money with thousands separators (``NT$12,345``).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The Axes whose axis is formatted.
+    axis : {"y", "x"}, default "y"
+        Which axis holds money.
+    currency : str, default "NT$"
+        The prefix written before each number.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, for chaining.
+    """
     fmt = FuncFormatter(lambda v, _pos: f"{currency}{v:,.0f}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return ax
 
 
 def percent_axis(ax: Axes, axis: str = "y", xmax: float = 1.0, decimals: int = 0) -> Axes:
-    """Format an axis holding shares (0-1 by default) as percentages."""
+    """Format an axis holding shares (0-1 by default) as percentages.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The Axes whose axis is formatted.
+    axis : {"y", "x"}, default "y"
+        Which axis holds shares.
+    xmax : float, default 1.0
+        The value shown as 100% (1 for shares, 100 for values already in percent).
+    decimals : int, default 0
+        Decimals shown after the percent number.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, for chaining.
+    """
     fmt = PercentFormatter(xmax=xmax, decimals=decimals)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
     return ax
 
 
 def bar_labels(ax: Axes, fmt: str = "{:,.0f}", padding: float = 2) -> Axes:
-    """Write each bar's value at its end (works for vertical and horizontal bars)."""
+    """Write each bar's value at its end (works for vertical and horizontal bars).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        An Axes holding bar containers (``ax.bar``/``ax.barh``, or a pandas/seaborn bar plot).
+    fmt : str, default "{:,.0f}"
+        Format string applied to each bar's value.
+    padding : float, default 2
+        Distance (points) between the bar's end and its label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, for chaining.
+    """
     for container in ax.containers:
         ax.bar_label(container, labels=[fmt.format(v) for v in container.datavalues],
                      padding=padding, fontsize="small")
@@ -134,6 +197,25 @@ def log_axis(ax: Axes, axis: str = "y", min_ticks: int = 4, max_ticks: int = 8) 
     over a wide range from 1-3 or powers of ten; over a narrow one from 1-1.5-2-3-5-7, else
     spaced evenly in log between the limits (two significant digits). Labels are plain
     numbers with thousands separators (``0.5``, ``20``, ``5,000``); minor ticks are unlabelled.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        An Axes already holding positive data on ``axis`` (its limits set the ticks).
+    axis : {"y", "x"}, default "y"
+        The axis put on a log scale.
+    min_ticks, max_ticks : int, default 4 and 8
+        The wanted number of labelled ticks (``2 <= min_ticks <= max_ticks``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, for chaining.
+
+    Raises
+    ------
+    ValueError
+        When ``axis`` is not "x"/"y", the tick bounds are invalid or the limits are not positive.
     """
     import numpy as np
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
@@ -283,6 +365,16 @@ def layout_problems(fig) -> list[str]:
     both axes (unless the axis is hidden or has no tick labels, as a pie or a heatmap's
     category axis may), tick labels that do not overlap, a legend that does not cover data
     points or bars, and no bar running past the axis limits.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A drawn figure (it is drawn again on its canvas to measure text).
+
+    Returns
+    -------
+    list of str
+        One sentence per problem, prefixed with the axes (``"axes 1 ('title'): no title"``).
     """
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -312,6 +404,16 @@ def on_shown_figures(step) -> bool:
     Wraps the inline backend's PNG formatter; a step registered later runs first (so the
     translation of :func:`crmlab.i18n.translate_figure` happens before the checks of
     :func:`watch_figures` look at the figure). Returns False outside IPython.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(fig)`` called with each :class:`matplotlib.figure.Figure` before its PNG is made.
+
+    Returns
+    -------
+    bool
+        True when the step was registered with the running IPython kernel, False outside IPython.
     """
     try:
         from IPython import get_ipython
@@ -342,6 +444,11 @@ def watch_figures() -> bool:
     Each problem becomes an output of the cell that drew the figure, with mimetype
     :data:`FIGURE_PROBLEM_MIMETYPE` and a readable ``text/plain``; the notebook test tier
     fails on them. Returns False outside IPython (nothing to watch).
+
+    Returns
+    -------
+    bool
+        True when the check was registered, False outside IPython.
     """
 
     def check(fig):
