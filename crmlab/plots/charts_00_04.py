@@ -20,7 +20,26 @@ def time_series(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Line chart of ``y`` over the datetime column ``x`` (one line per ``hue`` level)."""
+    """Line chart of ``y`` over the datetime column ``x`` (one line per ``hue`` level).
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        A tidy frame holding the columns ``x``, ``y`` and ``hue``.
+    x, y : str
+        The datetime column on the x-axis and the value column on the y-axis.
+    hue : str, optional
+        A column whose levels get one line each; one line when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     for col in [c for c in (x, y, hue) if c is not None]:
         if col not in data.columns:
             raise ValueError(
@@ -43,7 +62,28 @@ def heatmap(
     title: str | None = None,
     annot: bool = True,
 ) -> Axes:
-    """Annotated heatmap of a wide table (cohort retention, segment x metric, ...)."""
+    """Annotated heatmap of a wide table (cohort retention, segment x metric, ...).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        A wide table of numbers: rows and columns become the heatmap's axes.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the table when None.
+    fmt : str, default ".0%"
+        Format of the annotations.
+    cmap : str, default "Blues"
+        matplotlib colour map.
+    title : str, optional
+        The chart's title; none when None.
+    annot : bool, default True
+        Write each cell's value in it.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     ax = _ax(ax, figsize=(max(FIGSIZE[0], 0.5 * table.shape[1] + 2), max(3.0, 0.35 * len(table) + 1)))
     sns.heatmap(table, annot=annot, fmt=fmt, cmap=cmap, cbar=False, ax=ax,
                 annot_kws={"fontsize": "x-small"})
@@ -61,6 +101,22 @@ def lorenz(
     """Lorenz curve of a non-negative quantity (e.g. revenue per customer) with the diagonal.
 
     ``shares`` are the raw per-unit values; they are sorted ascending and accumulated here.
+
+    Parameters
+    ----------
+    shares : sequence of float or pd.Series
+        The per-unit values (non-negative, no missing values, sum > 0).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new square-ish figure when None.
+    label : str, default "customers"
+        What one unit is (the x-axis reads "share of <label>").
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     values = pd.Series(shares, dtype="float64")
     if values.isna().any() or (values < 0).any() or values.sum() <= 0:
@@ -91,6 +147,20 @@ def funnel(
     """Horizontal funnel: one bar per step (index = step name, values = counts), top first.
 
     Each bar is labelled with its count and the share of the first step.
+
+    Parameters
+    ----------
+    steps : pd.Series
+        Counts per step in funnel order (index = step name); the first must be > 0.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     counts = pd.Series(steps, dtype="float64")
     if len(counts) == 0 or counts.iloc[0] <= 0:
@@ -117,7 +187,24 @@ def calibration_histogram(
     model_label: str = "model",
 ) -> Axes:
     """Customers by number of repeat purchases, actual vs expected, side by side
-    (the table of :func:`crmlab.clv.calibration_histogram`; FHL 2005 Fig. 2)."""
+    (the table of :func:`crmlab.clv.calibration_histogram`; FHL 2005 Fig. 2).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``frequency``, ``actual`` and ``expected`` (customers per repeat count).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    model_label : str, default "model"
+        Legend label of the expected bars.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, ["frequency", "actual", "expected"], "calibration_histogram",
              "crmlab.clv.calibration_histogram(model, summary)")
     ax = _ax(ax)
@@ -142,7 +229,24 @@ def conditional_expectations(
 ) -> Axes:
     """Mean holdout purchases per customer by calibration frequency, actual vs the
     model's conditional expectation (:func:`crmlab.clv.conditional_expectations`;
-    FHL 2005 Fig. 4)."""
+    FHL 2005 Fig. 4).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``frequency``, ``actual`` and ``expected`` (mean holdout purchases).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    model_label : str, default "model"
+        Legend label of the expected line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, ["frequency", "actual", "expected"], "conditional_expectations",
              "crmlab.clv.conditional_expectations(model, summary)")
     ax = _ax(ax)
@@ -167,7 +271,27 @@ def repeat_tracking(
     """Weekly (per step) cumulative repeat purchases of the cohort, actual vs expected,
     with the end of the calibration period marked (the table of
     :func:`crmlab.clv.repeat_transactions_tracking`; FHL 2005 Fig. 3). ``cumulative=False``
-    draws the per-step increments instead."""
+    draws the per-step increments instead.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``t``, ``actual``, ``expected`` and ``holdout`` (bool); ``actual_step`` and
+        ``expected_step`` too when ``cumulative=False``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    model_label : str, default "model"
+        Legend label of the expected line.
+    cumulative : bool, default True
+        Cumulative counts (True) or per-step increments (False).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, ["t", "actual", "expected", "holdout"], "repeat_tracking",
              "crmlab.clv.repeat_transactions_tracking(model, transactions, ...)")
     ax = _ax(ax)
@@ -198,6 +322,22 @@ def touchpoint_timeline(
 
     ``timeline`` has a datetime column ``ts`` and a column ``touchpoint``; ``order`` lists the
     kinds top to bottom (kinds absent from the timeline are skipped). At most six date ticks.
+
+    Parameters
+    ----------
+    timeline : pd.DataFrame
+        Columns ``ts`` (datetime) and ``touchpoint`` (``CustomerProfile.timeline``).
+    order : sequence of str, optional
+        Touchpoint kinds top to bottom; sorted names when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     import matplotlib.dates as mdates
     import numpy as np
@@ -232,6 +372,20 @@ def attainment_bars(
     ``attainment`` has columns ``owner``, ``attainment`` and ``projected_attainment`` (shares
     of the target, as :func:`crmlab.profile.attainment` returns them). The axis runs past the
     longest bar and its label, and the legend sits below the axes, off the bars.
+
+    Parameters
+    ----------
+    attainment : pd.DataFrame
+        Columns ``owner``, ``attainment`` and ``projected_attainment``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     _require(attainment, ["owner", "attainment", "projected_attainment"], "attainment",
              "crmlab.profile.attainment")
@@ -264,6 +418,22 @@ def stacked_weekly_bars(
 
     Weeks are labelled ``MM-DD`` (every other one when there are more than eight); the
     legend sits to the right of the axes, off the bars.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        Index = week start (DatetimeIndex), one column of counts per status.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    ylabel : str, default "count"
+        The y-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
     """
     if counts.empty or not isinstance(counts.index, pd.DatetimeIndex):
         raise ValueError("stacked_weekly_bars: pass a non-empty DataFrame indexed by week start "
@@ -282,6 +452,21 @@ def stacked_weekly_bars(
     return ax
 
 
+def _treemap_split(values, x, y, w, h) -> list[tuple[float, float, float, float]]:
+    """Boxes ``(x, y, w, h)`` of descending ``values`` in a box: halves of equal weight along
+    the longer side, recursively."""
+    if len(values) == 1:
+        return [(x, y, w, h)]
+    cum = values.cumsum()
+    k = int(abs(cum[:-1] - cum[-1] / 2).argmin()) + 1
+    a = cum[k - 1] / cum[-1]
+    if w >= h:
+        return (_treemap_split(values[:k], x, y, w * a, h)
+                + _treemap_split(values[k:], x + w * a, y, w * (1 - a), h))
+    return (_treemap_split(values[:k], x, y, w, h * a)
+            + _treemap_split(values[k:], x, y + h * a, w, h * (1 - a)))
+
+
 def treemap(
     sizes: pd.Series,
     shade: pd.Series,
@@ -294,6 +479,24 @@ def treemap(
     Layout: sort descending, split into two halves of equal weight along the longer side,
     recurse (libraries such as ``squarify`` give squarer boxes). ``labels`` (default: the
     index) are written in the boxes. Returns the Axes (its axis is turned off).
+
+    Parameters
+    ----------
+    sizes : pd.Series
+        Positive box areas, one per item.
+    shade : pd.Series
+        Colour value per item (same index as ``sizes``; darker = larger).
+    labels : sequence of str, optional
+        Text per box in the order of ``sizes``; its index when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (axis turned off).
     """
     from matplotlib.patches import Rectangle
 
@@ -305,19 +508,9 @@ def treemap(
     text = pd.Series(list(labels) if labels is not None else [str(i) for i in sizes.index],
                      index=sizes.index).loc[order]
 
-    def split(values, x, y, w, h):
-        if len(values) == 1:
-            return [(x, y, w, h)]
-        cum = values.cumsum()
-        k = int(abs(cum[:-1] - cum[-1] / 2).argmin()) + 1
-        a = cum[k - 1] / cum[-1]
-        if w >= h:
-            return split(values[:k], x, y, w * a, h) + split(values[k:], x + w * a, y, w * (1 - a), h)
-        return split(values[:k], x, y, w, h * a) + split(values[k:], x, y + h * a, w, h * (1 - a))
-
     ax = _ax(ax, figsize=(7.5, 4.2))
     cmap, vmax = plt.get_cmap("Blues"), max(float(c.max()), 1e-12)
-    for (x0, y0, w, h), value, label in zip(split(s.to_numpy(), 0, 0, 1, 1), c, text, strict=True):
+    for (x0, y0, w, h), value, label in zip(_treemap_split(s.to_numpy(), 0, 0, 1, 1), c, text, strict=True):
         ax.add_patch(Rectangle((x0, y0), w, h, facecolor=cmap(0.15 + 0.8 * value / vmax),
                                edgecolor="white", linewidth=2))
         ax.text(x0 + w / 2, y0 + h / 2, label, ha="center", va="center", fontsize=7,
@@ -345,28 +538,10 @@ def _sankey_band(ax: Axes, xs: tuple[float, float, float], y0: float, y1: float,
     ax.add_patch(PathPatch(MplPath(verts, codes), color=colour, alpha=0.35, lw=0))
 
 
-def sankey(
-    flows: pd.DataFrame,
-    stages: Sequence[str],
-    ax: Axes | None = None,
-    title: str | None = None,
-    gap: float = 0.02,
-) -> Axes:
-    """A minimal Sankey diagram: stacked blocks per stage, bands between consecutive stages.
-
-    ``flows`` has columns ``from_stage``, ``to_stage``, ``source``, ``target`` and ``journeys``
-    (as :func:`crmlab.journey.path_flows` returns them). Block heights are shares of all
-    journeys; each block is labelled with its node and share.
-    """
-    _require(flows, ["from_stage", "to_stage", "source", "target", "journeys"], "flows",
-             "crmlab.journey.path_flows")
-    stages = list(stages)
-    total = flows.loc[flows["from_stage"] == stages[0], "journeys"].sum()
-    if total <= 0:
-        raise ValueError(f"sankey: no journeys leave the first stage {stages[0]!r}; check `stages`")
-    nodes = sorted(set(flows["source"].astype(str)) | set(flows["target"].astype(str)))
-    colours = dict(zip(nodes, [plt.get_cmap("tab10")(i % 10) for i in range(len(nodes))], strict=True))
-    ax = _ax(ax, figsize=(7.5, 4.2))
+def _sankey_blocks(ax: Axes, flows: pd.DataFrame, stages: list[str], total: float,
+                   colours: dict, gap: float) -> dict[tuple[str, str], list[float]]:
+    """Draw the stacked blocks of every stage; return each block's next outgoing and incoming
+    band position, keyed by ``(stage, node)``."""
     pos: dict[tuple[str, str], list[float]] = {}
     for i, stage in enumerate(stages):
         last = i == len(stages) - 1
@@ -379,17 +554,68 @@ def sankey(
             ax.text(i + (0.06 if last else -0.06), y + h / 2, f"{node} {h:.0%}",
                     ha="left" if last else "right", va="center", fontsize="x-small")
             y += h + gap
+    return pos
+
+
+def _sankey_bands(ax: Axes, flows: pd.DataFrame, stages: list[str], pair: tuple[str, str],
+                  total: float, colours: dict, pos: dict[tuple[str, str], list[float]]) -> None:
+    """Draw the bands from stage ``pair[0]`` to ``pair[1]``, largest first, advancing ``pos``."""
+    a, b = pair
+    part = flows.loc[flows["from_stage"] == a].sort_values("journeys", ascending=False)
+    x0, x1 = stages.index(a) + 0.04, stages.index(b) - 0.04
+    xm = (x0 + x1) / 2
+    for src, tgt, n in zip(part["source"].astype(str), part["target"].astype(str), part["journeys"],
+                           strict=True):
+        h = n / total
+        y0, y1 = pos[(a, src)][0], pos[(b, tgt)][1]
+        pos[(a, src)][0] += h
+        pos[(b, tgt)][1] += h
+        _sankey_band(ax, (x0, xm, x1), y0, y1, h, colours[src])
+
+
+def sankey(
+    flows: pd.DataFrame,
+    stages: Sequence[str],
+    ax: Axes | None = None,
+    title: str | None = None,
+    gap: float = 0.02,
+) -> Axes:
+    """A minimal Sankey diagram: stacked blocks per stage, bands between consecutive stages.
+
+    ``flows`` has columns ``from_stage``, ``to_stage``, ``source``, ``target`` and ``journeys``
+    (as :func:`crmlab.journey.path_flows` returns them). Block heights are shares of all
+    journeys; each block is labelled with its node and share.
+
+    Parameters
+    ----------
+    flows : pd.DataFrame
+        Columns ``from_stage``, ``to_stage``, ``source``, ``target``, ``journeys``.
+    stages : sequence of str
+        The stages left to right.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    gap : float, default 0.02
+        Vertical gap between blocks (share of all journeys).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
+    _require(flows, ["from_stage", "to_stage", "source", "target", "journeys"], "flows",
+             "crmlab.journey.path_flows")
+    stages = list(stages)
+    total = flows.loc[flows["from_stage"] == stages[0], "journeys"].sum()
+    if total <= 0:
+        raise ValueError(f"sankey: no journeys leave the first stage {stages[0]!r}; check `stages`")
+    nodes = sorted(set(flows["source"].astype(str)) | set(flows["target"].astype(str)))
+    colours = dict(zip(nodes, [plt.get_cmap("tab10")(i % 10) for i in range(len(nodes))], strict=True))
+    ax = _ax(ax, figsize=(7.5, 4.2))
+    pos = _sankey_blocks(ax, flows, stages, total, colours, gap)
     for a, b in zip(stages[:-1], stages[1:], strict=False):
-        part = flows.loc[flows["from_stage"] == a].sort_values("journeys", ascending=False)
-        x0, x1 = stages.index(a) + 0.04, stages.index(b) - 0.04
-        xm = (x0 + x1) / 2
-        for src, tgt, n in zip(part["source"].astype(str), part["target"].astype(str), part["journeys"],
-                               strict=True):
-            h = n / total
-            y0, y1 = pos[(a, src)][0], pos[(b, tgt)][1]
-            pos[(a, src)][0] += h
-            pos[(b, tgt)][1] += h
-            _sankey_band(ax, (x0, xm, x1), y0, y1, h, colours[src])
+        _sankey_bands(ax, flows, stages, (a, b), total, colours, pos)
     ax.set_xlim(-0.8, len(stages) - 0.2)
     ax.set_ylim(1 + gap * 8, -gap)
     ax.set_xticks(range(len(stages)), stages)
