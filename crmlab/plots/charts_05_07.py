@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .core import PALETTE, _ax, _require, log_axis, money_axis, percent_axis
 
@@ -22,7 +22,26 @@ def model_metric_bars(
 ) -> Axes:
     """Grouped bars of ranking metrics (shares 0-1), one group per metric and one bar per model
     (``table``: one row per model, e.g. :func:`crmlab.recommend.compare_models`); the legend
-    sits to the right of the axes, off the bars."""
+    sits to the right of the axes, off the bars.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per model (index = model name) with a column per metric (shares 0-1).
+    metrics : sequence of str
+        The metric columns, one group of bars each.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    xlabel : str, default "ranking metric"
+        The x-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, list(metrics), "model_metric_bars",
              "crmlab.recommend.compare_models(models, train, test, k=K)")
     ax = _ax(ax, figsize=(7.2, 3.4))
@@ -50,7 +69,24 @@ def support_lift_scatter(
 ) -> Axes:
     """Product pairs on log axes: support (share of orders, x) against lift (y), pairs where
     column ``flag`` is True drawn as diamonds on top; :func:`log_axis` ticks (several plain
-    labels that do not run into each other)."""
+    labels that do not run into each other).
+
+    Parameters
+    ----------
+    pairs : pd.DataFrame
+        One row per product pair with columns ``support``, ``lift`` and ``flag``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    flag : str, default "planted"
+        The True/False column whose True pairs are drawn as diamonds (also the legend label).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(pairs, ["support", "lift", flag], "support_lift_scatter",
              "a pair table with columns support, lift and a True/False column")
     ax = _ax(ax, figsize=(6.4, 3.6))
@@ -71,6 +107,14 @@ def support_lift_scatter(
     return ax
 
 
+def _concise_dates(ax: Axes, locator) -> None:
+    """Put the date ``locator`` and its concise labels on the x-axis."""
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def dated_line(
     dates: Sequence | pd.DatetimeIndex,
     values: Sequence[float],
@@ -82,7 +126,32 @@ def dated_line(
     money: bool = False,
 ) -> Axes:
     """A daily series as a thin line, the ``marked`` days as dots on it (sale days, event
-    nights), with a date axis of at most about seven concise labels, so they never overlap."""
+    nights), with a date axis of at most about seven concise labels, so they never overlap.
+
+    Parameters
+    ----------
+    dates : sequence or pd.DatetimeIndex
+        One date per value.
+    values : sequence of float
+        The daily series.
+    marked : sequence of bool, optional
+        True on the days drawn as dots; no dots when None.
+    marked_label : str, default "marked days"
+        Legend label of the dots.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    ylabel : str, default ""
+        The y-axis label.
+    money : bool, default False
+        Format the y-axis as NT$.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import matplotlib.dates as mdates
     import numpy as np
 
@@ -97,9 +166,7 @@ def dated_line(
         m = np.asarray(marked, dtype=bool)
         ax.scatter(x[m], y[m], s=12, color=sns.color_palette(PALETTE)[3], zorder=3, label=marked_label)
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _concise_dates(ax, mdates.AutoDateLocator(minticks=3, maxticks=7))
     ax.set_xlabel("date")
     ax.set_ylabel(ylabel)
     if money:
@@ -120,7 +187,30 @@ def grouped_ratio_bars(
 ) -> Axes:
     """Bars of ratios (1 = the reference, drawn as a line) for each level of ``group`` and each
     of ``columns`` (e.g. the mean personalized and capped price over the uniform price by age
-    band, :func:`crmlab.pricing.price_policy_report`); the legend sits right of the axes."""
+    band, :func:`crmlab.pricing.price_policy_report`); the legend sits right of the axes.
+
+    Parameters
+    ----------
+    report : pd.DataFrame
+        One row per level of ``group`` with the ratio ``columns``.
+    group : str
+        The column naming the groups (x-axis ticks; its name, underscores as spaces, labels the axis).
+    columns : sequence of str
+        The ratio columns, one bar per group each.
+    labels : sequence of str
+        Legend label per column (same length as ``columns``).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    ylabel : str, default "ratio to the uniform price"
+        The y-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import numpy as np
 
     _require(report, [group, *columns], "grouped_ratio_bars",
@@ -151,7 +241,22 @@ def price_and_chance_by_month(
 ) -> Sequence[Axes]:
     """Two panels side by side, each on its own zero-based axis (no twin axis stretching small
     swings): the price by month (bars, NT$) and the chance the night books at that price
-    (0-100%). ``table`` has columns month, price, booked_probability. Returns the two Axes."""
+    (0-100%). ``table`` has columns month, price, booked_probability. Returns the two Axes.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per month with columns ``month``, ``price``, ``booked_probability``.
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these (left: price, right: chance); a new 1x2 figure when None.
+    title : str, optional
+        The figure's suptitle; none when None.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The two Axes drawn on (``axes`` when given).
+    """
     _require(table, ["month", "price", "booked_probability"], "price_and_chance_by_month",
              "a table with one row per month (month, price, booked_probability)")
     if axes is None:
@@ -186,7 +291,30 @@ def step_paths(
 ) -> Sequence[Axes]:
     """Small multiples: one panel per simulated path (price over time as steps), side by side on a
     shared y axis, so no path hides behind another. ``levels`` (e.g. a markdown ladder) become
-    the y ticks. Returns the Axes."""
+    the y ticks. Returns the Axes.
+
+    Parameters
+    ----------
+    paths : sequence of pd.DataFrame
+        One table per path with the columns ``x`` and ``y``.
+    x, y : str, default "period" and "price"
+        The period column (counted from 0) and the value column.
+    levels : sequence of float, optional
+        Values used as y ticks; matplotlib's ticks when None.
+    axes : sequence of matplotlib.axes.Axes, optional
+        One Axes per path; a new row of panels sharing y when None.
+    title : str, optional
+        The figure's suptitle; none when None.
+    xlabel, ylabel : str
+        Axis labels (the y label on the first panel only).
+    panel : str, default "season"
+        Panel titles read "<panel> 1", "<panel> 2", ...
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The Axes drawn on, one per path.
+    """
     for p in paths:
         _require(p, [x, y], "step_paths", f"a list of tables with columns {x!r} and {y!r}")
     if not len(paths):
@@ -195,8 +323,6 @@ def step_paths(
         fig, axes = plt.subplots(1, len(paths), figsize=(3.4 * len(paths), 3.2), sharey=True,
                                  squeeze=False)
         axes = list(axes[0])
-    from matplotlib.ticker import MaxNLocator
-
     color = sns.color_palette(PALETTE)[0]
     for i, (ax, p) in enumerate(zip(axes, paths, strict=True)):
         t = p[x].to_numpy(dtype=float) + 1  # periods counted from 1
@@ -222,7 +348,26 @@ def frequency_recency_maps(
 ) -> Sequence[Axes]:
     """Heat maps of model outputs over a (frequency, recency) grid of hypothetical customers,
     one panel per column of ``grid`` (e.g. expected purchases and P(alive)), each with its
-    own labelled colour bar; the panels share the frequency axis. Returns the Axes."""
+    own labelled colour bar; the panels share the frequency axis. Returns the Axes.
+
+    Parameters
+    ----------
+    grid : pd.DataFrame
+        Columns ``frequency``, ``recency`` and the model outputs in ``columns``.
+    columns : sequence of str
+        The outputs drawn, one panel each.
+    titles : sequence of str
+        Panel title (and colour-bar label) per column.
+    title : str, optional
+        The figure's suptitle; none when None.
+    axes : sequence of matplotlib.axes.Axes, optional
+        One Axes per column; a new row of panels sharing y when None.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The Axes drawn on, one per column.
+    """
     import numpy as np
 
     _require(grid, ["frequency", "recency", *columns], "frequency_recency_maps",
@@ -242,8 +387,6 @@ def frequency_recency_maps(
         ax.set(title=name, xlabel="recency: age at the last purchase (days)")
         ax.grid(False)
         ax.figure.colorbar(im, ax=ax, label=name)
-    from matplotlib.ticker import MaxNLocator
-
     axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylabel("frequency (repeat purchases)")
     if title:
@@ -260,7 +403,24 @@ def survival_curves(
 ) -> Axes:
     """Kaplan-Meier step curves with their bands, one per entry of ``curves`` (label -> the
     table of :func:`crmlab.survival.kaplan_meier`: time, survival, lower, upper), on a 0-100%
-    axis; the legend sits right of the axes."""
+    axis; the legend sits right of the axes.
+
+    Parameters
+    ----------
+    curves : dict of str to pd.DataFrame
+        Label -> Kaplan-Meier table (``time``, ``survival``, ``lower``, ``upper``).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    xlabel, ylabel : str
+        Axis labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     if not curves:
         raise ValueError("survival_curves: pass at least one curve (label -> kaplan_meier table)")
     ax = _ax(ax)
@@ -290,7 +450,28 @@ def save_first_scatter(
 ) -> Axes:
     """Customers by P(alive) (x) and CLV if still alive (y, log scale), coloured by ``group``
     (e.g. planted alive/gone) with the ``highlight`` ones circled; the legend sits right of
-    the axes, off the points. ``customers`` has columns p_alive and clv_if_alive."""
+    the axes, off the points. ``customers`` has columns p_alive and clv_if_alive.
+
+    Parameters
+    ----------
+    customers : pd.DataFrame
+        One row per customer with columns ``p_alive`` and ``clv_if_alive``.
+    highlight : sequence of bool
+        True for the customers circled (one per row).
+    group : sequence of str, optional
+        Colour group per customer; one group "customers" when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; none when None.
+    highlight_label : str, default "to save first"
+        Legend label of the circles.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (customers with zero value are not shown on the log axis).
+    """
     import numpy as np
 
     _require(customers, ["p_alive", "clv_if_alive"], "save_first_scatter",
