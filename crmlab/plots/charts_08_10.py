@@ -25,7 +25,30 @@ def estimate_intervals(
     ylabel: str = "campaign",
 ) -> Axes:
     """One row per line of ``table``: the estimate with its interval (a forest plot), the true
-    value as a cross when ``truth`` names a column, and a grey line at 0 (notebook 08)."""
+    value as a cross when ``truth`` names a column, and a grey line at 0 (notebook 08).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per estimate with the columns ``label``, ``estimate``, ``low``, ``high``.
+    label : str
+        The column naming each row (y ticks).
+    estimate, low, high : str
+        The columns of the estimate and its interval's ends (shares; drawn as percent).
+    truth : str, optional
+        A column of true values drawn as crosses; none when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the rows when None.
+    title, xlabel, ylabel : str
+        The title and axis labels.
+    level : float, default 0.95
+        The intervals' level, written in the legend.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, [label, estimate, low, high] + ([truth] if truth else []), "estimate_intervals", "crmlab.offers.ab_test (one row per campaign)")
     ax = _ax(ax, (7, 0.25 * len(table) + 1.2))
     ypos = list(range(len(table)))
@@ -47,7 +70,24 @@ def detectable_effect(curves: pd.DataFrame, points: pd.DataFrame | None = None,
                       ax: Axes | None = None, ratio: float = 4.0) -> Axes:
     """Smallest detectable uplift against the held-out group's size (log x), one line per
     baseline rate (``curves``: holdout, baseline, mde), the shop's campaigns as dots
-    (``points``: n_control, mde) (notebook 08)."""
+    (``points``: n_control, mde) (notebook 08).
+
+    Parameters
+    ----------
+    curves : pd.DataFrame
+        Columns ``holdout`` (size), ``baseline`` (rate) and ``mde`` (share).
+    points : pd.DataFrame, optional
+        The campaigns drawn as dots (``n_control``, ``mde``); none when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    ratio : float, default 4.0
+        Treated members per held-out member, written in the x-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(curves, ["holdout", "baseline", "mde"], "detectable_effect", "crmlab.offers.minimum_detectable_uplift, tabulated")
     ax = _ax(ax, (6, 3.2))
     for base, part in curves.groupby("baseline", sort=True):
@@ -66,7 +106,22 @@ def segment_estimates(table: pd.DataFrame, ax: Axes | None = None,
                       title: str = "Uplift in conversion by hidden segment") -> Axes:
     """Per segment (the index): the holdout estimate with its interval (columns ``holdout
     estimate``, ``low``, ``high``) and every other numeric column as a marker; a column
-    named ``truth`` is drawn as a black cross (notebook 08)."""
+    named ``truth`` is drawn as a black cross (notebook 08).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Index = segment; columns ``holdout estimate``, ``low``, ``high`` and other estimates.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, default "Uplift in conversion by hidden segment"
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, ["holdout estimate", "low", "high"], "segment_estimates", "crmlab.offers.ab_test by segment, joined with the models' means")
     ax = _ax(ax, (6.5, 3.2))
     xs = list(range(len(table)))
@@ -91,7 +146,24 @@ def gain_curves(curves: dict[str, pd.DataFrame], ax: Axes | None = None,
                 ylabel: str = "incremental conversions") -> Axes:
     """Cumulative gain against the share targeted, one line per ranking (``curves``: name ->
     table with columns fraction, gain), and the random ranking as a dashed line from 0 to the
-    common end point (Qini and true-gain curves of notebook 08)."""
+    common end point (Qini and true-gain curves of notebook 08).
+
+    Parameters
+    ----------
+    curves : dict of str to pd.DataFrame
+        Ranking name -> table with columns ``fraction`` and ``gain``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, default "Qini curves (normalized coefficient)"
+        The chart's title.
+    ylabel : str, default "incremental conversions"
+        The y-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (the random line ends at the last curve's end point).
+    """
     ax = _ax(ax, (6, 3.6))
     end = 0.0
     for name, curve in curves.items():
@@ -109,7 +181,24 @@ def policy_profit(policies: pd.DataFrame, value: str = "profit", ax: Axes | None
                   ylabel: str = "estimated profit (NT$)") -> Axes:
     """Profit of each targeting policy against the share targeted (``policies`` as returned by
     :func:`crmlab.offers.policy_comparison`): one line per model, "everyone" as a square at
-    100%, "nobody" as the line at 0 (notebook 08)."""
+    100%, "nobody" as the line at 0 (notebook 08).
+
+    Parameters
+    ----------
+    policies : pd.DataFrame
+        Columns ``policy``, ``fraction`` and ``value``.
+    value : str, default "profit"
+        The column on the y-axis (NT$).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    ylabel : str, default "estimated profit (NT$)"
+        The y-axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(policies, ["policy", "fraction", value], "policy_profit", "crmlab.offers.policy_comparison")
     ax = _ax(ax, (6, 3.4))
     for name, part in policies.loc[~policies["policy"].isin(["everyone", "nobody"])].groupby(
@@ -130,7 +219,28 @@ def interval_bars(table: pd.DataFrame, label: str, value: str, low: str, high: s
                   ax: Axes | None = None, title: str = "", xlabel: str = "",
                   scale: float = 1.0, ylabel: str | None = None) -> Axes:
     """Horizontal bars of ``value`` per ``label`` with the interval [low, high] as error bars,
-    divided by ``scale`` (e.g. 1000 for NT$ thousand) and a grey line at 0 (notebook 08)."""
+    divided by ``scale`` (e.g. 1000 for NT$ thousand) and a grey line at 0 (notebook 08).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per bar with the columns ``label``, ``value``, ``low``, ``high``.
+    label, value, low, high : str
+        The column naming each bar, its value and its interval's ends.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the rows when None.
+    title, xlabel : str, default ""
+        The title and x-axis label.
+    scale : float, default 1.0
+        Divisor of the values (1000 for thousands).
+    ylabel : str, optional
+        The y-axis label; ``label`` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(table, [label, value, low, high], "interval_bars", "crmlab.offers.roi_by")
     ax = _ax(ax, (6, 0.45 * len(table) + 1.4))
     v, lo, hi = (table[c].to_numpy(float) / scale for c in (value, low, high))
@@ -149,7 +259,24 @@ def driver_effects(table: pd.DataFrame, planted_share: pd.Series | None = None, 
     their intervals (``table``: driver, std_coef, low, high, share, as
     ``crmlab.aftersales.SatisfactionDrivers.table_``), and each driver's share of the absolute
     effects, beside the planted shares when ``planted_share`` (indexed by driver) is given.
-    Returns the two Axes."""
+    Returns the two Axes.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``driver``, ``std_coef``, ``low``, ``high``, ``share``.
+    planted_share : pd.Series, optional
+        Planted share per driver (index = driver), drawn beside the estimate; none when None.
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these; a new 1x2 figure sharing y when None.
+    level : float, default 0.95
+        The intervals' level, written in the title.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The two Axes drawn on (``axes`` when given).
+    """
     _require(table, ["driver", "std_coef", "low", "high", "share"], "driver_effects",
              "crmlab.aftersales.SatisfactionDrivers(...).fit(...).table_")
     if axes is None:
@@ -180,7 +307,22 @@ def return_window_curve(days: pd.Series | Sequence[float], windows: Sequence[flo
                         ax: Axes | None = None) -> Axes:
     """Share of returns asked for later than *d* days after delivery (1 - ECDF), with a dashed
     line and a label at each candidate return window: the share that window would refuse
-    (notebook 10_return_policy)."""
+    (notebook 10_return_policy).
+
+    Parameters
+    ----------
+    days : pd.Series or sequence of float
+        Days from delivery to each return request (non-negative; missing values dropped).
+    windows : sequence of float, default (7, 14, 30)
+        Candidate return windows (days), each marked with the share it refuses.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     d = pd.Series(days, dtype="float64").dropna().sort_values().tolist()
     if not d or d[0] < 0:
         raise ValueError("return_window_curve: days must be non-negative days from delivery to request "
@@ -207,7 +349,24 @@ def policy_sensitivity(grid: pd.DataFrame, ax: Axes | None = None, scale: float 
     """Heatmap of a margin difference (NT$, shown in thousands) over assumed changes: rows =
     assumed change in the return rate, columns = assumed change in orders (index and columns
     are relative changes such as 0.05). Red = the policy loses, blue = it wins; the colour
-    scale is centred on 0 (notebook 10_return_policy)."""
+    scale is centred on 0 (notebook 10_return_policy).
+
+    Parameters
+    ----------
+    grid : pd.DataFrame
+        Margin difference (NT$); index = assumed return change, columns = assumed order change.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the grid when None.
+    scale : float, default 1000.0
+        Divisor of the values (the title says "NT$ thousand").
+    title : str, default "Margin change against today's policy"
+        The chart's title (the unit is appended).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     if not isinstance(grid, pd.DataFrame) or grid.empty:
         raise ValueError("policy_sensitivity: pass a non-empty table, index = assumed return change, "
                          "columns = assumed order change, values = margin difference (NT$).")
