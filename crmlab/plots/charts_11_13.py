@@ -20,7 +20,22 @@ TRAFFIC_LIGHTS: dict[str, str] = {"green": "#1b9e77", "amber": "#e6ab02", "red":
 def format_in_unit(value: float, unit: str, change: bool = False) -> str:
     """A scorecard number as a manager reads it: ``"71.4%"`` for a share, ``"NT$1,234"``-style
     money, whole days; a ``change`` of a share in percentage points (``"+2.6 pp"``). "–" for
-    no data."""
+    no data.
+
+    Parameters
+    ----------
+    value : float
+        The number (NaN for no data).
+    unit : str
+        ``"share"``, ``"NT$"``, ``"points"``, ``"days"`` or ``"count"``; other units get two decimals.
+    change : bool, default False
+        Format as a change: signed, shares in percentage points.
+
+    Returns
+    -------
+    str
+        The formatted number, or "–" when ``value`` is missing.
+    """
     if pd.isna(value):
         return "–"
     if change and unit == "share":
@@ -33,7 +48,19 @@ def format_in_unit(value: float, unit: str, change: bool = False) -> str:
 def scorecard_table(scorecard: pd.DataFrame):
     """The table of :func:`crmlab.kpi.scorecard` as a styled table (a pandas ``Styler``):
     each number in its unit, the change (percentage points for shares), the target with ≥/≤
-    and the status cell in its traffic-light colour."""
+    and the status cell in its traffic-light colour.
+
+    Parameters
+    ----------
+    scorecard : pd.DataFrame
+        The table of :func:`crmlab.kpi.scorecard` (perspective, label, label_zh, unit, direction,
+        value, previous, change, target, status).
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        One row per indicator, without the index, the status cell coloured.
+    """
     _require(scorecard, ["perspective", "label", "label_zh", "unit", "direction", "value",
                                  "previous", "change", "target", "status"], "scorecard_table",
                      "crmlab.kpi.scorecard(shop, period, freq)")
@@ -58,7 +85,25 @@ def scorecard_gaps(scorecard: pd.DataFrame, ax: Axes | None = None, clip: float 
     """Each indicator's distance to its target in units of its tolerance (0 = on target, −1 =
     the edge of amber, further left = red), this period (filled, in its light's colour) and the
     previous one (hollow), joined by a line: level and direction at a glance. Distances are
-    clipped at ±``clip``. ``scorecard`` is the table of :func:`crmlab.kpi.scorecard`."""
+    clipped at ±``clip``. ``scorecard`` is the table of :func:`crmlab.kpi.scorecard`.
+
+    Parameters
+    ----------
+    scorecard : pd.DataFrame
+        The table of :func:`crmlab.kpi.scorecard` (label, direction, value, previous, target,
+        tolerance, status).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the rows when None.
+    clip : float, default 4.0
+        Distances are clipped to ``[-clip, clip]`` tolerances.
+    title : str, optional
+        The chart's title; "CRM scorecard: distance to target" when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import numpy as np
 
     _require(scorecard, ["label", "direction", "value", "previous", "target", "tolerance",
@@ -92,7 +137,22 @@ def kpi_small_multiples(history: pd.DataFrame, ncols: int = 4,
     """Small multiples of :func:`crmlab.kpi.kpi_history`: one panel per indicator (its own y
     scale, labelled with its unit), the value per period as a line, each period's dot in its
     traffic-light colour, the target dashed. Returns the array of Axes (one per panel; unused
-    panels are hidden). Figure labels stay English: not every machine has a CJK font."""
+    panels are hidden). Figure labels stay English: not every machine has a CJK font.
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        The table of :func:`crmlab.kpi.kpi_history` (start, label, unit, value, target, status).
+    ncols : int, default 4
+        Panels per row.
+    title : str
+        The figure's suptitle.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+        The ``(nrows, ncols)`` grid of Axes on a new figure.
+    """
     import matplotlib.dates as mdates
     import numpy as np
     from matplotlib.ticker import MaxNLocator
@@ -131,7 +191,24 @@ def traffic_light_grid(history: pd.DataFrame, order: Sequence[str] | None = None
                        title: str = "Traffic lights by quarter (grey: no data)") -> Axes:
     """One row per indicator, one column per period of :func:`crmlab.kpi.kpi_history`, each
     cell in its traffic-light colour; ``order`` lists the indicator labels top to bottom.
-    Columns are labelled by period ("2025Q1" -> "25Q1")."""
+    Columns are labelled by period ("2025Q1" -> "25Q1").
+
+    Parameters
+    ----------
+    history : pd.DataFrame
+        The table of :func:`crmlab.kpi.kpi_history` (period, label, status).
+    order : sequence of str, optional
+        Indicator labels top to bottom; their first appearance in ``history`` when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure sized to the grid when None.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     from matplotlib.colors import ListedColormap
 
     _require(history, ["period", "label", "status"], "traffic_light_grid",
@@ -154,7 +231,22 @@ def feedback_loop_diagram(notes: Sequence[str] | None = None, ax: Axes | None = 
                           title: str = "The feedback loop") -> Axes:
     """The feedback loop as four boxes on a circle — collect, analyse, act, measure — with
     arrows clockwise; ``notes`` (four strings) are written under the step names, e.g. what was
-    measured at each step."""
+    measured at each step.
+
+    Parameters
+    ----------
+    notes : sequence of str, optional
+        Four texts, one per step; step names only (a smaller figure) when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, default "The feedback loop"
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on (axis turned off).
+    """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     steps = ["Collect", "Analyse", "Act", "Measure"]
@@ -203,7 +295,26 @@ def social_listening(daily: pd.DataFrame, volume_alert: pd.Series, pchart: pd.Da
     incident (start, fix) shaded. ``daily`` has a date index and ``n_mentions``; ``volume_alert``
     (booleans) and ``pchart`` (``share``, ``ucl``, ``alert`` of
     :func:`crmlab.feedback.proportion_chart`) share that index. Legends sit right of the
-    panels. Returns the two Axes."""
+    panels. Returns the two Axes.
+
+    Parameters
+    ----------
+    daily : pd.DataFrame
+        Date index and column ``n_mentions``.
+    volume_alert : pd.Series
+        True on the volume alarm's days (same index).
+    pchart : pd.DataFrame
+        Columns ``share``, ``ucl``, ``alert`` (same index).
+    incident : tuple, optional
+        ``(start, fix)`` of the planted incident, shaded; nothing shaded when None.
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these; a new 2x1 figure sharing x when None.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The two Axes drawn on (``axes`` when given).
+    """
     import numpy as np
 
     _require(daily, ["n_mentions"], "social_listening", "crmlab.feedback.daily_mentions(...)")
@@ -234,7 +345,26 @@ def signal_scores(weekly: pd.DataFrame, threshold: float, incident: tuple | None
     """One product's weekly defect signals (rows of :func:`crmlab.feedback.product_signals`):
     each source's positive surprise z/2 stacked (its share of the combined score
     Σz/√4), the combined score as a line and the flag threshold dashed; the planted incident
-    (start, fix) shaded. The legend sits right of the axes."""
+    (start, fix) shaded. The legend sits right of the axes.
+
+    Parameters
+    ----------
+    weekly : pd.DataFrame
+        Columns ``week``, ``score`` and one ``z_<source>`` column per source.
+    threshold : float
+        The flag threshold (z units), drawn dashed.
+    incident : tuple, optional
+        ``(start, fix)`` of the planted incident, shaded; nothing shaded when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str, optional
+        The chart's title; a default title when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     _require(weekly, ["week", "score"], "signal_scores", "crmlab.feedback.product_signals(...)")
     zcols = [c for c in weekly.columns if c.startswith("z_")]
     show = weekly.set_index("week").sort_index()
@@ -256,7 +386,24 @@ def period_rate_intervals(rates: pd.DataFrame, labels: dict[str, str] | None = N
                           title: str = "Defect-return rate by order date (95% Wilson intervals)") -> Axes:
     """Rate per period with its interval, one series per group, side by side (the table of
     :func:`crmlab.feedback.period_rates`: period, group, rate, low, high); ``labels`` renames
-    the groups in the legend, which sits right of the axes."""
+    the groups in the legend, which sits right of the axes.
+
+    Parameters
+    ----------
+    rates : pd.DataFrame
+        Columns ``period``, ``group``, ``rate``, ``low``, ``high``.
+    labels : dict of str to str, optional
+        Legend name per group; the group values when None.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import numpy as np
 
     _require(rates, ["period", "group", "rate", "low", "high"], "period_rate_intervals",
@@ -281,7 +428,22 @@ def theme_priorities(priorities: pd.DataFrame, axes=None,
     """Two bar panels over the themes of :func:`crmlab.feedback.prioritize_requests` (in its
     order, the first on top): ``reach`` (customers asking) and ``score`` (requesters' spend per
     person-week of effort, in NT$ thousand); each bar carries its value. Themes without a
-    score (no effort estimate) are left out. Returns the two Axes."""
+    score (no effort estimate) are left out. Returns the two Axes.
+
+    Parameters
+    ----------
+    priorities : pd.DataFrame
+        Columns ``theme``, ``reach`` and ``score`` (NT$ per person-week).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these; a new 1x2 figure sharing y when None.
+    title : str
+        The figure's suptitle.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The two Axes drawn on (``axes`` when given).
+    """
     from matplotlib.ticker import MaxNLocator
 
     _require(priorities, ["theme", "reach", "score"], "theme_priorities",
@@ -313,7 +475,24 @@ def requests_around_changes(weekly: pd.DataFrame, effects: pd.DataFrame,
     column per theme, complete weeks as a date index), the requests per week before and after
     the change as lines (7 x the daily rates of :func:`crmlab.feedback.change_effect`) and the
     ship date dashed. ``titles`` maps a theme to its panel title (e.g. the change's
-    description). Legends sit right of the panels. Returns the Axes."""
+    description). Legends sit right of the panels. Returns the Axes.
+
+    Parameters
+    ----------
+    weekly : pd.DataFrame
+        Weekly requests, date index, one column per changed theme.
+    effects : pd.DataFrame
+        Columns ``theme``, ``shipped_ts``, ``per_day_before``, ``per_day_after``.
+    titles : dict of str to str, optional
+        Panel title per theme; the theme when None.
+    axes : sequence of matplotlib.axes.Axes, optional
+        One Axes per change; a new column of panels sharing x when None.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The Axes drawn on, one per change.
+    """
     import numpy as np
 
     _require(effects, ["theme", "shipped_ts", "per_day_before", "per_day_after"],
@@ -345,7 +524,22 @@ def positive_share_by_quarter(table: pd.DataFrame, ax: Axes | None = None,
                               title: str = "Experience sharing: positive reviews and posts per quarter"
                               ) -> Axes:
     """Share of positive items per quarter with 95% intervals, one series per ``source``
-    (columns quarter, source, share, low, high), side by side; the legend right of the axes."""
+    (columns quarter, source, share, low, high), side by side; the legend right of the axes.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``quarter``, ``source``, ``share``, ``low``, ``high``.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; a new figure when None.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     import numpy as np
 
     _require(table, ["quarter", "source", "share", "low", "high"], "positive_share_by_quarter",
