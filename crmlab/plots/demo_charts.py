@@ -74,14 +74,59 @@ def _legend_right(ax: Axes, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0, **kwargs)
 
 
+def _price_demo_first(axes: Sequence[Axes] | None, what_if: dict, q_top: float, m_top: float,
+                      m_low: float) -> dict:
+    """The full first drawing of :func:`price_demo_chart` (curves, lines, axes, legend)."""
+    from matplotlib.ticker import MaxNLocator
+
+    curve, p = what_if["curve"], what_if["price"]
+    ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
+    (demand,) = ax_q.plot(curve["price"], curve["quantity"], color="C0")
+    (revenue,) = ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
+    (profit,) = ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
+    (best_dot,) = ax_m.plot([], [], "o", color="C2", label="best price")
+    lines = [ax.axvline(p, color="C3", lw=1.2, ls="--", label="your price" if ax is ax_m else None)
+             for ax in (ax_q, ax_m)]
+    for ax in (ax_q, ax_m):
+        ax.axvline(what_if["list_price"], color="grey", lw=0.8, ls=":",
+                   label="list price" if ax is ax_m else None)
+        money_axis(ax, "x")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    (dot,) = ax_q.plot([p], [what_if["units"]], "o", color="C3")
+    limits = {"q_top": 1.1 * q_top, "m_top": 1.1 * m_top, "m_low": 1.1 * m_low}
+    ax_q.set_ylim(0, limits["q_top"])
+    ax_m.set_ylim(limits["m_low"], limits["m_top"])
+    money_axis(ax_m, "y")
+    ax_q.set(xlabel="price (NT$)", ylabel="units per day")
+    ax_m.set(xlabel="price (NT$)", ylabel="NT$ per day")
+    _legend_right(ax_m)
+    return _demo_remember([ax_q, ax_m], "price", (curve["price"], what_if["list_price"]),
+                          [demand, revenue, profit, best_dot, *lines, dot, ax_q.title, ax_m.title],
+                          demand=demand, revenue=revenue, profit=profit, best_dot=best_dot,
+                          lines=lines, dot=dot, **limits)
+
+
 def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[Axes]:
     """Demand (left) and revenue and profit (right) by price, from
     :func:`crmlab.pricing.price_what_if`: the chosen price as a line, the optimum as a dot.
 
     The y-axes keep their range while the curves fit in it (and fill at least 40% of it), so
-    a new elasticity or shape moves the curves without redrawing the axes."""
-    from matplotlib.ticker import MaxNLocator
+    a new elasticity or shape moves the curves without redrawing the axes.
 
+    Parameters
+    ----------
+    what_if : dict
+        The result of :func:`crmlab.pricing.price_what_if` (curve, price, list_price, units,
+        profit, optimal_price, optimal_profit).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these (redrawn in place when only the moving parts changed); a new figure
+        not registered with pyplot when None.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        The two Axes drawn on (demand, money).
+    """
     curve, p, best = what_if["curve"], what_if["price"], what_if["optimal_price"]
     q_top, m_top = float(curve["quantity"].max()), float(curve["revenue"].max())
     m_low = min(float(curve["profit"].min()), 0.0)
@@ -94,30 +139,7 @@ def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[
         memo["axes"][0].set_ylim(0, memo["q_top"])
         memo["axes"][1].set_ylim(memo["m_low"], memo["m_top"])
     if memo is None:
-        ax_q, ax_m = _demo_axes(axes, 2, (10.0, 3.6))
-        (demand,) = ax_q.plot(curve["price"], curve["quantity"], color="C0")
-        (revenue,) = ax_m.plot(curve["price"], curve["revenue"], color="C0", label="revenue")
-        (profit,) = ax_m.plot(curve["price"], curve["profit"], color="C2", label="profit")
-        (best_dot,) = ax_m.plot([], [], "o", color="C2", label="best price")
-        lines = [ax.axvline(p, color="C3", lw=1.2, ls="--", label="your price" if ax is ax_m else None)
-                 for ax in (ax_q, ax_m)]
-        for ax in (ax_q, ax_m):
-            ax.axvline(what_if["list_price"], color="grey", lw=0.8, ls=":",
-                       label="list price" if ax is ax_m else None)
-            money_axis(ax, "x")
-            ax.xaxis.set_major_locator(MaxNLocator(4))
-        (dot,) = ax_q.plot([p], [what_if["units"]], "o", color="C3")
-        limits = {"q_top": 1.1 * q_top, "m_top": 1.1 * m_top, "m_low": 1.1 * m_low}
-        ax_q.set_ylim(0, limits["q_top"])
-        ax_m.set_ylim(limits["m_low"], limits["m_top"])
-        money_axis(ax_m, "y")
-        ax_q.set(xlabel="price (NT$)", ylabel="units per day")
-        ax_m.set(xlabel="price (NT$)", ylabel="NT$ per day")
-        _legend_right(ax_m)
-        memo = _demo_remember([ax_q, ax_m], "price", (curve["price"], what_if["list_price"]),
-                              [demand, revenue, profit, best_dot, *lines, dot, ax_q.title, ax_m.title],
-                              demand=demand, revenue=revenue, profit=profit, best_dot=best_dot,
-                              lines=lines, dot=dot, **limits)
+        memo = _price_demo_first(axes, what_if, q_top, m_top, m_low)
     ax_q, ax_m = memo["axes"]
     memo["demand"].set_ydata(curve["quantity"])
     memo["revenue"].set_ydata(curve["revenue"])
@@ -135,7 +157,24 @@ def price_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None) -> list[
 def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
                         target_share: float | None = 0.8) -> list[Axes]:
     """Service level by agents (left) and the share of calls answered within each wait
-    (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`."""
+    (right) for the chosen agents, from :func:`crmlab.support.staffing_what_if`.
+
+    Parameters
+    ----------
+    what_if : dict
+        The result of :func:`crmlab.support.staffing_what_if` (curve, agents, target_seconds,
+        waits, service_level, load, asa_seconds, p_wait).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these (redrawn in place when only the moving parts changed); a new figure
+        not registered with pyplot when None.
+    target_share : float or None, default 0.8
+        The service-level target drawn as a dotted line; none when None.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        The two Axes drawn on (service level, waits).
+    """
     curve, n, target = what_if["curve"], what_if["agents"], what_if["target_seconds"]
     waits = what_if["waits"]
     fixed = (waits["wait_seconds"], target, -1.0 if target_share is None else target_share)
@@ -175,7 +214,24 @@ def staffing_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
 def rfm_cut_chart(table: pd.DataFrame, segments: pd.DataFrame,
                   axes: Sequence[Axes] | None = None) -> list[Axes]:
     """Customers by recency and orders with the two cut points (left) and each segment's
-    share of customers and of revenue (right), from :func:`crmlab.rfm.cut_point_segments`."""
+    share of customers and of revenue (right), from :func:`crmlab.rfm.cut_point_segments`.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        One row per customer with columns ``recency`` and ``frequency``.
+    segments : pd.DataFrame
+        The table of :func:`crmlab.rfm.cut_point_segments` (segment, customer_share,
+        revenue_share; ``attrs`` recency_days and min_orders).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these (redrawn in place when only the cuts changed); a new figure not
+        registered with pyplot when None.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        The two Axes drawn on (scatter, shares).
+    """
     r_cut, f_cut = segments.attrs["recency_days"], segments.attrs["min_orders"]
     fixed = (table["recency"], table["frequency"], segments["segment"])
     memo = _demo_memo(axes, "rfm", fixed)
@@ -214,7 +270,22 @@ def rfm_cut_chart(table: pd.DataFrame, segments: pd.DataFrame,
 def targeting_demo_chart(what_if: dict, ax: Axes | None = None) -> Axes:
     """Estimated incremental profit by targeting threshold, from
     :func:`crmlab.offers.targeting_profit`: the chosen threshold, the best one and the
-    break-even uplift."""
+    break-even uplift.
+
+    Parameters
+    ----------
+    what_if : dict
+        The result of :func:`crmlab.offers.targeting_profit` (curve, threshold, break_even,
+        best_threshold, best_profit, n_targeted, profit).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes (redrawn in place when only the threshold changed); a new figure
+        not registered with pyplot when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+    """
     curve = what_if["curve"].iloc[1:]  # row 0 targets nobody (threshold +inf)
     fixed = (curve["threshold"], curve["profit"], what_if["break_even"])
     memo = _demo_memo(ax, "targeting", fixed)
@@ -245,7 +316,24 @@ def targeting_demo_chart(what_if: dict, ax: Axes | None = None) -> Axes:
 def bgnbd_demo_chart(what_if: dict, axes: Sequence[Axes] | None = None,
                      unit: str = "days") -> list[Axes]:
     """P(alive) (left) and expected purchases (right) by recency, one line per number of
-    repeat purchases, from :func:`crmlab.clv.bgnbd_what_if`."""
+    repeat purchases, from :func:`crmlab.clv.bgnbd_what_if`.
+
+    Parameters
+    ----------
+    what_if : dict
+        The result of :func:`crmlab.clv.bgnbd_what_if` (grid with frequency, recency, p_alive,
+        expected_purchases; T; horizon).
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these (redrawn in place when only the curves changed); a new figure not
+        registered with pyplot when None.
+    unit : str, default "days"
+        The time unit written in the titles and the x-axis label.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+        The two Axes drawn on (P(alive), expected purchases).
+    """
     grid = what_if["grid"]
     groups = [g for _, g in grid.groupby("frequency", sort=True)]
     fixed = (grid["frequency"], grid["recency"], what_if["T"], what_if["horizon"])
