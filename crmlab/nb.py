@@ -102,15 +102,12 @@ def setup_notebook(seed: int = 42) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def to_jsonable(value: Any, *, _path: str = "value") -> Any:
-    """Convert ``value`` to plain JSON types, or raise ``ValueError`` saying what to change.
+#: Returned by :func:`_scalar_to_jsonable` for a value that is not a scalar.
+_NOT_SCALAR = object()
 
-    Accepted: ``None``, ``bool``, ``int``, finite ``float``, ``str``; NumPy scalars and arrays;
-    pandas scalars, ``Timestamp``/``datetime``/``date`` (ISO strings), ``Series`` (a dict keyed
-    by the index as strings); lists/tuples; dicts with ``str`` or integer keys (integer keys
-    become strings, as JSON would do anyway). NaN and infinity are rejected: JSON cannot hold
-    them, and a NaN result is almost always a bug worth seeing.
-    """
+
+def _scalar_to_jsonable(value: Any, _path: str) -> Any:
+    """A scalar of :func:`to_jsonable` as plain JSON, or :data:`_NOT_SCALAR` for anything else."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, np.bool_):
@@ -134,6 +131,21 @@ def to_jsonable(value: Any, *, _path: str = "value") -> Any:
             f"record: {_path} is a timedelta; record a number with its unit instead, "
             "e.g. td / pd.Timedelta(days=1) for days"
         )
+    return _NOT_SCALAR
+
+
+def to_jsonable(value: Any, *, _path: str = "value") -> Any:
+    """Convert ``value`` to plain JSON types, or raise ``ValueError`` saying what to change.
+
+    Accepted: ``None``, ``bool``, ``int``, finite ``float``, ``str``; NumPy scalars and arrays;
+    pandas scalars, ``Timestamp``/``datetime``/``date`` (ISO strings), ``Series`` (a dict keyed
+    by the index as strings); lists/tuples; dicts with ``str`` or integer keys (integer keys
+    become strings, as JSON would do anyway). NaN and infinity are rejected: JSON cannot hold
+    them, and a NaN result is almost always a bug worth seeing.
+    """
+    scalar = _scalar_to_jsonable(value, _path)
+    if scalar is not _NOT_SCALAR:
+        return scalar
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return to_jsonable(value.item(), _path=_path)
