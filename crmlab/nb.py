@@ -57,6 +57,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "CLAIMS_METADATA",
+    "MAX_RECORD_CHARS",
+    "MONEY_DOLLAR",
+    "RECORD_MIMETYPE",
+    "SOURCE_CURRENCY",
+    "SOURCE_NAMES",
+    "Available",
+    "available",
+    "choose",
+    "claim",
+    "compare",
+    "join_parts",
+    "num",
+    "read_claims",
+    "read_results",
+    "record",
+    "say",
+    "setup_notebook",
+    "skipped",
+    "to_jsonable",
+]
+
 #: Mimetype of the display outputs written by :func:`record`.
 RECORD_MIMETYPE = "application/vnd.crmlab.record+json"
 
@@ -76,6 +99,16 @@ def setup_notebook(seed: int = 42) -> np.random.Generator:
 
     Seeds Python's ``random`` and NumPy's legacy global RNG (for third-party code that uses
     them) and returns a fresh ``numpy.random.Generator`` for the notebook's own randomness.
+
+    Parameters
+    ----------
+    seed : int, default 42
+        The notebook's ``SEED`` (a bool or non-integer raises ``ValueError``).
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``np.random.default_rng(seed)``, for the notebook's own randomness.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise ValueError(f"setup_notebook: SEED must be an integer, got {seed!r}; set SEED = 42")
@@ -142,6 +175,23 @@ def to_jsonable(value: Any, *, _path: str = "value") -> Any:
     by the index as strings); lists/tuples; dicts with ``str`` or integer keys (integer keys
     become strings, as JSON would do anyway). NaN and infinity are rejected: JSON cannot hold
     them, and a NaN result is almost always a bug worth seeing.
+
+    Parameters
+    ----------
+    value : Any
+        The value to convert.
+    _path : str, default "value"
+        Where ``value`` sits in the recorded result (used in error messages; internal).
+
+    Returns
+    -------
+    Any
+        ``None``, ``bool``, ``int``, ``float``, ``str``, or lists/dicts of them.
+
+    Raises
+    ------
+    ValueError
+        For NaN/infinity, timedeltas, DataFrames, non-str/int keys and other types.
     """
     scalar = _scalar_to_jsonable(value, _path)
     if scalar is not _NOT_SCALAR:
@@ -184,6 +234,19 @@ def record(name: str, value: Any) -> None:
 
     The output carries the custom mimetype :data:`RECORD_MIMETYPE` (read back by
     :func:`read_results`) and a ``text/plain`` line such as ``record: n_orders = 1234``.
+
+    Parameters
+    ----------
+    name : str
+        An identifier-like name (``"n_orders"``); tests read the value back under it.
+    value : Any
+        A JSON-safe value (see :func:`to_jsonable`) of at most :data:`MAX_RECORD_CHARS` characters
+        of JSON.
+
+    Returns
+    -------
+    None
+        The value is displayed, not returned.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(
@@ -209,6 +272,16 @@ def read_results(notebook: str | os.PathLike | Any) -> dict[str, Any]:
 
     ``notebook`` is a path to an ``.ipynb`` file or an ``nbformat.NotebookNode``. When a name
     is recorded more than once, the last value wins (as it would for a variable).
+
+    Parameters
+    ----------
+    notebook : str, os.PathLike or nbformat.NotebookNode
+        An executed notebook.
+
+    Returns
+    -------
+    dict of str to Any
+        The recorded values by name.
     """
     nb = _load_notebook(notebook, "read_results")
     results: dict[str, Any] = {}
@@ -239,6 +312,22 @@ def claim(holds: bool | np.bool_, reading: str, otherwise: str, *, name: str | N
     Write both sentences so that each is true when chosen; the notebook then never states a
     false reading, whatever the seed or size. ``name`` (an identifier) lets the world sweep
     report which reading each world took; the outcome is attached to the next :func:`say`.
+
+    Parameters
+    ----------
+    holds : bool or numpy.bool_
+        The checked condition (a single True/False).
+    reading : str
+        The sentence when ``holds`` is true.
+    otherwise : str
+        The sentence when it is false.
+    name : str, optional
+        An identifier naming the claim for the world sweep.
+
+    Returns
+    -------
+    str
+        ``reading`` or ``otherwise``.
     """
     if not isinstance(holds, bool | np.bool_):  # an array or Series must be reduced first
         raise ValueError(
@@ -275,6 +364,20 @@ def choose(cases: list[tuple[bool | np.bool_, str]], otherwise: str, *, name: st
     The world sweep counts every reading after the first as an alternative (``holds`` is true
     only for the first case), and records which one was taken (``choice``: 0, 1, ... and
     ``len(cases)`` for ``otherwise``).
+
+    Parameters
+    ----------
+    cases : list of (bool, str)
+        ``(condition, reading)`` pairs, checked in order.
+    otherwise : str
+        The reading when no condition holds.
+    name : str
+        An identifier naming the claim for the world sweep.
+
+    Returns
+    -------
+    str
+        The reading of the first case that holds, else ``otherwise``.
     """
     if not cases or not all(isinstance(c, tuple) and len(c) == 2 for c in cases):
         raise ValueError("choose: pass a list of (condition, reading) pairs, e.g. [(p < 0.05, 'differs')]")
@@ -293,6 +396,20 @@ def num(value: float, digits: int = 2, *, signed: bool = False) -> str:
     """``value`` with ``digits`` decimals and thousands separators, never ``-0.00``.
 
     ``signed=True`` always shows the sign (``+0.35``, ``-1.20``) for differences.
+
+    Parameters
+    ----------
+    value : float
+        A finite number.
+    digits : int, default 2
+        Decimals shown.
+    signed : bool, default False
+        Always show the sign (except for zero).
+
+    Returns
+    -------
+    str
+        The formatted number.
     """
     value = float(value)
     if not math.isfinite(value):
@@ -315,6 +432,20 @@ def say(*parts: str, sep: str = " ", math: bool = False) -> None:
     Markdown so that two of them in one reading do not turn the text between into LaTeX. Pass ``math=True`` for a
     reading that holds ``$...$`` formulas. In the 繁體中文 edition the parts are joined as
     Chinese is written (:func:`join_parts`: no space after a full stop ``。``).
+
+    Parameters
+    ----------
+    *parts : str
+        The pieces of the reading (blank ones dropped), joined with ``sep``.
+    sep : str, default " "
+        The separator in English (see :func:`join_parts`).
+    math : bool, default False
+        Keep ``$`` as LaTeX delimiters instead of escaping them as money.
+
+    Returns
+    -------
+    None
+        The reading is displayed, not returned.
     """
     if not parts or not all(isinstance(p, str) for p in parts):
         raise ValueError("say: pass one or more strings, e.g. say(f'{share:.0%} of revenue ...')")
@@ -378,6 +509,20 @@ def compare(value: float, other: float, *, tol: float = 0.0, more: str = "higher
 
     ``tol`` is the absolute difference still read as ``same`` (pass the standard error, or a
     difference too small to matter), so that "higher" is never said of noise.
+
+    Parameters
+    ----------
+    value, other : float
+        The two finite numbers compared.
+    tol : float, default 0.0
+        The largest absolute difference read as ``same`` (>= 0).
+    more, less, same : str
+        The words returned when ``value`` is larger, smaller or within ``tol``.
+
+    Returns
+    -------
+    str
+        ``more``, ``less`` or ``same``.
     """
     value, other, tol = float(value), float(other), float(tol)
     if not (math.isfinite(value) and math.isfinite(other)) or tol < 0:
@@ -400,6 +545,21 @@ class Available:
     """What a shop offers a notebook: the tables and truth keys it asked for, present or not.
 
     Made by :func:`available`; :func:`skipped` turns it into the notebook's one line.
+
+    Parameters
+    ----------
+    tables : tuple of str
+        The tables (or ``"table.column"``) asked for that the shop has, non-empty.
+    missing_tables : tuple of str
+        Those asked for that it lacks (or are empty).
+    truth : bool
+        True when every truth key asked for is planted in the shop.
+    missing_truth : tuple of str
+        The truth keys it lacks.
+    source : str
+        How a reading names where the data came from (``"simulated"``, ``"real data from CDNOW"``).
+    money : str
+        The currency of the shop's amounts (``"NT$"``, ``"US$"``, ``"£"``).
     """
 
     tables: tuple[str, ...]
@@ -410,7 +570,18 @@ class Available:
     money: str
 
     def has(self, *tables: str) -> bool:
-        """True when every one of ``tables`` is present (``"truth"`` stands for the planted truth)."""
+        """True when every one of ``tables`` is present (``"truth"`` stands for the planted truth).
+
+        Parameters
+        ----------
+        *tables : str
+            Table names (as asked of :func:`available`) or ``"truth"``.
+
+        Returns
+        -------
+        bool
+            Whether all of them are there.
+        """
         return all(self.truth if t == "truth" else t not in self.missing_tables for t in tables)
 
 
@@ -421,6 +592,20 @@ def available(shop: Any, *tables: str, truth_keys: tuple[str, ...] | list[str] =
     (``"products.category"``: Online Retail II has products but no categories). Empty tables
     count as missing (a real export can hold a table with no rows). ``money`` is the currency of the shop's amounts
     (``NT$`` for the simulated shop), ``source`` how a reading names where the data came from.
+
+    Parameters
+    ----------
+    shop : crmlab.data.Shop
+        The notebook's shop.
+    *tables : str
+        Table names (or ``"table.column"``) the notebook uses.
+    truth_keys : tuple or list of str, default ()
+        Keys of ``shop.truth`` the notebook uses.
+
+    Returns
+    -------
+    Available
+        The present and missing tables and truth keys, the source and the currency.
     """
     if not hasattr(shop, "tables") or not isinstance(getattr(shop, "tables", None), Mapping):
         raise ValueError(f"available: pass a shop (crmlab.data.get_shop(DATA)), got {type(shop).__name__}")
@@ -462,6 +647,20 @@ def skipped(have: Available, uses: Mapping[str, str | tuple[str, ...]], *,
     When nothing is missing the line says so, so every world prints one line in one place.
     In another edition the sentence comes from the templates of ``crmlab/locales/<lang>.yaml``
     (pass the parts in that language; a table name stays as students type it).
+
+    Parameters
+    ----------
+    have : Available
+        What :func:`available` returned.
+    uses : mapping of str to str or tuple of str
+        Need (a table asked of :func:`available`, or ``"truth"``) -> the part(s) that need it.
+    also : mapping of str to str, optional
+        Other lacks, ``{what: part}``.
+
+    Returns
+    -------
+    str
+        The one line (in the edition's language).
     """
     if not isinstance(have, Available):
         raise ValueError("skipped: pass what available(shop, ...) returned")
@@ -479,20 +678,28 @@ def skipped(have: Available, uses: Mapping[str, str | tuple[str, ...]], *,
                       "truth: no section is skipped.", context="skipped", source=source)
         return tr("This shop ({source}) has every table this notebook uses: no section is skipped.",
                   context="skipped", source=source)
-    lacks = []
-    for kind, names in (("table", [n for n, _ in gone if n != "truth" and "." not in n]),
-                        ("column", [n for n, _ in gone if "." in n])):
-        if names:
-            plural = "s" if len(names) > 1 else ""
-            lacks.append(tr(f"no {{names}} {kind}{plural}", context="skipped",
-                            names=_join([f"`{n}`" for n in names])))
-    if any(need == "truth" for need, _ in gone):
-        lacks.append(tr("no planted truth", context="skipped"))
-    lacks += [tr("no {what}", context="skipped", what=what) for what in extra]
+    lacks = _lacks([need for need, _ in gone], extra)
     named = [p for _, part in gone for p in ((part,) if isinstance(part, str) else part)]
     parts = list(dict.fromkeys(named + list(extra.values())))
     return tr("This shop has {lacks} ({source}), so this notebook skips {parts}.", context="skipped",
               lacks=_join(lacks), source=source, parts=_join(parts))
+
+
+def _lacks(needs: list[str], extra: Mapping[str, str]) -> list[str]:
+    """What :func:`skipped` says the shop lacks: its tables, columns, truth, then ``extra``."""
+    from crmlab.i18n import tr
+
+    lacks = []
+    for kind, names in (("table", [n for n in needs if n != "truth" and "." not in n]),
+                        ("column", [n for n in needs if "." in n])):
+        if names:
+            plural = "s" if len(names) > 1 else ""
+            lacks.append(tr(f"no {{names}} {kind}{plural}", context="skipped",
+                            names=_join([f"`{n}`" for n in names])))
+    if "truth" in needs:
+        lacks.append(tr("no planted truth", context="skipped"))
+    lacks += [tr("no {what}", context="skipped", what=what) for what in extra]
+    return lacks
 
 
 def _join(items: list[str]) -> str:
@@ -507,7 +714,19 @@ def _join(items: list[str]) -> str:
 
 
 def read_claims(notebook: str | os.PathLike | Any) -> list[dict[str, Any]]:
-    """Every claim an executed notebook checked, in order: ``[{"name", "holds", "cell"}]``."""
+    """Every claim an executed notebook checked, in order: ``[{"name", "holds", "cell"}]``.
+
+    Parameters
+    ----------
+    notebook : str, os.PathLike or nbformat.NotebookNode
+        An executed notebook.
+
+    Returns
+    -------
+    list of dict
+        One entry per claim: ``name``, ``holds``, ``cell`` (its index) and ``choice`` for
+        :func:`choose`.
+    """
     nb = _load_notebook(notebook, "read_claims")
     found: list[dict[str, Any]] = []
     for index, cell in enumerate(nb["cells"]):
