@@ -230,9 +230,11 @@ def duckdb_section(glob: str, n_rows: int, repeat: int, sample_share: float,
     text = [f"### RFM and BTYD summary on {n_rows:,} order rows in Parquet", "",
             f"DuckDB {_version('duckdb')}, {threads} threads, one connection for both sides; "
             f"{repeat} interleaved timed runs each after a warm-up (medians). Each time includes "
-            "reading the Parquet files and building the pandas result; both sides fetch it with "
-            "`fetchnumpy` into a frame without copies (what `crmlab.scale` does; "
-            "`relation.df()` would take longer and peak at three times the result's memory).", "",
+            "reading the Parquet files and building the pandas result: `crmlab.scale` streams it "
+            "in Arrow record batches into numpy (DuckDB never holds the whole result beside the "
+            "numpy copy), the hand-written side fetches it with `fetchnumpy` into a frame without "
+            "copies (`relation.df()` would take longer and peak at three times the result's "
+            "memory).", "",
             *[f"- {line}" for line in lines], "", harness.markdown_table(rows)]
     if mem_rows:
         text += ["", "Peak memory (max RSS of a fresh process doing one call, "
@@ -330,6 +332,29 @@ def world_section(n_customers: int, block_size: int, folder: Path) -> tuple[str,
     return text, info
 
 
+def reused_world_section(n_customers: int, folder: Path) -> tuple[str, dict]:
+    """The world section when ``CRMLAB_BENCH_REUSE_WORLD`` names a world written earlier.
+
+    The world is not written (nor timed) in this run; the section says so and names the
+    world, and the last timed writing stays in the git history of ``results/scale.md``.
+    """
+    from crmlab.data.world import read_world_info
+
+    info = read_world_info(folder) or {}
+    if info.get("rows", {}).get("customers") not in (None, n_customers):
+        raise ValueError(f"CRMLAB_BENCH_REUSE_WORLD={folder} holds a world of "
+                         f"{info['rows']['customers']:,} customers, not {n_customers:,}.")
+    size = sum(f.stat().st_size for f in folder.rglob("*.parquet")) / 2**30
+    text = "\n".join(["### Writing the world in customer blocks", "",
+                      f"Not timed in this run: it reused the world in `{folder}` "
+                      f"({info['rows']['orders']:,} orders, {info['rows']['order_items']:,} order "
+                      f"lines, {info['blocks']} blocks, {size:.2f} GiB), written earlier by "
+                      "`write_world` with the same size, seed and block size "
+                      "(`CRMLAB_BENCH_REUSE_WORLD`). The last timed writing is in the git history "
+                      "of `benchmarks/results/scale.md`."])
+    return text, info
+
+
 def _version(name: str) -> str:
     return harness.package_versions([name])[name]
 
@@ -339,8 +364,14 @@ def _run(world: int, block_size: int, spark_rows: int, repeat: int, folder: Path
     wdir = folder / f"world_{world}"
     parts = ["## Research at scale: crmlab.scale on DuckDB and Spark", "",
              "See `benchmarks/bench_scale.py` for what is timed.", ""]
+    reuse = os.environ.get("CRMLAB_BENCH_REUSE_WORLD")
+    if reuse:
+        wdir = Path(reuse)
     try:
-        text, info = world_section(world, block_size, wdir)
+        if reuse:
+            text, info = reused_world_section(world, wdir)
+        else:
+            text, info = world_section(world, block_size, wdir)
         parts += [text, ""]
         glob = str(wdir / "orders" / "*.parquet")
         text, summary = duckdb_section(glob, info["rows"]["orders"], repeat, sample_share, memory)
@@ -350,7 +381,7 @@ def _run(world: int, block_size: int, spark_rows: int, repeat: int, folder: Path
             parts += [spark_section(sglob, n, max(1, repeat - 1)), ""]
         parts += [bgnbd_section(summary, repeat, info["truth"]["bgnbd"], glob)]
     finally:
-        if os.environ.get("CRMLAB_BENCH_KEEP") != "1":
+        if os.environ.get("CRMLAB_BENCH_KEEP") != "1" and not reuse:
             shutil.rmtree(wdir, ignore_errors=True)
             shutil.rmtree(folder / "spark_subset", ignore_errors=True)
     return "\n".join(parts)

@@ -213,7 +213,10 @@ def peak_rss(target: str, *args: Any, timeout: float = 1800, **kwargs: Any) -> P
                                  payload=json.dumps([list(args), kwargs]))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=timeout, check=False)
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("@@PEAK@@")), None)
+    # The marker may share its line with text the call left without a newline (DuckDB's
+    # progress bar writes "\r[====]" to stdout on long queries), so look for it anywhere.
+    line = next((ln[ln.index("@@PEAK@@"):] for ln in proc.stdout.splitlines()
+                 if "@@PEAK@@" in ln), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"peak_rss({target}) failed (exit {proc.returncode}):\n"
                            f"{proc.stderr[-2000:]}")
