@@ -9,6 +9,7 @@ from scipy import special
 
 from crmlab.base import Estimator
 from crmlab.clv.summary import _as_series, _compress, _summary_arrays, _weights_array
+from crmlab.clv.value import clv
 
 
 def _nbd_logpmf(n, t, r, alpha):
@@ -85,6 +86,29 @@ class _BTYDBase(Estimator):
         (x, tx, T), w = _compress([x, tx, T], w)
         scale = 10.0 / T.max()  # internal time unit: the longest history is 10 units
         return x, tx * scale, T * scale, w, scale
+
+    def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
+            step: float = 1.0) -> pd.Series:
+        """Discounted expected value of each customer's purchases over ``horizon``.
+
+        See :func:`clv`; ``spend`` is a fitted :class:`GammaGammaModel` or the expected
+        spend per purchase of each customer.
+
+        Parameters
+        ----------
+        summary : pd.DataFrame
+            The customers to value (a :func:`~crmlab.clv.summarize` table).
+        spend : GammaGammaModel or array-like
+            A fitted spend model, or expected spend per purchase per customer.
+        horizon, discount_rate, step : float
+            As in :func:`~crmlab.clv.clv`.
+
+        Returns
+        -------
+        pd.Series
+            ``clv`` per customer.
+        """
+        return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)
 
     def _store_fit(self, params: np.ndarray, se: np.ndarray, log_likelihood: float,
                    n_iter: int, w: np.ndarray) -> None:

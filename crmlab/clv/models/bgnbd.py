@@ -10,7 +10,6 @@ from scipy import special
 from crmlab.clv.models.base import _BTYDBase, _nbd_logpmf, _nbd_sf, _pmf_table
 from crmlab.clv.models.fitting import _bounded_fit, _newton, _standard_errors
 from crmlab.clv.summary import _as_series, _compress
-from crmlab.clv.value import clv
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "sample_bgnbd"]
 
@@ -525,29 +524,6 @@ class BetaGeoModel(_BTYDBase):
 
         return _pmf_table(lambda y, t_: _bg_pmf(y, t_, r, alpha, a, b, k), t, x, summary,
                           self.p_alive, posterior)
-
-    def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
-            step: float = 1.0) -> pd.Series:
-        """Discounted expected value of each customer's purchases over ``horizon``.
-
-        See :func:`clv`; ``spend`` is a fitted :class:`GammaGammaModel` or the expected
-        spend per purchase of each customer.
-
-        Parameters
-        ----------
-        summary : pd.DataFrame
-            The customers to value (a :func:`~crmlab.clv.summarize` table).
-        spend : GammaGammaModel or array-like
-            A fitted spend model, or expected spend per purchase per customer.
-        horizon, discount_rate, step : float
-            As in :func:`~crmlab.clv.clv`.
-
-        Returns
-        -------
-        pd.Series
-            ``clv`` per customer.
-        """
-        return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)
 
     def sample(self, n_customers: int, T, seed=None) -> pd.DataFrame:
         """Simulate a summary table from the fitted model (see :func:`sample_bgnbd`).

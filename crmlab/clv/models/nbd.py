@@ -10,7 +10,6 @@ from scipy import special
 from crmlab.clv.models.base import _BTYDBase, _nbd_logpmf, _pmf_table
 from crmlab.clv.models.fitting import _hessian_from_grad, _minimize, _standard_errors
 from crmlab.clv.summary import _as_series
-from crmlab.clv.value import clv
 
 __all__ = ["NBDModel"]
 
@@ -168,23 +167,3 @@ class NBDModel(_BTYDBase):
 
         return _pmf_table(lambda y, t_: np.exp(_nbd_logpmf(y, t_, r, alpha)), t, x, summary,
                           self.p_alive, posterior)
-
-    def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
-            step: float = 1.0) -> pd.Series:
-        """Discounted expected value over ``horizon`` (see :func:`clv`).
-
-        Parameters
-        ----------
-        summary : pd.DataFrame
-            The customers to value (a :func:`~crmlab.clv.summarize` table).
-        spend : GammaGammaModel or array-like
-            A fitted spend model, or expected spend per purchase per customer.
-        horizon, discount_rate, step : float
-            As in :func:`~crmlab.clv.clv`.
-
-        Returns
-        -------
-        pd.Series
-            ``clv`` per customer.
-        """
-        return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)

@@ -10,7 +10,6 @@ from scipy import optimize, special
 from crmlab.clv.models.base import _BTYDBase, _nbd_logpmf, _pmf_table
 from crmlab.clv.models.fitting import _hessian_from_grad, _minimize, _standard_errors
 from crmlab.clv.summary import _as_series
-from crmlab.clv.value import clv
 
 __all__ = ["ParetoNBDModel"]
 
@@ -237,23 +236,3 @@ class ParetoNBDModel(_BTYDBase):
 
         return _pmf_table(lambda y, t_: _pnbd_pmf(y, t_, r, alpha, s, beta), t, x, summary,
                           self.p_alive, posterior)
-
-    def clv(self, summary: pd.DataFrame, spend, horizon: float, discount_rate: float,
-            step: float = 1.0) -> pd.Series:
-        """Discounted expected value over ``horizon`` (see :func:`clv`).
-
-        Parameters
-        ----------
-        summary : pd.DataFrame
-            The customers to value (a :func:`~crmlab.clv.summarize` table).
-        spend : GammaGammaModel or array-like
-            A fitted spend model, or expected spend per purchase per customer.
-        horizon, discount_rate, step : float
-            As in :func:`~crmlab.clv.clv`.
-
-        Returns
-        -------
-        pd.Series
-            ``clv`` per customer.
-        """
-        return clv(self, spend, summary, horizon=horizon, discount_rate=discount_rate, step=step)
