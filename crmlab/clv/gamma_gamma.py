@@ -7,8 +7,9 @@ import pandas as pd
 from scipy import special
 
 from crmlab.base import Estimator
+from crmlab.clv.compress import _compress
 from crmlab.clv.models.fitting import _hessian_from_grad, _minimize, _standard_errors
-from crmlab.clv.summary import _as_series, _compress, _weights_array
+from crmlab.clv.summary import _as_series, _weights_array
 from crmlab.clv.value import clv
 
 __all__ = ["GammaGammaModel"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from crmlab._checks import Reads, reads
 from crmlab._checks import as_timestamp as _to_timestamp
+from crmlab.clv.compress import blocks
 
 __all__ = ["SUMMARY_COLUMNS", "summarize", "operational_time", "period_ordinals"]
 
@@ -335,56 +336,89 @@ def _summary_columns(summary: pd.DataFrame, extra: tuple[str, ...] = ()) -> dict
     )
 
 
-def _summary_arrays(summary: pd.DataFrame, *, need_repeat: bool = False):
-    """Validated (x, t_x, T) arrays from a summary table."""
+def _summary_arrays(summary: pd.DataFrame, *, need_repeat: bool = False,
+                    native: bool = False):
+    """Validated (x, t_x, T) arrays from a summary table.
+
+    The checks run block by block (:func:`crmlab.clv.compress.blocks`), so a summary of
+    tens of millions of customers is checked without full-size temporaries; float columns
+    come back as read-only views of the table. ``native`` keeps integer columns as they
+    are instead of converting them to float (a full-size copy the caller may not need).
+    """
     cols = _summary_columns(summary)
     if len(summary) == 0:
         raise ValueError("summary is empty: there are no customers to fit or score.")
-    arrays = {}
-    for name, col in cols.items():
-        s = summary[col]
-        if not pd.api.types.is_numeric_dtype(s):
-            raise ValueError(f"summary: column '{col}' must be numeric; convert it with pd.to_numeric.")
-        a = s.to_numpy(dtype=float)
-        if not np.isfinite(a).all():
-            raise ValueError(
-                f"summary: column '{col}' has {int((~np.isfinite(a)).sum())} missing or infinite "
-                "values; drop those customers or recompute the summary."
-            )
-        arrays[name] = a
-    x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
+    x, tx, T = (_finite_column(summary, cols[name], native) for name in SUMMARY_COLUMNS)
+    found = _summary_problems(x, tx, T)
     fcol, rcol, tcol = cols["frequency"], cols["recency"], cols["T"]
-    if (x < 0).any():
+    if found["negative frequency"]:
         raise ValueError(
-            f"summary: column '{fcol}' has {int((x < 0).sum())} negative values; frequency "
-            "counts repeat purchases and must be >= 0."
+            f"summary: column '{fcol}' has {found['negative frequency']} negative values; "
+            "frequency counts repeat purchases and must be >= 0."
         )
-    if (x != np.round(x)).any():
+    if found["fractional frequency"]:
         raise ValueError(
             f"summary: column '{fcol}' has non-integer values; frequency is a count of "
             "repeat purchase periods."
         )
-    if (tx < 0).any() or (T < 0).any():
+    if found["negative age"]:
         raise ValueError(
             f"summary: columns '{rcol}' and '{tcol}' must be >= 0 (they are ages in periods)."
         )
-    bad = tx > T * (1 + 1e-12) + 1e-12
-    if bad.any():
+    if found["recency after T"]:
         raise ValueError(
-            f"summary: {int(bad.sum())} customers have '{rcol}' > '{tcol}' (last purchase after "
-            "the end of observation); recompute the summary with the right observation_end."
+            f"summary: {found['recency after T']} customers have '{rcol}' > '{tcol}' (last "
+            "purchase after the end of observation); recompute the summary with the right "
+            "observation_end."
         )
-    if ((x == 0) & (tx != 0)).any():
+    if found["recency without repeat"]:
         raise ValueError(
             f"summary: customers with '{fcol}' = 0 must have '{rcol}' = 0 (no repeat purchase, "
             "so the last purchase is the first)."
         )
-    if ((x > 0) & (tx == 0)).any():
+    if found["repeat without recency"]:
         raise ValueError(
             f"summary: customers with '{fcol}' > 0 must have '{rcol}' > 0 (repeat purchases "
             "happen in later periods than the first one)."
         )
-    return x, np.minimum(tx, T), T
+    # recency may exceed T by rounding (within the tolerance above): clip it to T
+    return x, (np.minimum(tx, T) if found["rounding above T"] else tx), T
+
+
+def _finite_column(summary: pd.DataFrame, col: str, native: bool = False) -> np.ndarray:
+    """A numeric summary column as float64 (``native``: integers kept as they are), with a
+    clear error for text, NaN or inf."""
+    s = summary[col]
+    if not pd.api.types.is_numeric_dtype(s):
+        raise ValueError(f"summary: column '{col}' must be numeric; convert it with pd.to_numeric.")
+    if native and s.dtype.kind in "iu":
+        return s.to_numpy()
+    a = s.to_numpy(dtype=float)
+    bad = sum(int((~np.isfinite(a[rows])).sum()) for rows in blocks(a.size))
+    if bad:
+        raise ValueError(
+            f"summary: column '{col}' has {bad} missing or infinite values; drop those "
+            "customers or recompute the summary."
+        )
+    return a
+
+
+def _summary_problems(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> dict[str, int]:
+    """How many rows break each rule of a summary table, counted block by block."""
+    found = dict.fromkeys(["negative frequency", "fractional frequency", "negative age",
+                           "recency after T", "recency without repeat",
+                           "repeat without recency", "rounding above T"], 0)
+    for rows in blocks(x.size):
+        xb, txb, Tb = x[rows], tx[rows], T[rows]
+        found["negative frequency"] += int((xb < 0).sum())
+        if xb.dtype.kind == "f":
+            found["fractional frequency"] += int((xb != np.round(xb)).sum())
+        found["negative age"] += int(((txb < 0) | (Tb < 0)).sum())
+        found["recency after T"] += int((txb > Tb * (1 + 1e-12) + 1e-12).sum())
+        found["recency without repeat"] += int(((xb == 0) & (txb != 0)).sum())
+        found["repeat without recency"] += int(((xb > 0) & (txb == 0)).sum())
+        found["rounding above T"] += int((txb > Tb).sum())
+    return found
 
 
 def _weights_array(summary: pd.DataFrame, weights) -> np.ndarray:
@@ -400,26 +434,6 @@ def _weights_array(summary: pd.DataFrame, weights) -> np.ndarray:
     if w.sum() <= 0:
         raise ValueError("weights sum to 0: there are no customers to fit.")
     return w
-
-
-def _compress(columns: list[np.ndarray], weights: np.ndarray):
-    """Distinct rows of the given columns and the summed weight of each.
-
-    Hash-based (``pd.factorize``) so it is linear in the number of rows.
-    """
-    key = None
-    for col in columns:
-        codes, uniq = pd.factorize(col)
-        if key is None:
-            key = codes.astype(np.int64)
-        else:
-            key, _ = pd.factorize(key * len(uniq) + codes)
-            key = key.astype(np.int64)
-    n_groups = int(key.max()) + 1
-    counts = np.bincount(key, weights=weights, minlength=n_groups)
-    first = np.full(n_groups, -1, dtype=np.int64)
-    first[key[::-1]] = np.arange(key.size - 1, -1, -1)
-    return [c[first] for c in columns], counts
 
 
 def _as_series(values: np.ndarray, summary: pd.DataFrame, name: str) -> pd.Series:

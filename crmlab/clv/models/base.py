@@ -8,7 +8,8 @@ import pandas as pd
 from scipy import special
 
 from crmlab.base import Estimator
-from crmlab.clv.summary import _as_series, _compress, _summary_arrays, _weights_array
+from crmlab.clv.compress import _compress
+from crmlab.clv.summary import _as_series, _summary_arrays, _weights_array
 from crmlab.clv.value import clv
 
 
@@ -71,10 +72,10 @@ class _BTYDBase(Estimator):
         the number of distinct triples); time is rescaled so the longest history is 10
         units, which keeps the optimizer's log-parameters near 0.
         """
-        x, tx, T = _summary_arrays(summary)
-        w = _weights_array(summary, weights)
-        keep = w > 0
-        x, tx, T, w = x[keep], tx[keep], T[keep], w[keep]
+        x, tx, T = _summary_arrays(summary, native=True)
+        w = None if weights is None else _weights_array(summary, weights)
+        (x, tx, T), w = _compress([x, tx, T], w, drop_zero=True)
+        x, tx, T = (a.astype(float, copy=False) for a in (x, tx, T))
         if not (x > 0).any():
             raise ValueError(
                 "summary: every customer has frequency 0 (no repeat purchases), so the "
@@ -83,7 +84,6 @@ class _BTYDBase(Estimator):
             )
         if T.max() <= 0:
             raise ValueError("summary: every customer has T = 0; observe them for at least one period.")
-        (x, tx, T), w = _compress([x, tx, T], w)
         scale = 10.0 / T.max()  # internal time unit: the longest history is 10 units
         return x, tx * scale, T * scale, w, scale
 

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from crmlab.clv.compress import _compress
 from crmlab.clv.models.base import _BTYDBase, _nbd_logpmf, _nbd_sf, _pmf_table
 from crmlab.clv.models.fitting import _bounded_fit, _newton, _standard_errors
-from crmlab.clv.summary import _as_series, _compress
+from crmlab.clv.summary import _as_series
 
 __all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "sample_bgnbd"]
 

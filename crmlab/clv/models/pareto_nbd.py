@@ -114,7 +114,10 @@ class ParetoNBDModel(_BTYDBase):
         wsum = w.sum()
 
         def f(logp):
-            val = -(w @ self._loglik_terms(np.exp(logp), x, tx, T)) / wsum
+            # a search step may reach parameters where the terms overflow to inf or nan;
+            # such a point scores 1e10 and the search steps back, so no warning is due
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                val = -(w @ self._loglik_terms(np.exp(logp), x, tx, T)) / wsum
             return val if np.isfinite(val) else 1e10
 
         def fg(logp, h=1e-6):
