@@ -17,7 +17,7 @@ from crmlab.nb import read_results
 NAME = "08_offers_and_experiments"
 UPLIFT = "08_uplift_and_targeting"
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-#: Cost per contact by channel in the shop's campaigns table (crmlab/data/simulate.py).
+#: Cost per contact by channel in the shop's campaigns table (crmlab/data/simulate/campaigns.py, CampaignConfig.cost_per_contact).
 CHANNEL_COST = {"email": 0.5, "sms": 1.5, "app_push": 0.1, "line": 0.8}
 
 

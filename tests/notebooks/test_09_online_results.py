@@ -1,6 +1,6 @@
 """Recorded results of notebooks/09_online_and_smart_service.ipynb executed at the test
 parameters (DATA="tiny", SEED=42: 300 customers over 2024), checked against what the simulator
-plants (crmlab/data/simulate.py, _stage_support and _stage_social; crmlab/data/vocab.py)."""
+plants (crmlab/data/simulate/support.py and social.py; crmlab/data/vocab.py)."""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def test_period_filter(results, surveys):
 
 
 # --- 10_return_policy (issue 24 item 6) ---------------------------------------------------------
-# Known answers: crmlab/data/simulate.py _stage_returns asks for a return Exponential(mean 4 days)
+# Known answers: crmlab/data/simulate/returns.py (draw_returns) asks for a return Exponential(mean 4 days)
 # after delivery, clipped to [0.05, 30] days, so a w-day window (w < 30) refuses exp(-w/4) of the
 # returns and a 30-day window none; customers pay the NT$80 parcel of size_fit / changed_mind
 # refunds, the shop every other one. The margin grid has the closed form (1 + o)(G - (1 + r)C).

@@ -103,7 +103,7 @@ def test_flag_lag_and_planted_did(loop):
     else:
         assert lag is None
     if results["suspect_product"] == inc["product_id"]:
-        # planted (simulate.py, _stage_returns): defect rate 0.3 during the incident, a defective
+        # planted (crmlab/data/simulate/returns.py, draw_returns): defect rate 0.3 during the incident, a defective
         # unit returned with chance 0.75 and 85% of those with the reason "defective"; the fix takes
         # the rate back to the product's usual (small) rate -> between -0.3 x 0.6375 and 0
         assert -0.3 * 0.75 * 0.85 <= results["did_planted"] < 0

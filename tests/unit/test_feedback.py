@@ -728,7 +728,7 @@ def test_fix_measured_on_the_small_shop(small):
                           "post": lines.loc[window, "order_ts"] >= f})
     did = fb.diff_in_diff(panel, "y")
     # planted change of the defect-return rate at the fix: the defect rate falls from 0.3 to
-    # the product's usual rate; simulate.py (_stage_returns) returns a defective line with
+    # the product's usual rate; crmlab/data/simulate/returns.py (draw_returns) returns a defective line with
     # chance 0.75 and gives 85% of those the reason "defective" -> -0.285 x 0.6375 = -0.182.
     # Measured: -0.277 (95% CI -0.401 to -0.153)
     planted = -(inc["defect_rate_during"] - inc["defect_rate_before"]) * 0.75 * 0.85

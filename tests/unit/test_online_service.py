@@ -197,7 +197,7 @@ def test_assisted_orders_hand_worked():
 
 def test_inquiry_conversion_recovers_the_planted_null_on_the_shipped_shop():
     """The simulator draws orders before tickets and starts chats at random in sessions
-    (crmlab/data/simulate.py): asking has no effect on buying. Against visitors with the same
+    (crmlab/data/simulate/support.py, after orders.py): asking has no effect on buying. Against visitors with the same
     number of visits that day the askers' conversion must then be within noise, while the
     naive comparison with all customers shows a large, spurious gap."""
     from crmlab.data import get_shop
