@@ -56,6 +56,7 @@ from .charts_08_10 import (  # noqa: F401
 )
 from .charts_11_13 import (  # noqa: F401
     TRAFFIC_LIGHTS,
+    capstone_timeline,
     feedback_loop_diagram,
     format_in_unit,
     kpi_small_multiples,
@@ -103,6 +104,7 @@ __all__ = [
     "bar_labels",
     "bgnbd_demo_chart",
     "calibration_histogram",
+    "capstone_timeline",
     "conditional_expectations",
     "dated_line",
     "detectable_effect",

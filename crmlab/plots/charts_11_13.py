@@ -561,4 +561,61 @@ def positive_share_by_quarter(table: pd.DataFrame, ax: Axes | None = None,
     return ax
 
 
+def capstone_timeline(scores: pd.Series, rates: pd.DataFrame, levels: dict[str, float],
+                      dates: dict[str, object], flagged: tuple | None = None, axes=None):
+    """The capstone's story on one time axis: what listening saw, when the plan was made, what
+    the fix did. Top: one product's weekly feedback score with the watch and alarm levels
+    dashed. Bottom: the product's defect-return rate per period against the rest of its
+    category. Both panels shade the flagged quarter and mark the dates (planning date, fix)
+    with vertical lines; legends sit right of the panels.
+
+    Parameters
+    ----------
+    scores : pd.Series
+        The product's combined score per week (week index), from
+        :func:`crmlab.feedback.product_signals`.
+    rates : pd.DataFrame
+        Period-start index; columns ``product`` and ``category`` (shares of order lines
+        returned as defective).
+    levels : dict of str to float
+        Horizontal lines of the top panel, label -> score (e.g. watch and alarm levels).
+    dates : dict of str to date-like
+        Vertical lines of both panels, label -> date (e.g. planning date, fix).
+    flagged : tuple, optional
+        ``(start, end)`` of the flagged quarter, shaded; nothing shaded when None.
+    axes : sequence of two matplotlib.axes.Axes, optional
+        Draw into these; a new 2x1 figure sharing x when None.
+
+    Returns
+    -------
+    sequence of matplotlib.axes.Axes
+        The two Axes drawn on (``axes`` when given).
+    """
+    _require(rates, ["product", "category"], "capstone_timeline",
+             "the defect-return rate per period of the product and of its category")
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(8.2, 4.8), sharex=True)
+    scores = scores.sort_index()
+    axes[0].plot(scores.index, scores.to_numpy(), color="black", lw=1, label="feedback score")
+    for (label, level), color in zip(levels.items(), ["C1", "C3", "C4"], strict=False):
+        axes[0].axhline(level, color=color, ls="--", lw=1, label=label)
+    axes[0].set(title="Listening: the product's weekly feedback score", ylabel="score (z units)")
+    rates = rates.sort_index()
+    axes[1].plot(rates.index, rates["product"].to_numpy(), "o-", ms=3, color="C3",
+                 label="this product")
+    axes[1].plot(rates.index, rates["category"].to_numpy(), "s-", ms=3, color="C0",
+                 label="rest of its category")
+    percent_axis(axes[1])
+    axes[1].set(title="Defect returns: the product against its category",
+                ylabel="defect-return rate", xlabel="month of order")
+    for ax in axes:
+        if flagged is not None:
+            ax.axvspan(flagged[0], flagged[1], color="C1", alpha=0.12, lw=0, label="flagged quarter")
+        for (label, when), style in zip(dates.items(), ["-", ":", "-."], strict=False):
+            ax.axvline(pd.Timestamp(when), color="grey", ls=style, lw=1.2, label=label)
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _dated_x_axis(axes[1])
+    return axes
+
+
 # (end of the charts of notebooks 11-13)
