@@ -7,6 +7,8 @@ once and every unit imports it from here:
 * :func:`wilson_interval` -- Wilson's (1927) score interval for one proportion;
 * :func:`proportion_diff_ci` -- Newcombe's (1998) hybrid score interval (or Wald) for the
   difference of two proportions, and :func:`two_proportion_pvalue`, the pooled z-test;
+* :func:`proportion_contrast_ci` -- Price and Bonett's (2004) adjusted Wald interval for a
+  linear contrast of proportions (a difference-in-differences of rates is one);
 * :func:`mean_diff_ci` -- Welch's interval and t-test for a difference in means;
 * :func:`kaplan_meier`, :func:`km_quantiles`, :func:`median_survival`,
   :func:`survival_quantile` -- Kaplan--Meier survival curves (implemented in
@@ -36,6 +38,7 @@ __all__ = [
     "mean_diff_ci",
     "median_survival",
     "numeric_values",
+    "proportion_contrast_ci",
     "proportion_diff_ci",
     "survival_quantile",
     "two_proportion_pvalue",
@@ -231,6 +234,55 @@ def proportion_diff_ci(k_treatment: Any, n_treatment: Any, k_control: Any, n_con
     if np.ndim(low) == 0:
         return float(low), float(high)
     return np.asarray(low), np.asarray(high)
+
+
+def proportion_contrast_ci(successes: Any, trials: Any, coefficients: Any,
+                           level: float = 0.95) -> dict[str, float]:
+    """Adjusted Wald interval for a linear contrast ``sum c_i p_i`` of independent proportions.
+
+    Price and Bonett (2004): with ``m`` the number of nonzero coefficients, add ``2/m``
+    successes and ``4/m`` trials to each group, ``p~_i = (k_i + 2/m) / (n_i + 4/m)``; the
+    estimate is ``sum c_i p~_i`` and its standard error ``sqrt(sum c_i^2 p~_i (1 - p~_i) /
+    (n_i + 4/m))``. For two groups it is Agresti and Caffo's (2000) interval. Unlike the plain
+    Wald interval it does not shrink to nothing when a group's rate is 0 or 1 (a product with
+    no defective return after a fix), where the plain interval counts that group's sampling
+    error as 0. A difference-in-differences of rates is the contrast ``(+1, -1, -1, +1)``.
+
+    Parameters
+    ----------
+    successes, trials : array-like
+        Successes ``k_i`` and trials ``n_i`` of each group (same length).
+    coefficients : array-like
+        The contrast's coefficient of each group.
+    level : float, default 0.95
+        Confidence level, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``estimate`` (the adjusted contrast), ``se``, ``low``, ``high``, ``p_value`` (two-sided,
+        of the adjusted z = estimate / se) and ``level``.
+    """
+    func = "proportion_contrast_ci"
+    z = level_z(check_level(level, func))
+    k, n, c = (np.asarray(v, dtype="float64").ravel() for v in (successes, trials, coefficients))
+    if not (k.size == n.size == c.size) or k.size == 0:
+        raise ValueError(f"{func}: successes, trials and coefficients need one value per group "
+                         f"(got {k.size}, {n.size} and {c.size}).")
+    if not (np.isfinite(k).all() and np.isfinite(n).all() and np.isfinite(c).all()):
+        raise ValueError(f"{func}: successes, trials and coefficients must be finite numbers.")
+    if np.any(n <= 0) or np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"{func}: each group needs trials > 0 and 0 <= successes <= trials.")
+    m = int(np.count_nonzero(c))
+    if m == 0:
+        raise ValueError(f"{func}: every coefficient is 0; a contrast needs at least one nonzero "
+                         "coefficient, e.g. (+1, -1, -1, +1) for a difference-in-differences.")
+    n_adj = n + 4 / m
+    p_adj = (k + 2 / m) / n_adj
+    estimate = float(c @ p_adj)
+    se = float(np.sqrt(np.sum(c**2 * p_adj * (1 - p_adj) / n_adj)))
+    return {"estimate": estimate, "se": se, "low": estimate - z * se, "high": estimate + z * se,
+            "p_value": float(2 * stats.norm.sf(abs(estimate) / se)), "level": float(level)}
 
 
 def two_proportion_pvalue(k_treatment: Any, n_treatment: Any, k_control: Any, n_control: Any) -> Any:

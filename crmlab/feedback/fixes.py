@@ -17,7 +17,7 @@ from crmlab._checks import (
     require_columns,
     z_for_level,
 )
-from crmlab.stats import wilson_interval
+from crmlab.stats import proportion_contrast_ci, wilson_interval
 
 __all__ = [
     "defect_return_lines",
@@ -167,8 +167,17 @@ def diff_in_diff(
     interaction in the regression y ~ treated + post + treated:post. Assumes independent rows
     and parallel trends (without the fix, both groups would have moved alike).
 
-    Returns {"estimate", "se", "low", "high", "p_value", "level", "table"} where table holds
-    the four cells (treated, post, n, mean, var).
+    When the outcome is a 0/1 rate (a defective return, a conversion) a cell whose lines are
+    all alike (0 defective returns after a fix) has sample variance 0, and the normal interval
+    above counts its sampling error as nothing: too narrow. ``adjusted`` then holds the
+    adjusted Wald interval for the contrast (+1, -1, -1, +1) of the four rates
+    (:func:`crmlab.stats.proportion_contrast_ci`, Price & Bonett 2004: half a success and one
+    trial added to each cell), which keeps every cell's uncertainty; None for other outcomes.
+
+    Returns {"estimate", "se", "low", "high", "p_value", "level", "table", "adjusted"} where
+    table holds the four cells (treated, post, n, mean, var) and ``adjusted`` is the dict of
+    :func:`~crmlab.stats.proportion_contrast_ci` (estimate, se, low, high, p_value, level) or
+    None.
 
     Parameters
     ----------
@@ -202,8 +211,12 @@ def diff_in_diff(
     est = (mean[(True, True)] - mean[(True, False)]) - (mean[(False, True)] - mean[(False, False)])
     se = float(np.sqrt((table["var"] / table["n"]).sum()))
     p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
+    adjusted = None
+    if np.isin(y, (0.0, 1.0)).all():  # cells in the table's order: (F, F), (F, T), (T, F), (T, T)
+        adjusted = proportion_contrast_ci(np.rint(table["mean"] * table["n"]), table["n"],
+                                          [1, -1, -1, 1], level)
     return {"estimate": float(est), "se": se, "low": float(est - z * se), "high": float(est + z * se),
-            "p_value": p, "level": level, "table": table}
+            "p_value": p, "level": level, "table": table, "adjusted": adjusted}
 
 
 def _outcome_values(df: pd.DataFrame, outcome: str) -> np.ndarray:

@@ -629,6 +629,29 @@ def test_diff_in_diff_hand_built_panel():
     assert (d["low"], d["high"]) == pytest.approx((-0.1 - Z95 * se, -0.1 + Z95 * se))
     assert d["p_value"] == pytest.approx(2 * stats.norm.sf(0.1 / se))
     assert d["table"]["n"].tolist() == [50, 40, 10, 20]
+    # the adjusted interval of the 0/1 outcome: Price & Bonett, 0.5 success and 1 trial per cell
+    adj = [(5.5 / 51), (4.5 / 41), (3.5 / 11), (4.5 / 21)]  # cells FF, FT, TF, TT
+    est = (adj[3] - adj[2]) - (adj[1] - adj[0])
+    se_adj = math.sqrt(sum(q * (1 - q) / m for q, m in zip(adj, [51, 41, 11, 21], strict=True)))
+    assert d["adjusted"]["estimate"] == pytest.approx(est)
+    assert (d["adjusted"]["low"], d["adjusted"]["high"]) == pytest.approx((est - Z95 * se_adj, est + Z95 * se_adj))
+
+
+def test_diff_in_diff_adjusted_interval_keeps_an_empty_cells_error():
+    """0 defective returns after the fix (20 lines), 1 of 20 before, against 1,000 control
+    lines a period: the plain interval counts the empty cell's error as 0 (se 0.052), the
+    adjusted one does not (se 0.066, by the formula in the docstring); a non-0/1 outcome has
+    no adjusted interval."""
+    parts = [pd.DataFrame({"y": [1.0] * k + [0.0] * (n - k), "treated": t, "post": po})
+             for t, po, n, k in [(True, False, 20, 1), (True, True, 20, 0),
+                                 (False, False, 1000, 100), (False, True, 1000, 100)]]
+    panel = pd.concat(parts, ignore_index=True)
+    d = fb.diff_in_diff(panel, "y")
+    assert d["table"]["var"].iloc[3] == 0
+    assert d["se"] == pytest.approx(0.0524, abs=1e-3)
+    assert d["adjusted"]["se"] == pytest.approx(0.0664, abs=1e-3)
+    assert d["adjusted"]["high"] - d["adjusted"]["low"] > d["high"] - d["low"]
+    assert fb.diff_in_diff(panel.assign(y=panel["y"] * 2.5), "y")["adjusted"] is None
 
 
 def test_diff_in_diff_equals_regression_with_hc2():

@@ -30,6 +30,7 @@ from crmlab.stats import (
     level_z,
     mean_diff_ci,
     numeric_values,
+    proportion_contrast_ci,
     proportion_diff_ci,
     two_proportion_pvalue,
     wilson_interval,
@@ -162,3 +163,62 @@ def test_numeric_values_names_table_and_column():
         numeric_values(["a"], "t", "c", "f")
     with pytest.raises(ValueError, match="must be 0/1"):
         numeric_values([0, 2], "t", "c", "f", binary=True)
+
+
+# Price & Bonett (2004) adjusted Wald interval for a linear contrast of proportions. Known answers:
+# the examples of R's statpsych::ci.lc.prop.bs (Bonett's package; its documentation lists the
+# output "Should return"), f = (26, 24, 38) of n = 60 each.
+@pytest.mark.parametrize("coefficients, level, expected", [
+    ((-0.5, -0.5, 1), 0.95, (0.2119565, 0.07602892, 0.005306059, 0.06294259, 0.3609705)),
+    ((-0.5, -0.5, 1), 0.975, (0.2119565, 0.07602892, 0.00531, 0.0415451, 0.3823679)),
+    ((1, -1, 0), 0.975, (0.03225806, 0.08857951, 0.71573, -0.1662843, 0.2308004)),
+])
+def test_contrast_interval_matches_statpsych(coefficients, level, expected):
+    got = proportion_contrast_ci([26, 24, 38], [60, 60, 60], coefficients, level)
+    estimate, se, p, low, high = expected
+    assert got["estimate"] == pytest.approx(estimate, abs=1e-7)
+    assert got["se"] == pytest.approx(se, abs=1e-8)
+    assert got["p_value"] == pytest.approx(p, abs=1e-5)
+    assert (got["low"], got["high"]) == pytest.approx((low, high), abs=1e-7)
+
+
+def test_contrast_interval_for_two_groups_is_agresti_caffo():
+    """m = 2: one success and two trials added to each group (Agresti & Caffo 2000)."""
+    got = proportion_contrast_ci([3, 0], [20, 15], [1, -1])
+    p1, p2 = 4 / 22, 1 / 17
+    se = math.sqrt(p1 * (1 - p1) / 22 + p2 * (1 - p2) / 17)
+    assert got["estimate"] == pytest.approx(p1 - p2)
+    assert (got["low"], got["high"]) == pytest.approx((p1 - p2 - Z95 * se, p1 - p2 + Z95 * se))
+
+
+def test_contrast_interval_covers_a_did_with_empty_cells():
+    """Planted truth: rates (0.03, 0.03, 0.15, 0.01) in cells of 60, 60, 25, 25 lines, DiD
+    -0.14; the last cell mostly has no success at all, where the plain Wald interval counts its
+    error as 0. Over 4,000 simulated panels the adjusted interval keeps near 95% coverage
+    (measured 95.3%), the plain one falls short (92.2%)."""
+    rng = np.random.default_rng(11)
+    p = np.array([0.03, 0.03, 0.15, 0.01])
+    n = np.array([60, 60, 25, 25])
+    c = np.array([1, -1, -1, 1])
+    truth = float(c @ p)
+    k = rng.binomial(n, p, size=(4000, 4))
+    adjusted = plain = 0
+    for row in k:
+        got = proportion_contrast_ci(row, n, c)
+        adjusted += got["low"] <= truth <= got["high"]
+        r = row / n
+        half = Z95 * math.sqrt(float(np.sum(r * (1 - r) / n)))
+        plain += abs(float(c @ r) - truth) <= half
+    assert 0.935 <= adjusted / 4000 <= 0.975
+    assert plain / 4000 < adjusted / 4000 - 0.02
+
+
+def test_contrast_interval_rejects_bad_input():
+    with pytest.raises(ValueError, match="one value per group"):
+        proportion_contrast_ci([1, 2], [10, 10, 10], [1, -1, 0])
+    with pytest.raises(ValueError, match="0 <= successes <= trials"):
+        proportion_contrast_ci([11, 2], [10, 10], [1, -1])
+    with pytest.raises(ValueError, match="nonzero coefficient"):
+        proportion_contrast_ci([1, 2], [10, 10], [0, 0])
+    with pytest.raises(ValueError, match="level"):
+        proportion_contrast_ci([1, 2], [10, 10], [1, -1], level=95)
