@@ -16,7 +16,8 @@ Workloads, in the order they run (full mode; quick mode: 300,000 customers):
 3. **Peak memory**: each of those calls in a fresh process on a DuckDB connection with
    ``memory_limit=1GB`` (``harness.peak_rss``: the process's max RSS, with the 30-million-row
    result in pandas) against the same work in pandas (read the three columns, call the
-   in-memory helper) — target: ours < 3 GiB.
+   in-memory helper) — target: ours < 3 GiB, for the worst of three fresh processes (the
+   peak varies between runs: 2,229-2,273 MiB in most, 3,211 once for the BTYD summary).
 4. **Spark local** (``local[2]``) against DuckDB on the world's first block files holding
    about 10 million orders (for information); the session start is reported apart.
 5. **BG/NBD on the 30-million-customer summary** (the output of 2): the fit on the summary
@@ -49,6 +50,7 @@ import harness  # noqa: E402
 from crmlab import clv, rfm, scale  # noqa: E402
 
 SNAPSHOT = "2026-01-01"
+MEMORY_RUNS = 3  # fresh processes per peak-memory measurement of crmlab.scale
 
 RFM_SQL = """
 SELECT customer_id,
@@ -218,12 +220,17 @@ def duckdb_section(glob: str, n_rows: int, repeat: int, sample_share: float,
     if memory:
         for name, ours, peer in (("RFM table", "duck_rfm", "pandas_rfm"),
                                  ("BTYD summary", "duck_btyd", "pandas_btyd")):
-            m_ours = harness.peak_rss(f"bench_scale:{ours}", glob, "1GB")
+            # the peak of ours varies from run to run (DuckDB's own allocations around its
+            # memory_limit): measured MEMORY_RUNS times, the worst one is held to the target
+            runs = [harness.peak_rss(f"bench_scale:{ours}", glob, "1GB") for _ in range(MEMORY_RUNS)]
+            m_ours = max(runs, key=lambda m: m.peak_mib)
             m_peer = harness.peak_rss(f"bench_scale:{peer}", glob)
+            each = " / ".join(f"{m.peak_mib:,.0f}" for m in runs)
             mem_rows.append({
                 "workload": name,
                 "crmlab.scale, DuckDB memory_limit=1GB": f"{m_ours.describe()}, "
-                                                         f"{harness.fmt_seconds(m_ours.seconds)}",
+                                                         f"{harness.fmt_seconds(m_ours.seconds)} "
+                                                         f"(worst of {len(runs)}: {each} MiB)",
                 "pandas (read 3 columns + in-memory helper)":
                     f"{m_peer.describe()}, {harness.fmt_seconds(m_peer.seconds)}",
                 "target": f"< 3 GiB: {harness.verdict(m_ours.peak_mib, 3 * 1024)}"})
@@ -238,7 +245,8 @@ def duckdb_section(glob: str, n_rows: int, repeat: int, sample_share: float,
             *[f"- {line}" for line in lines], "", harness.markdown_table(rows)]
     if mem_rows:
         text += ["", "Peak memory (max RSS of a fresh process doing one call, "
-                 "`harness.peak_rss`; it includes the result frame in pandas):", "",
+                 "`harness.peak_rss`; it includes the result frame in pandas; ours is the worst "
+                 f"of {MEMORY_RUNS} fresh processes, the peak varies between runs):", "",
                  harness.markdown_table(mem_rows)]
     return "\n".join(text), results["BTYD summary (weeks)"]
 

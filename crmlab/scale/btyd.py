@@ -10,6 +10,7 @@ import pandas as pd
 from crmlab._checks import as_timestamp
 from crmlab.scale.checks import (
     _check_profile,
+    _int,
     _profile,
     _require,
     _require_datetime,
@@ -109,7 +110,8 @@ def btyd_summary(transactions: object, customer_col: str = "customer_id",
                                                        float(freq_multiplier),
                                                        cal is not None)), cal is not None)
         g = run.run(_btyd_final_sql(sql, cut_period, float(freq_multiplier),
-                                    amount_col is not None, cal is not None))
+                                    amount_col is not None, cal is not None),
+                    max_rows=_int(prof["n"]))  # at most one customer per order
     return _btyd_frame(g, customer_col, cal, cut_period, end_period, float(freq_multiplier))
 
 

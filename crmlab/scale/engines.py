@@ -101,7 +101,9 @@ class _Runner:
         """Make ``source`` queryable as ``name``; return its ``{column: kind}``."""
         raise NotImplementedError
 
-    def run(self, sql: str) -> pd.DataFrame:
+    def run(self, sql: str, max_rows: int | None = None) -> pd.DataFrame:
+        """The query's result as a pandas frame; ``max_rows``, an upper bound on its rows,
+        lets an engine that streams write the result into its final arrays directly."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -157,18 +159,20 @@ class _DuckRunner(_Runner):
         rel = self._exec(f"SELECT * FROM {name} LIMIT 0")
         return {c: _kind(str(t)) for c, t in zip(rel.columns, rel.types, strict=True)}
 
-    def run(self, sql: str) -> pd.DataFrame:
+    def run(self, sql: str, max_rows: int | None = None) -> pd.DataFrame:
         """The query's result as a pandas frame, streamed in Arrow record batches.
 
         ``fetchnumpy`` first materialises the whole result inside DuckDB and then copies it
         to numpy, so both copies are alive at once: at 25 million customers the BTYD
         summary peaked at 3.3 GB under ``memory_limit=1GB``. Streamed, DuckDB hands over one
-        batch at a time and the peak is the numpy result plus one batch (2.3 GB).
+        batch at a time and the peak is the numpy result plus one batch (2.3 GB). With
+        ``max_rows`` each batch is copied into the final arrays at once (see
+        :func:`_arrow_frame`).
         """
         rel = self._exec(sql)
         reader = (rel.to_arrow_reader(_BATCH_ROWS) if hasattr(rel, "to_arrow_reader")
                   else rel.fetch_arrow_reader(_BATCH_ROWS))
-        return _arrow_frame(reader)
+        return _arrow_frame(reader, max_rows)
 
     def footer_profile(self, name: str, cols: Sequence[str],
                        kinds: Sequence[str]) -> pd.Series | None:
@@ -249,9 +253,19 @@ def _arrow_column(values: Any) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False)
 
 
-def _arrow_frame(reader: Any) -> pd.DataFrame:
-    """A frame from a stream of Arrow record batches, each batch freed once converted, so
-    the peak is the result in numpy plus one batch (no second full copy)."""
+def _arrow_frame(reader: Any, max_rows: int | None = None) -> pd.DataFrame:
+    """A frame from a stream of Arrow record batches, each batch freed once converted.
+
+    Without ``max_rows`` the batches' arrays are kept and joined column by column at the
+    end. With ``max_rows`` (an upper bound on the rows, e.g. the input's row count for a
+    ``GROUP BY``) every batch is copied into arrays of that length reserved up front and
+    freed at once: only the pages the result fills become resident, and no second copy of
+    the result is ever made (the join at the end made one column's copy and left freeing
+    the batches to the allocator, which on some runs kept them: 3.2 GB instead of 2.3 GB
+    for a 25-million-row BTYD summary under ``memory_limit=1GB``).
+    """
+    if max_rows is not None:
+        return _arrow_frame_into(reader, int(max_rows))
     names = list(reader.schema.names)
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
     for batch in reader:
@@ -268,6 +282,41 @@ def _arrow_frame(reader: Any) -> pd.DataFrame:
         cols[name] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         del chunks
     return pd.DataFrame(cols, copy=False)
+
+
+def _arrow_frame_into(reader: Any, max_rows: int) -> pd.DataFrame:
+    """:func:`_arrow_frame` writing each batch into reserved arrays of ``max_rows``."""
+    names = list(reader.schema.names)
+    cols: dict[str, np.ndarray] = {}
+    n = 0
+    for batch in reader:
+        rows = batch.num_rows
+        if n + rows > max_rows:
+            raise RuntimeError(f"the query returned more than max_rows={max_rows:,} rows.")
+        for name, values in zip(names, batch.columns, strict=True):
+            part = _arrow_column(values)
+            col = cols.get(name)
+            if col is None:
+                col = cols[name] = np.empty(max_rows, dtype=part.dtype)
+            elif col.dtype != part.dtype:  # e.g. a batch with NULLs in an integer column
+                col = cols[name] = _widened(col, n, part.dtype)
+            col[n:n + rows] = part
+        n += rows
+        del batch
+    if not cols:
+        return _arrow_frame(reader)
+    return pd.DataFrame({name: cols[name][:n] for name in names}, copy=False)
+
+
+def _widened(col: np.ndarray, filled: int, dtype: np.dtype) -> np.ndarray:
+    """``col`` re-reserved with a dtype that also holds ``dtype`` (its first rows kept)."""
+    try:
+        common = np.result_type(col.dtype, dtype)
+    except TypeError:
+        common = np.dtype(object)
+    out = np.empty(col.size, dtype=common)
+    out[:filled] = col[:filled]
+    return out
 
 
 def _numpy_frame(arrays: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -351,7 +400,7 @@ class _SparkRunner(_Runner):
             self.spark.conf.set(key, before)
         return frame
 
-    def run(self, sql: str) -> pd.DataFrame:
+    def run(self, sql: str, max_rows: int | None = None) -> pd.DataFrame:
         with _quiet_spark():
             return self.spark.sql(sql).toPandas()
 

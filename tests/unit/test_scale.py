@@ -338,3 +338,42 @@ def test_btyd_triples_in_the_engine_equal_triples_of_the_summary(tiny, engine, k
     if kw:
         assert ours["frequency_holdout"].sum() == clv.summarize(orders, **kw)[
             "frequency_holdout"].sum()
+
+
+# --- the DuckDB result stream (crmlab/scale/engines.py) -------------------------------------
+
+
+def _reader(sql: str, batch_rows: int):
+    import duckdb
+
+    rel = duckdb.connect().sql(sql)
+    return (rel.to_arrow_reader(batch_rows) if hasattr(rel, "to_arrow_reader")
+            else rel.fetch_arrow_reader(batch_rows))
+
+
+STREAM_SQL = """
+    SELECT i AS id, CASE WHEN i % 7 = 3 AND i > 5000 THEN NULL ELSE i * 2 END AS twice,
+           i / 3.0 AS third, 'c' || (i % 5) AS label, DATE '2025-01-01' + CAST(i % 30 AS INTEGER) AS day
+    FROM range(10000) t(i) ORDER BY i"""
+
+
+def test_stream_into_reserved_arrays_equals_the_joined_batches():
+    """Known answer: the plain path (batches joined at the end, which tests elsewhere check
+    against fetchnumpy); NULLs appear only after the first batches, so the integer column
+    is widened to float mid-stream exactly as the join widens it."""
+    from crmlab.scale.engines import _arrow_frame
+
+    joined = _arrow_frame(_reader(STREAM_SQL, 1024))
+    reserved = _arrow_frame(_reader(STREAM_SQL, 1024), max_rows=25_000)
+    pd.testing.assert_frame_equal(reserved, joined)
+    assert reserved["twice"].dtype == np.float64 and reserved["twice"].isna().sum() == 715  # i % 7 == 3 for i in 5001..9999
+    assert reserved["id"].dtype == np.int64 and len(reserved) == 10_000
+
+
+def test_stream_into_reserved_arrays_edges():
+    from crmlab.scale.engines import _arrow_frame
+
+    empty = _arrow_frame(_reader("SELECT 1 AS a WHERE false", 64), max_rows=10)
+    assert list(empty.columns) == ["a"] and len(empty) == 0
+    with pytest.raises(RuntimeError, match="max_rows=100"):
+        _arrow_frame(_reader("SELECT * FROM range(1000)", 64), max_rows=100)
