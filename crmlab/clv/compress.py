@@ -16,6 +16,7 @@ appearance, so a fit sees the same rows in the same order whichever path ran.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -46,7 +47,7 @@ def _compress(columns: list[np.ndarray], weights: np.ndarray | None, *,
         if not keep.all():
             columns, weights = [c[keep] for c in columns], weights[keep]
     grid = _whole_number_grid(columns)
-    cells = None if grid is None else _product(grid[1])
+    cells = None if grid is None else math.prod(grid[1])
     if cells is not None and cells <= _MAX_TABLE:
         return _count_on_grid(columns, weights, *grid)
     if cells is not None and cells < 2**62:
@@ -54,14 +55,6 @@ def _compress(columns: list[np.ndarray], weights: np.ndarray | None, *,
     else:
         key = _hashed_keys(columns)
     return _count_keys(columns, weights, key)
-
-
-def _product(spans: list[int]) -> int:
-    """Exact product of the spans (Python integers: no overflow)."""
-    out = 1
-    for span in spans:
-        out *= span
-    return out
 
 
 def _whole_number_grid(columns: list[np.ndarray]) -> tuple[list[float], list[int]] | None:
@@ -96,7 +89,7 @@ def _block_keys(columns: list[np.ndarray], rows: slice, lows: list[float],
 def _count_on_grid(columns: list[np.ndarray], weights: np.ndarray | None, lows: list[float],
                    spans: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows by counting into the mixed-radix table, one block at a time."""
-    cells = _product(spans)
+    cells = math.prod(spans)  # Python integers: exact, no overflow
     totals = np.zeros(cells)
     first = np.full(cells, -1, dtype=np.int64)
     scratch = np.full(cells, -1, dtype=np.int64)
